@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
+)
+
+func newProbeCmd(io ioStreams) *cobra.Command {
+	var (
+		flags  jobFlags
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "probe RUN_DIR",
+		Short: "Show what encode would do: streams, frame ranges, sizes, gaps, bad frames, audio",
+		Args:  oneDir("RUN_DIR"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts, err := flags.options()
+			if err != nil {
+				return err
+			}
+			rep, err := pipeline.Probe(c.Context(), args[0], opts)
+			if asJSON {
+				b, _ := json.MarshalIndent(rep, "", "  ")
+				fmt.Fprintln(io.Out, string(b))
+			} else {
+				printProbe(io, rep)
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+			}
+			for _, s := range rep.Streams {
+				if s.Status == pipeline.Failed {
+					return fmt.Errorf("%w: stream %s has no readable frame", pipeline.ErrFailed, s.ID)
+				}
+			}
+			return nil
+		},
+	}
+	flags.register(c.Flags())
+	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (the report's schema, status \"planned\")")
+	return c
+}
+
+func printProbe(io ioStreams, rep *pipeline.Report) {
+	w := io.Out
+	fmt.Fprintf(w, "run %s\n", rep.Run)
+	if a := rep.Audio; a != nil {
+		fmt.Fprintf(w, "audio %s (%.2f s, %s)\n", a.Path, a.SourceDuration, a.Codec)
+	} else {
+		fmt.Fprintln(w, "audio: none")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tFRAMES\tRANGE\tSIZE\tSOURCE\tGAPS\tBAD\tOUTPUT\tCODEC\tDURATION")
+	for _, s := range rep.Streams {
+		fmt.Fprintf(tw, "%s\t%d\t%d-%d\t%dx%d\t%s\t%d\t%d\t%s\t%s\t%.2f s\n", s.ID, s.FramesFound, s.FirstFrame, s.LastFrame,
+			s.Width, s.Height, s.SourceFormat, s.MissingFrames, len(s.BadFrames), filepath.ToSlash(s.Output), s.Codec, s.Duration)
+	}
+	tw.Flush()
+	for _, s := range rep.Streams {
+		for _, g := range s.Gaps {
+			fmt.Fprintf(w, "gap in %s: frames %d-%d missing (held by the previous frame unless --gaps drop)\n", s.ID, g.From, g.To)
+		}
+		for _, b := range s.BadFrames {
+			fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
+		}
+	}
+	for _, ig := range rep.Ignored {
+		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", strings.TrimSpace(rep.Error))
+	}
+}

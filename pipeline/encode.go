@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+)
+
+// ErrFailed is wrapped by Encode's error when the run or any stream failed;
+// the other streams still finished.
+var ErrFailed = errors.New("run failed")
+
+// Encode turns the run in runDir into one video per stream under outDir and
+// writes the run's report there. It returns the report and where it was
+// written (empty when even that failed), and an error wrapping ErrFailed when
+// anything failed.
+func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, string, error) {
+	opts.applyDefaults()
+	started := time.Now()
+	rep := newReport(runDir, outDir, opts, started)
+	err := encodeRun(ctx, rep, runDir, outDir, opts)
+	rep.WallSeconds = time.Since(started).Seconds()
+	if err != nil {
+		rep.Status, rep.Error = Failed, err.Error()
+	}
+	path, werr := rep.write(outDir)
+	if werr != nil {
+		err = errors.Join(err, werr)
+	}
+	if err != nil {
+		return rep, path, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return rep, path, nil
+}
+
+func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
+	run, err := discover.Find(runDir)
+	if err != nil {
+		return err
+	}
+	rep.Ignored = run.Ignored
+	streams, err := selectStreams(run, opts)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+	}
+	audio, warnings, err := resolveAudio(ctx, run, opts)
+	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	if err != nil {
+		return err
+	}
+
+	rep.Streams = make([]*StreamReport, len(streams))
+	p := pool.New().WithMaxGoroutines(opts.Jobs)
+	for i, s := range streams {
+		p.Go(func() { rep.Streams[i] = encodeStream(ctx, s, outDir, audio, opts) })
+	}
+	p.Wait()
+
+	var failed []string
+	skipped := 0
+	for _, sr := range rep.Streams {
+		switch sr.Status {
+		case Failed:
+			failed = append(failed, sr.ID+": "+sr.Error)
+		case Skipped:
+			skipped++
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(streams), strings.Join(failed, "; "))
+	case skipped == len(streams):
+		rep.Status = Skipped
+	default:
+		rep.Status = OK
+	}
+	return nil
+}
+
+func newReport(runDir, outDir string, opts Options, started time.Time) *Report {
+	return &Report{
+		Schema: ReportSchema, Tool: "tdwstitch", Version: version(),
+		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
+		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, Deep: opts.Deep},
+		Streams: []*StreamReport{}, Ignored: []discover.Ignored{}, Warnings: []string{},
+	}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// selectStreams applies --passes and --avatars and explains an empty result.
+func selectStreams(run *discover.Run, opts Options) ([]*discover.Stream, error) {
+	var out []*discover.Stream
+	for _, s := range run.Streams {
+		if len(opts.Passes) > 0 && !slices.Contains(opts.Passes, s.Pass) {
+			continue
+		}
+		if len(opts.Avatars) > 0 && !slices.Contains(opts.Avatars, s.Avatar) {
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	msg := fmt.Sprintf("no TDW frames found in %s (expected e.g. RUN/<avatar>/img_0000.jpg or RUN/img_0000.jpg)", run.Dir)
+	if len(run.Streams) > 0 {
+		var have []string
+		for _, s := range run.Streams {
+			have = append(have, s.ID())
+		}
+		msg = fmt.Sprintf("no stream in %s matches --passes/--avatars (found: %s)", run.Dir, strings.Join(have, ", "))
+	} else if len(run.Ignored) > 0 {
+		msg += fmt.Sprintf("; %d image files were not TDW frame names, e.g. %s: %s", len(run.Ignored), run.Ignored[0].Path, run.Ignored[0].Reason)
+	}
+	return nil, errors.New(msg)
+}
+
+// resolveAudio picks the audio file for the run and reads its length. An
+// unreadable file is a warning (the videos go without audio) unless OnBad is
+// FailBad, which makes it an error.
+func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioReport, []string, error) {
+	if opts.NoAudio {
+		return nil, nil, nil
+	}
+	path := opts.Audio
+	if path == "" {
+		switch len(run.Audio) {
+		case 0:
+			return nil, nil, nil
+		case 1:
+			path = run.Audio[0]
+		default:
+			var names []string
+			for _, a := range run.Audio {
+				names = append(names, filepath.Base(a))
+			}
+			return nil, []string{fmt.Sprintf("%d audio files in %s (%s): none muxed; pass --audio FILE to choose one", len(names), run.Dir, strings.Join(names, ", "))}, nil
+		}
+	}
+	m, err := opts.Tool.Probe(ctx, path, false)
+	if err == nil {
+		if a, ok := m.Audio(); ok {
+			return &AudioReport{Path: absPath(path), SourceDuration: m.Duration, Codec: a.Codec}, nil, nil
+		}
+		err = errors.New("it has no audio stream")
+	}
+	msg := fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file or pass --no-audio", path, err)
+	if opts.OnBad == FailBad {
+		return nil, nil, errors.New(msg)
+	}
+	return nil, []string{msg}, nil
+}
+
+// outputPath is where a stream's video goes: OUT/<avatar>/<pass>.mp4|.mkv.
+func outputPath(outDir string, s *discover.Stream) string {
+	ext := ".mkv"
+	if s.Pass.Visual() {
+		ext = ".mp4"
+	}
+	return filepath.Join(outDir, filepath.FromSlash(s.ID())+ext)
+}

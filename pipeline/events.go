@@ -1,0 +1,28 @@
+package pipeline
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	// StreamStarted: a stream begins; Total is its number of frame files.
+	StreamStarted EventKind = iota
+	// FrameDone: Done of Total frame files of Stream have been handled.
+	FrameDone
+	// BadFrame: Path failed validation (Err says why).
+	BadFrame
+	// StreamDone: the stream ended with Status (and Err when it failed).
+	StreamDone
+)
+
+// Event is one step of a job, for progress displays and logs. The library
+// never prints; the command renders events.
+type Event struct {
+	Kind   EventKind
+	Stream string // stream ID, e.g. "a/img"
+	Done   int
+	Total  int
+	Path   string
+	Status Status
+	Output string
+	Err    error
+}

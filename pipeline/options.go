@@ -1,0 +1,116 @@
+package pipeline
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// GapPolicy says what fills a frame number with no good frame.
+type GapPolicy string
+
+const (
+	// Hold repeats the previous good frame, so later frames keep their time.
+	Hold GapPolicy = "hold"
+	// Drop leaves the slot out: the video gets shorter and later frames earlier.
+	Drop GapPolicy = "drop"
+	// FailGaps fails the stream when a frame number is missing.
+	FailGaps GapPolicy = "fail"
+)
+
+// BadPolicy says what happens to a frame that fails validation.
+type BadPolicy string
+
+const (
+	// Skip treats a bad frame as missing: the gap policy fills its slot.
+	Skip BadPolicy = "skip"
+	// FailBad fails the stream on its first bad frame.
+	FailBad BadPolicy = "fail"
+)
+
+// Options tune a job. The zero value of every field means its documented default.
+type Options struct {
+	// FPS is the output frame rate. Default 60: TDW's usual target framerate.
+	FPS float64
+	// CRF is the H.264 quality of visual passes (lower is better). Default 18:
+	// visually lossless for TDW's renders at a moderate size.
+	CRF int
+	// Preset is x264's speed preset. Default "medium", the one-liner's.
+	Preset string
+	// Gaps fills missing frame numbers. Default Hold, so timing stays right.
+	Gaps GapPolicy
+	// OnBad handles frames that fail validation. Default Skip (then Gaps applies).
+	OnBad BadPolicy
+	// Audio is the audio file to mux into visual passes. Default: the one
+	// audio file in the run folder, if there is exactly one.
+	Audio string
+	// NoAudio encodes no audio even when the run folder has some.
+	NoAudio bool
+	// Passes limits the passes encoded. Default: every pass found.
+	Passes []tdw.Pass
+	// Avatars limits the avatars (sub-folders) encoded. Default: all.
+	Avatars []string
+	// Jobs is how many streams are encoded at once. Default: half the CPUs
+	// (at least 1), since each stream's encoder is itself multi-threaded.
+	Jobs int
+	// Readers is how many frames of one stream are read and validated ahead
+	// of the encoder, which bounds memory to about Readers frames per stream.
+	// Default: 2 per CPU.
+	Readers int
+	// Deep decodes every frame's pixels during validation, not just its
+	// structure. Default off: ffmpeg decodes them anyway.
+	Deep bool
+	// Force replaces existing outputs. Default: an existing output is kept.
+	Force bool
+	// Tool runs ffmpeg and ffprobe. Required.
+	Tool ffmpeg.Tool
+	// OnEvent receives progress events; it may be called concurrently. Default: none.
+	OnEvent func(Event)
+}
+
+func (o *Options) applyDefaults() {
+	if o.FPS == 0 {
+		o.FPS = 60
+	}
+	if o.CRF == 0 {
+		o.CRF = 18
+	}
+	if o.Preset == "" {
+		o.Preset = "medium"
+	}
+	if o.Gaps == "" {
+		o.Gaps = Hold
+	}
+	if o.OnBad == "" {
+		o.OnBad = Skip
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = max(1, runtime.NumCPU()/2)
+	}
+	if o.Readers <= 0 {
+		o.Readers = 2 * runtime.NumCPU()
+	}
+	if o.OnEvent == nil {
+		o.OnEvent = func(Event) {}
+	}
+}
+
+// Validate reports option values that cannot work, naming the option.
+func (o Options) Validate() error {
+	switch {
+	case o.FPS < 0 || o.FPS > 1000:
+		return fmt.Errorf("--fps %v is out of range (1 to 1000)", o.FPS)
+	case o.CRF < 0 || o.CRF > 51:
+		return fmt.Errorf("--crf %d is out of range (0 to 51, lower is better)", o.CRF)
+	case !slices.Contains([]GapPolicy{"", Hold, Drop, FailGaps}, o.Gaps):
+		return fmt.Errorf("--gaps %q is not one of hold, drop, fail", o.Gaps)
+	case !slices.Contains([]BadPolicy{"", Skip, FailBad}, o.OnBad):
+		return fmt.Errorf("--on-bad %q is not one of skip, fail", o.OnBad)
+	case o.Audio != "" && o.NoAudio:
+		return fmt.Errorf("--audio and --no-audio contradict each other: pass one")
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+)
+
+// Planned is the status of a stream in a probe: what encode would do.
+const Planned Status = "planned"
+
+// Probe reads and validates every frame of the run in runDir, as Encode
+// would, and reports what Encode would write, without running ffmpeg (but
+// ffprobe, for the audio). Output paths are relative to the output folder.
+func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
+	opts.applyDefaults()
+	started := time.Now()
+	rep := newReport(runDir, "", opts, started)
+	rep.Output = ""
+	run, err := discover.Find(runDir)
+	if err != nil {
+		return rep, err
+	}
+	rep.Ignored = run.Ignored
+	streams, err := selectStreams(run, opts)
+	if err != nil {
+		return rep, err
+	}
+	audio, warnings, err := resolveAudio(ctx, run, opts)
+	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	if err != nil {
+		return rep, err
+	}
+	rep.Streams = make([]*StreamReport, len(streams))
+	p := pool.New().WithMaxGoroutines(opts.Jobs)
+	for i, s := range streams {
+		p.Go(func() { rep.Streams[i] = probeStream(ctx, s, audio, opts) })
+	}
+	p.Wait()
+	rep.Status = Planned
+	rep.WallSeconds = time.Since(started).Seconds()
+	return rep, ctx.Err()
+}
+
+func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, opts Options) *StreamReport {
+	sr := newStreamReport(s, outputPath("", s), opts)
+	var shp shape
+	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
+		if c.err == nil {
+			c.err = shp.match(c)
+		}
+		if c.err != nil {
+			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
+			return true
+		}
+		sr.FramesRead++
+		return true
+	})
+	if shp.set {
+		sr.SourceFormat, sr.PixFmt = string(shp.info.Format), shp.info.PixFmt
+		sr.Width, sr.Height = shp.info.Width, shp.info.Height
+	}
+	sr.Codec, sr.PixFmt = "ffv1", ffmpeg.LosslessPixFmt(sr.PixFmt)
+	if s.Pass.Visual() {
+		sr.Codec, sr.PixFmt = "h264", "yuv420p"
+		sr.Width, sr.Height = sr.Width+sr.Width%2, sr.Height+sr.Height%2
+	}
+	slots := int64(sr.FramesRead)
+	if opts.Gaps == Hold && sr.FramesRead > 0 {
+		slots = sr.LastFrame - sr.FirstFrame + 1
+	}
+	sr.FramesWritten = int(slots)
+	sr.Duration = float64(slots) / opts.FPS
+	if audio != nil && s.Pass.Visual() {
+		a := *audio
+		a.Duration = min(a.SourceDuration, sr.Duration)
+		sr.Audio = &a
+	}
+	sr.Status = Planned
+	if sr.FramesRead == 0 {
+		sr.Status, sr.Error = Failed, "no readable frame"
+	}
+	return sr
+}

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+)
+
+// ReportName is the file name of the JSON report written in the output folder.
+const ReportName = "tdwstitch-report.json"
+
+// ReportSchema is bumped only when a field changes meaning or goes away; new
+// fields may be added within one schema version.
+const ReportSchema = 1
+
+// Status is the outcome of a run or a stream.
+type Status string
+
+const (
+	OK      Status = "ok"
+	Failed  Status = "failed"
+	Skipped Status = "skipped" // the output already existed and --force was not given
+)
+
+// Report is the JSON report of one run. Field names are a contract with the
+// tools that read it: README.md documents them; keep them stable.
+type Report struct {
+	Schema      int                `json:"schema"`
+	Tool        string             `json:"tool"`
+	Version     string             `json:"version"`
+	Run         string             `json:"run"`
+	Output      string             `json:"output"`
+	Status      Status             `json:"status"`
+	Error       string             `json:"error,omitempty"`
+	Started     time.Time          `json:"started"`
+	WallSeconds float64            `json:"wall_seconds"`
+	Options     ReportOptions      `json:"options"`
+	Audio       *AudioReport       `json:"audio"`
+	Streams     []*StreamReport    `json:"streams"`
+	Ignored     []discover.Ignored `json:"ignored"`
+	Warnings    []string           `json:"warnings"`
+}
+
+// ReportOptions records the options that shaped the outputs.
+type ReportOptions struct {
+	FPS    float64   `json:"fps"`
+	CRF    int       `json:"crf"`
+	Preset string    `json:"preset"`
+	Gaps   GapPolicy `json:"gaps"`
+	OnBad  BadPolicy `json:"on_bad"`
+	Deep   bool      `json:"deep_check"`
+}
+
+// StreamReport is one (avatar, pass) stream's outcome.
+type StreamReport struct {
+	ID            string         `json:"id"`
+	Avatar        string         `json:"avatar"`
+	Pass          string         `json:"pass"`
+	Prefix        string         `json:"prefix,omitempty"`
+	Output        string         `json:"output"`
+	Codec         string         `json:"codec"`
+	PixFmt        string         `json:"pix_fmt"`
+	Width         int            `json:"width"`
+	Height        int            `json:"height"`
+	SourceFormat  string         `json:"source_format"`
+	FramesFound   int            `json:"frames_found"`
+	FramesRead    int            `json:"frames_read"`
+	FramesWritten int            `json:"frames_written"`
+	FirstFrame    int64          `json:"first_frame"`
+	LastFrame     int64          `json:"last_frame"`
+	FPS           float64        `json:"fps"`
+	Duration      float64        `json:"duration"`
+	Gaps          []discover.Gap `json:"gaps"`
+	MissingFrames int64          `json:"missing_frames"`
+	BadFrames     []BadFrameInfo `json:"bad_frames"`
+	Audio         *AudioReport   `json:"audio"`
+	Verified      bool           `json:"verified"`
+	Status        Status         `json:"status"`
+	Error         string         `json:"error,omitempty"`
+}
+
+// BadFrameInfo is a frame that was not encoded, and why.
+type BadFrameInfo struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// AudioReport is the audio muxed into a stream (or found for the run).
+type AudioReport struct {
+	Path string `json:"path"`
+	// Offset is where the audio starts relative to the first frame, in
+	// seconds; positive means it starts later (padded with silence).
+	Offset float64 `json:"offset"`
+	// Duration is how much of the audio the video carries, in seconds.
+	Duration float64 `json:"duration"`
+	// SourceDuration is the audio file's own length, in seconds.
+	SourceDuration float64 `json:"source_duration"`
+	Codec          string  `json:"codec"`
+}
+
+// write stores the report at dir/ReportName atomically.
+func (r *Report) write(dir string) (string, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	final := filepath.Join(dir, ReportName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot write the report %s: %w (choose a writable folder with -o)", final, err)
+	}
+	if err := writeFileAtomic(final, append(b, '\n')); err != nil {
+		return "", fmt.Errorf("cannot write the report %s: %w", final, err)
+	}
+	return final, nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// into place, so a reader sees the old file or the new one, never half.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/sourcegraph/conc/stream"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/validate"
+)
+
+// checked is one frame after reading and validation.
+type checked struct {
+	frame discover.Frame
+	data  []byte // the file's bytes; nil when the frame was not kept or is bad
+	info  validate.Info
+	err   error // why the frame is bad, or nil
+}
+
+// scan reads and validates frames with at most readers in flight and calls fn
+// for each in frame order, one call at a time. It stops submitting work when fn
+// returns false or ctx is done, and returns once every task has finished.
+func scan(ctx context.Context, frames []discover.Frame, readers int, deep, keep bool, fn func(checked) bool) {
+	s := stream.New().WithMaxGoroutines(readers)
+	var stop atomic.Bool
+	for _, f := range frames {
+		if stop.Load() || ctx.Err() != nil {
+			break
+		}
+		s.Go(func() stream.Callback {
+			c := check(f, deep, keep)
+			return func() {
+				if !stop.Load() && !fn(c) {
+					stop.Store(true)
+				}
+			}
+		})
+	}
+	s.Wait()
+}
+
+func check(f discover.Frame, deep, keep bool) checked {
+	c := checked{frame: f}
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		c.err = fmt.Errorf("cannot read: %w", err)
+		return c
+	}
+	if deep {
+		c.info, c.err = validate.Deep(data)
+	} else {
+		c.info, c.err = validate.Check(data)
+	}
+	if c.err == nil && c.info.Format != f.Format {
+		c.err = fmt.Errorf("file is %s but named .%s", c.info.Format, extName(f.Format))
+	}
+	if c.err == nil && keep {
+		c.data = data
+	}
+	return c
+}
+
+func extName(f tdw.Format) string {
+	if f == tdw.JPEG {
+		return "jpg"
+	}
+	return string(f)
+}
+
+// shape is what every frame of a stream must share with its first good frame.
+type shape struct {
+	set  bool
+	info validate.Info
+	from string // the frame that set it, for messages
+}
+
+// match checks a good frame against the stream's shape, setting it from the
+// first good frame.
+func (s *shape) match(c checked) error {
+	if !s.set {
+		s.set, s.info, s.from = true, c.info, c.frame.Rel
+		return nil
+	}
+	a, b := s.info, c.info
+	switch {
+	case a.Format != b.Format:
+		return fmt.Errorf("format %s differs from the stream's %s (set by %s)", b.Format, a.Format, s.from)
+	case a.Width != b.Width || a.Height != b.Height:
+		return fmt.Errorf("size %dx%d differs from the stream's %dx%d (set by %s)", b.Width, b.Height, a.Width, a.Height, s.from)
+	case a.PixFmt != b.PixFmt:
+		return fmt.Errorf("pixel format %s differs from the stream's %s (set by %s)", b.PixFmt, a.PixFmt, s.from)
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/validate"
+)
+
+// encodeStream encodes one stream to a temporary file, verifies it and renames
+// it into place. It never returns an error: the outcome is in the report.
+func encodeStream(ctx context.Context, s *discover.Stream, outDir string, audio *AudioReport, opts Options) *StreamReport {
+	sr := newStreamReport(s, outputPath(outDir, s), opts)
+	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
+	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
+	err := encodeStreamTo(ctx, s, sr, audio, opts, emit)
+	switch {
+	case err == nil:
+	case errors.Is(err, errSkipped):
+		sr.Status, sr.Error = Skipped, fmt.Sprintf("%s exists; pass --force to replace it", sr.Output)
+	case ctx.Err() != nil:
+		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v): no output written; run again to encode this stream", context.Cause(ctx))
+	default:
+		sr.Status, sr.Error = Failed, err.Error()
+	}
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: sr.Output, Err: errorOrNil(sr)})
+	return sr
+}
+
+var (
+	errSkipped = errors.New("output exists")
+	errWrite   = errors.New("ffmpeg stopped reading frames")
+)
+
+func errorOrNil(sr *StreamReport) error {
+	if sr.Status == Failed {
+		return errors.New(sr.Error)
+	}
+	return nil
+}
+
+func newStreamReport(s *discover.Stream, output string, opts Options) *StreamReport {
+	sr := &StreamReport{
+		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: output,
+		FramesFound: len(s.Frames), FPS: opts.FPS, Gaps: s.Gaps(), BadFrames: []BadFrameInfo{},
+	}
+	if sr.Gaps == nil {
+		sr.Gaps = []discover.Gap{}
+	}
+	if n := len(s.Frames); n > 0 {
+		sr.FirstFrame, sr.LastFrame = s.Frames[0].Number, s.Frames[n-1].Number
+	}
+	for _, g := range sr.Gaps {
+		sr.MissingFrames += g.Missing()
+	}
+	for _, d := range s.Duplicates {
+		sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
+	}
+	return sr
+}
+
+func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, audio *AudioReport, opts Options, emit func(Event)) error {
+	if _, err := os.Lstat(sr.Output); err == nil && !opts.Force {
+		return errSkipped
+	}
+	if opts.Gaps == FailGaps && len(sr.Gaps) > 0 {
+		g := sr.Gaps[0]
+		return fmt.Errorf("%d frame numbers are missing (first: %d to %d) and --gaps fail (or --strict) was given; use --gaps hold to repeat the previous frame", sr.MissingFrames, g.From, g.To)
+	}
+	if opts.OnBad == FailBad && len(s.Duplicates) > 0 {
+		return fmt.Errorf("%s duplicates frame number %d and --on-bad fail (or --strict) was given; remove one of the two files", s.Duplicates[0].Rel, s.Duplicates[0].Number)
+	}
+	dir := filepath.Dir(sr.Output)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(sr.Output)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // a no-op once renamed into place
+
+	w := &slotWriter{policy: opts.Gaps, first: sr.FirstFrame}
+	var shp shape
+	var failure error
+	done := 0
+	scan(ctx, s.Frames, opts.Readers, opts.Deep, true, func(c checked) bool {
+		done++
+		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
+		if c.err == nil {
+			c.err = shp.match(c)
+		}
+		if c.err != nil {
+			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
+			emit(Event{Kind: BadFrame, Path: c.frame.Path, Err: c.err})
+			if opts.OnBad == FailBad {
+				failure = fmt.Errorf("bad frame %s: %v (--on-bad fail or --strict was given; replace or remove the file)", c.frame.Path, c.err)
+				return false
+			}
+			return true
+		}
+		sr.FramesRead++
+		if w.pipe == nil {
+			if failure = w.start(ctx, sr, c.info, audio, tmp.Name(), opts); failure != nil {
+				return false
+			}
+		}
+		if failure = w.put(c.frame.Number, c.data); failure != nil {
+			return false
+		}
+		return true
+	})
+	if failure == nil && ctx.Err() != nil {
+		failure = ctx.Err()
+	}
+	if failure == nil && w.pipe == nil {
+		first := sr.BadFrames[0]
+		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
+	}
+	if failure == nil {
+		failure = w.finish(sr.LastFrame)
+	}
+	if w.pipe != nil {
+		// A failed write means ffmpeg stopped reading: its own exit says why.
+		if failure != nil && !errors.Is(failure, errWrite) {
+			w.pipe.Abort()
+			return failure
+		}
+		if err := w.pipe.Close(); err != nil {
+			return fmt.Errorf("encoding %s: %w", sr.Output, err)
+		}
+	}
+	if failure != nil {
+		return failure
+	}
+	sr.FramesWritten = w.written
+	if err := verify(ctx, sr, tmp.Name(), opts.Tool); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), sr.Output); err != nil {
+		return fmt.Errorf("cannot move the finished video into place at %s: %w", sr.Output, err)
+	}
+	sr.Status = OK
+	return nil
+}
+
+// slotWriter writes frames to the encoder in output slots: with the Hold
+// policy every frame number from the first to the last gets one slot, a
+// missing or bad frame showing the previous good one (the first good frame
+// fills any bad frames before it).
+type slotWriter struct {
+	pipe    *ffmpeg.Pipeline
+	policy  GapPolicy
+	first   int64
+	prev    []byte
+	prevNum int64
+	written int
+}
+
+func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, audio *AudioReport, out string, opts Options) error {
+	visual := tdw.Pass(sr.Pass).Visual()
+	dec := ffmpeg.Decode{Codec: "png", PixFmt: info.PixFmt, PadEven: visual}
+	if info.Format == tdw.JPEG {
+		dec.Codec = "mjpeg"
+	}
+	enc := ffmpeg.Encode{Width: info.Width, Height: info.Height, PixFmt: info.PixFmt, FPS: opts.FPS,
+		Visual: visual, CRF: opts.CRF, Preset: opts.Preset, Output: out}
+	if visual {
+		dec.PixFmt, enc.PixFmt = "yuv420p", "yuv420p"
+		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
+	}
+	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
+	if visual && audio != nil {
+		enc.Audio, enc.Duration = audio.Path, float64(w.plannedSlots(sr))/opts.FPS
+		a := *audio
+		a.Duration = min(a.SourceDuration, enc.Duration)
+		sr.Audio = &a
+	}
+	p, err := opts.Tool.Start(ctx, dec, enc)
+	if err != nil {
+		return err
+	}
+	w.pipe = p
+	return nil
+}
+
+// plannedSlots is how many frames the video will have if no more frames
+// turn out bad: exact for Hold, an upper bound for Drop.
+func (w *slotWriter) plannedSlots(sr *StreamReport) int64 {
+	if w.policy == Hold {
+		return sr.LastFrame - sr.FirstFrame + 1
+	}
+	return int64(sr.FramesFound)
+}
+
+func (w *slotWriter) put(num int64, data []byte) error {
+	if w.policy == Hold {
+		if w.prev != nil {
+			for k := w.prevNum + 1; k < num; k++ {
+				if err := w.write(w.prev); err != nil {
+					return err
+				}
+			}
+		} else {
+			for k := w.first; k < num; k++ {
+				if err := w.write(data); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	w.prev, w.prevNum = data, num
+	return w.write(data)
+}
+
+// finish holds the last good frame over any bad frames at the end.
+func (w *slotWriter) finish(last int64) error {
+	if w.policy != Hold {
+		return nil
+	}
+	for k := w.prevNum + 1; k <= last; k++ {
+		if err := w.write(w.prev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *slotWriter) write(b []byte) error {
+	if _, err := w.pipe.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", errWrite, err)
+	}
+	w.written++
+	return nil
+}
+
+// verify checks the finished file with ffprobe before it is moved into place.
+func verify(ctx context.Context, sr *StreamReport, path string, tool ffmpeg.Tool) error {
+	m, err := tool.Probe(ctx, path, true)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", sr.Output, err)
+	}
+	v, ok := m.Video()
+	if !ok {
+		return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", sr.Output)
+	}
+	sr.Codec, sr.PixFmt = v.Codec, v.PixFmt
+	if v.Packets != sr.FramesWritten {
+		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", sr.Output, sr.FramesWritten, v.Packets)
+	}
+	if v.Width != sr.Width || v.Height != sr.Height {
+		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", sr.Output, v.Width, v.Height, sr.Width, sr.Height)
+	}
+	if sr.Audio != nil {
+		if _, ok := m.Audio(); !ok {
+			return fmt.Errorf("verifying %s: the audio track is missing", sr.Output)
+		}
+	}
+	sr.Duration = float64(sr.FramesWritten) / sr.FPS
+	sr.Verified = true
+	return nil
+}

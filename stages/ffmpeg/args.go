@@ -1,0 +1,94 @@
+package ffmpeg
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	ffgo "github.com/u2takey/ffmpeg-go"
+)
+
+// quiet are the global options every process gets: errors only on stderr, and
+// no reading of the terminal (stdin carries frames).
+var quiet = []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
+
+// Decode describes the decoder process: image files in on stdin, raw frames out.
+type Decode struct {
+	Codec  string // "mjpeg" or "png"
+	PixFmt string // raw pixel format to emit, e.g. "yuv420p" or "rgb24"
+	// PadEven pads odd widths and heights by one pixel, as H.264 4:2:0 needs.
+	PadEven bool
+}
+
+// Args is the decoder's argument vector.
+func (d Decode) Args() []string {
+	out := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": d.PixFmt, "fps_mode": "passthrough"}
+	if d.PadEven {
+		out["vf"] = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+	}
+	// The colour range of a JPEG (full) is converted to the video's (limited)
+	// by swscale here, exactly as ffmpeg's own image2 one-liner converts it.
+	args := ffgo.Input("pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}).
+		Output("pipe:1", out).GetArgs()
+	return slices.Concat(quiet, args)
+}
+
+// Encode describes the encoder process: raw frames in on stdin, a video file out.
+type Encode struct {
+	Width, Height int
+	PixFmt        string // raw pixel format the decoder emits
+	FPS           float64
+	Visual        bool   // H.264 MP4; otherwise lossless FFV1 in Matroska
+	CRF           int    // H.264 quality
+	Preset        string // x264 preset
+	Audio         string // audio file to mux into a visual stream, or ""
+	Duration      float64
+	Output        string // file to write (any name: the container is explicit)
+}
+
+// Args is the encoder's argument vector.
+func (e Encode) Args() []string {
+	video := ffgo.Input("pipe:0", ffgo.KwArgs{
+		"f": "rawvideo", "pix_fmt": e.PixFmt,
+		"video_size": fmt.Sprintf("%dx%d", e.Width, e.Height),
+		"framerate":  fps(e.FPS),
+	})
+	streams := []*ffgo.Stream{video.Video()}
+	out := ffgo.KwArgs{}
+	if e.Visual {
+		out["c:v"], out["preset"], out["crf"], out["pix_fmt"] = "libx264", e.Preset, e.CRF, "yuv420p"
+		out["movflags"], out["f"] = "+faststart", "mp4"
+		if e.Audio != "" {
+			streams = append(streams, ffgo.Input("file:"+e.Audio).Audio())
+			// The video's length governs: silence pads a short track, -t trims a long one.
+			out["c:a"], out["b:a"], out["af"] = "aac", "192k", "apad"
+			out["t"] = strconv.FormatFloat(e.Duration, 'f', 6, 64)
+		}
+	} else {
+		out["c:v"], out["level"], out["slices"], out["slicecrc"] = "ffv1", 3, 4, 1
+		out["pix_fmt"], out["f"] = LosslessPixFmt(e.PixFmt), "matroska"
+	}
+	args := ffgo.Output(streams, "file:"+e.Output, out).OverWriteOutput().GetArgs()
+	return slices.Concat(quiet, args)
+}
+
+// LosslessPixFmt is the FFV1 pixel format that holds raw pixels of format in
+// exactly, bit for bit (FFV1 stores packed RGB as BGR0 with a reversible
+// colour transform).
+func LosslessPixFmt(in string) string {
+	switch in {
+	case "rgba":
+		return "bgra"
+	case "gray16be":
+		return "gray16le"
+	case "rgb48be":
+		return "rgb48le"
+	case "rgba64be":
+		return "rgba64le"
+	case "gray":
+		return "gray"
+	}
+	return "bgr0"
+}
+
+func fps(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

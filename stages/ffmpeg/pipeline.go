@@ -1,0 +1,86 @@
+package ffmpeg
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+)
+
+const stderrTail = 4 << 10
+
+// Pipeline is a running decoder -> encoder pair. Frames written to it reach
+// the decoder's stdin.
+type Pipeline struct {
+	stdin    io.WriteCloser
+	dec, enc *exec.Cmd
+	decArgs  []string
+	encArgs  []string
+	decErr   *tail
+	encErr   *tail
+}
+
+// Start starts the decoder and the encoder, the decoder's stdout piped straight
+// into the encoder's stdin (no copy through this process).
+func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
+	p := &Pipeline{decArgs: dec.Args(), encArgs: enc.Args(), decErr: newTail(stderrTail), encErr: newTail(stderrTail)}
+	p.dec = t.command(ctx, t.FFmpeg, p.decArgs)
+	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
+	p.dec.Stderr, p.enc.Stderr = p.decErr, p.encErr
+
+	raw, rawW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a pipe between ffmpeg processes: %w", err)
+	}
+	defer raw.Close()
+	defer rawW.Close()
+	p.dec.Stdout, p.enc.Stdin = rawW, raw
+	if p.stdin, err = p.dec.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if err := p.enc.Start(); err != nil {
+		p.stdin.Close()
+		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
+	}
+	if err := p.dec.Start(); err != nil {
+		p.stdin.Close()
+		p.enc.Process.Kill()
+		p.enc.Wait()
+		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
+	}
+	return p, nil
+}
+
+// Write sends one image file's bytes to the decoder.
+func (p *Pipeline) Write(b []byte) (int, error) { return p.stdin.Write(b) }
+
+// EncoderPID is the encoder's process id (for tests that kill it).
+func (p *Pipeline) EncoderPID() int { return p.enc.Process.Pid }
+
+// Close ends the input and waits for both processes. The error is the
+// encoder's when both failed: a dead encoder is what makes the decoder fail.
+func (p *Pipeline) Close() error {
+	p.stdin.Close()
+	decErr := newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
+	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
+	return firstNonNil(encErr, decErr)
+}
+
+// Abort kills both processes and waits for them; for early exits.
+func (p *Pipeline) Abort() {
+	p.stdin.Close()
+	p.dec.Process.Kill()
+	p.enc.Process.Kill()
+	p.dec.Wait()
+	p.enc.Wait()
+}
+
+func firstNonNil(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
