@@ -100,7 +100,7 @@ func newReport(runDir, outDir string, opts Options, started time.Time) *Report {
 }
 
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "dev"
@@ -166,7 +166,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 	m, err := opts.Tool.Probe(ctx, path, false)
 	if err == nil {
 		if a, ok := m.Audio(); ok {
-			return &AudioReport{Path: absPath(path), SourceDuration: m.Duration, Codec: a.Codec}, nil, nil
+			return &AudioReport{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec}, nil, nil
 		}
 		err = errors.New("it has no audio stream")
 	}

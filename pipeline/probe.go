@@ -76,9 +76,7 @@ func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, op
 	sr.FramesWritten = int(slots)
 	sr.Duration = float64(slots) / opts.FPS
 	if audio != nil && s.Pass.Visual() {
-		a := *audio
-		a.Duration = min(a.SourceDuration, sr.Duration)
-		sr.Audio = &a
+		sr.Audio = streamAudio(audio, sr.Duration)
 	}
 	sr.Status = Planned
 	if sr.FramesRead == 0 {

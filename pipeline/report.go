@@ -99,7 +99,9 @@ type AudioReport struct {
 	Duration float64 `json:"duration"`
 	// SourceDuration is the audio file's own length, in seconds.
 	SourceDuration float64 `json:"source_duration"`
-	Codec          string  `json:"codec"`
+	// Codec is the audio's codec in the video ("aac"); at run level, the
+	// source file's codec.
+	Codec string `json:"codec"`
 }
 
 // write stores the report at dir/ReportName atomically.

@@ -179,9 +179,7 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
 	if visual && audio != nil {
 		enc.Audio, enc.Duration = audio.Path, float64(w.plannedSlots(sr))/opts.FPS
-		a := *audio
-		a.Duration = min(a.SourceDuration, enc.Duration)
-		sr.Audio = &a
+		sr.Audio = streamAudio(audio, enc.Duration)
 	}
 	p, err := opts.Tool.Start(ctx, dec, enc)
 	if err != nil {
@@ -189,6 +187,13 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	}
 	w.pipe = p
 	return nil
+}
+
+// streamAudio is the run's audio as a stream of duration seconds carries it.
+func streamAudio(run *AudioReport, duration float64) *AudioReport {
+	a := *run
+	a.Duration, a.Codec = min(a.SourceDuration, duration), "aac"
+	return &a
 }
 
 // plannedSlots is how many frames the video will have if no more frames

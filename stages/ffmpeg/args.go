@@ -58,6 +58,9 @@ func (e Encode) Args() []string {
 	if e.Visual {
 		out["c:v"], out["preset"], out["crf"], out["pix_fmt"] = "libx264", e.Preset, e.CRF, "yuv420p"
 		out["movflags"], out["f"] = "+faststart", "mp4"
+		// Tag what swscale produced (limited-range BT.601), as ffmpeg's
+		// one-liner does for JPEG input, so players show the same colours.
+		out["color_range"], out["colorspace"] = "tv", "bt470bg"
 		if e.Audio != "" {
 			streams = append(streams, ffgo.Input("file:"+e.Audio).Audio())
 			// The video's length governs: silence pads a short track, -t trims a long one.
