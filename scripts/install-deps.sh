@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system programs tdwstitch and its tests need, when missing:
+# ffmpeg and ffprobe (Debian package ffmpeg). As root on Debian/Ubuntu it uses
+# apt-get; elsewhere it says what to install and fails.
+set -euo pipefail
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing: $pkgs" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  exit 0
+fi
+echo "missing: $pkgs" >&2
+echo "install them with your package manager, e.g. 'sudo apt-get install $pkgs' (Debian/Ubuntu)" >&2
+echo "or 'brew install ffmpeg' (macOS), then run the task again" >&2
+exit 1

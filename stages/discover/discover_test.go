@@ -1,0 +1,145 @@
+package discover
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// touch creates empty files (discovery never opens them).
+func touch(t *testing.T, root string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		p := filepath.Join(root, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func numbers(s *Stream) []int64 {
+	var n []int64
+	for _, f := range s.Frames {
+		n = append(n, f.Number)
+	}
+	return n
+}
+
+func ids(r *Run) []string {
+	var out []string
+	for _, s := range r.Streams {
+		out = append(out, s.ID())
+	}
+	return out
+}
+
+func TestFindImageCaptureLayout(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir,
+		"a/img_0000.jpg", "a/img_0001.jpg", "a/img_9999.jpg", "a/img_10000.jpg", "a/img_0002.jpg",
+		"a/id_0000.png", "a/depth_simple_0000.png", "a/depth_0000.png",
+		"b cam/img_0000.jpg", "ünï/img_0000.png", "-dash/img_0000.jpg",
+		"audio.wav", "timing.csv", ".hidden/img_0000.jpg", "a/.img_0003.jpg")
+	r, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"-dash/img", "a/img", "a/id", "a/depth", "a/depth_simple", "b cam/img", "ünï/img"}
+	if got := ids(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("streams = %q, want %q", got, want)
+	}
+	if got := numbers(r.Streams[1]); !reflect.DeepEqual(got, []int64{0, 1, 2, 9999, 10000}) {
+		t.Fatalf("a/img frames = %v, want numeric order past 9999", got)
+	}
+	if gaps := r.Streams[1].Gaps(); len(gaps) != 1 || gaps[0] != (Gap{3, 9998}) {
+		t.Fatalf("gaps = %v", gaps)
+	}
+	if len(r.Audio) != 1 || filepath.Base(r.Audio[0]) != "audio.wav" {
+		t.Fatalf("audio = %v", r.Audio)
+	}
+	if r.Streams[3].Pass != tdw.Depth || r.Streams[4].Pass != tdw.DepthSimple {
+		t.Fatalf("depth passes mixed up: %v %v", r.Streams[3].Pass, r.Streams[4].Pass)
+	}
+}
+
+func TestFindFlatLayouts(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir,
+		"img_0001.jpg", "img_0000.jpg", "id_0000.png", // save_images, append_pass=True
+		"img_cam0_0000.jpg", "img_cam0_0001.jpg", // a named sequence beside it
+		"img_%d_0003 weird.jpg", "notes.png", "img_final.jpg")
+	r, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(r), []string{"img", "id", "img_cam0"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("streams = %q, want %q", got, want)
+	}
+	var ignored []string
+	for _, ig := range r.Ignored {
+		ignored = append(ignored, ig.Path)
+	}
+	slices.Sort(ignored)
+	if want := []string{"img_%d_0003 weird.jpg", "img_final.jpg", "notes.png"}; !reflect.DeepEqual(ignored, want) {
+		t.Fatalf("ignored = %q, want %q", ignored, want)
+	}
+}
+
+func TestFindAppendPassFalse(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "0010.jpg", "0002.jpg", "0001.jpg", "0001.png")
+	r, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Streams) != 1 || r.Streams[0].Pass != tdw.Img {
+		t.Fatalf("streams = %q, want one img stream", ids(r))
+	}
+	s := r.Streams[0]
+	if got := numbers(s); !reflect.DeepEqual(got, []int64{1, 2, 10}) {
+		t.Fatalf("frames = %v", got)
+	}
+	if len(s.Duplicates) != 1 || s.Duplicates[0].Rel != "0001.png" {
+		t.Fatalf("duplicates = %+v, want 0001.png", s.Duplicates)
+	}
+}
+
+func TestFindMissingFolder(t *testing.T) {
+	if _, err := Find(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Fatal("Find on a missing folder returned no error")
+	}
+}
+
+func TestParseName(t *testing.T) {
+	tests := []struct {
+		stem   string
+		pass   tdw.Pass
+		prefix string
+		number int64
+		ok     bool
+	}{
+		{"img_0000", tdw.Img, "", 0, true},
+		{"img_12345", tdw.Img, "", 12345, true},
+		{"depth_simple_0007", tdw.DepthSimple, "", 7, true},
+		{"depth_0007", tdw.Depth, "", 7, true},
+		{"category_0001", tdw.Category, "", 1, true},
+		{"albedo_a_0001", tdw.Albedo, "a", 1, true},
+		{"0042", tdw.Img, "", 42, true},
+		{"img_", "", "", 0, false},
+		{"frame0001", "", "", 0, false},
+		{"img_99999999999999999999", "", "", 0, false},
+	}
+	for _, tc := range tests {
+		pass, prefix, n, reason := ParseName(tc.stem)
+		if (reason == "") != tc.ok || pass != tc.pass || prefix != tc.prefix || n != tc.number {
+			t.Errorf("ParseName(%q) = %q, %q, %d, %q", tc.stem, pass, prefix, n, reason)
+		}
+	}
+}

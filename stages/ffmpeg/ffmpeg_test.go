@@ -1,0 +1,124 @@
+package ffmpeg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// hasSeq reports whether args holds want as consecutive elements.
+func hasSeq(args []string, want ...string) bool {
+	for i := range args {
+		if i+len(want) <= len(args) && slices.Equal(args[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEncodeArgs(t *testing.T) {
+	visual := Encode{Width: 160, Height: 90, PixFmt: "yuv420p", FPS: 29.97, Visual: true, CRF: 18, Preset: "medium",
+		Audio: "/runs/-x %d/audio.wav", Duration: 1.5, Output: "/out/-a/.img.mp4.tmp-1"}.Args()
+	for _, want := range [][]string{
+		{"-f", "rawvideo"}, {"-video_size", "160x90"}, {"-framerate", "29.97"}, {"-i", "pipe:0"},
+		{"-i", "file:/runs/-x %d/audio.wav"}, {"-map", "0:v"}, {"-map", "1:a"},
+		{"-c:v", "libx264"}, {"-crf", "18"}, {"-preset", "medium"}, {"-pix_fmt", "yuv420p"},
+		{"-movflags", "+faststart"}, {"-c:a", "aac"}, {"-af", "apad"}, {"-t", "1.500000"},
+		{"-f", "mp4"}, {"file:/out/-a/.img.mp4.tmp-1", "-y"},
+	} {
+		if !hasSeq(visual, want...) {
+			t.Errorf("visual args lack %q:\n%q", want, visual)
+		}
+	}
+	data := Encode{Width: 7, Height: 5, PixFmt: "rgb24", FPS: 60, Output: "/o/id.mkv"}.Args()
+	for _, want := range [][]string{{"-c:v", "ffv1"}, {"-pix_fmt", "bgr0"}, {"-f", "matroska"}, {"file:/o/id.mkv", "-y"}} {
+		if !hasSeq(data, want...) {
+			t.Errorf("data args lack %q:\n%q", want, data)
+		}
+	}
+	if slices.Contains(data, "libx264") || slices.Contains(data, "aac") {
+		t.Errorf("data pass must be lossless and silent: %q", data)
+	}
+}
+
+func TestDecodeArgs(t *testing.T) {
+	args := Decode{Codec: "mjpeg", PixFmt: "yuv420p", PadEven: true}.Args()
+	for _, want := range [][]string{{"-f", "image2pipe"}, {"-c:v", "mjpeg"}, {"-i", "pipe:0"}, {"-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"}, {"-f", "rawvideo", "-fps_mode", "passthrough"}} {
+		if !hasSeq(args, want...) {
+			t.Errorf("decoder args lack %q:\n%q", want, args)
+		}
+	}
+}
+
+func TestLocateMissing(t *testing.T) {
+	_, err := Locate("/nonexistent/ffmpeg")
+	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "apt-get install ffmpeg") {
+		t.Fatalf("Locate error = %v, want ErrMissing with install advice", err)
+	}
+}
+
+// fakeTool runs this test binary as "ffmpeg": TestHelperProcess prints the
+// stderr and exits with the code given in the environment.
+func fakeTool(stderr string, code int) Tool {
+	return Tool{FFmpeg: "ffmpeg", FFprobe: "ffprobe", Command: func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=TestHelperProcess", "--")
+		cmd.Env = append(os.Environ(), "TDWSTITCH_HELPER=1", "HELPER_STDERR="+stderr, fmt.Sprintf("HELPER_CODE=%d", code))
+		return cmd
+	}}
+}
+
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("TDWSTITCH_HELPER") != "1" {
+		return // an ordinary run of the test binary: nothing to fake
+	}
+	// Consume stdin like ffmpeg would, then fail as told.
+	buf := make([]byte, 1<<16)
+	for {
+		if _, err := os.Stdin.Read(buf); err != nil {
+			break
+		}
+	}
+	fmt.Fprint(os.Stderr, os.Getenv("HELPER_STDERR"))
+	var code int
+	fmt.Sscan(os.Getenv("HELPER_CODE"), &code)
+	os.Exit(code)
+}
+
+func TestPipelineReportsEncoderFailure(t *testing.T) {
+	tool := fakeTool("some noise\n[libx264] out of memory\n", 3)
+	p, err := tool.Start(context.Background(), Decode{Codec: "png", PixFmt: "rgb24"}, Encode{Width: 2, Height: 2, PixFmt: "rgb24", FPS: 60, Output: "/x.mkv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write([]byte("frame"))
+	err = p.Close()
+	var fe *Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("Close() = %v, want *Error", err)
+	}
+	if fe.Role != "encoder" || fe.ExitCode != 3 || !strings.Contains(fe.Error(), "out of memory") {
+		t.Fatalf("error = %q (role %s, code %d)", fe.Error(), fe.Role, fe.ExitCode)
+	}
+}
+
+func TestProbeReportsFailure(t *testing.T) {
+	tool := fakeTool("file:/x.wav: Invalid data found when processing input\n", 1)
+	_, err := tool.Probe(context.Background(), "/x.wav", false)
+	if err == nil || !strings.Contains(err.Error(), "Invalid data") {
+		t.Fatalf("Probe error = %v", err)
+	}
+}
+
+func TestTailKeepsTheEnd(t *testing.T) {
+	tl := newTail(8)
+	fmt.Fprint(tl, "0123456789abcdef")
+	fmt.Fprint(tl, "XY")
+	if got := tl.String(); got != "abcdefXY" {
+		t.Fatalf("tail = %q", got)
+	}
+}
