@@ -141,7 +141,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, a
 		return failure
 	}
 	sr.FramesWritten = w.written
-	if err := verify(ctx, sr, tmp.Name(), opts.Tool); err != nil {
+	if err := verifyOutput(ctx, sr, tmp.Name(), opts.Tool); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), sr.Output); err != nil {
@@ -246,8 +246,8 @@ func (w *slotWriter) write(b []byte) error {
 	return nil
 }
 
-// verify checks the finished file with ffprobe before it is moved into place.
-func verify(ctx context.Context, sr *StreamReport, path string, tool ffmpeg.Tool) error {
+// verifyOutput checks the finished file with ffprobe before it is moved into place.
+func verifyOutput(ctx context.Context, sr *StreamReport, path string, tool ffmpeg.Tool) error {
 	m, err := tool.Probe(ctx, path, true)
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", sr.Output, err)

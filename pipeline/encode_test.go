@@ -1,0 +1,224 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+)
+
+const sampleRun = "../fixtures/sample-run"
+
+func tool(t *testing.T) ffmpeg.Tool {
+	t.Helper()
+	tl, err := ffmpeg.Locate("")
+	if err != nil {
+		t.Fatalf("the end-to-end tests need ffmpeg (go tool task deps installs it): %v", err)
+	}
+	return tl
+}
+
+// treeHash hashes every file's path and bytes under dir: inputs must never change.
+func treeHash(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func TestEncodeSampleRun(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	out := t.TempDir()
+	before := treeHash(t, sampleRun)
+	rep, reportPath, err := Encode(context.Background(), sampleRun, out, Options{Tool: tool(t)})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	if reportPath != filepath.Join(out, ReportName) || rep.Status != OK || len(rep.Streams) != 3 {
+		t.Fatalf("report %s: status %s, %d streams", reportPath, rep.Status, len(rep.Streams))
+	}
+	if treeHash(t, sampleRun) != before {
+		t.Fatal("encoding modified the input run")
+	}
+	for _, sr := range rep.Streams {
+		if sr.Status != OK || !sr.Verified || sr.FramesWritten != 90 || sr.FramesRead != 90 {
+			t.Fatalf("%s: %+v", sr.ID, sr)
+		}
+		m := verify.Probe(t, sr.Output)
+		v, _ := m.Video()
+		if v.Packets != 90 || v.FrameRate != 60 || v.Width != 160 || v.Height != 160 {
+			t.Errorf("%s: ffprobe says %d frames at %v fps, %dx%d", sr.ID, v.Packets, v.FrameRate, v.Width, v.Height)
+		}
+		if math.Abs(m.Duration-1.5) > 0.05 {
+			t.Errorf("%s: duration %.3f s, want 1.5", sr.ID, m.Duration)
+		}
+		switch sr.Pass {
+		case "img":
+			if v.Codec != "h264" || v.PixFmt != "yuv420p" || !strings.HasSuffix(sr.Output, "a/img.mp4") {
+				t.Errorf("img: %s %s %s", v.Codec, v.PixFmt, sr.Output)
+			}
+			a, ok := m.Audio()
+			if !ok || a.Codec != "aac" || math.Abs(a.Duration-1.5) > 0.05 {
+				t.Errorf("img audio: %+v (present %v), want 1.5 s of AAC", a, ok)
+			}
+			if got := verify.ColorRange(t, sr.Output); got != "tv" {
+				t.Errorf("img colour range %q, want tv (limited, as the one-liner)", got)
+			}
+		default:
+			if v.Codec != "ffv1" {
+				t.Errorf("%s codec %s, want ffv1", sr.ID, v.Codec)
+			}
+			if _, ok := m.Audio(); ok {
+				t.Errorf("%s: data pass carries audio", sr.ID)
+			}
+			// Bit-exact: every decoded output frame equals its source PNG.
+			got := verify.FrameMD5(t, sr.Output, "rgb24", false)
+			want := verify.FrameMD5(t, filepath.Join(sampleRun, "a", sr.Pass+"_%04d.png"), "rgb24", true)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s is not bit-exact: %d output frames vs %d inputs", sr.ID, len(got), len(want))
+			}
+		}
+	}
+	// A second run keeps the outputs, and says so.
+	rep2, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tool(t)})
+	if err != nil || rep2.Status != Skipped {
+		t.Fatalf("second encode: status %s, err %v; want skipped", rep2.Status, err)
+	}
+}
+
+// watchTool records every process it starts, so a test can kill one and
+// check that none outlives Encode.
+type watchTool struct {
+	mu   sync.Mutex
+	cmds []*exec.Cmd
+}
+
+func (w *watchTool) tool(t *testing.T) ffmpeg.Tool {
+	tl := tool(t)
+	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, name, arg...)
+		w.mu.Lock()
+		w.cmds = append(w.cmds, cmd)
+		w.mu.Unlock()
+		return cmd
+	}
+	return tl
+}
+
+func (w *watchTool) encoder() *exec.Cmd {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.cmds {
+		if slices.Contains(c.Args, "libx264") || slices.Contains(c.Args, "ffv1") {
+			return c
+		}
+	}
+	return nil
+}
+
+func (w *watchTool) assertAllExited(t *testing.T) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.cmds {
+		if c.Process != nil && c.ProcessState == nil {
+			t.Errorf("process %d (%s) was not waited for", c.Process.Pid, c.Path)
+		}
+	}
+}
+
+func writeRun(t *testing.T, frames, size int, p synth.Passes) string {
+	t.Helper()
+	dir := t.TempDir()
+	s := synth.Scene{Width: size, Height: size, Frames: frames, FPS: 60}
+	if err := s.Write(dir, "a", p); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestEncoderKilledMidStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	run := writeRun(t, 120, 64, synth.Passes{Img: true})
+	out := t.TempDir()
+	var w watchTool
+	var once sync.Once
+	opts := Options{Tool: w.tool(t), OnEvent: func(e Event) {
+		if e.Kind == FrameDone && e.Done == 30 {
+			once.Do(func() { w.encoder().Process.Signal(syscall.SIGKILL) })
+		}
+	}}
+	rep, _, err := Encode(context.Background(), run, out, opts)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("Encode error = %v, want ErrFailed", err)
+	}
+	sr := rep.Streams[0]
+	if sr.Status != Failed || !strings.Contains(sr.Error, "encoder was killed") {
+		t.Fatalf("stream: %s %q", sr.Status, sr.Error)
+	}
+	assertNoVideo(t, out)
+	w.assertAllExited(t)
+}
+
+func TestCancelMidStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	run := writeRun(t, 120, 64, synth.Passes{Img: true, ID: true})
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var w watchTool
+	opts := Options{Tool: w.tool(t), Jobs: 2, OnEvent: func(e Event) {
+		if e.Kind == FrameDone && e.Done == 20 {
+			cancel()
+		}
+	}}
+	rep, _, err := Encode(ctx, run, out, opts)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("Encode error = %v, want ErrFailed", err)
+	}
+	for _, sr := range rep.Streams {
+		if sr.Status != Failed || !strings.Contains(sr.Error, "interrupted") {
+			t.Errorf("%s: %s %q, want failed: interrupted", sr.ID, sr.Status, sr.Error)
+		}
+	}
+	assertNoVideo(t, out)
+	w.assertAllExited(t)
+}
+
+// assertNoVideo fails if any video or temporary file is left under dir.
+func assertNoVideo(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Base(p) != ReportName {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+}
