@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/pipeline"
+)
+
+func TestCommandLineErrorsExit2(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", []string{"frobnicate"}, "unknown command"},
+		{"no run dir", []string{"encode", "-o", t.TempDir()}, "takes one RUN_DIR"},
+		{"missing run dir", []string{"encode", filepath.Join(runDir, "nope"), "-o", t.TempDir()}, "no such file"},
+		{"run dir is a file", []string{"encode", filepath.Join(runDir, "a", "img_0000.jpg"), "-o", t.TempDir()}, "is not a folder"},
+		{"no output", []string{"encode", runDir}, "-o OUT_DIR"},
+		{"unknown flag", []string{"encode", runDir, "-o", t.TempDir(), "--frobnicate"}, "unknown flag"},
+		{"bad gaps", []string{"encode", runDir, "-o", t.TempDir(), "--gaps", "maybe"}, "hold, drop, fail"},
+		{"bad pass", []string{"encode", runDir, "-o", t.TempDir(), "--passes", "img,rgb"}, `"rgb" is not a TDW pass`},
+		{"bad fps", []string{"encode", runDir, "-o", t.TempDir(), "--fps", "0"}, "--fps"},
+		{"missing audio", []string{"encode", runDir, "-o", t.TempDir(), "--audio", "/no/such.wav"}, "--audio /no/such.wav"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestFFmpegMissing(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	code, _, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--ffmpeg", "/opt/none/ffmpeg")
+	if code != 1 || !strings.Contains(stderr, "/opt/none/ffmpeg") || !strings.Contains(stderr, "apt-get install ffmpeg") {
+		t.Fatalf("--ffmpeg to nothing: exit %d, stderr %q", code, stderr)
+	}
+	t.Setenv("PATH", t.TempDir()) // an empty PATH: no ffmpeg anywhere
+	out := t.TempDir()
+	code, _, stderr = cli(t, "encode", runDir, "-o", out)
+	if code != 1 || !strings.Contains(stderr, "ffmpeg not found") || !strings.Contains(stderr, "--ffmpeg") {
+		t.Fatalf("no ffmpeg on PATH: exit %d, stderr %q", code, stderr)
+	}
+	if left := leftovers(t, out); len(left) != 0 {
+		t.Fatalf("left %v", left)
+	}
+}
+
+func TestOutputFolderNotWritable(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	// A regular file where a folder should be: unwritable even for root.
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, []byte("x"), 0o644)
+	code, _, stderr := cli(t, "encode", runDir, "-o", filepath.Join(blocker, "out"), "-q")
+	if code != 1 || !strings.Contains(stderr, "cannot create the output folder") || !strings.Contains(stderr, "writable folder") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestNoReadableFrame(t *testing.T) {
+	runDir := t.TempDir()
+	os.MkdirAll(filepath.Join(runDir, "a"), 0o755)
+	for _, n := range []string{"img_0000.jpg", "img_0001.jpg"} {
+		os.WriteFile(filepath.Join(runDir, "a", n), []byte("oops"), 0o644)
+	}
+	out := t.TempDir()
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q")
+	if code != 1 || !strings.Contains(stderr, "no readable frame: all 2 frames are bad") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if left := leftovers(t, out); len(left) != 0 {
+		t.Fatalf("left %v", left)
+	}
+}
+
+func TestNoFramesAtAll(t *testing.T) {
+	runDir := t.TempDir()
+	os.WriteFile(filepath.Join(runDir, "notes.png"), []byte("x"), 0o644)
+	code, _, stderr := cli(t, "encode", runDir, "-o", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "no TDW frames found") || !strings.Contains(stderr, "notes.png") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestAwkwardNames: names that would confuse ffmpeg or a shell reach it
+// only as bytes on stdin, and the outputs mirror them.
+func TestAwkwardNames(t *testing.T) {
+	root := t.TempDir()
+	runDir := filepath.Join(root, "-run %d ünï")
+	s := synth.Scene{Width: 16, Height: 16, Frames: 5, FPS: 60}
+	if err := s.Write(runDir, "-cam 50% ü", synth.Passes{Img: true}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(runDir, "rec %03d -y.wav"), synth.WAV(0.2), 0o644)
+	out := filepath.Join(root, "-out %s")
+	code, stdout, stderr := cli(t, "encode", "-o", out, "--", runDir)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	video := filepath.Join(out, "-cam 50% ü", "img.mp4")
+	if !strings.Contains(stdout, video) {
+		t.Fatalf("stdout does not name %s:\n%s", video, stdout)
+	}
+	m := verify.Probe(t, video)
+	if v, _ := m.Video(); v.Packets != 5 {
+		t.Fatalf("%s has %d frames, want 5", video, v.Packets)
+	}
+	if _, ok := m.Audio(); !ok {
+		t.Fatal("the oddly named audio file was not muxed")
+	}
+}
+
+func TestOddDimensions(t *testing.T) {
+	runDir := newRun(t, 33, 17)
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	rep := readReport(t, out)
+	img, id := stream(t, rep, "a/img"), stream(t, rep, "a/id")
+	if img.Width != 34 || img.Height != 18 {
+		t.Errorf("img is %dx%d, want padded to 34x18", img.Width, img.Height)
+	}
+	if id.Width != 33 || id.Height != 17 {
+		t.Errorf("id is %dx%d, want 33x17 unpadded", id.Width, id.Height)
+	}
+	got := verify.FrameMD5(t, id.Output, "rgb24", false)
+	want := verify.FrameMD5(t, filepath.Join(runDir, "a", "id_%04d.png"), "rgb24", true)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Error("odd-sized id pass is not bit-exact")
+	}
+}
+
+func TestForceReplaces(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	out := t.TempDir()
+	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id"); code != 0 {
+		t.Fatal("first encode failed")
+	}
+	video := filepath.Join(out, "a", "id.mkv")
+	os.WriteFile(video, []byte("precious"), 0o644)
+	code, stdout, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id")
+	if b, _ := os.ReadFile(video); code != 0 || string(b) != "precious" || !strings.Contains(stdout, "kept "+video) {
+		t.Fatalf("without --force: exit %d, stdout %q, file replaced: %v", code, stdout, string(b) != "precious")
+	}
+	if readReport(t, out).Status != pipeline.Skipped {
+		t.Error("report status is not skipped")
+	}
+	code, _, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id", "--force")
+	if b, _ := os.ReadFile(video); code != 0 || string(b) == "precious" {
+		t.Fatalf("--force did not replace the output (exit %d)", code)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	os.Remove(filepath.Join(runDir, "a", "img_0004.jpg"))
+	os.WriteFile(filepath.Join(runDir, "a", "id_0002.png"), nil, 0o644)
+	code, stdout, stderr := cli(t, "probe", runDir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"a/img", "a/id", "gap in a/img: frames 4-4 missing", "bad frame a/id_0002.png: file is empty", "a/id.mkv", "ffv1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("probe output lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = cli(t, "probe", runDir, "--json")
+	var rep pipeline.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
+		t.Fatalf("probe --json: exit %d, %v", code, err)
+	}
+	if len(rep.Streams) != 2 || rep.Streams[0].MissingFrames != 1 || len(rep.Streams[1].BadFrames) != 1 || rep.Streams[0].FramesWritten != 10 {
+		t.Fatalf("probe --json: %+v", rep.Streams)
+	}
+}
