@@ -34,7 +34,7 @@ func scan(ctx context.Context, frames []discover.Frame, readers int, deep, keep 
 		s.Go(func() stream.Callback {
 			c := check(f, deep, keep)
 			return func() {
-				if !stop.Load() && !fn(c) {
+				if !stop.Load() && ctx.Err() == nil && !fn(c) {
 					stop.Store(true)
 				}
 			}

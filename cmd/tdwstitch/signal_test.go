@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+)
+
+// TestSIGTERMMidEncode runs the real binary, stops it with SIGTERM while
+// ffmpeg is encoding, and checks that it exits 1 saying why, kills ffmpeg and
+// leaves no partial file. Synchronisation is by FIFOs, not sleeps: frame 5 is
+// a FIFO that blocks the encode until the test releases it, and a wrapper
+// around ffmpeg reports each ffmpeg PID when it starts.
+func TestSIGTERMMidEncode(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "tdwstitch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	realFF, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	realProbe, _ := exec.LookPath("ffprobe")
+
+	runDir := newRun(t, 32, 32)
+	frame5 := filepath.Join(runDir, "a", "img_0005.jpg")
+	os.Remove(frame5)
+	notify := filepath.Join(tmp, "notify")
+	for _, f := range []string{frame5, notify} {
+		if err := syscall.Mkfifo(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrapDir := filepath.Join(tmp, "wrap")
+	os.Mkdir(wrapDir, 0o755)
+	script := "#!/bin/sh\necho $$ > '" + notify + "'\nexec '" + realFF + "' \"$@\"\n"
+	os.WriteFile(filepath.Join(wrapDir, "ffmpeg"), []byte(script), 0o755)
+	os.Symlink(realProbe, filepath.Join(wrapDir, "ffprobe"))
+
+	// Read end opened read-write so it never blocks and never sees EOF early.
+	notes, err := os.OpenFile(notify, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notes.Close()
+
+	out := filepath.Join(tmp, "out")
+	cmd := exec.Command(bin, "encode", runDir, "-o", out, "--passes", "img", "--ffmpeg", filepath.Join(wrapDir, "ffmpeg"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(notes)
+	var pids []int
+	for len(pids) < 2 && lines.Scan() { // decoder and encoder are running
+		pid, _ := strconv.Atoi(strings.TrimSpace(lines.Text()))
+		pids = append(pids, pid)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Now let the blocked read of frame 5 (and any later attempt) finish.
+	var exited atomic.Bool
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		for !exited.Load() {
+			if w, err := os.OpenFile(frame5, os.O_WRONLY, 0); err == nil {
+				w.Close()
+			}
+		}
+	}()
+	err = cmd.Wait()
+	exited.Store(true)
+	if r, err := os.OpenFile(frame5, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+		r.Close() // unblocks the releaser's pending open
+	}
+	<-released
+
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want code 1; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("ffmpeg %d is still there after tdwstitch exited (kill -0: %v)", pid, err)
+		}
+	}
+	if left := leftovers(t, out); len(left) != 0 {
+		t.Errorf("partial files left: %v", left)
+	}
+}
