@@ -23,12 +23,14 @@ type Decode struct {
 // Args is the decoder's argument vector.
 func (d Decode) Args() []string {
 	out := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": d.PixFmt, "fps_mode": "passthrough"}
+	// One thread: the encoder beside it needs the cores more than a still-image
+	// decoder, which gains little from threads.
 	if d.PadEven {
 		out["vf"] = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 	}
 	// The colour range of a JPEG (full) is converted to the video's (limited)
 	// by swscale here, exactly as ffmpeg's own image2 one-liner converts it.
-	args := ffgo.Input("pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}).
+	args := ffgo.Input("pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec, "threads": 1}).
 		Output("pipe:1", out).GetArgs()
 	return slices.Concat(quiet, args)
 }

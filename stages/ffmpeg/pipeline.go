@@ -29,27 +29,45 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
 	p.dec.Stderr, p.enc.Stderr = p.decErr, p.encErr
 
-	raw, rawW, err := os.Pipe()
+	raw, rawW, err := bigPipe()
 	if err != nil {
-		return nil, fmt.Errorf("cannot create a pipe between ffmpeg processes: %w", err)
+		return nil, err
 	}
 	defer raw.Close()
 	defer rawW.Close()
-	p.dec.Stdout, p.enc.Stdin = rawW, raw
-	if p.stdin, err = p.dec.StdinPipe(); err != nil {
+	files, filesW, err := bigPipe()
+	if err != nil {
 		return nil, err
 	}
+	defer files.Close() // the decoder has its own copy once started
+	p.dec.Stdout, p.enc.Stdin = rawW, raw
+	p.dec.Stdin, p.stdin = files, filesW
 	if err := p.enc.Start(); err != nil {
-		p.stdin.Close()
+		filesW.Close()
 		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
 	if err := p.dec.Start(); err != nil {
-		p.stdin.Close()
+		filesW.Close()
 		p.enc.Process.Kill()
 		p.enc.Wait()
 		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
 	return p, nil
+}
+
+// pipeSize is the buffer asked for each pipe: a few raw frames, so the
+// processes on either side wake up once per frame rather than once per 64 KiB.
+const pipeSize = 1 << 20
+
+// bigPipe is an os.Pipe with a larger kernel buffer where the system allows
+// it (Linux F_SETPIPE_SZ); elsewhere, or when refused, the default buffer.
+func bigPipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot create a pipe for ffmpeg: %w", err)
+	}
+	setPipeSize(w, pipeSize)
+	return r, w, nil
 }
 
 // Write sends one image file's bytes to the decoder.
