@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,5 +184,50 @@ func TestProbe(t *testing.T) {
 	}
 	if len(rep.Streams) != 2 || rep.Streams[0].MissingFrames != 1 || len(rep.Streams[1].BadFrames) != 1 || rep.Streams[0].FramesWritten != 10 {
 		t.Fatalf("probe --json: %+v", rep.Streams)
+	}
+}
+
+// TestAudioLengthFollowsVideo: a short recording is padded with silence and
+// a long one trimmed, so the audio track always spans the video.
+func TestAudioLengthFollowsVideo(t *testing.T) {
+	for _, seconds := range []float64{0.05, 2.0} { // the video is 10 frames at 60 fps: 0.167 s
+		t.Run(strconv.FormatFloat(seconds, 'f', -1, 64), func(t *testing.T) {
+			runDir := newRun(t, 16, 16)
+			wav := filepath.Join(t.TempDir(), "recording.wav") // beside the run, passed explicitly
+			os.WriteFile(wav, synth.WAV(seconds), 0o644)
+			out := t.TempDir()
+			if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img", "--audio", wav); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			sr := stream(t, readReport(t, out), "a/img")
+			a, ok := verify.Probe(t, sr.Output).Audio()
+			if !ok || math.Abs(a.Duration-10.0/60) > 0.03 {
+				t.Fatalf("audio track %.3f s (present %v), want the video's 0.167 s", a.Duration, ok)
+			}
+			if sr.Audio == nil || sr.Audio.SourceDuration != seconds || sr.Audio.Duration != min(seconds, 10.0/60) {
+				t.Fatalf("report audio = %+v", sr.Audio)
+			}
+		})
+	}
+}
+
+func TestUnreadableAudio(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	os.WriteFile(filepath.Join(runDir, "audio.wav"), []byte("RIFF but not really"), 0o644)
+	out := t.TempDir()
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img")
+	if code != 0 || !strings.Contains(stderr, "audio.wav cannot be read") || !strings.Contains(stderr, "--no-audio") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	rep := readReport(t, out)
+	if len(rep.Warnings) != 1 || stream(t, rep, "a/img").Audio != nil {
+		t.Fatalf("warnings %q, stream audio %+v", rep.Warnings, stream(t, rep, "a/img").Audio)
+	}
+	if _, ok := verify.Probe(t, stream(t, rep, "a/img").Output).Audio(); ok {
+		t.Fatal("video has an audio track from an unreadable file")
+	}
+	code, _, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--strict")
+	if code != 1 || !strings.Contains(stderr, "audio.wav cannot be read") {
+		t.Fatalf("--strict: exit %d, stderr %q", code, stderr)
 	}
 }

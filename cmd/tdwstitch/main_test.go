@@ -225,4 +225,3 @@ func TestFrameNumbersPast9999(t *testing.T) {
 		}
 	}
 }
-
