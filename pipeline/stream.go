@@ -173,7 +173,7 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	enc := ffmpeg.Encode{Width: info.Width, Height: info.Height, PixFmt: info.PixFmt, FPS: opts.FPS,
 		Visual: visual, CRF: opts.CRF, Preset: opts.Preset, Output: out}
 	if visual {
-		dec.PixFmt, enc.PixFmt = "yuv420p", "yuv420p"
+		dec.PixFmt, enc.PixFmt, enc.Threads = "yuv420p", "yuv420p", opts.EncoderThreads
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)

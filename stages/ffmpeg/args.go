@@ -23,14 +23,18 @@ type Decode struct {
 // Args is the decoder's argument vector.
 func (d Decode) Args() []string {
 	out := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": d.PixFmt, "fps_mode": "passthrough"}
-	// One thread: the encoder beside it needs the cores more than a still-image
-	// decoder, which gains little from threads.
+	in := ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
+	if d.Codec == "mjpeg" {
+		// ffmpeg's MJPEG decoder has no frame threads: extra threads only
+		// take turns with the encoder's. The PNG decoder does use them.
+		in["threads"] = 1
+	}
 	if d.PadEven {
 		out["vf"] = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 	}
 	// The colour range of a JPEG (full) is converted to the video's (limited)
 	// by swscale here, exactly as ffmpeg's own image2 one-liner converts it.
-	args := ffgo.Input("pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec, "threads": 1}).
+	args := ffgo.Input("pipe:0", in).
 		Output("pipe:1", out).GetArgs()
 	return slices.Concat(quiet, args)
 }
@@ -43,6 +47,7 @@ type Encode struct {
 	Visual        bool   // H.264 MP4; otherwise lossless FFV1 in Matroska
 	CRF           int    // H.264 quality
 	Preset        string // x264 preset
+	Threads       int    // encoder threads; 0 lets the encoder choose
 	Audio         string // audio file to mux into a visual stream, or ""
 	Duration      float64
 	Output        string // file to write (any name: the container is explicit)
@@ -72,6 +77,9 @@ func (e Encode) Args() []string {
 	} else {
 		out["c:v"], out["level"], out["slices"], out["slicecrc"] = "ffv1", 3, 4, 1
 		out["pix_fmt"], out["f"] = LosslessPixFmt(e.PixFmt), "matroska"
+	}
+	if e.Threads > 0 {
+		out["threads"] = e.Threads
 	}
 	args := ffgo.Output(streams, "file:"+e.Output, out).OverWriteOutput().GetArgs()
 	return slices.Concat(quiet, args)
