@@ -1,4 +1,3 @@
-// Command tdwstitch turns the frames a ThreeDWorld run saved into videos.
 package main
 
 import "os"

@@ -119,3 +119,24 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck measures the structural check per frame: it runs on every
+// frame before ffmpeg sees it, so it must stay far below decode cost.
+func BenchmarkCheck(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"png-512", pngBytes(b, testImage(512, 512))},
+		{"jpeg-512", jpegBytes(b, testImage(512, 512))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.data)))
+			for b.Loop() {
+				if _, err := Check(tc.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
