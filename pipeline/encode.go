@@ -177,11 +177,11 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 	return nil, []string{msg}, nil
 }
 
-// outputPath is where a stream's video goes: OUT/<avatar>/<pass>.mp4|.mkv.
-func outputPath(outDir string, s *discover.Stream) string {
-	ext := ".mkv"
+// outputName is where a stream's video goes under the output folder,
+// slash-separated: <avatar>/<pass>.mp4 for pictures, .mkv for data.
+func outputName(s *discover.Stream) string {
 	if s.Pass.Visual() {
-		ext = ".mp4"
+		return s.ID() + ".mp4"
 	}
-	return filepath.Join(outDir, filepath.FromSlash(s.ID())+ext)
+	return s.ID() + ".mkv"
 }

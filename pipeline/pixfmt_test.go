@@ -44,7 +44,7 @@ func TestDataPassPixelFormatsBitExact(t *testing.T) {
 			if sr.PixFmt != tc.outPix {
 				t.Errorf("stored as %s, want %s", sr.PixFmt, tc.outPix)
 			}
-			got := verify.FrameMD5(t, sr.Output, tc.pixFmt, false)
+			got := verify.FrameMD5(t, rep.Path(sr), tc.pixFmt, false)
 			want := verify.FrameMD5(t, filepath.Join(run, "a", "id_%04d.png"), tc.pixFmt, true)
 			if len(got) != 6 || !slices.Equal(got, want) {
 				t.Fatalf("not bit-exact in %s: %d frames", tc.pixFmt, len(got))

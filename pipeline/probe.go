@@ -15,7 +15,7 @@ const Planned Status = "planned"
 
 // Probe reads and validates every frame of the run in runDir, as Encode
 // would, and reports what Encode would write, without running ffmpeg (but
-// ffprobe, for the audio). Output paths are relative to the output folder.
+// ffprobe, for the audio).
 func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	opts.applyDefaults()
 	started := time.Now()
@@ -47,7 +47,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 }
 
 func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, opts Options) *StreamReport {
-	sr := newStreamReport(s, outputPath("", s), opts)
+	sr := newStreamReport(s, opts)
 	var shp shape
 	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
 		if c.err == nil {

@@ -61,7 +61,7 @@ type StreamReport struct {
 	Avatar        string         `json:"avatar"`
 	Pass          string         `json:"pass"`
 	Prefix        string         `json:"prefix,omitempty"`
-	Output        string         `json:"output"`
+	Output        string         `json:"output"` // relative to the report's output folder, slash-separated
 	Codec         string         `json:"codec"`
 	PixFmt        string         `json:"pix_fmt"`
 	Width         int            `json:"width"`
@@ -81,6 +81,11 @@ type StreamReport struct {
 	Verified      bool           `json:"verified"`
 	Status        Status         `json:"status"`
 	Error         string         `json:"error,omitempty"`
+}
+
+// Path is where stream s's video is on disk.
+func (r *Report) Path(s *StreamReport) string {
+	return filepath.Join(r.Output, filepath.FromSlash(s.Output))
 }
 
 // BadFrameInfo is a frame that was not encoded, and why.

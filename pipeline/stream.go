@@ -16,20 +16,21 @@ import (
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
 func encodeStream(ctx context.Context, s *discover.Stream, outDir string, audio *AudioReport, opts Options) *StreamReport {
-	sr := newStreamReport(s, outputPath(outDir, s), opts)
+	sr := newStreamReport(s, opts)
+	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
-	err := encodeStreamTo(ctx, s, sr, audio, opts, emit)
+	err := encodeStreamTo(ctx, s, sr, final, audio, opts, emit)
 	switch {
 	case err == nil:
 	case errors.Is(err, errSkipped):
-		sr.Status, sr.Error = Skipped, fmt.Sprintf("%s exists; pass --force to replace it", sr.Output)
+		sr.Status, sr.Error = Skipped, fmt.Sprintf("%s exists; pass --force to replace it", final)
 	case ctx.Err() != nil:
 		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v): no output written; run again to encode this stream", context.Cause(ctx))
 	default:
 		sr.Status, sr.Error = Failed, err.Error()
 	}
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: sr.Output, Err: errorOrNil(sr)})
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(sr)})
 	return sr
 }
 
@@ -45,9 +46,9 @@ func errorOrNil(sr *StreamReport) error {
 	return nil
 }
 
-func newStreamReport(s *discover.Stream, output string, opts Options) *StreamReport {
+func newStreamReport(s *discover.Stream, opts Options) *StreamReport {
 	sr := &StreamReport{
-		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: output,
+		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: outputName(s),
 		FramesFound: len(s.Frames), FPS: opts.FPS, Gaps: s.Gaps(), BadFrames: []BadFrameInfo{},
 	}
 	if sr.Gaps == nil {
@@ -65,8 +66,8 @@ func newStreamReport(s *discover.Stream, output string, opts Options) *StreamRep
 	return sr
 }
 
-func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, audio *AudioReport, opts Options, emit func(Event)) error {
-	if _, err := os.Lstat(sr.Output); err == nil && !opts.Force {
+func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, final string, audio *AudioReport, opts Options, emit func(Event)) error {
+	if _, err := os.Lstat(final); err == nil && !opts.Force {
 		return errSkipped
 	}
 	if opts.Gaps == FailGaps && len(sr.Gaps) > 0 {
@@ -76,11 +77,11 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, a
 	if opts.OnBad == FailBad && len(s.Duplicates) > 0 {
 		return fmt.Errorf("%s duplicates frame number %d and --on-bad fail (or --strict) was given; remove one of the two files", s.Duplicates[0].Rel, s.Duplicates[0].Number)
 	}
-	dir := filepath.Dir(sr.Output)
+	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(sr.Output)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
 	}
@@ -134,18 +135,18 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, a
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			return fmt.Errorf("encoding %s: %w", sr.Output, err)
+			return fmt.Errorf("encoding %s: %w", final, err)
 		}
 	}
 	if failure != nil {
 		return failure
 	}
 	sr.FramesWritten = w.written
-	if err := verifyOutput(ctx, sr, tmp.Name(), opts.Tool); err != nil {
+	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), sr.Output); err != nil {
-		return fmt.Errorf("cannot move the finished video into place at %s: %w", sr.Output, err)
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return fmt.Errorf("cannot move the finished video into place at %s: %w", final, err)
 	}
 	sr.Status = OK
 	return nil
@@ -247,25 +248,25 @@ func (w *slotWriter) write(b []byte) error {
 }
 
 // verifyOutput checks the finished file with ffprobe before it is moved into place.
-func verifyOutput(ctx context.Context, sr *StreamReport, path string, tool ffmpeg.Tool) error {
+func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
 	m, err := tool.Probe(ctx, path, true)
 	if err != nil {
-		return fmt.Errorf("verifying %s: %w", sr.Output, err)
+		return fmt.Errorf("verifying %s: %w", final, err)
 	}
 	v, ok := m.Video()
 	if !ok {
-		return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", sr.Output)
+		return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", final)
 	}
 	sr.Codec, sr.PixFmt = v.Codec, v.PixFmt
 	if v.Packets != sr.FramesWritten {
-		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", sr.Output, sr.FramesWritten, v.Packets)
+		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", final, sr.FramesWritten, v.Packets)
 	}
 	if v.Width != sr.Width || v.Height != sr.Height {
-		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", sr.Output, v.Width, v.Height, sr.Width, sr.Height)
+		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, v.Width, v.Height, sr.Width, sr.Height)
 	}
 	if sr.Audio != nil {
 		if _, ok := m.Audio(); !ok {
-			return fmt.Errorf("verifying %s: the audio track is missing", sr.Output)
+			return fmt.Errorf("verifying %s: the audio track is missing", final)
 		}
 	}
 	sr.Duration = float64(sr.FramesWritten) / sr.FPS

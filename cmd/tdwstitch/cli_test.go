@@ -136,7 +136,7 @@ func TestOddDimensions(t *testing.T) {
 	if id.Width != 33 || id.Height != 17 {
 		t.Errorf("id is %dx%d, want 33x17 unpadded", id.Width, id.Height)
 	}
-	got := verify.FrameMD5(t, id.Output, "rgb24", false)
+	got := verify.FrameMD5(t, rep.Path(id), "rgb24", false)
 	want := verify.FrameMD5(t, filepath.Join(runDir, "a", "id_%04d.png"), "rgb24", true)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Error("odd-sized id pass is not bit-exact")
@@ -199,8 +199,9 @@ func TestAudioLengthFollowsVideo(t *testing.T) {
 			if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img", "--audio", wav); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			sr := stream(t, readReport(t, out), "a/img")
-			a, ok := verify.Probe(t, sr.Output).Audio()
+			rep := readReport(t, out)
+			sr := stream(t, rep, "a/img")
+			a, ok := verify.Probe(t, rep.Path(sr)).Audio()
 			if !ok || math.Abs(a.Duration-10.0/60) > 0.03 {
 				t.Fatalf("audio track %.3f s (present %v), want the video's 0.167 s", a.Duration, ok)
 			}
@@ -223,7 +224,7 @@ func TestUnreadableAudio(t *testing.T) {
 	if len(rep.Warnings) != 1 || stream(t, rep, "a/img").Audio != nil {
 		t.Fatalf("warnings %q, stream audio %+v", rep.Warnings, stream(t, rep, "a/img").Audio)
 	}
-	if _, ok := verify.Probe(t, stream(t, rep, "a/img").Output).Audio(); ok {
+	if _, ok := verify.Probe(t, rep.Path(stream(t, rep, "a/img"))).Audio(); ok {
 		t.Fatal("video has an audio track from an unreadable file")
 	}
 	code, _, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--strict")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -39,9 +40,9 @@ H.264 MP4; data passes (id, depth, ...) lossless FFV1 Matroska, bit-exact RGB.`,
 			for _, s := range rep.Streams {
 				switch s.Status {
 				case pipeline.OK:
-					fmt.Fprintf(io.Out, "wrote %s (%d frames, %.2f s, %s)\n", s.Output, s.FramesWritten, s.Duration, s.Codec)
+					fmt.Fprintf(io.Out, "wrote %s (%d frames, %.2f s, %s)\n", filepath.Join(outDir, s.Output), s.FramesWritten, s.Duration, s.Codec)
 				case pipeline.Skipped:
-					fmt.Fprintf(io.Out, "kept %s (exists; --force replaces it)\n", s.Output)
+					fmt.Fprintf(io.Out, "kept %s (exists; --force replaces it)\n", filepath.Join(outDir, s.Output))
 				}
 			}
 			for _, w := range rep.Warnings {

@@ -130,15 +130,16 @@ func TestBadFrames(t *testing.T) {
 			if !strings.Contains(stderr, "bad frame "+bad) || !strings.Contains(stderr, tc.reason) {
 				t.Errorf("stderr does not name %s and %q:\n%s", bad, tc.reason, stderr)
 			}
-			sr := stream(t, readReport(t, out), tc.stream)
+			rep := readReport(t, out)
+			sr := stream(t, rep, tc.stream)
 			if len(sr.BadFrames) != 1 || sr.BadFrames[0].Path != tc.file || !strings.Contains(sr.BadFrames[0].Reason, tc.reason) {
 				t.Errorf("report bad_frames = %+v", sr.BadFrames)
 			}
-			if sr.FramesWritten != 10 || sr.FramesRead != 9 || verify.Probe(t, sr.Output).Streams[0].Packets != 10 {
+			if sr.FramesWritten != 10 || sr.FramesRead != 9 || verify.Probe(t, rep.Path(sr)).Streams[0].Packets != 10 {
 				t.Errorf("frames read %d written %d, want 9 read and 10 written (frame 3 held)", sr.FramesRead, sr.FramesWritten)
 			}
 			if tc.stream == "a/id" { // lossless: the held slot is exactly frame 2
-				got := verify.FrameMD5(t, sr.Output, "rgb24", false)
+				got := verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
 				if prev := verify.ImageMD5(t, filepath.Join(runDir, "a/id_0002.png"), "rgb24"); got[3] != prev {
 					t.Errorf("slot 3 is not a copy of frame 2")
 				}
@@ -177,7 +178,8 @@ func TestGaps(t *testing.T) {
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.code, stderr)
 			}
-			sr := stream(t, readReport(t, out), "a/img")
+			rep := readReport(t, out)
+			sr := stream(t, rep, "a/img")
 			if len(sr.Gaps) != 1 || sr.Gaps[0].From != 4 || sr.Gaps[0].To != 5 || sr.MissingFrames != 2 {
 				t.Errorf("gaps = %+v, missing %d", sr.Gaps, sr.MissingFrames)
 			}
@@ -187,7 +189,7 @@ func TestGaps(t *testing.T) {
 				}
 				return
 			}
-			if n := verify.Probe(t, sr.Output).Streams[0].Packets; n != tc.written || sr.FramesWritten != tc.written {
+			if n := verify.Probe(t, rep.Path(sr)).Streams[0].Packets; n != tc.written || sr.FramesWritten != tc.written {
 				t.Errorf("video has %d frames (report %d), want %d", n, sr.FramesWritten, tc.written)
 			}
 		})
@@ -214,11 +216,12 @@ func TestFrameNumbersPast9999(t *testing.T) {
 	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
-	sr := stream(t, readReport(t, out), "a/id")
+	rep := readReport(t, out)
+	sr := stream(t, rep, "a/id")
 	if sr.FirstFrame != 9995 || sr.LastFrame != 10004 || sr.FramesWritten != 10 || len(sr.Gaps) != 0 {
 		t.Fatalf("report: first %d last %d written %d gaps %v", sr.FirstFrame, sr.LastFrame, sr.FramesWritten, sr.Gaps)
 	}
-	got := verify.FrameMD5(t, sr.Output, "rgb24", false)
+	got := verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
 	for i, src := range sources {
 		if got[i] != verify.ImageMD5(t, src, "rgb24") {
 			t.Fatalf("output frame %d is not %s: frames out of numeric order", i, filepath.Base(src))

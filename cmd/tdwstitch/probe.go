@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -61,7 +60,7 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 	fmt.Fprintln(tw, "STREAM\tFRAMES\tRANGE\tSIZE\tSOURCE\tGAPS\tBAD\tOUTPUT\tCODEC\tDURATION")
 	for _, s := range rep.Streams {
 		fmt.Fprintf(tw, "%s\t%d\t%d-%d\t%dx%d\t%s\t%d\t%d\t%s\t%s\t%.2f s\n", s.ID, s.FramesFound, s.FirstFrame, s.LastFrame,
-			s.Width, s.Height, s.SourceFormat, s.MissingFrames, len(s.BadFrames), filepath.ToSlash(s.Output), s.Codec, s.Duration)
+			s.Width, s.Height, s.SourceFormat, s.MissingFrames, len(s.BadFrames), s.Output, s.Codec, s.Duration)
 	}
 	tw.Flush()
 	for _, s := range rep.Streams {
