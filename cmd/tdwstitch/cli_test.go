@@ -232,3 +232,18 @@ func TestUnreadableAudio(t *testing.T) {
 		t.Fatalf("--strict: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestQuietAndPlainProgress(t *testing.T) {
+	runDir := newRun(t, 16, 16)
+	code, stdout, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id")
+	if code != 0 || !strings.Contains(stderr, "a/id: started, 10 frames") || !strings.Contains(stderr, "a/id: ok ") {
+		t.Fatalf("plain progress: exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stderr, "\r") {
+		t.Fatalf("plain progress redraws a bar when stderr is not a terminal: %q", stderr)
+	}
+	code, stdout, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id", "-q")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "report: ") {
+		t.Fatalf("--quiet: exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+}
