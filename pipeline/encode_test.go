@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -87,6 +88,10 @@ func TestEncodeSampleRun(t *testing.T) {
 			a, ok := m.Audio()
 			if !ok || a.Codec != "aac" || math.Abs(a.Duration-1.5) > 0.05 {
 				t.Errorf("img audio: %+v (present %v), want 1.5 s of AAC", a, ok)
+			}
+			// +faststart: the index comes before the media, so browsers play it while loading.
+			if b, _ := os.ReadFile(rep.Path(sr)); bytes.Index(b, []byte("moov")) > bytes.Index(b, []byte("mdat")) {
+				t.Error("img.mp4 is not faststart: moov after mdat")
 			}
 			if got := verify.ColorRange(t, rep.Path(sr)); got != "tv" {
 				t.Errorf("img colour range %q, want tv (limited, as the one-liner)", got)
