@@ -142,6 +142,9 @@ func (run *Run) addFolder(streams map[streamKey]*Stream, dir, avatar string, ent
 			continue
 		}
 		info, err := e.Info()
+		if err == nil && e.Type()&fs.ModeSymlink != 0 {
+			info, err = os.Stat(filepath.Join(dir, name)) // the frame's, not the link's
+		}
 		if err != nil {
 			run.Ignored = append(run.Ignored, Ignored{Path: rel, Reason: fmt.Sprintf("cannot stat: %v", err)})
 			continue

@@ -143,3 +143,17 @@ func TestParseName(t *testing.T) {
 		}
 	}
 }
+
+func TestFindFollowsSymlinkedFrames(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "real.jpg")
+	os.WriteFile(target, make([]byte, 1234), 0o644)
+	os.Symlink(target, filepath.Join(dir, "img_0000.jpg"))
+	r, err := Find(dir)
+	if err != nil || len(r.Streams) != 1 {
+		t.Fatalf("Find: %v, %d streams", err, len(r.Streams))
+	}
+	if got := r.Streams[0].Frames[0].Size; got != 1234 {
+		t.Fatalf("size %d, want the target's 1234", got)
+	}
+}
