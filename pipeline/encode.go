@@ -61,11 +61,16 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return err
 	}
+	clock, warnings, err := resolveClock(run, streams, audio, opts)
+	rep.Warnings = append(rep.Warnings, warnings...)
+	if err != nil {
+		return err
+	}
 
 	rep.Streams = make([]*StreamReport, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, s := range streams {
-		p.Go(func() { rep.Streams[i] = encodeStream(ctx, s, outDir, audio, opts) })
+		p.Go(func() { rep.Streams[i] = encodeStream(ctx, s, outDir, audio, clock, opts) })
 	}
 	p.Wait()
 
@@ -166,7 +171,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 	m, err := opts.Tool.Probe(ctx, path, false)
 	if err == nil {
 		if a, ok := m.Audio(); ok {
-			return &AudioReport{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec}, nil, nil
+			return &AudioReport{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec, SampleRate: a.SampleRate}, nil, nil
 		}
 		err = errors.New("it has no audio stream")
 	}

@@ -49,6 +49,14 @@ type Options struct {
 	Audio string
 	// NoAudio encodes no audio even when the run folder has some.
 	NoAudio bool
+	// Timing is where frames' capture times come from: TimingAuto (default:
+	// the run's timing.csv when present), TimingSidecar, TimingMtime or
+	// TimingNone. Capture times place frames in streams that carry audio, or
+	// in every stream when Timing is given explicitly (not auto).
+	Timing string
+	// FitAudio spreads the frames evenly over the audio's duration when no
+	// capture times are known (both started and stopped together).
+	FitAudio bool
 	// Passes limits the passes encoded. Default: every pass found.
 	Passes []tdw.Pass
 	// Avatars limits the avatars (sub-folders) encoded. Default: all.
@@ -85,6 +93,9 @@ func (o *Options) applyDefaults() {
 	if o.Preset == "" {
 		o.Preset = "medium"
 	}
+	if o.Timing == "" {
+		o.Timing = TimingAuto
+	}
 	if o.Gaps == "" {
 		o.Gaps = Hold
 	}
@@ -116,6 +127,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--gaps %q is not one of hold, drop, fail", o.Gaps)
 	case !slices.Contains([]BadPolicy{"", Skip, FailBad}, o.OnBad):
 		return fmt.Errorf("--on-bad %q is not one of skip, fail", o.OnBad)
+	case !slices.Contains([]string{"", TimingAuto, TimingSidecar, TimingMtime, TimingNone}, o.Timing):
+		return fmt.Errorf("--timing %q is not one of auto, sidecar, mtime, none", o.Timing)
 	case o.Audio != "" && o.NoAudio:
 		return fmt.Errorf("--audio and --no-audio contradict each other: pass one")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
 // Planned is the status of a stream in a probe: what encode would do.
@@ -35,10 +36,15 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	clock, warnings, err := resolveClock(run, streams, audio, opts)
+	rep.Warnings = append(rep.Warnings, warnings...)
+	if err != nil {
+		return rep, err
+	}
 	rep.Streams = make([]*StreamReport, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, s := range streams {
-		p.Go(func() { rep.Streams[i] = probeStream(ctx, s, audio, opts) })
+		p.Go(func() { rep.Streams[i] = probeStream(ctx, s, audio, clock, opts) })
 	}
 	p.Wait()
 	rep.Status = Planned
@@ -46,8 +52,9 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	return rep, ctx.Err()
 }
 
-func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, opts Options) *StreamReport {
+func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
 	sr := newStreamReport(s, opts)
+	place := planStream(s, sr, clock, audio, opts)
 	var shp shape
 	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
 		if c.err == nil {
@@ -69,15 +76,12 @@ func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, op
 		sr.Codec, sr.PixFmt = "h264", "yuv420p"
 		sr.Width, sr.Height = sr.Width+sr.Width%2, sr.Height+sr.Height%2
 	}
-	slots := int64(sr.FramesRead)
-	if opts.Gaps == Hold && sr.FramesRead > 0 {
-		slots = sr.LastFrame - sr.FirstFrame + 1
+	slots := place.plannedSlots(sr.FramesRead)
+	if place.clock == nil && !place.drop {
+		slots = place.plannedSlots(len(s.Frames))
 	}
 	sr.FramesWritten = int(slots)
 	sr.Duration = float64(slots) / opts.FPS
-	if audio != nil && s.Pass.Visual() {
-		sr.Audio = streamAudio(audio, sr.Duration)
-	}
 	sr.Status = Planned
 	if sr.FramesRead == 0 {
 		sr.Status, sr.Error = Failed, "no readable frame"

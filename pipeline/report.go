@@ -78,9 +78,15 @@ type StreamReport struct {
 	MissingFrames int64          `json:"missing_frames"`
 	BadFrames     []BadFrameInfo `json:"bad_frames"`
 	Audio         *AudioReport   `json:"audio"`
-	Verified      bool           `json:"verified"`
-	Status        Status         `json:"status"`
-	Error         string         `json:"error,omitempty"`
+	// Timing is where frame times came from: "sidecar", "mtime",
+	// "fit-audio" or "none" (frames 1/fps apart).
+	Timing         string `json:"timing"`
+	TimingEstimate bool   `json:"timing_estimate"`
+	// CaptureSpan is the seconds from the first frame's capture to the last's.
+	CaptureSpan float64 `json:"capture_span"`
+	Verified    bool    `json:"verified"`
+	Status      Status  `json:"status"`
+	Error       string  `json:"error,omitempty"`
 }
 
 // Path is where stream s's video is on disk.
@@ -107,6 +113,8 @@ type AudioReport struct {
 	// Codec is the audio's codec in the video ("aac"); at run level, the
 	// source file's codec.
 	Codec string `json:"codec"`
+	// SampleRate is the source's sample rate in Hz.
+	SampleRate int `json:"sample_rate"`
 }
 
 // write stores the report at dir/ReportName atomically.

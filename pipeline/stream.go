@@ -10,17 +10,18 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
 	"github.com/tdwstitch/tdwstitch/stages/validate"
 )
 
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
-func encodeStream(ctx context.Context, s *discover.Stream, outDir string, audio *AudioReport, opts Options) *StreamReport {
+func encodeStream(ctx context.Context, s *discover.Stream, outDir string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
 	sr := newStreamReport(s, opts)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
-	err := encodeStreamTo(ctx, s, sr, final, audio, opts, emit)
+	err := encodeStreamTo(ctx, s, sr, final, audio, clock, opts, emit)
 	switch {
 	case err == nil:
 	case errors.Is(err, errSkipped):
@@ -66,7 +67,7 @@ func newStreamReport(s *discover.Stream, opts Options) *StreamReport {
 	return sr
 }
 
-func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, final string, audio *AudioReport, opts Options, emit func(Event)) error {
+func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, final string, audio *AudioReport, clock *timing.Clock, opts Options, emit func(Event)) error {
 	if _, err := os.Lstat(final); err == nil && !opts.Force {
 		return errSkipped
 	}
@@ -88,7 +89,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	tmp.Close()
 	defer os.Remove(tmp.Name()) // a no-op once renamed into place
 
-	w := &slotWriter{policy: opts.Gaps, first: sr.FirstFrame}
+	w := &slotWriter{place: planStream(s, sr, clock, audio, opts)}
 	var shp shape
 	var failure error
 	done := 0
@@ -109,7 +110,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		}
 		sr.FramesRead++
 		if w.pipe == nil {
-			if failure = w.start(ctx, sr, c.info, audio, tmp.Name(), opts); failure != nil {
+			if failure = w.start(ctx, sr, c.info, tmp.Name(), opts); failure != nil {
 				return false
 			}
 		}
@@ -126,7 +127,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
 	}
 	if failure == nil {
-		failure = w.finish(sr.LastFrame)
+		failure = w.finish()
 	}
 	if w.pipe != nil {
 		// A failed write means ffmpeg stopped reading: its own exit says why.
@@ -152,20 +153,21 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	return nil
 }
 
-// slotWriter writes frames to the encoder in output slots: with the Hold
-// policy every frame number from the first to the last gets one slot, a
-// missing or bad frame showing the previous good one (the first good frame
-// fills any bad frames before it).
+// slotWriter writes frames to the encoder, one write per output slot. It
+// runs one frame behind: a frame's number of slots is known only when the
+// next good frame says where it starts, and until then it holds (missing and
+// bad frames show the previous good one; the first good frame also covers
+// any bad frames before it).
 type slotWriter struct {
 	pipe    *ffmpeg.Pipeline
-	policy  GapPolicy
-	first   int64
-	prev    []byte
-	prevNum int64
+	place   placement
+	prev    []byte // the last good frame, not yet written
+	next    int64  // the next slot to write
+	good    int    // good frames seen
 	written int
 }
 
-func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, audio *AudioReport, out string, opts Options) error {
+func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, out string, opts Options) error {
 	visual := tdw.Pass(sr.Pass).Visual()
 	dec := ffmpeg.Decode{Codec: "png", PixFmt: info.PixFmt, PadEven: visual}
 	if info.Format == tdw.JPEG {
@@ -178,9 +180,9 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
-	if visual && audio != nil {
-		enc.Audio, enc.Duration = audio.Path, float64(w.plannedSlots(sr))/opts.FPS
-		sr.Audio = streamAudio(audio, enc.Duration)
+	if sr.Audio != nil {
+		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset
+		enc.Duration = float64(w.place.plannedSlots(sr.FramesFound)) / opts.FPS
 	}
 	p, err := opts.Tool.Start(ctx, dec, enc)
 	if err != nil {
@@ -190,53 +192,33 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	return nil
 }
 
-// streamAudio is the run's audio as a stream of duration seconds carries it.
-func streamAudio(run *AudioReport, duration float64) *AudioReport {
-	a := *run
-	a.Duration, a.Codec = min(a.SourceDuration, duration), "aac"
-	return &a
-}
-
-// plannedSlots is how many frames the video will have if no more frames
-// turn out bad: exact for Hold, an upper bound for Drop.
-func (w *slotWriter) plannedSlots(sr *StreamReport) int64 {
-	if w.policy == Hold {
-		return sr.LastFrame - sr.FirstFrame + 1
-	}
-	return int64(sr.FramesFound)
-}
-
-func (w *slotWriter) put(num int64, data []byte) error {
-	if w.policy == Hold {
-		if w.prev != nil {
-			for k := w.prevNum + 1; k < num; k++ {
-				if err := w.write(w.prev); err != nil {
-					return err
-				}
-			}
-		} else {
-			for k := w.first; k < num; k++ {
-				if err := w.write(data); err != nil {
-					return err
-				}
+// put hands over good frame n: the previous good frame fills the slots up to
+// where n starts.
+func (w *slotWriter) put(n int64, data []byte) error {
+	slot := w.place.slot(n, w.good)
+	w.good++
+	if w.prev != nil {
+		for ; w.next < slot; w.next++ {
+			if err := w.write(w.prev); err != nil {
+				return err
 			}
 		}
 	}
-	w.prev, w.prevNum = data, num
-	return w.write(data)
+	w.prev = data
+	return nil
 }
 
-// finish holds the last good frame over any bad frames at the end.
-func (w *slotWriter) finish(last int64) error {
-	if w.policy != Hold {
-		return nil
-	}
-	for k := w.prevNum + 1; k <= last; k++ {
+// finish writes the last good frame up to the last slot (at least once).
+func (w *slotWriter) finish() error {
+	last := w.place.lastSlot(w.good)
+	for {
 		if err := w.write(w.prev); err != nil {
 			return err
 		}
+		if w.next++; w.next > last {
+			return nil
+		}
 	}
-	return nil
 }
 
 func (w *slotWriter) write(b []byte) error {

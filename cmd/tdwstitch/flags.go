@@ -17,6 +17,8 @@ type jobFlags struct {
 	preset  string
 	audio   string
 	noAudio bool
+	timing  string
+	fit     string
 	passes  []string
 	avatars []string
 	gaps    string
@@ -33,6 +35,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.preset, "preset", "medium", "x264 speed preset (ultrafast ... veryslow)")
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
+	fs.StringVar(&f.timing, "timing", "auto", "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
+	fs.StringVar(&f.fit, "fit", "", "with no capture times: 'audio' spreads the frames evenly over the audio's duration")
 	fs.StringSliceVar(&f.passes, "passes", nil, "encode only these passes, e.g. img,id (default: all found)")
 	fs.StringSliceVar(&f.avatars, "avatars", nil, "encode only these avatars (sub-folders) (default: all)")
 	fs.StringVar(&f.gaps, "gaps", "hold", "missing or bad frames: hold (repeat the previous frame), drop, or fail")
@@ -48,7 +52,10 @@ func (f *jobFlags) options() (pipeline.Options, error) {
 	o := pipeline.Options{
 		FPS: f.fps, CRF: f.crf, Preset: f.preset, Audio: f.audio, NoAudio: f.noAudio,
 		Avatars: f.avatars, Gaps: pipeline.GapPolicy(f.gaps), OnBad: pipeline.BadPolicy(f.onBad),
-		Jobs: f.jobs, Deep: f.deep,
+		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio",
+	}
+	if f.fit != "" && f.fit != "audio" {
+		return o, usageErrorf("--fit %q: the only fit is 'audio'", f.fit)
 	}
 	if f.strict {
 		o.Gaps, o.OnBad = pipeline.FailGaps, pipeline.FailBad

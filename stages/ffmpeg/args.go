@@ -2,6 +2,7 @@ package ffmpeg
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -44,11 +45,13 @@ type Encode struct {
 	Width, Height int
 	PixFmt        string // raw pixel format the decoder emits
 	FPS           float64
-	Visual        bool   // H.264 MP4; otherwise lossless FFV1 in Matroska
-	CRF           int    // H.264 quality
-	Preset        string // x264 preset
-	Threads       int    // encoder threads; 0 lets the encoder choose
-	Audio         string // audio file to mux into a visual stream, or ""
+	Visual        bool    // H.264 MP4; otherwise lossless FFV1 in Matroska
+	CRF           int     // H.264 quality
+	Preset        string  // x264 preset
+	Threads       int     // encoder threads; 0 lets the encoder choose
+	Audio         string  // audio file to mux into a visual stream, or ""
+	AudioRate     int     // its sample rate, for sample-exact alignment
+	AudioOffset   float64 // seconds the audio starts after the first frame (negative: before)
 	Duration      float64
 	Output        string // file to write (any name: the container is explicit)
 }
@@ -71,7 +74,7 @@ func (e Encode) Args() []string {
 		if e.Audio != "" {
 			streams = append(streams, ffgo.Input("file:"+e.Audio).Audio())
 			// The video's length governs: silence pads a short track, -t trims a long one.
-			out["c:a"], out["b:a"], out["af"] = "aac", "192k", "apad"
+			out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(e.AudioOffset, e.AudioRate)
 			out["t"] = strconv.FormatFloat(e.Duration, 'f', 6, 64)
 		}
 	} else {
@@ -102,6 +105,24 @@ func LosslessPixFmt(in string) string {
 		return "gray"
 	}
 	return "bgr0"
+}
+
+// alignAudio is the audio filter chain that starts the recording offset
+// seconds after the first frame, to the sample: silence before a late
+// start, a trim of an early one, and silence after its end.
+func alignAudio(offset float64, rate int) string {
+	if rate <= 0 {
+		rate = 48000
+	}
+	samples := int64(math.Round(math.Abs(offset) * float64(rate)))
+	switch {
+	case samples == 0:
+		return "apad"
+	case offset > 0:
+		return fmt.Sprintf("adelay=delays=%dS:all=1,apad", samples)
+	default:
+		return fmt.Sprintf("atrim=start_sample=%d,asetpts=PTS-STARTPTS,apad", samples)
+	}
 }
 
 func fps(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -24,7 +24,7 @@ func TestParseSidecar(t *testing.T) {
 func TestSidecarProblemsNameTheLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, csv, want string
-		line          int
+		line            int
 	}{
 		{"header", "frame,time\nframe,0,1\n", "header", 1},
 		{"garbage", "event,frame,time\nframe,0,1.0\n\x00\x01garbage\n", "fields", 3},

@@ -1,0 +1,193 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// Timing sources the --timing flag accepts.
+const (
+	TimingAuto    = "auto"    // the sidecar when present, else none
+	TimingSidecar = "sidecar" // RUN/timing.csv, or a warning and none
+	TimingMtime   = "mtime"   // file modification times (an estimate)
+	TimingNone    = "none"    // frames 1/fps apart
+)
+
+// resolveClock finds the run's capture times as opts.Timing asks. Problems
+// with a source are warnings naming the file and line, and the next source is
+// used; under OnBad FailBad (--strict) they are errors.
+func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
+	frames := frameNumbers(streams)
+	audioDur := 0.0
+	if audio != nil {
+		audioDur = audio.SourceDuration
+	}
+	var warnings []string
+	fallback := func(err error, next string) error {
+		msg := fmt.Sprintf("timing: %v; using %s instead", err, next)
+		if opts.OnBad == FailBad {
+			return fmt.Errorf("timing: %v (--strict)", err)
+		}
+		warnings = append(warnings, msg)
+		return nil
+	}
+	switch opts.Timing {
+	case TimingAuto, TimingSidecar:
+		path := filepath.Join(run.Dir, timing.SidecarName)
+		if _, err := os.Stat(path); err != nil && opts.Timing == TimingAuto {
+			break
+		}
+		clock, err := timing.ReadSidecar(path)
+		if err == nil {
+			err = clock.Check(path, frames, audioDur)
+		}
+		if err == nil {
+			return clock, nil, nil
+		}
+		if ferr := fallback(err, "1/fps spacing (--timing none)"); ferr != nil {
+			return nil, nil, ferr
+		}
+	case TimingMtime:
+		clock := modTimeClock(streams, audio)
+		if err := clock.Check("file modification times", frames, audioDur); err != nil {
+			if ferr := fallback(err, "1/fps spacing (--timing none)"); ferr != nil {
+				return nil, nil, ferr
+			}
+			break
+		}
+		return clock, nil, nil
+	}
+	if opts.FitAudio && audio != nil {
+		clock, err := timing.Evenly(frames, audio.SourceDuration)
+		return clock, warnings, err
+	}
+	return nil, warnings, nil
+}
+
+// frameNumbers is every frame number of the streams, ascending, once.
+func frameNumbers(streams []*discover.Stream) []int64 {
+	var ns []int64
+	for _, s := range streams {
+		for _, f := range s.Frames {
+			ns = append(ns, f.Number)
+		}
+	}
+	slices.Sort(ns)
+	return slices.Compact(ns)
+}
+
+// modTimeClock takes each frame number's earliest file time: ImageCapture
+// writes every pass of a frame right after it arrives.
+func modTimeClock(streams []*discover.Stream, audio *AudioReport) *timing.Clock {
+	times := map[int64]time.Time{}
+	for _, s := range streams {
+		for _, f := range s.Frames {
+			if t, ok := times[f.Number]; !ok || f.ModTime.Before(t) {
+				times[f.Number] = f.ModTime
+			}
+		}
+	}
+	var audioMod time.Time
+	dur := 0.0
+	if audio != nil {
+		if info, err := os.Stat(audio.Path); err == nil {
+			audioMod, dur = info.ModTime(), audio.SourceDuration
+		}
+	}
+	return timing.FromModTimes(times, audioMod, dur)
+}
+
+// planStream decides how a stream is timed and what audio it carries, and
+// records both in its report. Capture times place frames when the stream
+// carries audio or --timing was given; a silent video under --timing auto
+// keeps one frame per 1/fps, the simulation's own time step.
+func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio *AudioReport, opts Options) placement {
+	withAudio := audio != nil && s.Pass.Visual()
+	if !withAudio && opts.Timing == TimingAuto {
+		clock = nil
+	}
+	p := newPlacement(s, clock, opts)
+	sr.Timing = string(timing.None)
+	if clock != nil {
+		sr.Timing, sr.TimingEstimate = string(clock.Source), clock.Estimate()
+		sr.CaptureSpan = clock.Frames[p.last] - p.t0
+	}
+	if withAudio {
+		sr.Audio = streamAudio(audio, float64(p.plannedSlots(len(s.Frames)))/opts.FPS, p.audioOffset())
+	}
+	return p
+}
+
+// streamAudio is the run's audio as a stream of duration seconds carries it,
+// starting offset seconds after the first frame.
+func streamAudio(run *AudioReport, duration, offset float64) *AudioReport {
+	a := *run
+	a.Offset, a.Codec = offset, "aac"
+	// The part of the recording inside [0, duration) of the video.
+	a.Duration = max(0, min(a.SourceDuration+offset, duration)-max(offset, 0))
+	return &a
+}
+
+// placement decides in which output slot (1/fps each) every frame number
+// starts to show. With capture times, slot k shows the frame captured at or
+// before k/fps, so frames are repeated when the controller was slow and
+// dropped when it was fast; without, frame numbers are 1/fps apart (the
+// simulation's time), or with --gaps drop good frames follow each other.
+type placement struct {
+	clock *timing.Clock // nil: no capture times
+	t0    float64       // capture time of the stream's first frame
+	fps   float64
+	first int64
+	last  int64
+	drop  bool
+}
+
+func newPlacement(s *discover.Stream, clock *timing.Clock, opts Options) placement {
+	p := placement{clock: clock, fps: opts.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: opts.Gaps == Drop}
+	if clock != nil {
+		p.t0 = clock.Frames[p.first]
+	}
+	return p
+}
+
+// slot is where frame n starts to show; good counts the good frames before it.
+func (p placement) slot(n int64, good int) int64 {
+	switch {
+	case p.clock != nil:
+		// The epsilon keeps a time that is a whole number of slots in that slot.
+		return int64(math.Ceil((p.clock.Frames[n]-p.t0)*p.fps - 1e-6))
+	case p.drop:
+		return int64(good)
+	default:
+		return n - p.first
+	}
+}
+
+// lastSlot is the final slot of the video when good frames are written.
+func (p placement) lastSlot(good int) int64 {
+	if p.drop && p.clock == nil {
+		return int64(good) - 1
+	}
+	return p.slot(p.last, good)
+}
+
+// plannedSlots is the video's length in frames if every frame is good.
+func (p placement) plannedSlots(frames int) int64 {
+	return p.lastSlot(frames) + 1
+}
+
+// audioOffset is when the audio starts relative to the first frame, in
+// seconds (positive: later, padded with silence; negative: earlier, trimmed).
+func (p placement) audioOffset() float64 {
+	if p.clock == nil || !p.clock.HasAudio {
+		return 0
+	}
+	return p.clock.AudioStart - p.t0
+}
