@@ -57,6 +57,10 @@ type Options struct {
 	// FitAudio spreads the frames evenly over the audio's duration when no
 	// capture times are known (both started and stopped together).
 	FitAudio bool
+	// VFR keeps each frame's exact capture time (a variable frame rate in the
+	// container) instead of placing frames in 1/FPS slots. It needs capture
+	// times; without them the video is constant-rate as usual.
+	VFR bool
 	// Passes limits the passes encoded. Default: every pass found.
 	Passes []tdw.Pass
 	// Avatars limits the avatars (sub-folders) encoded. Default: all.

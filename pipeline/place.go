@@ -119,8 +119,9 @@ func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio
 		sr.Timing, sr.TimingEstimate = string(clock.Source), clock.Estimate()
 		sr.CaptureSpan = clock.Frames[p.last] - p.t0
 	}
+	sr.VFR = p.vfr
 	if withAudio {
-		sr.Audio = streamAudio(audio, float64(p.plannedSlots(len(s.Frames)))/opts.FPS, p.audioOffset())
+		sr.Audio = streamAudio(audio, p.duration(len(s.Frames)), p.audioOffset())
 	}
 	return p
 }
@@ -147,19 +148,54 @@ type placement struct {
 	first int64
 	last  int64
 	drop  bool
+	// vfr: one output frame per frame file, stamped with its capture time
+	// (holding the previous frame for a bad one); position maps numbers to
+	// output frames.
+	vfr      bool
+	position map[int64]int64
+	frames   []int64
 }
 
 func newPlacement(s *discover.Stream, clock *timing.Clock, opts Options) placement {
 	p := placement{clock: clock, fps: opts.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: opts.Gaps == Drop}
 	if clock != nil {
 		p.t0 = clock.Frames[p.first]
+		if opts.VFR {
+			p.vfr, p.position = true, make(map[int64]int64, len(s.Frames))
+			for i, f := range s.Frames {
+				p.position[f.Number] = int64(i)
+				p.frames = append(p.frames, f.Number)
+			}
+		}
 	}
 	return p
+}
+
+// timestamps are the output frames' times in a variable-frame-rate video.
+func (p placement) timestamps() []float64 {
+	if !p.vfr {
+		return nil
+	}
+	ts := make([]float64, len(p.frames))
+	for i, n := range p.frames {
+		ts[i] = p.clock.Frames[n] - p.t0
+	}
+	return ts
+}
+
+// duration is the video's length in seconds if every frame is good.
+func (p placement) duration(frames int) float64 {
+	if p.vfr {
+		return p.clock.Frames[p.last] - p.t0 + 1/p.fps
+	}
+	return float64(p.plannedSlots(frames)) / p.fps
 }
 
 // slot is where frame n starts to show; good counts the good frames before it.
 func (p placement) slot(n int64, good int) int64 {
 	switch {
+	case p.vfr:
+		return p.position[n]
 	case p.clock != nil:
 		// The epsilon keeps a time that is a whole number of slots in that slot.
 		return int64(math.Ceil((p.clock.Frames[n]-p.t0)*p.fps - 1e-6))

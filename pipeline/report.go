@@ -84,9 +84,12 @@ type StreamReport struct {
 	TimingEstimate bool   `json:"timing_estimate"`
 	// CaptureSpan is the seconds from the first frame's capture to the last's.
 	CaptureSpan float64 `json:"capture_span"`
-	Verified    bool    `json:"verified"`
-	Status      Status  `json:"status"`
-	Error       string  `json:"error,omitempty"`
+	// VFR: frames keep their capture times (variable frame rate); fps is then
+	// only the nominal rate.
+	VFR      bool   `json:"vfr"`
+	Verified bool   `json:"verified"`
+	Status   Status `json:"status"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Path is where stream s's video is on disk.

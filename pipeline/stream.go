@@ -182,8 +182,9 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset
-		enc.Duration = float64(w.place.plannedSlots(sr.FramesFound)) / opts.FPS
+		enc.Duration = w.place.duration(sr.FramesFound)
 	}
+	enc.Timestamps = w.place.timestamps()
 	p, err := opts.Tool.Start(ctx, dec, enc)
 	if err != nil {
 		return err
@@ -252,6 +253,9 @@ func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, too
 		}
 	}
 	sr.Duration = float64(sr.FramesWritten) / sr.FPS
+	if sr.VFR {
+		sr.Duration = m.Duration
+	}
 	sr.Verified = true
 	return nil
 }

@@ -37,19 +37,21 @@ func TestSyncClapperboard(t *testing.T) {
 		clap   synth.Clapper
 		fps    float64
 		timing string
+		vfr    bool
 		frames float64 // allowed error in output frames
 	}{
-		{"sidecar 60fps audio starts later, shorter", synth.Clapper{Seconds: 60, AudioOffset: 0.37, AudioSeconds: 45, Seed: 1}, 60, "", 1},
-		{"sidecar 60fps audio starts earlier, longer", synth.Clapper{Seconds: 60, AudioOffset: -1.23, AudioSeconds: 70, Seed: 2}, 60, "", 1},
-		{"sidecar 30fps", synth.Clapper{Seconds: 60, AudioOffset: 0.5, Seed: 3}, 30, "", 1},
-		{"sidecar with gaps", synth.Clapper{Seconds: 60, AudioOffset: -0.25, Gaps: 5, Seed: 4}, 60, "", 1},
-		{"file times", synth.Clapper{Seconds: 60, AudioOffset: 0.8, Seed: 5}, 60, TimingMtime, 2},
+		{"sidecar 60fps audio starts later, shorter", synth.Clapper{Seconds: 60, AudioOffset: 0.37, AudioSeconds: 45, Seed: 1}, 60, "", false, 1},
+		{"sidecar 60fps audio starts earlier, longer", synth.Clapper{Seconds: 60, AudioOffset: -1.23, AudioSeconds: 70, Seed: 2}, 60, "", false, 1},
+		{"sidecar 30fps", synth.Clapper{Seconds: 60, AudioOffset: 0.5, Seed: 3}, 30, "", false, 1},
+		{"sidecar with gaps", synth.Clapper{Seconds: 60, AudioOffset: -0.25, Gaps: 5, Seed: 4}, 60, "", false, 1},
+		{"file times", synth.Clapper{Seconds: 60, AudioOffset: 0.8, Seed: 5}, 60, TimingMtime, false, 2},
+		{"sidecar vfr", synth.Clapper{Seconds: 60, AudioOffset: -0.4, Seed: 6}, 60, "", true, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir, run, inside := clapperRun(t, tc.clap)
 			out := t.TempDir()
-			rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t), FPS: tc.fps, Timing: tc.timing})
+			rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t), FPS: tc.fps, Timing: tc.timing, VFR: tc.vfr})
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
@@ -58,7 +60,7 @@ func TestSyncClapperboard(t *testing.T) {
 			if tc.timing != "" {
 				wantSource = tc.timing
 			}
-			if sr.Timing != wantSource || sr.Audio == nil {
+			if sr.Timing != wantSource || sr.Audio == nil || sr.VFR != tc.vfr {
 				t.Fatalf("timing %q, audio %+v; want %s with audio", sr.Timing, sr.Audio, wantSource)
 			}
 			flashes := verify.FlashTimes(t, rep.Path(sr))

@@ -19,6 +19,7 @@ type jobFlags struct {
 	noAudio bool
 	timing  string
 	fit     string
+	vfr     bool
 	passes  []string
 	avatars []string
 	gaps    string
@@ -37,6 +38,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
 	fs.StringVar(&f.timing, "timing", "auto", "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
 	fs.StringVar(&f.fit, "fit", "", "with no capture times: 'audio' spreads the frames evenly over the audio's duration")
+	fs.BoolVar(&f.vfr, "vfr", false, "keep each frame's capture time (variable frame rate) instead of --fps slots; needs capture times")
 	fs.StringSliceVar(&f.passes, "passes", nil, "encode only these passes, e.g. img,id (default: all found)")
 	fs.StringSliceVar(&f.avatars, "avatars", nil, "encode only these avatars (sub-folders) (default: all)")
 	fs.StringVar(&f.gaps, "gaps", "hold", "missing or bad frames: hold (repeat the previous frame), drop, or fail")
@@ -52,7 +54,7 @@ func (f *jobFlags) options() (pipeline.Options, error) {
 	o := pipeline.Options{
 		FPS: f.fps, CRF: f.crf, Preset: f.preset, Audio: f.audio, NoAudio: f.noAudio,
 		Avatars: f.avatars, Gaps: pipeline.GapPolicy(f.gaps), OnBad: pipeline.BadPolicy(f.onBad),
-		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio",
+		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio", VFR: f.vfr,
 	}
 	if f.fit != "" && f.fit != "audio" {
 		return o, usageErrorf("--fit %q: the only fit is 'audio'", f.fit)

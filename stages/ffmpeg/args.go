@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	ffgo "github.com/u2takey/ffmpeg-go"
 )
@@ -53,7 +54,11 @@ type Encode struct {
 	AudioRate     int     // its sample rate, for sample-exact alignment
 	AudioOffset   float64 // seconds the audio starts after the first frame (negative: before)
 	Duration      float64
-	Output        string // file to write (any name: the container is explicit)
+	// Timestamps, when set, are the output frames' times in seconds (one per
+	// frame written): a variable-frame-rate video instead of 1/FPS steps.
+	Timestamps []float64
+	script     string // the file holding the Timestamps filter, set by Start
+	Output     string // file to write (any name: the container is explicit)
 }
 
 // Args is the encoder's argument vector.
@@ -84,6 +89,11 @@ func (e Encode) Args() []string {
 	if e.Threads > 0 {
 		out["threads"] = e.Threads
 	}
+	if e.script != "" {
+		// Keep the filter's 90 kHz time base to the file: by default the
+		// encoder would round every time to 1/FPS.
+		out["filter_script:v"], out["fps_mode"], out["enc_time_base:v"] = e.script, "passthrough", "1/90000"
+	}
 	args := ffgo.Output(streams, "file:"+e.Output, out).OverWriteOutput().GetArgs()
 	return slices.Concat(quiet, args)
 }
@@ -105,6 +115,31 @@ func LosslessPixFmt(in string) string {
 		return "gray"
 	}
 	return "bgr0"
+}
+
+// ptsFilter is a filter graph that gives frame N the time ts[N]: settb to
+// 90 kHz (MPEG's clock), then setpts with a balanced tree of if(lt(N,..)) over the
+// times, so that each frame costs a logarithmic number of comparisons and a
+// run of any length fits (it is passed as a file, not an argument).
+func ptsFilter(ts []float64) string {
+	var b strings.Builder
+	b.WriteString("settb=1/90000,setpts='")
+	var tree func(lo, hi int)
+	tree = func(lo, hi int) { // frames lo..hi-1
+		if hi-lo == 1 {
+			fmt.Fprintf(&b, "%d", int64(math.Round(ts[lo]*90000)))
+			return
+		}
+		mid := (lo + hi) / 2
+		fmt.Fprintf(&b, "if(lt(N,%d),", mid)
+		tree(lo, mid)
+		b.WriteByte(',')
+		tree(mid, hi)
+		b.WriteByte(')')
+	}
+	tree(0, len(ts))
+	b.WriteString("'\n")
+	return b.String()
 }
 
 // alignAudio is the audio filter chain that starts the recording offset

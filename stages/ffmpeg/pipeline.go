@@ -19,11 +19,39 @@ type Pipeline struct {
 	encArgs  []string
 	decErr   *tail
 	encErr   *tail
+	script   string // a temporary filter file, removed when the pipeline ends
 }
 
 // Start starts the decoder and the encoder, the decoder's stdout piped straight
 // into the encoder's stdin (no copy through this process).
 func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
+	var script string
+	if len(enc.Timestamps) > 0 {
+		f, err := os.CreateTemp("", "tdwstitch-pts-*.txt")
+		if err != nil {
+			return nil, fmt.Errorf("cannot write the frame-times filter: %w", err)
+		}
+		_, err = f.WriteString(ptsFilter(enc.Timestamps))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			return nil, fmt.Errorf("cannot write the frame-times filter %s: %w", f.Name(), err)
+		}
+		script, enc.script = f.Name(), f.Name()
+	}
+	p, err := t.start(ctx, dec, enc)
+	if err != nil && script != "" {
+		os.Remove(script)
+	}
+	if p != nil {
+		p.script = script
+	}
+	return p, err
+}
+
+func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
 	p := &Pipeline{decArgs: dec.Args(), encArgs: enc.Args(), decErr: newTail(stderrTail), encErr: newTail(stderrTail)}
 	p.dec = t.command(ctx, t.FFmpeg, p.decArgs)
 	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
@@ -79,6 +107,7 @@ func (p *Pipeline) EncoderPID() int { return p.enc.Process.Pid }
 // Close ends the input and waits for both processes. The error is the
 // encoder's when both failed: a dead encoder is what makes the decoder fail.
 func (p *Pipeline) Close() error {
+	defer p.removeScript()
 	p.stdin.Close()
 	decErr := newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
 	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
@@ -87,6 +116,7 @@ func (p *Pipeline) Close() error {
 
 // Abort kills both processes and waits for them; for early exits.
 func (p *Pipeline) Abort() {
+	defer p.removeScript()
 	p.stdin.Close()
 	p.dec.Process.Kill()
 	p.enc.Process.Kill()
@@ -101,4 +131,10 @@ func firstNonNil(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+func (p *Pipeline) removeScript() {
+	if p.script != "" {
+		os.Remove(p.script)
+	}
 }
