@@ -118,6 +118,7 @@ func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio
 	if clock != nil {
 		sr.Timing, sr.TimingEstimate = string(clock.Source), clock.Estimate()
 		sr.CaptureSpan = clock.Frames[p.last] - p.t0
+		sr.OneLinerDrift = sr.CaptureSpan - float64(len(s.Frames)-1)/opts.FPS
 	}
 	sr.VFR = p.vfr
 	if withAudio {
@@ -226,4 +227,22 @@ func (p placement) audioOffset() float64 {
 		return 0
 	}
 	return p.clock.AudioStart - p.t0
+}
+
+// assessFileTimes tells whether file modification times could serve as
+// capture times, and what they would correct, for probe.
+func assessFileTimes(streams []*discover.Stream, audio *AudioReport, opts Options) string {
+	frames := frameNumbers(streams)
+	clock := modTimeClock(streams, audio)
+	dur := 0.0
+	if audio != nil {
+		dur = audio.SourceDuration
+	}
+	if err := clock.Check("file modification times", frames, dur); err != nil {
+		return fmt.Sprintf("not usable: %v (files copied without their times?)", err)
+	}
+	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
+	drift := span - float64(len(frames)-1)/opts.FPS
+	return fmt.Sprintf("usable as an estimate: frames span %.2f s where %d frames at %g fps make %.2f s; --timing mtime would correct %.2f s of drift",
+		span, len(frames), opts.FPS, float64(len(frames)-1)/opts.FPS, drift)
 }

@@ -41,6 +41,9 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if clock == nil {
+		rep.FileTimes = assessFileTimes(streams, audio, opts)
+	}
 	rep.Streams = make([]*StreamReport, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, s := range streams {

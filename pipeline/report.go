@@ -43,6 +43,9 @@ type Report struct {
 	Streams     []*StreamReport    `json:"streams"`
 	Ignored     []discover.Ignored `json:"ignored"`
 	Warnings    []string           `json:"warnings"`
+	// FileTimes, in probe only, says whether --timing mtime could be used
+	// and what it would correct; empty when another source was used.
+	FileTimes string `json:"file_times,omitempty"`
 }
 
 // ReportOptions records the options that shaped the outputs.
@@ -86,10 +89,14 @@ type StreamReport struct {
 	CaptureSpan float64 `json:"capture_span"`
 	// VFR: frames keep their capture times (variable frame rate); fps is then
 	// only the nominal rate.
-	VFR      bool   `json:"vfr"`
-	Verified bool   `json:"verified"`
-	Status   Status `json:"status"`
-	Error    string `json:"error,omitempty"`
+	VFR bool `json:"vfr"`
+	// OneLinerDrift is how far the last frame of a plain "ffmpeg -framerate
+	// FPS" video would sit from its capture time, in seconds (0 without
+	// capture times).
+	OneLinerDrift float64 `json:"one_liner_drift"`
+	Verified      bool    `json:"verified"`
+	Status        Status  `json:"status"`
+	Error         string  `json:"error,omitempty"`
 }
 
 // Path is where stream s's video is on disk.

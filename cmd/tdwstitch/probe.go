@@ -71,6 +71,23 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 			fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
 		}
 	}
+	for _, s := range rep.Streams {
+		if s.Timing == "none" {
+			continue
+		}
+		estimate := ""
+		if s.TimingEstimate {
+			estimate = ", an estimate"
+		}
+		fmt.Fprintf(w, "timing %s: %s%s; captured over %.2f s, %d frames at %g fps make %.2f s: the plain one-liner would drift %.2f s by the last frame\n",
+			s.ID, s.Timing, estimate, s.CaptureSpan, s.FramesFound, s.FPS, float64(s.FramesFound-1)/s.FPS, s.OneLinerDrift)
+		if a := s.Audio; a != nil {
+			fmt.Fprintf(w, "audio %s: %.2f s recorded, starting %+.3f s from the first frame\n", s.ID, a.SourceDuration, a.Offset)
+		}
+	}
+	if rep.FileTimes != "" {
+		fmt.Fprintf(w, "timing: none (frames 1/fps apart); file times: %s\n", rep.FileTimes)
+	}
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
 	}
