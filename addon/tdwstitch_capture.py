@@ -1,0 +1,118 @@
+"""
+tdwstitch capture add-on for ThreeDWorld (TDW).
+
+Saves images exactly as TDW's ImageCapture does (RUN/<avatar>/<pass>_<NNNN>.<ext>)
+and writes RUN/timing.csv, the timing sidecar tdwstitch reads to place every frame
+at its capture time and to line up the separately recorded audio:
+
+    event,frame,time
+    audio_start,,812.503117
+    frame,0,812.611902
+    frame,1,812.651377
+
+All times come from one clock (time.monotonic() by default). Use it like ImageCapture:
+
+    from tdwstitch_capture import TdwstitchCapture
+    capture = TdwstitchCapture(path="run", avatar_ids=["a"], pass_masks=["_img", "_id"])
+    capture.wrap_audio_utils()              # if you record with AudioUtils.start(...)
+    # or: capture.wrap_recorder(recorder)   # a PhysicsAudioRecorder (or anything with start())
+    c.add_ons.append(capture)
+
+then `tdwstitch encode run -o videos`. Printed by `tdwstitch addon`.
+"""
+
+import time
+from pathlib import Path
+from typing import Callable, List, Optional, Union
+
+from tdw.add_ons.add_on import AddOn
+from tdw.output_data import OutputData, Images
+from tdw.tdw_utils import TDWUtils
+
+
+class TdwstitchCapture(AddOn):
+    """Per-frame image capture with a timing sidecar for tdwstitch."""
+
+    def __init__(self, path: Union[str, Path], avatar_ids: Optional[List[str]] = None,
+                 pass_masks: Optional[List[str]] = None, png: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.path = Path(path).expanduser().resolve()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.avatar_ids = avatar_ids
+        self.pass_masks = pass_masks if pass_masks is not None else ["_img"]
+        self.png = png
+        self.frame = 0
+        self._clock = clock
+        # Line-buffered: a crashed controller still leaves every row it had.
+        self._timing = open(self.path / "timing.csv", "w", buffering=1)
+        self._timing.write("event,frame,time\n")
+
+    def get_initialization_commands(self) -> List[dict]:
+        commands = [{"$type": "set_pass_masks", "pass_masks": self.pass_masks, "avatar_id": a}
+                    for a in (self.avatar_ids or [])]
+        send = {"$type": "send_images", "frequency": "always"}
+        if self.avatar_ids is not None:
+            send["ids"] = self.avatar_ids
+        commands.append(send)
+        if self.png:
+            commands.append({"$type": "set_img_pass_encoding", "value": True})
+        return commands
+
+    def on_send(self, resp: List[bytes]) -> None:
+        # The frame arrived just now: this is its capture time on our clock.
+        received = self._clock()
+        saved = False
+        for i in range(len(resp) - 1):
+            if OutputData.get_data_type_id(resp[i]) != "imag":
+                continue
+            images = Images(resp[i])
+            avatar_id = images.get_avatar_id()
+            if self.avatar_ids is not None and avatar_id not in self.avatar_ids:
+                continue
+            folder = self.path / avatar_id
+            folder.mkdir(parents=True, exist_ok=True)
+            TDWUtils.save_images(images=images, output_directory=str(folder),
+                                 filename=TDWUtils.zero_padding(self.frame, 4))
+            saved = True
+        if saved:
+            self._timing.write(f"frame,{self.frame},{received:.6f}\n")
+            self.frame += 1
+
+    def audio_started(self, at: Optional[float] = None) -> None:
+        """Record that the audio recording started now (or at `at`, same clock)."""
+        self._timing.write(f"audio_start,,{self._clock() if at is None else at:.6f}\n")
+
+    def wrap_recorder(self, recorder) -> None:
+        """Make recorder.start(...) record audio_start when the recording begins."""
+        start = recorder.start
+
+        def timed_start(*args, **kwargs):
+            result = start(*args, **kwargs)
+            self.audio_started()
+            return result
+
+        recorder.start = timed_start
+
+    def wrap_audio_utils(self) -> None:
+        """Make AudioUtils.start(...) record audio_start when the recording begins."""
+        from tdw.audio_utils import AudioUtils
+        start = AudioUtils.start
+
+        def timed_start(*args, **kwargs):
+            result = start(*args, **kwargs)
+            self.audio_started()
+            return result
+
+        AudioUtils.start = staticmethod(timed_start)
+
+    def close(self) -> None:
+        """Flush and close timing.csv (also done when the add-on is collected)."""
+        if not self._timing.closed:
+            self._timing.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// debianPython is Debian's python3 where present (the interpreter TDW users
+// run controllers with), else the first python3 on PATH.
+func debianPython(t *testing.T) string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("the add-on test needs python3 (go tool task deps installs it): %v", err)
+	}
+	return p
+}
+
+// TestAddonWritesWhatEncodeReads runs the add-on printed by `tdwstitch addon`
+// under python3 with a stand-in TDW package and fake resp lists, then checks
+// its frames and timing.csv, and encodes the result with the sidecar.
+func TestAddonWritesWhatEncodeReads(t *testing.T) {
+	code, src, _ := cli(t, "addon")
+	if code != 0 || !strings.Contains(src, "class TdwstitchCapture(AddOn)") {
+		t.Fatalf("tdwstitch addon: exit %d", code)
+	}
+	work := t.TempDir()
+	os.WriteFile(filepath.Join(work, "tdwstitch_capture.py"), []byte(src), 0o644)
+	scene := synth.Scene{Width: 16, Height: 16}
+	img, id, _ := scene.Frame(0)
+	os.WriteFile(filepath.Join(work, "frame.jpg"), scene.EncodeJPEG(img), 0o644)
+	os.WriteFile(filepath.Join(work, "frame.png"), synth.EncodePNG(id), 0o644)
+
+	run := filepath.Join(work, "run")
+	stub, _ := filepath.Abs("testdata/pystub")
+	driver, _ := filepath.Abs("testdata/addon_driver.py")
+	cmd := exec.Command(debianPython(t), driver, run, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "40")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+work+string(os.PathListSeparator)+stub, "PYTHONDONTWRITEBYTECODE=1")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "ok 40") {
+		t.Fatalf("python add-on: %v\n%s", err, out)
+	}
+
+	clock, err := timing.ReadSidecar(filepath.Join(run, "timing.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clock.Frames) != 40 || !clock.HasAudio || clock.AudioStart != 100.05 || math.Abs(clock.Frames[0]-100.06) > 1e-9 || math.Abs(clock.Frames[1]-100.105) > 1e-9 {
+		t.Fatalf("sidecar: %d frames, audio %v at %v, frame 0 at %v, 1 at %v", len(clock.Frames), clock.HasAudio, clock.AudioStart, clock.Frames[0], clock.Frames[1])
+	}
+	for _, f := range []string{"a/img_0000.jpg", "a/id_0039.png"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("add-on did not save %s", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(run, "b")); err == nil {
+		t.Error("add-on saved an avatar it was not asked to capture")
+	}
+
+	os.WriteFile(filepath.Join(run, "audio.wav"), synth.WAV(1.5), 0o644)
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", run, "-o", out, "-q"); code != 0 {
+		t.Fatalf("encode: exit %d, %s", code, stderr)
+	}
+	sr := stream(t, readReport(t, out), "a/img")
+	if sr.Timing != "sidecar" || sr.Audio == nil || math.Abs(sr.Audio.Offset-(100.05-100.06)) > 1e-6 {
+		t.Fatalf("encode used timing %q, audio %+v", sr.Timing, sr.Audio)
+	}
+}

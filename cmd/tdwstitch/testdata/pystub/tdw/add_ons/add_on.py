@@ -1,0 +1,4 @@
+class AddOn:
+    def __init__(self):
+        self.commands = []
+        self.initialized = False
