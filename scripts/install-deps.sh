@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system programs tdwstitch and its tests need, when missing:
 # ffmpeg and ffprobe (Debian package ffmpeg), and any commands named as
-# arguments that share their package's name (python3, for the add-on's tests). As root on Debian/Ubuntu it uses
-# apt-get; elsewhere it says what to install and fails.
+# arguments that share their package's name (python3, for the add-on's
+# tests). As root on Debian/Ubuntu it uses apt-get; elsewhere it says what
+# to install and fails.
 set -euo pipefail
 
 missing=()
