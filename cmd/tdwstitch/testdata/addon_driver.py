@@ -32,3 +32,22 @@ now[0] += 0.02
 cap.on_send([images("b"), frames.to_bytes(4, "big")])  # only an avatar not captured: no frame
 cap.close()
 print("ok", cap.frame)
+
+# A recorder add-on (PhysicsAudioRecorder-like): its start() is wrapped too.
+class Recorder:
+    def __init__(self):
+        self.path = None
+
+    def start(self, path):
+        self.path = path
+
+
+other = TdwstitchCapture(path=run + "-recorder", clock=lambda: 7.25)
+recorder = Recorder()
+other.wrap_recorder(recorder)
+recorder.start("rec.wav")
+other.close()
+assert recorder.path == "rec.wav"
+with open(run + "-recorder/timing.csv") as f:
+    assert f.read() == "event,frame,time\naudio_start,,7.250000\n"
+print("recorder ok")
