@@ -69,8 +69,8 @@ func TestSyncClapperboard(t *testing.T) {
 			}
 			errs := verify.SyncErrors(t, flashes, verify.ClickTimes(t, rep.Path(sr)), inside)
 			worst, bound := errs[len(errs)-1], tc.frames/tc.fps
-			t.Logf("%d flash/click pairs: median %.1f ms, max %.1f ms (bound %.1f ms); audio offset %.3f s",
-				len(errs), 1000*verify.Median(errs), 1000*worst, 1000*bound, sr.Audio.Offset)
+			t.Logf("%s: %d flash/click pairs: median %.1f ms, max %.1f ms (bound %.1f ms); audio offset %.3f s",
+				tc.name, len(errs), 1000*verify.Median(errs), 1000*worst, 1000*bound, sr.Audio.Offset)
 			if worst > bound {
 				t.Errorf("max sync error %.1f ms exceeds %.1f ms", 1000*worst, 1000*bound)
 			}
