@@ -30,7 +30,11 @@ func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioRep
 		audioDur = audio.SourceDuration
 	}
 	var warnings []string
-	fallback := func(err error, next string) error {
+	next := "1/fps spacing (--timing none)"
+	if opts.FitAudio && audio != nil {
+		next = "frames spread over the audio (--fit audio)"
+	}
+	fallback := func(err error) error {
 		msg := fmt.Sprintf("timing: %v; using %s instead", err, next)
 		if opts.OnBad == FailBad {
 			return fmt.Errorf("timing: %v (--strict)", err)
@@ -49,15 +53,18 @@ func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioRep
 			err = clock.Check(path, frames, audioDur)
 		}
 		if err == nil {
-			return clock, nil, nil
+			if audio != nil && !clock.HasAudio {
+				warnings = append(warnings, fmt.Sprintf("timing: %s has no audio_start row: the audio is taken to start with the first frame", path))
+			}
+			return clock, warnings, nil
 		}
-		if ferr := fallback(err, "1/fps spacing (--timing none)"); ferr != nil {
+		if ferr := fallback(err); ferr != nil {
 			return nil, nil, ferr
 		}
 	case TimingMtime:
 		clock := modTimeClock(streams, audio)
 		if err := clock.Check("file modification times", frames, audioDur); err != nil {
-			if ferr := fallback(err, "1/fps spacing (--timing none)"); ferr != nil {
+			if ferr := fallback(err); ferr != nil {
 				return nil, nil, ferr
 			}
 			break
