@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -155,5 +156,48 @@ func TestFindFollowsSymlinkedFrames(t *testing.T) {
 	}
 	if got := r.Streams[0].Frames[0].Size; got != 1234 {
 		t.Fatalf("size %d, want the target's 1234", got)
+	}
+}
+
+func TestFindRuns(t *testing.T) {
+	root := t.TempDir()
+	touch(t, root,
+		"scene1/run_000/a/img_0000.jpg", "scene1/run_000/a/id_0000.png", "scene1/run_000/audio.wav",
+		"scene1/run_001/img_0000.jpg", // flat
+		"scene2/deep/er/run %1/b/img_0000.png",
+		"scene2/notes/readme.txt", ".cache/x/img_0000.jpg")
+	os.MkdirAll(filepath.Join(root, "scene2", "loop"), 0o755)
+	os.Symlink("..", filepath.Join(root, "scene2", "loop", "up")) // scene2/loop/up -> scene2
+	runs, problems, err := FindRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"scene1/run_000", "scene1/run_001", "scene2/deep/er/run %1"}
+	if !reflect.DeepEqual(runs, want) {
+		t.Fatalf("runs = %q, want %q", runs, want)
+	}
+	if len(problems) != 1 || problems[0].Path != "scene2/loop/up" {
+		t.Fatalf("problems = %+v, want the loop at scene2/loop/up", problems)
+	}
+	if runs, _, _ := FindRuns(filepath.Join(root, "scene1", "run_000")); !reflect.DeepEqual(runs, []string{"."}) {
+		t.Fatalf("a run folder as root: %q", runs)
+	}
+}
+
+func TestFindRunsFlatRunsSideBySide(t *testing.T) {
+	root := t.TempDir()
+	var want []string
+	for i := range 12 { // more folders than a scene has cameras: flat runs
+		name := fmt.Sprintf("run_%02d", i)
+		touch(t, root, name+"/img_0000.jpg")
+		want = append(want, name)
+	}
+	runs, _, err := FindRuns(root)
+	if err != nil || !reflect.DeepEqual(runs, want) {
+		t.Fatalf("runs = %q (%v), want the 12 flat runs", runs, err)
+	}
+	touch(t, root, "audio.wav") // now root is one ImageCapture run with 12 avatars
+	if runs, _, _ := FindRuns(root); !reflect.DeepEqual(runs, []string{"."}) {
+		t.Fatalf("with audio.wav: runs = %q, want root as one run", runs)
 	}
 }
