@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
@@ -20,6 +21,9 @@ import (
 // the other streams still finished.
 var ErrFailed = errors.New("run failed")
 
+// errUpToDate: every stream's inputs are unchanged since the last report.
+var errUpToDate = errors.New("up to date")
+
 // Encode turns the run in runDir into one video per stream under outDir and
 // writes the run's report there. It returns the report and where it was
 // written (empty when even that failed), and an error wrapping ErrFailed when
@@ -29,7 +33,12 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
 	err := encodeRun(ctx, rep, runDir, outDir, opts)
+	if errors.Is(err, errUpToDate) {
+		// Nothing to do: the report on disk already describes the outputs.
+		return rep, filepath.Join(outDir, ReportName), nil
+	}
 	rep.WallSeconds = time.Since(started).Seconds()
+	rep.Streams = rep.compact().Streams
 	if err != nil {
 		rep.Status, rep.Error = Failed, err.Error()
 	}
@@ -56,6 +65,23 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}
+	rep.Streams = make([]*StreamReport, len(streams))
+	inputs := make([]string, len(streams))
+	var prev *Report
+	if opts.Resume {
+		prev = readPrevious(outDir)
+	}
+	todo := 0
+	for i, s := range streams {
+		inputs[i] = streamInputs(run, s, opts)
+		if rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i]); rep.Streams[i] == nil {
+			todo++
+		}
+	}
+	if todo == 0 {
+		rep.Status = Skipped
+		return errUpToDate
+	}
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
@@ -67,10 +93,27 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 		return err
 	}
 
-	rep.Streams = make([]*StreamReport, len(streams))
+	// The report is rewritten as each stream finishes, so a run killed
+	// half-way keeps what it finished (status "running" tells it stopped).
+	var mu sync.Mutex
+	rep.Status = Running
+	streamOpts := opts
+	streamOpts.Force = opts.Force || opts.Resume // resume replaces what is out of date
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, s := range streams {
-		p.Go(func() { rep.Streams[i] = encodeStream(ctx, s, outDir, audio, clock, opts) })
+		if rep.Streams[i] != nil {
+			continue
+		}
+		p.Go(func() {
+			sr := encodeStream(ctx, s, outDir, audio, clock, streamOpts)
+			sr.Inputs = inputs[i]
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Streams[i] = sr
+			if todo > 1 {
+				rep.write(outDir)
+			}
+		})
 	}
 	p.Wait()
 

@@ -81,6 +81,10 @@ type Options struct {
 	Deep bool
 	// Force replaces existing outputs. Default: an existing output is kept.
 	Force bool
+	// Resume skips streams whose inputs (frames, audio, sidecar, options) are
+	// unchanged since the report in the output folder, and replaces the rest;
+	// batch sets it. Default off: encode keeps or forces as Force says.
+	Resume bool
 	// Tool runs ffmpeg and ffprobe. Required.
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.

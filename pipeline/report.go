@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -94,9 +95,12 @@ type StreamReport struct {
 	// FPS" video would sit from its capture time, in seconds (0 without
 	// capture times).
 	OneLinerDrift float64 `json:"one_liner_drift"`
-	Verified      bool    `json:"verified"`
-	Status        Status  `json:"status"`
-	Error         string  `json:"error,omitempty"`
+	// Inputs fingerprints the frames, audio, sidecar and options the video
+	// was made from; batch skips a stream whose inputs are unchanged.
+	Inputs   string `json:"inputs"`
+	Verified bool   `json:"verified"`
+	Status   Status `json:"status"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Path is where stream s's video is on disk.
@@ -129,7 +133,7 @@ type AudioReport struct {
 
 // write stores the report at dir/ReportName atomically.
 func (r *Report) write(dir string) (string, error) {
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := json.MarshalIndent(r.compact(), "", "  ")
 	if err != nil {
 		return "", err
 	}
@@ -141,6 +145,13 @@ func (r *Report) write(dir string) (string, error) {
 		return "", fmt.Errorf("cannot write the report %s: %w", final, err)
 	}
 	return final, nil
+}
+
+// compact is the report without the streams not finished yet (nil slots).
+func (r *Report) compact() *Report {
+	c := *r
+	c.Streams = slices.DeleteFunc(slices.Clone(r.Streams), func(s *StreamReport) bool { return s == nil })
+	return &c
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// Running is a run's status while it is being encoded; a report left in this
+// state on disk means the run was interrupted (its finished streams count).
+const Running Status = "running"
+
+// streamInputs fingerprints what a stream's video is made from: every frame
+// file's name, size and modification time, the audio and timing sidecar it
+// may use, and the options that shape the output. Only stat calls: a batch
+// over an unchanged tree decides it has nothing to do without reading frames.
+func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", ReportSchema, s.ID())
+	fmt.Fprintf(h, "fps=%v crf=%d preset=%s gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v\n",
+		opts.FPS, opts.CRF, opts.Preset, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR)
+	for _, f := range s.Frames {
+		fmt.Fprintf(h, "f %s %d %d\n", f.Rel, f.Size, f.ModTime.UnixNano())
+	}
+	for _, f := range s.Duplicates {
+		fmt.Fprintf(h, "d %s %d %d\n", f.Rel, f.Size, f.ModTime.UnixNano())
+	}
+	if s.Pass.Visual() && !opts.NoAudio {
+		audio := opts.Audio
+		if audio == "" && len(run.Audio) == 1 {
+			audio = run.Audio[0]
+		}
+		statInto(h, "a", audio)
+		fmt.Fprintf(h, "candidates %d\n", len(run.Audio))
+	}
+	statInto(h, "t", filepath.Join(run.Dir, timing.SidecarName))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func statInto(h hash.Hash, tag, path string) {
+	if path == "" {
+		return
+	}
+	if info, err := os.Stat(path); err == nil {
+		fmt.Fprintf(h, "%s %s %d %d\n", tag, absPath(path), info.Size(), info.ModTime().UnixNano())
+	}
+}
+
+// readPrevious loads the report an earlier run left in outDir, if any.
+func readPrevious(outDir string) *Report {
+	b, err := os.ReadFile(filepath.Join(outDir, ReportName))
+	if err != nil {
+		return nil
+	}
+	var r Report
+	if json.Unmarshal(b, &r) != nil || r.Schema != ReportSchema {
+		return nil
+	}
+	return &r
+}
+
+// upToDate returns the previous report's entry for a stream whose inputs are
+// unchanged and whose video is still in place, or nil.
+func upToDate(prev *Report, outDir, id, inputs string) *StreamReport {
+	if prev == nil {
+		return nil
+	}
+	for _, sr := range prev.Streams {
+		if sr.ID != id || sr.Status != OK || sr.Inputs != inputs {
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Size() > 0 {
+			return sr
+		}
+	}
+	return nil
+}
