@@ -12,12 +12,17 @@ const (
 	BadFrame
 	// StreamDone: the stream ended with Status (and Err when it failed).
 	StreamDone
+	// RunStarted: batch begins run Run.
+	RunStarted
+	// RunDone: batch finished run Run with Status (skipped: up to date).
+	RunDone
 )
 
 // Event is one step of a job, for progress displays and logs. The library
 // never prints; the command renders events.
 type Event struct {
 	Kind   EventKind
+	Run    string // in a batch, the run's path relative to the root
 	Stream string // stream ID, e.g. "a/img"
 	Done   int
 	Total  int

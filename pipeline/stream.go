@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -81,6 +82,13 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
+	}
+	// A process killed mid-encode (kill -9) leaves its temporary file; the
+	// next run of this stream clears it.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
 	if err != nil {
@@ -176,9 +184,10 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	enc := ffmpeg.Encode{Width: info.Width, Height: info.Height, PixFmt: info.PixFmt, FPS: opts.FPS,
 		Visual: visual, CRF: opts.CRF, Preset: opts.Preset, Output: out}
 	if visual {
-		dec.PixFmt, enc.PixFmt, enc.Threads = "yuv420p", "yuv420p", opts.EncoderThreads
+		dec.PixFmt, enc.PixFmt = "yuv420p", "yuv420p"
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
+	enc.Threads = opts.EncoderThreads
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset
@@ -258,4 +267,9 @@ func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, too
 	}
 	sr.Verified = true
 	return nil
+}
+
+// globEscape quotes the characters filepath.Glob treats specially.
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
 }

@@ -21,6 +21,9 @@ const plainEvery = 5 * time.Second
 type progress struct {
 	io    ioStreams
 	quiet bool
+	batch bool // many runs: a line per run, not per stream
+
+	runsDone int
 
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -39,11 +42,55 @@ func (p *progress) event(e pipeline.Event) {
 	if p.closed {
 		return
 	}
+	if p.batch {
+		p.batchEvent(e)
+		return
+	}
 	if p.io.Terminal && !p.quiet {
 		p.drawBar(e)
 		return
 	}
 	p.line(e)
+}
+
+// batchEvent renders a batch: a line per finished run (a bar counting runs
+// on a terminal), bad frames and failures as they happen.
+func (p *progress) batchEvent(e pipeline.Event) {
+	w := p.io.Err
+	name := e.Run + ": " + e.Stream
+	switch e.Kind {
+	case pipeline.BadFrame:
+		if p.quiet {
+			return
+		}
+		p.clearBar()
+		fmt.Fprintf(w, "%s: bad frame %s: %v\n", name, e.Path, e.Err)
+	case pipeline.StreamDone:
+		if e.Status == pipeline.Failed {
+			p.clearBar()
+			fmt.Fprintf(w, "%s: FAILED: %v\n", name, e.Err)
+		}
+	case pipeline.RunDone:
+		p.runsDone++
+		if p.io.Terminal && !p.quiet {
+			if p.bar == nil {
+				p.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionSpinnerType(14),
+					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			}
+			p.bar.Describe(fmt.Sprintf("%d runs done, last %s (%s)", p.runsDone, e.Run, e.Status))
+			p.bar.Add(1)
+			return
+		}
+		if !p.quiet || e.Status == pipeline.Failed {
+			fmt.Fprintf(w, "run %s: %s (%d done)\n", e.Run, e.Status, p.runsDone)
+		}
+	}
+}
+
+func (p *progress) clearBar() {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
 }
 
 func (p *progress) line(e pipeline.Event) {

@@ -164,7 +164,8 @@ func TestFindRuns(t *testing.T) {
 	touch(t, root,
 		"scene1/run_000/a/img_0000.jpg", "scene1/run_000/a/id_0000.png", "scene1/run_000/audio.wav",
 		"scene1/run_001/img_0000.jpg", // flat
-		"scene2/deep/er/run %1/b/img_0000.png",
+		"scene2/deep/er/run %1/b/img_0000.png", "scene2/deep/er/run %1/timing.csv",
+		"scene3/run_x/a/img_0000.jpg", "scene3/run_x/b/img_0000.jpg", // no audio, no sidecar: two flat runs
 		"scene2/notes/readme.txt", ".cache/x/img_0000.jpg")
 	os.MkdirAll(filepath.Join(root, "scene2", "loop"), 0o755)
 	os.Symlink("..", filepath.Join(root, "scene2", "loop", "up")) // scene2/loop/up -> scene2
@@ -172,7 +173,7 @@ func TestFindRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"scene1/run_000", "scene1/run_001", "scene2/deep/er/run %1"}
+	want := []string{"scene1/run_000", "scene1/run_001", "scene2/deep/er/run %1", "scene3/run_x/a", "scene3/run_x/b"}
 	if !reflect.DeepEqual(runs, want) {
 		t.Fatalf("runs = %q, want %q", runs, want)
 	}
@@ -187,7 +188,7 @@ func TestFindRuns(t *testing.T) {
 func TestFindRunsFlatRunsSideBySide(t *testing.T) {
 	root := t.TempDir()
 	var want []string
-	for i := range 12 { // more folders than a scene has cameras: flat runs
+	for i := range 12 { // no audio or sidecar beside them: flat runs
 		name := fmt.Sprintf("run_%02d", i)
 		touch(t, root, name+"/img_0000.jpg")
 		want = append(want, name)

@@ -22,9 +22,11 @@ type Problem struct {
 // to root ("." for root itself), sorted; the search does not descend into a
 // run. A folder is a run when it holds TDW frame files itself (save_images'
 // flat layout), or when its sub-folders do (ImageCapture's avatar folders),
-// none of them holds frame folders of its own, and either the folder holds an
-// audio file or timing.csv or at most maxAvatars sub-folders hold frames:
-// otherwise those sub-folders are taken as flat runs side by side. Symlinked folders are
+// none of them holds frame folders of its own, and the folder holds what
+// marks a run: recorded audio or a timing sidecar. Without those marks the
+// frame folders are runs of their own: a folder of avatar folders and a
+// folder of flat runs look alike, and either way the videos land at the same
+// paths under the output root; only audio needs the run folder. Symlinked folders are
 // followed once; loops and unreadable folders are reported, not fatal.
 func FindRuns(root string) ([]string, []Problem, error) {
 	info, err := os.Stat(root)
@@ -86,11 +88,6 @@ func (f *finder) walk(rel string, info os.FileInfo) {
 	}
 }
 
-// maxAvatars is how many frame folders a folder without audio or a sidecar
-// may have and still be one ImageCapture run (avatars), not a dataset of
-// flat runs. TDW scenes rarely have more cameras than this.
-const maxAvatars = 8
-
 // avatarRun reports whether dir is an ImageCapture run: see FindRuns.
 func (f *finder) avatarRun(dir string, entries, subdirs []os.DirEntry) bool {
 	withFrames := 0
@@ -112,10 +109,7 @@ func (f *finder) avatarRun(dir string, entries, subdirs []os.DirEntry) bool {
 			}
 		}
 	}
-	if withFrames == 0 {
-		return false
-	}
-	return withFrames <= maxAvatars || hasRunFiles(entries)
+	return withFrames > 0 && hasRunFiles(entries)
 }
 
 // hasRunFiles reports whether entries hold what a run folder has beside its

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
+)
+
+func newBatchCmd(io ioStreams) *cobra.Command {
+	var (
+		flags       jobFlags
+		outRoot     string
+		include     []string
+		exclude     []string
+		dryRun      bool
+		shardFlag   string
+		mergeReport bool
+		quiet       bool
+	)
+	c := &cobra.Command{
+		Use:   "batch ROOT -o OUT_ROOT",
+		Short: "Encode every run under ROOT (nightly): resumable, sharded across a scheduler's array",
+		Long: `Encode every run found under ROOT, at any depth, into the same relative path
+under OUT_ROOT. Runs whose outputs are up to date (same frames, audio, sidecar and
+options as their report records) are skipped, so a re-run finishes in seconds and an
+interrupted batch resumes. --shard K/N (or a Slurm job array, or a Kubernetes Indexed
+Job with TDWSTITCH_SHARD_COUNT) splits the runs between independent processes; the
+last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
+
+  tdwstitch batch --merge-reports OUT_ROOT   rebuild the summary from the shards' shares`,
+		Args: func(c *cobra.Command, args []string) error {
+			if mergeReport {
+				if len(args) != 1 {
+					return usageErrorf("batch --merge-reports takes the output root: tdwstitch batch --merge-reports OUT_ROOT")
+				}
+				return nil
+			}
+			return oneDir("ROOT")(c, args)
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if mergeReport {
+				br, err := pipeline.MergeReports(args[0])
+				if err != nil {
+					return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+				}
+				printBatchSummary(io, br, quiet)
+				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], pipeline.BatchReportName))
+				return nil
+			}
+			if outRoot == "" && !dryRun {
+				return usageErrorf("batch needs an output root: -o OUT_ROOT")
+			}
+			opts, err := flags.options()
+			if err != nil {
+				return err
+			}
+			bo := pipeline.BatchOptions{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun}
+			if bo.Shard, err = resolveShard(shardFlag); err != nil {
+				return err
+			}
+			prog := newProgress(io, quiet)
+			prog.batch = true
+			bo.OnEvent = prog.event
+			br, err := pipeline.Batch(c.Context(), args[0], outRoot, bo)
+			prog.close()
+			if dryRun {
+				printPlan(io, br)
+				return err
+			}
+			printBatchSummary(io, br, quiet)
+			if br.Shard == nil {
+				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, pipeline.BatchReportName))
+			}
+			return err
+		},
+	}
+	flags.register(c.Flags())
+	c.Flags().StringVarP(&outRoot, "output", "o", "", "output `OUT_ROOT` (created if missing)")
+	c.Flags().StringArrayVar(&include, "include", nil, "encode only runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
+	c.Flags().StringArrayVar(&exclude, "exclude", nil, "skip runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (runs, streams, what is up to date) and encode nothing")
+	c.Flags().StringVar(&shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
+	c.Flags().BoolVar(&mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress, only failures and the summary")
+	c.Flags().Lookup("jobs").Usage = "streams encoded at once over the whole batch (default: one per CPU, each encoder single-threaded)"
+	return c
+}
+
+// resolveShard: the flag wins; else a scheduler's variables; else no shard.
+func resolveShard(flag string) (pipeline.Shard, error) {
+	if flag != "" {
+		s, err := pipeline.ParseShard(flag)
+		if err != nil {
+			return s, usageErrorf("%v", err)
+		}
+		return s, nil
+	}
+	s, _, err := pipeline.ShardFromEnv(os.Getenv)
+	if err != nil {
+		return s, usageErrorf("%v", err)
+	}
+	return s, nil
+}
+
+func printPlan(io ioStreams, br *pipeline.BatchReport) {
+	for _, r := range br.RunList {
+		switch r.Status {
+		case pipeline.Failed:
+			fmt.Fprintf(io.Out, "%s: cannot encode: %s\n", r.Run, r.Error)
+		case pipeline.Skipped:
+			fmt.Fprintf(io.Out, "%s: up to date (%d streams)\n", r.Run, r.Streams)
+		default:
+			fmt.Fprintf(io.Out, "%s: encode %d of %d streams\n", r.Run, r.ToEncode, r.Streams)
+		}
+	}
+	for _, p := range br.Problems {
+		fmt.Fprintf(io.Out, "problem %s: %s\n", p.Path, p.Reason)
+	}
+	shard := ""
+	if br.Shard != nil {
+		shard = fmt.Sprintf(" (shard %d/%d from %s)", br.Shard.Index, br.Shard.Count, br.Shard.Source)
+	}
+	fmt.Fprintf(io.Out, "plan: %d runs%s, %d up to date, %d cannot be encoded\n", br.Runs, shard, br.Skipped, br.Failed)
+}
+
+// printBatchSummary is the one-screen summary on stderr: counts, then every
+// failure and problem, since those are what a morning reader needs.
+func printBatchSummary(io ioStreams, br *pipeline.BatchReport, quiet bool) {
+	w := io.Err
+	shard := ""
+	if br.Shard != nil {
+		shard = fmt.Sprintf(" shard %d/%d (%s)", br.Shard.Index, br.Shard.Count, br.Shard.Source)
+	}
+	fmt.Fprintf(w, "batch%s: %d runs: %d ok, %d failed, %d up to date; %d frames, %.1f s of video, in %.1f s\n",
+		shard, br.Runs, br.OK, br.Failed, br.Skipped, br.FramesWritten, br.VideoSeconds, br.WallSeconds)
+	for _, f := range br.Failures {
+		fmt.Fprintf(w, "FAILED %s: %s\n", f.Run, f.Error)
+	}
+	for _, p := range br.Problems {
+		fmt.Fprintf(w, "problem %s: %s\n", p.Path, p.Reason)
+	}
+}
