@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestSIGTERMMidEncode runs the real binary, stops it with SIGTERM while
@@ -101,5 +103,71 @@ func TestSIGTERMMidEncode(t *testing.T) {
 	}
 	if left := leftovers(t, out); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
+	}
+}
+
+// TestBatchKill9ThenResume kills a batch with SIGKILL in the middle of a run,
+// then runs it again: runs finished before the kill are not encoded again
+// (nor is the interrupted run's finished stream), the interrupted stream is
+// redone, and no partial file is ever at a final path.
+func TestBatchKill9ThenResume(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "tdwstitch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	root, out := filepath.Join(tmp, "root"), filepath.Join(tmp, "out")
+	rels := newDataset(t, root, 3) // scene0/run_000, scene0/run_002, scene1/run_001 (last in order)
+	last := "scene1/run_001"
+	fifo := filepath.Join(root, last, "a", "id_0003.png")
+	good, _ := os.ReadFile(fifo)
+	os.Remove(fifo)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "batch", root, "-o", out, "--jobs", "1", "-q")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Opening the FIFO for writing returns once tdwstitch reads it: the runs
+	// before it and the img stream of this one are done by then.
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	w.Close()
+	if _, err := os.Stat(filepath.Join(out, last, "a", "id.mkv")); err == nil {
+		t.Fatal("the interrupted stream has a file at its final path")
+	}
+	times := map[string]time.Time{}
+	for _, rel := range rels {
+		if rel != last {
+			times[rel] = modTime(t, filepath.Join(out, rel, "a", "id.mkv"))
+		}
+	}
+	times[last] = modTime(t, filepath.Join(out, last, "a", "img.mp4"))
+
+	os.Remove(fifo)
+	os.WriteFile(fifo, good, 0o644)
+	code, _, stderr := cli(t, "batch", root, "-o", out, "-q")
+	if code != 0 || !strings.Contains(stderr, "1 ok, 0 failed, 2 up to date") {
+		t.Fatalf("resume: exit %d, %s", code, stderr)
+	}
+	for rel, before := range times {
+		f := "a/id.mkv"
+		if rel == last {
+			f = "a/img.mp4"
+		}
+		if !modTime(t, filepath.Join(out, rel, filepath.FromSlash(f))).Equal(before) {
+			t.Errorf("%s/%s was encoded twice", rel, f)
+		}
+	}
+	if left := leftovers(t, out); slices.ContainsFunc(left, func(f string) bool { return strings.Contains(f, ".tmp-") }) {
+		t.Errorf("temporary files left after the resume: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(out, last, "a", "id.mkv")); err != nil {
+		t.Error("the interrupted stream was not redone")
 	}
 }
