@@ -31,7 +31,23 @@ func main() {
 	work := flag.String("work", "bench-out", "folder for workloads and outputs (reused)")
 	bin := flag.String("bin", "bin/tdwstitch", "tdwstitch binary")
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
+	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), or rerun (1,000 unchanged runs)")
+	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	flag.Parse()
+	switch *mode {
+	case "batch":
+		if err := benchBatch(*rounds, *runs, *work, *bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	case "rerun":
+		if err := benchRerun(*work, *bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, f := range strings.Split(*formats, ",") {
 		if err := benchFormat(f, *rounds, *frames, *size, *work, *bin); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -45,6 +61,8 @@ type command struct {
 	args []string
 	out  string
 	self bool // tdwstitch itself: sample its own peak RSS
+	// before runs untimed before each run (e.g. clearing outputs).
+	before func() error
 }
 
 type sample struct {
@@ -131,6 +149,11 @@ func ffmpeg(args ...string) error {
 // and for tdwstitch its own peak RSS (VmHWM, sampled until it exits; the
 // children's RSS is not included).
 func timeIt(c command) (sample, error) {
+	if c.before != nil {
+		if err := c.before(); err != nil {
+			return sample{}, err
+		}
+	}
 	cmd := exec.Command(c.args[0], c.args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -148,7 +148,8 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 		return br
 	}
 	opts := bo.Options
-	opts.Jobs, opts.Resume = 1, true // the batch's budget is spent on runs side by side
+	// The batch's budget is spent on runs side by side, one process each.
+	opts.Jobs, opts.Resume, opts.OneProcess = 1, true, true
 	if bo.DryRun {
 		return planRun(runDir, outDir, rel, opts)
 	}

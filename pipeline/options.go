@@ -72,6 +72,12 @@ type Options struct {
 	// on machines with up to 4 CPUs, where x264's own choice (1.5 per CPU)
 	// left about 15% of 2 cores idle in our benchmark; x264's choice above.
 	EncoderThreads int
+	// OneProcess runs one ffmpeg per stream that reads the image files
+	// itself, instead of a decoder process beside the encoder. The split
+	// overlaps decoding with encoding, which pays when one stream has the
+	// machine; when streams already run side by side (batch sets this) the
+	// second process and pipe only cost CPU.
+	OneProcess bool
 	// Readers is how many frames of one stream are read and validated ahead
 	// of the encoder, which bounds memory to about Readers frames per stream.
 	// Default: 2 per CPU.

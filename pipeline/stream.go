@@ -188,6 +188,9 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
 	enc.Threads = opts.EncoderThreads
+	if opts.OneProcess {
+		enc.Images, enc.PixFmt = &dec, info.PixFmt
+	}
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset

@@ -25,20 +25,29 @@ type Decode struct {
 // Args is the decoder's argument vector.
 func (d Decode) Args() []string {
 	out := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": d.PixFmt, "fps_mode": "passthrough"}
-	in := ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
-	if d.Codec == "mjpeg" {
-		// ffmpeg's MJPEG decoder has no frame threads: extra threads only
-		// take turns with the encoder's. The PNG decoder does use them.
-		in["threads"] = 1
-	}
+	in := d.input()
 	if d.PadEven {
-		out["vf"] = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+		out["vf"] = padEven
 	}
 	// The colour range of a JPEG (full) is converted to the video's (limited)
 	// by swscale here, exactly as ffmpeg's own image2 one-liner converts it.
 	args := ffgo.Input("pipe:0", in).
 		Output("pipe:1", out).GetArgs()
 	return slices.Concat(quiet, args)
+}
+
+// padEven pads odd widths and heights by one pixel for H.264 4:2:0.
+const padEven = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+
+// input is the image2pipe input reading image files of the decoder's codec.
+func (d Decode) input() ffgo.KwArgs {
+	in := ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
+	if d.Codec == "mjpeg" {
+		// ffmpeg's MJPEG decoder has no frame threads: extra threads only
+		// take turns with the encoder's. The PNG decoder does use them.
+		in["threads"] = 1
+	}
+	return in
 }
 
 // Encode describes the encoder process: raw frames in on stdin, a video file out.
@@ -58,18 +67,26 @@ type Encode struct {
 	// frame written): a variable-frame-rate video instead of 1/FPS steps.
 	Timestamps []float64
 	script     string // the file holding the Timestamps filter, set by Start
-	Output     string // file to write (any name: the container is explicit)
+	// Images, when set, makes the encoder read the image files itself (one
+	// process, no decoder beside it): cheaper where many streams already
+	// run side by side, as in a batch. PixFmt is then the images' own.
+	Images *Decode
+	Output string // file to write (any name: the container is explicit)
 }
 
 // Args is the encoder's argument vector.
 func (e Encode) Args() []string {
-	video := ffgo.Input("pipe:0", ffgo.KwArgs{
-		"f": "rawvideo", "pix_fmt": e.PixFmt,
-		"video_size": fmt.Sprintf("%dx%d", e.Width, e.Height),
-		"framerate":  fps(e.FPS),
-	})
-	streams := []*ffgo.Stream{video.Video()}
+	in := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": e.PixFmt, "video_size": fmt.Sprintf("%dx%d", e.Width, e.Height), "framerate": fps(e.FPS)}
 	out := ffgo.KwArgs{}
+	if e.Images != nil {
+		in = e.Images.input()
+		in["framerate"] = fps(e.FPS)
+		if e.Images.PadEven && e.script == "" {
+			out["vf"] = padEven
+		}
+	}
+	video := ffgo.Input("pipe:0", in)
+	streams := []*ffgo.Stream{video.Video()}
 	if e.Visual {
 		out["c:v"], out["preset"], out["crf"], out["pix_fmt"] = "libx264", e.Preset, e.CRF, "yuv420p"
 		out["movflags"], out["f"] = "+faststart", "mp4"
@@ -121,8 +138,11 @@ func LosslessPixFmt(in string) string {
 // 90 kHz (MPEG's clock), then setpts with a balanced tree of if(lt(N,..)) over the
 // times, so that each frame costs a logarithmic number of comparisons and a
 // run of any length fits (it is passed as a file, not an argument).
-func ptsFilter(ts []float64) string {
+func ptsFilter(ts []float64, pad bool) string {
 	var b strings.Builder
+	if pad {
+		b.WriteString(padEven + ",")
+	}
 	b.WriteString("settb=1/90000,setpts='")
 	var tree func(lo, hi int)
 	tree = func(lo, hi int) { // frames lo..hi-1

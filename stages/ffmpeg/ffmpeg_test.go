@@ -124,12 +124,12 @@ func TestTailKeepsTheEnd(t *testing.T) {
 }
 
 func TestPtsFilter(t *testing.T) {
-	got := ptsFilter([]float64{0, 0.0105, 0.05})
+	got := ptsFilter([]float64{0, 0.0105, 0.05}, false)
 	want := "settb=1/90000,setpts='if(lt(N,1),0,if(lt(N,2),945,4500))'\n"
 	if got != want {
 		t.Fatalf("ptsFilter = %q, want %q", got, want)
 	}
-	if got := ptsFilter([]float64{1.5}); got != "settb=1/90000,setpts='135000'\n" {
+	if got := ptsFilter([]float64{1.5}, true); got != "pad=ceil(iw/2)*2:ceil(ih/2)*2,settb=1/90000,setpts='135000'\n" {
 		t.Fatalf("one frame: %q", got)
 	}
 }

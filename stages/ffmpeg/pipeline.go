@@ -31,7 +31,7 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 		if err != nil {
 			return nil, fmt.Errorf("cannot write the frame-times filter: %w", err)
 		}
-		_, err = f.WriteString(ptsFilter(enc.Timestamps))
+		_, err = f.WriteString(ptsFilter(enc.Timestamps, enc.Images != nil && enc.Images.PadEven))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -52,6 +52,9 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 }
 
 func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
+	if enc.Images != nil {
+		return t.startOne(ctx, enc)
+	}
 	p := &Pipeline{decArgs: dec.Args(), encArgs: enc.Args(), decErr: newTail(stderrTail), encErr: newTail(stderrTail)}
 	p.dec = t.command(ctx, t.FFmpeg, p.decArgs)
 	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
@@ -98,6 +101,24 @@ func bigPipe() (r, w *os.File, err error) {
 	return r, w, nil
 }
 
+// startOne starts a lone encoder that reads the image files itself.
+func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
+	p := &Pipeline{encArgs: enc.Args(), encErr: newTail(stderrTail)}
+	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
+	p.enc.Stderr = p.encErr
+	files, filesW, err := bigPipe()
+	if err != nil {
+		return nil, err
+	}
+	defer files.Close()
+	p.enc.Stdin, p.stdin = files, filesW
+	if err := p.enc.Start(); err != nil {
+		filesW.Close()
+		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
+	}
+	return p, nil
+}
+
 // Write sends one image file's bytes to the decoder.
 func (p *Pipeline) Write(b []byte) (int, error) { return p.stdin.Write(b) }
 
@@ -109,7 +130,10 @@ func (p *Pipeline) EncoderPID() int { return p.enc.Process.Pid }
 func (p *Pipeline) Close() error {
 	defer p.removeScript()
 	p.stdin.Close()
-	decErr := newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
+	var decErr error
+	if p.dec != nil {
+		decErr = newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
+	}
 	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
 	return firstNonNil(encErr, decErr)
 }
@@ -118,10 +142,12 @@ func (p *Pipeline) Close() error {
 func (p *Pipeline) Abort() {
 	defer p.removeScript()
 	p.stdin.Close()
-	p.dec.Process.Kill()
-	p.enc.Process.Kill()
-	p.dec.Wait()
-	p.enc.Wait()
+	for _, c := range []*exec.Cmd{p.dec, p.enc} {
+		if c != nil {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
 }
 
 func firstNonNil(errs ...error) error {
