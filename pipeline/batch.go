@@ -35,6 +35,8 @@ type BatchOptions struct {
 	Shard Shard
 	// DryRun plans without encoding.
 	DryRun bool
+	// Gallery writes OUT_ROOT/index.html once the summary is complete.
+	Gallery bool
 }
 
 // BatchRun is one run's line in the batch summary.
@@ -110,8 +112,14 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 	if bo.DryRun {
 		return br, nil
 	}
-	if err := br.save(outRoot, bo.Shard); err != nil {
+	merged, err := br.save(outRoot, bo.Shard)
+	if err != nil {
 		return br, err
+	}
+	if bo.Gallery && merged != nil {
+		if _, err := WriteGallery(merged, outRoot); err != nil {
+			return br, err
+		}
 	}
 	if br.Failed > 0 {
 		return br, fmt.Errorf("%w: %d of %d runs failed", ErrFailed, br.Failed, br.Runs)
@@ -214,28 +222,28 @@ func (br *BatchReport) add(r BatchRun) {
 }
 
 // save writes the summary; a shard writes its share and, when it finds every
-// shard's share written, the merged summary.
-func (br *BatchReport) save(outRoot string, shard Shard) error {
+// shard's share written, the merged summary. It returns the complete summary,
+// or nil when other shards are still to finish.
+func (br *BatchReport) save(outRoot string, shard Shard) (*BatchReport, error) {
 	if err := os.MkdirAll(outRoot, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output root %s: %w (choose a writable folder with -o)", outRoot, err)
+		return nil, fmt.Errorf("cannot create the output root %s: %w (choose a writable folder with -o)", outRoot, err)
 	}
 	if shard.Count <= 1 {
-		return writeJSON(filepath.Join(outRoot, BatchReportName), br)
+		return br, writeJSON(filepath.Join(outRoot, BatchReportName), br)
 	}
 	dir := filepath.Join(outRoot, shardDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	if err := writeJSON(filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", shard.Index, shard.Count)), br); err != nil {
-		return err
+		return nil, err
 	}
 	for k := range shard.Count {
 		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", k, shard.Count))); err != nil {
-			return nil // not the last shard: the last one merges
+			return nil, nil // not the last shard: the last one merges
 		}
 	}
-	_, err := MergeReports(outRoot)
-	return err
+	return MergeReports(outRoot)
 }
 
 // MergeReports builds the batch summary from every shard's summary in

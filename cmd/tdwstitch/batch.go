@@ -19,6 +19,7 @@ func newBatchCmd(io ioStreams) *cobra.Command {
 		dryRun      bool
 		shardFlag   string
 		mergeReport bool
+		withGallery bool
 		quiet       bool
 	)
 	c := &cobra.Command{
@@ -49,6 +50,13 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 				}
 				printBatchSummary(io, br, quiet)
 				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], pipeline.BatchReportName))
+				if withGallery {
+					page, err := pipeline.WriteGallery(br, args[0])
+					if err != nil {
+						return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+					}
+					fmt.Fprintf(io.Out, "gallery: %s\n", page)
+				}
 				return nil
 			}
 			if outRoot == "" && !dryRun {
@@ -58,7 +66,7 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 			if err != nil {
 				return err
 			}
-			bo := pipeline.BatchOptions{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun}
+			bo := pipeline.BatchOptions{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun, Gallery: withGallery}
 			if bo.Shard, err = resolveShard(shardFlag); err != nil {
 				return err
 			}
@@ -72,8 +80,11 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 				return err
 			}
 			printBatchSummary(io, br, quiet)
-			if br.Shard == nil {
+			if _, serr := os.Stat(filepath.Join(outRoot, pipeline.BatchReportName)); serr == nil && (br.Shard == nil || allShardsDone(outRoot, br.Shard)) {
 				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, pipeline.BatchReportName))
+				if withGallery {
+					fmt.Fprintf(io.Out, "gallery: %s\n", filepath.Join(outRoot, "index.html"))
+				}
 			}
 			return err
 		},
@@ -86,8 +97,16 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 	c.Flags().StringVar(&shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
 	c.Flags().BoolVar(&mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress, only failures and the summary")
+	c.Flags().BoolVar(&withGallery, "gallery", false, "write OUT_ROOT/index.html: a card per run with poster, contact sheets, playable videos (with --merge-reports too)")
 	c.Flags().Lookup("jobs").Usage = "streams encoded at once over the whole batch (default: one per CPU, each encoder single-threaded)"
 	return c
+}
+
+// allShardsDone reports whether every shard's share is in outRoot, i.e.
+// the summary there is this batch's merged one.
+func allShardsDone(outRoot string, s *pipeline.Shard) bool {
+	files, _ := filepath.Glob(filepath.Join(outRoot, ".tdwstitch-shards", fmt.Sprintf("shard-*-of-%d.json", s.Count)))
+	return len(files) == s.Count
 }
 
 // resolveShard: the flag wins; else a scheduler's variables; else no shard.
