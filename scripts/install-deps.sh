@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system programs tdwstitch and its tests need, when missing:
-# ffmpeg and ffprobe (Debian package ffmpeg), and any commands named as
-# arguments that share their package's name (python3, for the add-on's
-# tests). As root on Debian/Ubuntu it uses apt-get; elsewhere it says what
-# to install and fails.
+# ffmpeg and ffprobe (Debian package ffmpeg), and each command named as an
+# argument, either COMMAND (its package has its name, e.g. python3) or
+# COMMAND:PACKAGE (e.g. sbatch:slurm-wlm). As root on Debian/Ubuntu it uses
+# apt-get; elsewhere it says what to install and fails.
 set -euo pipefail
 
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 for extra in "$@"; do
-  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+  cmd=${extra%%:*} pkg=${extra#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -18,7 +19,7 @@ pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing: $pkgs" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get update -qq || true # a stale list still finds most packages
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
   exit 0
