@@ -54,7 +54,7 @@ func Write(outRoot string, runs []Run) (string, error) {
 	for i, r := range runs {
 		cards[i] = card{Run: r}
 		for _, s := range r.Streams {
-			cards[i].Streams = append(cards[i].Streams, row{Stream: s, Sheet: sheet(s.Frames)})
+			cards[i].Streams = append(cards[i].Streams, row{Stream: s, Sheet: sheet(s.Frames, !s.Visual)})
 			if cards[i].Poster == "" && s.Visual && len(s.Frames) > 0 {
 				cards[i].Poster = thumbURI(s.Frames[len(s.Frames)/2], 2*thumbWidth)
 			}
@@ -93,14 +93,14 @@ type row struct {
 
 // sheet is a contact sheet of SheetFrames frames spread over the stream, as
 // a JPEG data URI; "" when no frame decodes.
-func sheet(frames []string) template.URL {
+func sheet(frames []string, exact bool) template.URL {
 	if len(frames) == 0 {
 		return ""
 	}
 	n := min(SheetFrames, len(frames))
 	var thumbs []image.Image
 	for i := range n {
-		if m := thumb(frames[i*(len(frames)-1)/max(1, n-1)], thumbWidth/2); m != nil {
+		if m := thumb(frames[i*(len(frames)-1)/max(1, n-1)], thumbWidth/2, exact); m != nil {
 			thumbs = append(thumbs, m)
 		}
 	}
@@ -118,9 +118,9 @@ func sheet(frames []string) template.URL {
 	return dataURI(sheet)
 }
 
-// thumb decodes path and scales it to width (nearest neighbour for small
-// data frames keeps segmentation colours exact; bilinear otherwise).
-func thumb(path string, width int) image.Image {
+// thumb decodes path and scales it to width: bilinear for pictures, nearest
+// neighbour when exact, so data passes show only their true colours.
+func thumb(path string, width int, exact bool) image.Image {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
@@ -131,14 +131,19 @@ func thumb(path string, width int) image.Image {
 		return nil
 	}
 	b := src.Bounds()
+	width = min(width, b.Dx()) // never blow a small frame up
 	height := max(1, b.Dy()*width/max(1, b.Dx()))
 	dst := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	var scaler draw.Scaler = draw.ApproxBiLinear
+	if exact {
+		scaler = draw.NearestNeighbor
+	}
+	scaler.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
 	return dst
 }
 
 func thumbURI(path string, width int) template.URL {
-	if m := thumb(path, width); m != nil {
+	if m := thumb(path, width, false); m != nil {
 		return dataURI(m)
 	}
 	return ""
@@ -160,7 +165,7 @@ body{font:14px system-ui,sans-serif;margin:1.5em;background:#f4f4f4;color:#222}
 .card.failed{border-left:6px solid #c0392b}.card.ok{border-left:6px solid #27ae60}.card.skipped{border-left:6px solid #7f8c8d}
 h2{margin:0 0 .4em;font-size:16px}.status{font-weight:bold;text-transform:uppercase;font-size:12px}
 .err{color:#c0392b;white-space:pre-wrap}.stream{display:flex;gap:1em;align-items:flex-start;margin:.6em 0}
-video{max-width:320px;background:#000}.sheet{max-width:640px}.meta{font-size:12px;color:#555}
+video{width:320px;background:#000}.sheet{max-width:640px}.meta{font-size:12px;color:#555}
 </style></head><body>
 <h1>tdwstitch gallery</h1>
 <p class="meta">{{len .}} runs; failed runs first. Videos play from the files beside this page.</p>
