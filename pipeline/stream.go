@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/stages/container"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -188,6 +189,7 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
 	enc.Threads = opts.EncoderThreads
+	sr.PixFmt = ffmpeg.StoredPixFmt(enc)
 	if opts.OneProcess {
 		enc.Images, enc.PixFmt = &dec, info.PixFmt
 	}
@@ -242,31 +244,39 @@ func (w *slotWriter) write(b []byte) error {
 	return nil
 }
 
-// verifyOutput checks the finished file with ffprobe before it is moved into place.
+// verifyOutput checks the finished file before it is moved into place: frame
+// count, size, codec and audio, read from the container's own tables
+// (stages/container), or by ffprobe when those cannot be parsed.
 func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
-	m, err := tool.Probe(ctx, path, true)
-	if err != nil {
-		return fmt.Errorf("verifying %s: %w", final, err)
-	}
-	v, ok := m.Video()
-	if !ok {
-		return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", final)
-	}
-	sr.Codec, sr.PixFmt = v.Codec, v.PixFmt
-	if v.Packets != sr.FramesWritten {
-		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", final, sr.FramesWritten, v.Packets)
-	}
-	if v.Width != sr.Width || v.Height != sr.Height {
-		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, v.Width, v.Height, sr.Width, sr.Height)
-	}
-	if sr.Audio != nil {
-		if _, ok := m.Audio(); !ok {
-			return fmt.Errorf("verifying %s: the audio track is missing", final)
+	var got container.Info
+	if info, err := container.Inspect(path); err == nil {
+		got = info
+	} else {
+		m, err := tool.Probe(ctx, path, true)
+		if err != nil {
+			return fmt.Errorf("verifying %s: %w", final, err)
 		}
+		v, ok := m.Video()
+		if !ok {
+			return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", final)
+		}
+		_, audio := m.Audio()
+		got = container.Info{Codec: v.Codec, Width: v.Width, Height: v.Height, Frames: v.Packets, HasAudio: audio}
+		sr.PixFmt = v.PixFmt
+	}
+	sr.Codec = got.Codec
+	if got.Frames != sr.FramesWritten {
+		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", final, sr.FramesWritten, got.Frames)
+	}
+	if got.Width != sr.Width || got.Height != sr.Height {
+		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, got.Width, got.Height, sr.Width, sr.Height)
+	}
+	if sr.Audio != nil && !got.HasAudio {
+		return fmt.Errorf("verifying %s: the audio track is missing", final)
 	}
 	sr.Duration = float64(sr.FramesWritten) / sr.FPS
 	if sr.VFR {
-		sr.Duration = m.Duration
+		sr.Duration = sr.CaptureSpan + 1/sr.FPS
 	}
 	sr.Verified = true
 	return nil

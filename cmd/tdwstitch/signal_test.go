@@ -138,6 +138,9 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	w.Close()
+	if pids := processesMentioning(t, out); len(pids) > 0 {
+		t.Errorf("ffmpeg processes outlived the killed tdwstitch: %v", pids)
+	}
 	if _, err := os.Stat(filepath.Join(out, last, "a", "id.mkv")); err == nil {
 		t.Fatal("the interrupted stream has a file at its final path")
 	}
@@ -170,4 +173,18 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, last, "a", "id.mkv")); err != nil {
 		t.Error("the interrupted stream was not redone")
 	}
+}
+
+// processesMentioning lists live processes whose command line contains s
+// (zombies have none, so only running ones count).
+func processesMentioning(t *testing.T, s string) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []string
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, "cmdline")); err == nil && strings.Contains(string(b), s) {
+			pids = append(pids, filepath.Base(d)+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return pids
 }

@@ -180,4 +180,20 @@ func alignAudio(offset float64, rate int) string {
 	}
 }
 
+// StoredPixFmt is the pixel format a decoder of e's output reports: yuv420p
+// for H.264; for FFV1 the lossless format, which FFV1 keeps planar at 16 bits.
+func StoredPixFmt(e Encode) string {
+	if e.Visual {
+		return "yuv420p"
+	}
+	switch f := LosslessPixFmt(e.PixFmt); f {
+	case "rgb48le":
+		return "gbrp16le"
+	case "rgba64le":
+		return "gbrap16le"
+	default:
+		return f
+	}
+}
+
 func fps(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -49,6 +49,7 @@ func (t Tool) command(ctx context.Context, name string, args []string) *exec.Cmd
 		mk = exec.CommandContext
 	}
 	cmd := mk(ctx, name, args...)
+	dieWithParent(cmd)
 	cmd.WaitDelay = t.WaitDelay
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 5 * time.Second
