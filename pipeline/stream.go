@@ -178,7 +178,7 @@ type slotWriter struct {
 
 func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, out string, opts Options) error {
 	visual := tdw.Pass(sr.Pass).Visual()
-	dec := ffmpeg.Decode{Codec: "png", PixFmt: info.PixFmt, PadEven: visual}
+	dec := ffmpeg.Decode{Codec: "png", PixFmt: info.PixFmt, PadEven: visual && (info.Width%2 == 1 || info.Height%2 == 1)}
 	if info.Format == tdw.JPEG {
 		dec.Codec = "mjpeg"
 	}
