@@ -99,6 +99,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 	br.Problems = append(br.Problems, problems...)
 	rels = slices.DeleteFunc(rels, func(rel string) bool { return !bo.selects(rel) })
 
+	bo.OnEvent(Event{Kind: BatchPlanned, Total: len(rels)})
 	results := make([]BatchRun, len(rels))
 	p := pool.New().WithMaxGoroutines(bo.Jobs)
 	for i, rel := range rels {

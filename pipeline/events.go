@@ -12,6 +12,8 @@ const (
 	BadFrame
 	// StreamDone: the stream ended with Status (and Err when it failed).
 	StreamDone
+	// BatchPlanned: a batch will go over Total runs.
+	BatchPlanned
 	// RunStarted: batch begins run Run.
 	RunStarted
 	// RunDone: batch finished run Run with Status (skipped: up to date).

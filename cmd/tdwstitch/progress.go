@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +26,9 @@ type progress struct {
 	quiet bool
 	batch bool // many runs: a line per run, not per stream
 
-	runsDone int
+	runsDone  int
+	runsTotal int
+	running   map[string]bool // streams being encoded, "run: stream"
 
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -33,7 +38,7 @@ type progress struct {
 }
 
 func newProgress(io ioStreams, quiet bool) *progress {
-	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}}
+	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}}
 }
 
 func (p *progress) event(e pipeline.Event) {
@@ -59,6 +64,11 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	w := p.io.Err
 	name := e.Run + ": " + e.Stream
 	switch e.Kind {
+	case pipeline.BatchPlanned:
+		p.runsTotal = e.Total
+	case pipeline.StreamStarted:
+		p.running[name] = true
+		p.describe()
 	case pipeline.BadFrame:
 		if p.quiet {
 			return
@@ -66,6 +76,7 @@ func (p *progress) batchEvent(e pipeline.Event) {
 		p.clearBar()
 		fmt.Fprintf(w, "%s: bad frame %s: %v\n", name, e.Path, e.Err)
 	case pipeline.StreamDone:
+		delete(p.running, name)
 		if e.Status == pipeline.Failed {
 			p.clearBar()
 			fmt.Fprintf(w, "%s: FAILED: %v\n", name, e.Err)
@@ -73,18 +84,30 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	case pipeline.RunDone:
 		p.runsDone++
 		if p.io.Terminal && !p.quiet {
-			if p.bar == nil {
-				p.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionSpinnerType(14),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			}
-			p.bar.Describe(fmt.Sprintf("%d runs done, last %s (%s)", p.runsDone, e.Run, e.Status))
+			p.describe()
 			p.bar.Add(1)
 			return
 		}
 		if !p.quiet || e.Status == pipeline.Failed {
-			fmt.Fprintf(w, "run %s: %s (%d done)\n", e.Run, e.Status, p.runsDone)
+			fmt.Fprintf(w, "run %s: %s (%d/%d done)\n", e.Run, e.Status, p.runsDone, p.runsTotal)
 		}
 	}
+}
+
+// describe draws the overall bar (runs) with the streams being encoded.
+func (p *progress) describe() {
+	if !p.io.Terminal || p.quiet {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(p.runsTotal, progressbar.OptionSetWriter(p.io.Err), progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("runs"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	names := slices.Sorted(maps.Keys(p.running))
+	if len(names) > 3 {
+		names = append(names[:3], fmt.Sprintf("+%d", len(names)-3))
+	}
+	p.bar.Describe("runs; encoding " + strings.Join(names, ", "))
 }
 
 func (p *progress) clearBar() {
