@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSIGTERMMidEncode runs the real binary, stops it with SIGTERM while
@@ -138,8 +140,12 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	w.Close()
-	if pids := processesMentioning(t, out); len(pids) > 0 {
-		t.Errorf("ffmpeg processes outlived the killed tdwstitch: %v", pids)
+	// The kernel kills tdwstitch's ffmpeg children when it dies (Pdeathsig);
+	// wait for each one's exit through a pidfd, bounded, rather than sleeping.
+	for _, p := range processesMentioning(t, out) {
+		if !exitsWithin(p.pid, 10*time.Second) {
+			t.Errorf("ffmpeg outlived the killed tdwstitch: %d %s", p.pid, p.cmdline)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(out, last, "a", "id.mkv")); err == nil {
 		t.Fatal("the interrupted stream has a file at its final path")
@@ -175,16 +181,34 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	}
 }
 
+type proc struct {
+	pid     int
+	cmdline string
+}
+
 // processesMentioning lists live processes whose command line contains s
 // (zombies have none, so only running ones count).
-func processesMentioning(t *testing.T, s string) []string {
+func processesMentioning(t *testing.T, s string) []proc {
 	t.Helper()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var pids []string
+	var found []proc
 	for _, d := range dirs {
 		if b, err := os.ReadFile(filepath.Join(d, "cmdline")); err == nil && strings.Contains(string(b), s) {
-			pids = append(pids, filepath.Base(d)+": "+strings.ReplaceAll(string(b), "\x00", " "))
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			found = append(found, proc{pid, strings.ReplaceAll(string(b), "\x00", " ")})
 		}
 	}
-	return pids
+	return found
+}
+
+// exitsWithin waits for process pid to exit, up to d, by polling its pidfd
+// (which becomes readable at exit). A process already gone counts as exited.
+func exitsWithin(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true // no such process any more
+	}
+	defer unix.Close(fd)
+	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(d.Milliseconds()))
+	return err == nil && n == 1
 }
