@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,15 +33,7 @@ func newDataset(t *testing.T, root string, n int) []string {
 
 func readBatch(t *testing.T, path string) *pipeline.BatchReport {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var br pipeline.BatchReport
-	if err := json.Unmarshal(b, &br); err != nil {
-		t.Fatal(err)
-	}
-	return &br
+	return readJSON[pipeline.BatchReport](t, path)
 }
 
 func modTime(t *testing.T, path string) time.Time {

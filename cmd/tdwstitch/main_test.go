@@ -35,17 +35,23 @@ func newRun(t *testing.T, w, h int) string {
 	return dir
 }
 
-func readReport(t *testing.T, out string) *pipeline.Report {
+// readJSON decodes the JSON file at path into a T.
+func readJSON[T any](t *testing.T, path string) *T {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(out, pipeline.ReportName))
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r pipeline.Report
-	if err := json.Unmarshal(b, &r); err != nil {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	return &r
+	return &v
+}
+
+func readReport(t *testing.T, out string) *pipeline.Report {
+	t.Helper()
+	return readJSON[pipeline.Report](t, filepath.Join(out, pipeline.ReportName))
 }
 
 func stream(t *testing.T, r *pipeline.Report, id string) *pipeline.StreamReport {
