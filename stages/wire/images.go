@@ -1,0 +1,219 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// ImagesID is the type id (bytes [4:8]) of TDW's Images output data.
+const ImagesID = "imag"
+
+// Pass masks of TDW's FBOutput.PassMask enum. Albedo follows the bit pattern
+// of the others (TDW added it after the enum we could read).
+var passMasks = map[int32]tdw.Pass{
+	1: tdw.Img, 2: tdw.ID, 4: tdw.Category, 8: tdw.Mask, 16: tdw.Depth,
+	32: tdw.Normals, 64: tdw.Flow, 128: tdw.DepthSimple, 256: tdw.Albedo,
+}
+
+// Extension values of ImagePass.extension.
+const (
+	extPNG = 1
+	extJPG = 2
+)
+
+// ImagePass is one pass of an Images message. Image aliases the message.
+type ImagePass struct {
+	Pass   tdw.Pass
+	Format tdw.Format // what the extension field says; depth passes are raw RGB whatever it says
+	Image  []byte
+}
+
+// Images is TDW's Images output data: one avatar's passes for one frame.
+type Images struct {
+	AvatarID   string
+	SensorName string
+	Width      int
+	Height     int
+	Passes     []ImagePass
+}
+
+// ErrMalformed is wrapped by every ParseImages error.
+var ErrMalformed = errors.New("malformed Images message")
+
+// TypeID returns an output-data blob's type id, bytes [4:8].
+func TypeID(blob []byte) (string, bool) {
+	if len(blob) < 8 {
+		return "", false
+	}
+	return string(blob[4:8]), true
+}
+
+// ParseImages reads an Images FlatBuffer (root table at the offset in bytes
+// [0:4], file identifier "imag"), checking every offset against the buffer.
+func ParseImages(b []byte) (*Images, error) {
+	if id, ok := TypeID(b); !ok || id != ImagesID {
+		return nil, fmt.Errorf("%w: not an Images blob (type id %q)", ErrMalformed, id)
+	}
+	root, err := tableAt(b, int64(flatbuffers.GetUOffsetT(b)))
+	if err != nil {
+		return nil, err
+	}
+	im := &Images{}
+	if im.AvatarID, err = root.str(0); err != nil {
+		return nil, err
+	}
+	if im.SensorName, err = root.str(1); err != nil {
+		return nil, err
+	}
+	w, err := root.i32(2, 0)
+	if err != nil {
+		return nil, err
+	}
+	h, err := root.i32(3, 0)
+	if err != nil {
+		return nil, err
+	}
+	if w <= 0 || h <= 0 || w > 1<<15 || h > 1<<15 {
+		return nil, fmt.Errorf("%w: impossible size %dx%d", ErrMalformed, w, h)
+	}
+	im.Width, im.Height = int(w), int(h)
+	at, n, err := root.vector(4, 4)
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		elem := at + 4*i
+		p, err := tableAt(b, elem+int64(flatbuffers.GetUOffsetT(b[elem:])))
+		if err != nil {
+			return nil, err
+		}
+		pass, err := parsePass(p)
+		if err != nil {
+			return nil, fmt.Errorf("pass %d: %w", i, err)
+		}
+		im.Passes = append(im.Passes, pass)
+	}
+	return im, nil
+}
+
+func parsePass(p table) (ImagePass, error) {
+	mask, err := p.i32(0, 1)
+	if err != nil {
+		return ImagePass{}, err
+	}
+	pass, ok := passMasks[mask]
+	if !ok {
+		return ImagePass{}, fmt.Errorf("%w: unknown pass mask %d", ErrMalformed, mask)
+	}
+	at, n, err := p.vector(1, 1)
+	if err != nil {
+		return ImagePass{}, err
+	}
+	ext, err := p.u8(2, extPNG)
+	if err != nil {
+		return ImagePass{}, err
+	}
+	format := tdw.PNG
+	switch ext {
+	case extPNG:
+	case extJPG:
+		format = tdw.JPEG
+	default:
+		return ImagePass{}, fmt.Errorf("%w: unknown extension %d", ErrMalformed, ext)
+	}
+	return ImagePass{Pass: pass, Format: format, Image: p.b[at : at+n : at+n]}, nil
+}
+
+// table is a FlatBuffers table whose vtable has been bounds-checked.
+type table struct {
+	b      []byte
+	pos    int64 // the table
+	vt     int64 // its vtable
+	vtLen  int64
+	objLen int64
+}
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
+
+func tableAt(b []byte, pos int64) (table, error) {
+	size := int64(len(b))
+	if pos < 0 || pos+4 > size {
+		return table{}, malformed("table offset %d outside %d bytes", pos, size)
+	}
+	vt := pos - int64(flatbuffers.GetSOffsetT(b[pos:]))
+	if vt < 0 || vt+4 > size {
+		return table{}, malformed("vtable offset %d outside %d bytes", vt, size)
+	}
+	t := table{b: b, pos: pos, vt: vt,
+		vtLen: int64(flatbuffers.GetVOffsetT(b[vt:])), objLen: int64(flatbuffers.GetVOffsetT(b[vt+2:]))}
+	if t.vtLen < 4 || t.vtLen%2 != 0 || vt+t.vtLen > size || t.objLen < 4 || pos+t.objLen > size {
+		return table{}, malformed("vtable at %d does not fit", vt)
+	}
+	return t, nil
+}
+
+// field returns the absolute position of field slot (0 if absent), checking
+// that width bytes of it lie inside the table.
+func (t table) field(slot int, width int64) (int64, error) {
+	voff := 4 + 2*int64(slot)
+	if voff+2 > t.vtLen {
+		return 0, nil
+	}
+	o := int64(flatbuffers.GetVOffsetT(t.b[t.vt+voff:]))
+	if o == 0 {
+		return 0, nil
+	}
+	if o+width > t.objLen {
+		return 0, malformed("field %d runs past its table", slot)
+	}
+	return t.pos + o, nil
+}
+
+func (t table) i32(slot int, def int32) (int32, error) {
+	at, err := t.field(slot, 4)
+	if err != nil || at == 0 {
+		return def, err
+	}
+	return flatbuffers.GetInt32(t.b[at:]), nil
+}
+
+func (t table) u8(slot int, def uint8) (uint8, error) {
+	at, err := t.field(slot, 1)
+	if err != nil || at == 0 {
+		return def, err
+	}
+	return flatbuffers.GetUint8(t.b[at:]), nil
+}
+
+// vector returns where the elements of vector field slot start and how many
+// there are, each elem bytes wide, all inside the buffer. Absent: 0, 0.
+func (t table) vector(slot int, elem int64) (int64, int64, error) {
+	at, err := t.field(slot, 4)
+	if err != nil || at == 0 {
+		return 0, 0, err
+	}
+	start := at + int64(flatbuffers.GetUOffsetT(t.b[at:]))
+	size := int64(len(t.b))
+	if start+4 > size {
+		return 0, 0, malformed("vector %d outside the buffer", slot)
+	}
+	n := int64(flatbuffers.GetUOffsetT(t.b[start:]))
+	if start+4+n*elem > size { // n < 2^32 and elem <= 4: no overflow in int64
+		return 0, 0, malformed("vector %d announces %d elements, the buffer holds fewer", slot, n)
+	}
+	return start + 4, n, nil
+}
+
+func (t table) str(slot int) (string, error) {
+	at, n, err := t.vector(slot, 1)
+	if err != nil || at == 0 {
+		return "", err
+	}
+	return string(t.b[at : at+n]), nil
+}

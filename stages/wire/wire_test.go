@@ -1,0 +1,163 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+type testPass struct {
+	mask  int32
+	image []byte
+	ext   uint8
+}
+
+// buildImages writes an Images message exactly as TDW's generated builder
+// functions do (slots 0-4 of Images, 0-2 of ImagePass; identifier "imag").
+func buildImages(avatar, sensor string, w, h int32, passes []testPass) []byte {
+	b := flatbuffers.NewBuilder(1024)
+	var offs []flatbuffers.UOffsetT
+	for _, p := range passes {
+		img := b.CreateByteVector(p.image)
+		b.StartObject(3)
+		b.PrependInt32Slot(0, p.mask, 1)
+		b.PrependUOffsetTSlot(1, img, 0)
+		b.PrependUint8Slot(2, p.ext, 1)
+		offs = append(offs, b.EndObject())
+	}
+	b.StartVector(4, len(offs), 4)
+	for i := len(offs) - 1; i >= 0; i-- {
+		b.PrependUOffsetT(offs[i])
+	}
+	vec := b.EndVector(len(offs))
+	a, s := b.CreateString(avatar), b.CreateString(sensor)
+	b.StartObject(5)
+	b.PrependUOffsetTSlot(0, a, 0)
+	b.PrependUOffsetTSlot(1, s, 0)
+	b.PrependInt32Slot(2, w, 0)
+	b.PrependInt32Slot(3, h, 0)
+	b.PrependUOffsetTSlot(4, vec, 0)
+	b.FinishWithFileIdentifier(b.EndObject(), []byte(ImagesID))
+	return b.FinishedBytes()
+}
+
+func sample() []byte {
+	return buildImages("a", "SensorContainer", 4, 2, []testPass{
+		{1, []byte("\xff\xd8jpeg bytes\xff\xd9"), 2},
+		{2, []byte("\x89PNG id"), 1},
+		{16, bytes.Repeat([]byte{7}, 4*2*3), 1},
+	})
+}
+
+func TestParseImages(t *testing.T) {
+	im, err := ParseImages(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.AvatarID != "a" || im.SensorName != "SensorContainer" || im.Width != 4 || im.Height != 2 || len(im.Passes) != 3 {
+		t.Fatalf("parsed %+v", im)
+	}
+	want := []struct {
+		pass   tdw.Pass
+		format tdw.Format
+		n      int
+	}{{tdw.Img, tdw.JPEG, 14}, {tdw.ID, tdw.PNG, 7}, {tdw.Depth, tdw.PNG, 24}}
+	for i, w := range want {
+		p := im.Passes[i]
+		if p.Pass != w.pass || p.Format != w.format || len(p.Image) != w.n {
+			t.Errorf("pass %d = %s %s %d bytes, want %+v", i, p.Pass, p.Format, len(p.Image), w)
+		}
+	}
+	if id, _ := TypeID(sample()); id != "imag" {
+		t.Errorf("TypeID = %q", id)
+	}
+}
+
+func TestParseImagesRejects(t *testing.T) {
+	good := sample()
+	for name, b := range map[string][]byte{
+		"empty":         nil,
+		"other type":    append(append([]byte{}, good[:4]...), append([]byte("tran"), good[8:]...)...),
+		"truncated":     good[:len(good)/2],
+		"root past end": append([]byte{0xff, 0xff, 0xff, 0x7f}, good[4:]...),
+		"unknown mask":  buildImages("a", "s", 4, 2, []testPass{{3, []byte("x"), 1}}),
+		"unknown ext":   buildImages("a", "s", 4, 2, []testPass{{1, []byte("x"), 9}}),
+		"absurd size":   buildImages("a", "s", 1<<20, 2, nil),
+		"zero width":    buildImages("a", "s", 0, 2, nil),
+	} {
+		if _, err := ParseImages(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: error = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// FuzzParseImages: no message may panic the parser, and whatever it accepts
+// lies inside the message.
+func FuzzParseImages(f *testing.F) {
+	f.Add(sample())
+	f.Add(buildImages("cam/../x", "", 1, 1, []testPass{{128, nil, 2}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		im, err := ParseImages(b)
+		if err != nil {
+			return
+		}
+		for _, p := range im.Passes {
+			if len(p.Image) > len(b) {
+				t.Fatalf("a pass of %d bytes from a message of %d", len(p.Image), len(b))
+			}
+		}
+	})
+}
+
+func TestSafeName(t *testing.T) {
+	for _, ok := range []string{"a", "cam_0", "Ünï cam", "-x", "a.b"} {
+		if err := SafeName(ok); err != nil {
+			t.Errorf("SafeName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "..", "../x", "a/b", `a\b`, ".hidden", "a\x00b", "a\nb", "\x1b[31m", strings.Repeat("x", 200), "\xff\xfe"} {
+		if err := SafeName(bad); err == nil {
+			t.Errorf("SafeName(%q) accepted it", bad)
+		}
+	}
+}
+
+// FuzzSafeName: an accepted name is one element directly inside any root.
+func FuzzSafeName(f *testing.F) {
+	for _, s := range []string{"a", "../x", "a/b", ".", "x\x00", "ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if SafeName(name) != nil {
+			return
+		}
+		root := "/out/run"
+		p := filepath.Join(root, name)
+		if filepath.Dir(p) != root || filepath.Base(p) != name {
+			t.Fatalf("accepted %q escapes or changes: %s", name, p)
+		}
+	})
+}
+
+func TestFrameNumberAndFlip(t *testing.T) {
+	if n, err := FrameNumber([]byte{0, 0, 1, 2}); err != nil || n != 258 {
+		t.Fatalf("FrameNumber = %d, %v", n, err)
+	}
+	if _, err := FrameNumber(nil); err == nil {
+		t.Fatal("empty frame number accepted")
+	}
+	raw := []byte{1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4} // 2x2 RGB, bottom row first
+	got, err := FlipRows(raw, 2, 2, 3)
+	if err != nil || !bytes.Equal(got, []byte{3, 3, 3, 4, 4, 4, 1, 1, 1, 2, 2, 2}) {
+		t.Fatalf("FlipRows = %v, %v", got, err)
+	}
+	if _, err := FlipRows(raw, 3, 2, 3); err == nil {
+		t.Fatal("FlipRows accepted a wrong size")
+	}
+}
