@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system programs tdwstitch and its tests need, when missing:
 # ffmpeg and ffprobe (Debian package ffmpeg), and each command named as an
-# argument, either COMMAND (its package has its name, e.g. python3) or
-# COMMAND:PACKAGE (e.g. sbatch:slurm-wlm). As root on Debian/Ubuntu it uses
+# argument, either COMMAND (its package has its name, e.g. python3),
+# COMMAND:PACKAGE (e.g. sbatch:slurm-wlm) or /FILE:PACKAGE (installed when
+# the file exists, e.g. a Python module). As root on Debian/Ubuntu it uses
 # apt-get; elsewhere it says what to install and fails.
 set -euo pipefail
 
@@ -11,7 +12,10 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 for extra in "$@"; do
   cmd=${extra%%:*} pkg=${extra#*:}
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
+  case $cmd in
+    /*) [ -e "$cmd" ] || missing+=("$pkg") ;;
+    *) command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg") ;;
+  esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
