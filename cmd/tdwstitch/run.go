@@ -54,7 +54,10 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintln(io.Err, "tdwstitch:", strings.TrimPrefix(err.Error(), "usage: "))
+		// The sentinels decide the exit code; the reader wants only the reason.
+		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+		msg = strings.TrimPrefix(msg, pipeline.ErrFailed.Error()+": ")
+		fmt.Fprintln(io.Err, "tdwstitch:", msg)
 	}
 	return exitCode(err)
 }
