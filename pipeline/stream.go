@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,8 +156,8 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return fmt.Errorf("cannot move the finished video into place at %s: %w", final, err)
+	if err := publish(tmp.Name(), final, opts.Force); err != nil {
+		return err
 	}
 	sr.Status = OK
 	return nil
@@ -285,4 +286,24 @@ func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, too
 // globEscape quotes the characters filepath.Glob treats specially.
 func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
+}
+
+// publish moves the finished video into place. Without replace it never
+// overwrites: a hard link fails if another process put a file there since
+// the check at the start (a plain rename would silently replace it).
+func publish(tmp, final string, replace bool) error {
+	if !replace {
+		err := os.Link(tmp, final)
+		if err == nil {
+			return os.Remove(tmp)
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s appeared while this stream was encoding (another tdwstitch?); pass --force to replace it", final)
+		}
+		// No hard links on this file system: fall back to a rename.
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("cannot move the finished video into place at %s: %w", final, err)
+	}
+	return nil
 }
