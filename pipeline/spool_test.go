@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/stages/spool"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/wire"
+)
+
+// TestSpooledRunEncodes: frames as a live controller sends them (JPEG img,
+// PNG id, raw bottom-up depth) spooled, then encoded like a run on disk; the
+// depth video holds exactly the pixels TDW's save_images would have written.
+func TestSpooledRunEncodes(t *testing.T) {
+	scene := synth.Scene{Width: 32, Height: 24}
+	dir, want := t.TempDir(), t.TempDir()
+	w, err := spool.Create(dir, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 12 {
+		img, id, depth := scene.Frame(n)
+		raw := make([]byte, 0, 32*24*3)
+		for y := 23; y >= 0; y-- { // bottom row first, as TDW sends depth
+			for x := range 32 {
+				o := depth.PixOffset(x, y)
+				raw = append(raw, depth.Pix[o:o+3]...)
+			}
+		}
+		os.WriteFile(filepath.Join(want, fmt.Sprintf("depth_%04d.png", n)), synth.EncodePNG(depth), 0o644)
+		frame := []*wire.Images{{AvatarID: "a", Width: 32, Height: 24, Passes: []wire.ImagePass{
+			{Pass: tdw.Img, Format: tdw.JPEG, Image: scene.EncodeJPEG(img)},
+			{Pass: tdw.ID, Format: tdw.PNG, Image: synth.EncodePNG(id)},
+			{Pass: tdw.Depth, Format: tdw.PNG, Image: raw},
+		}}}
+		if err := w.Frame(int64(n), 10+0.02*float64(n), frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t)})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	if len(rep.Streams) != 3 {
+		t.Fatalf("%d streams", len(rep.Streams))
+	}
+	for _, sr := range rep.Streams {
+		if sr.FramesWritten != 12 || sr.Status != OK {
+			t.Fatalf("%s: %s, %d frames", sr.ID, sr.Status, sr.FramesWritten)
+		}
+		if sr.Pass == "depth" {
+			got := verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
+			exp := verify.FrameMD5(t, filepath.Join(want, "depth_%04d.png"), "rgb24", true)
+			if !slices.Equal(got, exp) {
+				t.Fatal("spooled depth is not bit-exact against the save_images PNGs")
+			}
+		}
+	}
+}
+

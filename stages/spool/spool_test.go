@@ -1,0 +1,111 @@
+package spool
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+	"github.com/tdwstitch/tdwstitch/stages/wire"
+)
+
+// depthRaw is a 3x2 raw RGB depth image as TDW sends it: bottom row first.
+var depthRaw = []byte{
+	7, 8, 9, 10, 11, 12, 13, 14, 15, // bottom row
+	1, 2, 3, 4, 5, 6, 70, 80, 90, // top row
+}
+
+func frameImages(avatar string) []*wire.Images {
+	return []*wire.Images{{AvatarID: avatar, Width: 3, Height: 2, Passes: []wire.ImagePass{
+		{Pass: tdw.Img, Format: tdw.JPEG, Image: []byte("\xff\xd8jpeg\xff\xd9")},
+		{Pass: tdw.ID, Format: tdw.PNG, Image: []byte("\x89PNG...")},
+		{Pass: tdw.Depth, Format: tdw.PNG, Image: depthRaw},
+	}}}
+}
+
+func TestSpoolWritesWhatEncodeReads(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.AudioStart(99.5)
+	for n := range 3 {
+		if err := w.Frame(int64(n), 100+0.03*float64(n), frameImages("a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := discover.Find(dir)
+	if err != nil || len(run.Streams) != 3 || len(run.Streams[0].Frames) != 3 {
+		t.Fatalf("discover: %v, %d streams", err, len(run.Streams))
+	}
+	clock, err := timing.ReadSidecar(filepath.Join(dir, timing.SidecarName))
+	if err != nil || !clock.HasAudio || clock.AudioStart != 99.5 || clock.Frames[2] != 100.06 {
+		t.Fatalf("sidecar: %+v, %v", clock, err)
+	}
+	f, _ := os.Open(filepath.Join(dir, "a", "depth_0001.png"))
+	defer f.Close()
+	m, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Top row first now, every byte as sent.
+	want := []byte{1, 2, 3, 4, 5, 6, 70, 80, 90, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	var got []byte
+	for y := range 2 {
+		for x := range 3 {
+			r, g, b, _ := m.At(x, y).RGBA()
+			got = append(got, byte(r>>8), byte(g>>8), byte(b>>8))
+		}
+	}
+	if !bytes.Equal(got, want) || m.Bounds() != image.Rect(0, 0, 3, 2) {
+		t.Fatalf("depth pixels %v, want %v", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a", "img_0002.jpg")); string(b) != "\xff\xd8jpeg\xff\xd9" {
+		t.Fatal("img bytes were not stored as sent")
+	}
+}
+
+func TestSpoolRejectsHostileFrames(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := Create(filepath.Join(dir, "run"), 3)
+	defer w.Close()
+	for _, bad := range []string{"../escape", "a/b", "x\x00", ".."} {
+		if err := w.Frame(0, 1, frameImages(bad)); err == nil {
+			t.Errorf("avatar %q accepted", bad)
+		}
+	}
+	short := frameImages("a")
+	short[0].Passes[2].Image = depthRaw[:5]
+	if err := w.Frame(0, 1, short); err == nil {
+		t.Error("a truncated depth pass was accepted")
+	}
+	if err := w.Frame(0, 1, frameImages("a")); err != nil {
+		t.Fatalf("a good frame after bad ones: %v", err)
+	}
+	if err := w.Frame(1, 2, frameImages("b")); !errors.Is(err, ErrTooManyStreams) {
+		t.Errorf("stream cap: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "run" {
+		t.Fatalf("something was written outside the spool: %v", entries)
+	}
+	if w.Frames() != 1 {
+		t.Fatalf("%d frames spooled, want 1", w.Frames())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "a", "depth_0000.png")); err != nil {
+		t.Fatal("the good frame is missing")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "b")); err == nil {
+		t.Fatal("a frame over the stream cap was written")
+	}
+}
