@@ -68,4 +68,3 @@ func TestSpooledRunEncodes(t *testing.T) {
 		}
 	}
 }
-
