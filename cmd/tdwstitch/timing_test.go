@@ -27,7 +27,7 @@ func TestBadSidecar(t *testing.T) {
 			lines := strings.Split(c, "\n")
 			lines[4], lines[5] = strings.Replace(lines[4], "frame,2,", "frame,3,", 1), strings.Replace(lines[5], "frame,3,", "frame,2,", 1)
 			return strings.Join(lines, "\n")
-		}, []string{"timing.csv: times go backwards"}},
+		}, []string{"timing.csv: times do not increase"}},
 		{"garbage line", func(c string) string { return strings.Replace(c, "frame,4,", "}}garbage{{ 4 ", 1) }, []string{"timing.csv:7:", "fields"}},
 		{"different clock", func(c string) string {
 			lines := strings.Split(c, "\n")

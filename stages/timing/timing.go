@@ -140,7 +140,7 @@ func (c *Clock) Check(path string, frames []int64, audioDuration float64) error 
 			return &LineError{Path: path, Msg: fmt.Sprintf("has no time for frame %d (a frame file exists for it)", n)}
 		}
 		if t <= prev {
-			return &LineError{Path: path, Msg: fmt.Sprintf("times go backwards: frame %d at %.6f s is not after frame %d at %.6f s", n, t, prevN, prev)}
+			return &LineError{Path: path, Msg: fmt.Sprintf("times do not increase: frame %d at %.6f s is not after frame %d at %.6f s", n, t, prevN, prev)}
 		}
 		prev, prevN = t, n
 	}

@@ -51,7 +51,7 @@ func TestCheck(t *testing.T) {
 		want   string
 	}{
 		{[]int64{0, 1, 3}, 0, "no time for frame 3"},
-		{[]int64{0, 1, 2}, 0, "times go backwards: frame 2"},
+		{[]int64{0, 1, 2}, 0, "times do not increase: frame 2"},
 		{[]int64{0, 1, 4}, 1, ""},
 	} {
 		err := c.Check("t.csv", tc.frames, tc.audio)
