@@ -18,6 +18,8 @@ const (
 	RunStarted
 	// RunDone: batch finished run Run with Status (skipped: up to date).
 	RunDone
+	// Rejected: serve rejected a message or frame (Err says why).
+	Rejected
 )
 
 // Event is one step of a job, for progress displays and logs. The library

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system programs tdwstitch and its tests need, when missing:
-# ffmpeg and ffprobe (Debian package ffmpeg), and each command named as an
+# ffmpeg and ffprobe (Debian package ffmpeg), and each command or file named as an
 # argument, either COMMAND (its package has its name, e.g. python3),
 # COMMAND:PACKAGE (e.g. sbatch:slurm-wlm) or /FILE:PACKAGE (installed when
 # the file exists, e.g. a Python module). As root on Debian/Ubuntu it uses

@@ -89,7 +89,7 @@ func newRootCmd(io ioStreams) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see 'tdwstitch %s --help')", err, c.Name())
 	})
-	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newAddonCmd(io))
+	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io))
 	return root
 }
 

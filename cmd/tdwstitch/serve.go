@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/stages/source"
+)
+
+func newServeCmd(io ioStreams) *cobra.Command {
+	var (
+		flags     jobFlags
+		outDir    string
+		so        pipeline.ServeOptions
+		anyIface  bool
+		maxPartMB int64
+		recover   bool
+	)
+	c := &cobra.Command{
+		Use:   "serve -o OUT_DIR [--listen ADDR | --connect ADDR]",
+		Short: "Receive frames live from a TDW controller over ZeroMQ and encode each run when it ends",
+		Long: `Receive frames live from a running TDW controller (ZeroMQ PUSH -> our PULL) and write
+the same videos and reports encode writes, one folder per run under OUT_DIR. Messages:
+TDW responses (output-data blobs, frame number last), "tdwstitch/begin" + {"run", "fps",
+"audio"}, "tdwstitch/end" + {"run"}. Frames are spooled to OUT_DIR/<run>/.spool first;
+runs a killed serve left there are encoded at the next start (or with --recover).`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if outDir == "" {
+				return usageErrorf("serve needs an output folder: -o OUT_DIR")
+			}
+			opts, err := flags.options()
+			if err != nil {
+				return err
+			}
+			so.Options = opts
+			if recover {
+				if err := pipeline.Recover(c.Context(), outDir, opts); err != nil {
+					return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+				}
+				return nil
+			}
+			if so.Source.Connect != "" {
+				so.Source.Listen = ""
+			}
+			if so.Source.Listen != "" && !source.Loopback(so.Source.Listen) {
+				if !anyIface {
+					return usageErrorf("--listen %s is not a loopback address: pass --any-interface to accept frames from other machines", so.Source.Listen)
+				}
+				fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
+			}
+			so.Source.MaxPart = maxPartMB << 20
+			prog := newProgress(io, false)
+			prog.batch = true
+			so.OnEvent = prog.event
+			err = pipeline.Serve(c.Context(), outDir, so)
+			prog.close()
+			if err != nil {
+				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+			}
+			return nil
+		},
+	}
+	flags.register(c.Flags())
+	f := c.Flags()
+	f.StringVarP(&outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
+	f.StringVar(&so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
+	f.StringVar(&so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
+	f.BoolVar(&anyIface, "any-interface", false, "allow --listen on a non-loopback address")
+	f.DurationVar(&so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
+	f.Int64Var(&maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
+	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
+	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
+	f.IntVar(&so.Queue, "queue", 256, "received messages waiting in memory for the spool writer")
+	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
+	return c
+}

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/stages/source"
+)
+
+// freeTCP returns a loopback address nobody listens on.
+func freeTCP(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "tcp://" + l.Addr().String()
+}
+
+// senderFrames writes what tdw_sender.py sends: JPEG img, PNG id and raw
+// bottom-up depth per frame, and the save_images-style depth PNGs to compare.
+func senderFrames(t *testing.T, n, w, h int) (frames, depthPNGs string) {
+	frames, depthPNGs = t.TempDir(), t.TempDir()
+	scene := synth.Scene{Width: w, Height: h}
+	for i := range n {
+		img, id, depth := scene.Frame(i)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
+		var raw []byte
+		for y := h - 1; y >= 0; y-- {
+			for x := range w {
+				o := depth.PixOffset(x, y)
+				raw = append(raw, depth.Pix[o:o+3]...)
+			}
+		}
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), raw, 0o644)
+		os.WriteFile(filepath.Join(depthPNGs, fmt.Sprintf("depth_%04d.png", i)), synth.EncodePNG(depth), 0o644)
+	}
+	return frames, depthPNGs
+}
+
+// TestServeFromPythonSender: Debian's python3 with pyzmq (what TDW uses)
+// pushes a run, with garbage between the frames, over tcp and over ipc;
+// the videos match the frames (depth bit-exact after the flip), the garbage
+// is counted, nothing is written outside the output folder.
+func TestServeFromPythonSender(t *testing.T) {
+	for _, transport := range []string{"tcp", "ipc"} {
+		t.Run(transport, func(t *testing.T) {
+			addr := freeTCP(t)
+			if transport == "ipc" {
+				addr = "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+			}
+			frames, depthPNGs := senderFrames(t, 15, 32, 24)
+			out := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan Event, 16)
+			so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
+				if e.Kind == RunDone {
+					done <- e
+				}
+			}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
+			served := make(chan error, 1)
+			go func() { served <- Serve(ctx, out, so) }()
+
+			sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "episode_1", frames, "15", "32", "24", "--garbage")
+			if b, err := sender.CombinedOutput(); err != nil {
+				t.Fatalf("sender: %v\n%s", err, b)
+			}
+			select {
+			case e := <-done:
+				if e.Status != OK {
+					t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
+				}
+			case <-time.After(2 * time.Minute):
+				t.Fatal("no run finished within 2 minutes")
+			}
+			cancel()
+			if err := <-served; err != nil {
+				t.Fatal(err)
+			}
+
+			runOut := filepath.Join(out, "episode_1")
+			rep := readPrevious(runOut)
+			if rep == nil || rep.Status != OK || len(rep.Streams) != 3 {
+				t.Fatalf("report: %+v", rep)
+			}
+			for _, sr := range rep.Streams {
+				if sr.FramesRead != 15 || sr.FramesWritten != 15 {
+					t.Errorf("%s: read %d frames, wrote %d, want 15", sr.ID, sr.FramesRead, sr.FramesWritten)
+				}
+				if sr.Pass == "depth" {
+					got := verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
+					want := verify.FrameMD5(t, filepath.Join(depthPNGs, "depth_%04d.png"), "rgb24", true)
+					if !slices.Equal(got, want) {
+						t.Error("live depth is not bit-exact against save_images' PNGs")
+					}
+				}
+			}
+			var sr ServeReport
+			b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || len(sr.Rejected) == 0 {
+				t.Fatalf("serve report %+v (%v)", sr, err)
+			}
+			if _, err := os.Stat(filepath.Join(runOut, SpoolDir)); err == nil {
+				t.Error("the spool was not removed after a successful encode")
+			}
+			entries, _ := os.ReadDir(out)
+			if len(entries) != 1 {
+				t.Errorf("output folder holds %d entries, want only episode_1", len(entries))
+			}
+		})
+	}
+}

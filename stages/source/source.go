@@ -1,0 +1,100 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// Options say where to listen and what to accept.
+type Options struct {
+	// Listen binds the PULL socket here (tcp://HOST:PORT or ipc://PATH);
+	// Connect connects it to a binding PUSH instead. Exactly one is set.
+	Listen, Connect string
+	// MaxPart is the largest message part accepted, in bytes; a peer that
+	// announces more is disconnected before anything is allocated.
+	MaxPart int64
+	// HWM is how many messages libzmq may queue in memory.
+	HWM int
+}
+
+// Socket is an open PULL socket.
+type Socket struct {
+	s      *zmq.Socket
+	poller *zmq.Poller
+}
+
+// Open creates the socket and binds or connects it.
+func Open(o Options) (*Socket, error) {
+	if (o.Listen == "") == (o.Connect == "") {
+		return nil, errors.New("give one of --listen and --connect")
+	}
+	s, err := zmq.NewSocket(zmq.PULL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a ZeroMQ socket: %w", err)
+	}
+	for _, set := range []func() error{
+		func() error { return s.SetMaxmsgsize(o.MaxPart) },
+		func() error { return s.SetRcvhwm(o.HWM) },
+		func() error { return s.SetLinger(0) },
+	} {
+		if err := set(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("cannot set up the ZeroMQ socket: %w", err)
+		}
+	}
+	if o.Listen != "" {
+		err = s.Bind(o.Listen)
+	} else {
+		err = s.Connect(o.Connect)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("cannot %s %s: %w (check the address; tcp://127.0.0.1:5556 or ipc:///tmp/tdw.sock)", verb(o), o.Listen+o.Connect, err)
+	}
+	p := zmq.NewPoller()
+	p.Add(s, zmq.POLLIN)
+	return &Socket{s: s, poller: p}, nil
+}
+
+func verb(o Options) string {
+	if o.Listen != "" {
+		return "listen on"
+	}
+	return "connect to"
+}
+
+// Recv returns the next multipart message, or nil when none arrived within
+// timeout.
+func (s *Socket) Recv(timeout time.Duration) ([][]byte, error) {
+	ready, err := s.poller.Poll(timeout)
+	if err != nil || len(ready) == 0 {
+		return nil, err
+	}
+	return s.s.RecvMessageBytes(zmq.DONTWAIT)
+}
+
+// Close closes the socket at once (pending messages are dropped).
+func (s *Socket) Close() error { return s.s.Close() }
+
+// Loopback reports whether a tcp:// address binds only the loopback
+// interface (ipc:// is local by nature).
+func Loopback(addr string) bool {
+	rest, ok := strings.CutPrefix(addr, "tcp://")
+	if !ok {
+		return strings.HasPrefix(addr, "ipc://") || strings.HasPrefix(addr, "inproc://")
+	}
+	host, _, err := net.SplitHostPort(rest)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
