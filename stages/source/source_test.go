@@ -1,0 +1,105 @@
+package source
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) (string, string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "tcp://" + l.Addr().String(), l.Addr().String()
+}
+
+func peakRSS(t *testing.T) int {
+	b, _ := os.ReadFile("/proc/self/status")
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no VmHWM in /proc/self/status")
+	}
+	kb, _ := strconv.Atoi(string(m[1]))
+	return kb
+}
+
+// TestHugeAnnouncementIsRefused: a raw TCP peer speaking just enough ZMTP 3.0
+// (NULL greeting, READY as PUSH) announces a 4 GiB frame. The peer must be
+// dropped without the memory being allocated, and the socket must go on
+// receiving from a well-behaved pyzmq peer.
+func TestHugeAnnouncementIsRefused(t *testing.T) {
+	zaddr, addr := freeAddr(t)
+	s, err := Open(Options{Listen: zaddr, MaxPart: 1 << 20, HWM: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := peakRSS(t)
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	greeting := make([]byte, 64)
+	greeting[0], greeting[9], greeting[10] = 0xFF, 0x7F, 3
+	copy(greeting[12:], "NULL")
+	c.Write(greeting)
+	if _, err := io.ReadFull(c, make([]byte, 64)); err != nil {
+		t.Fatalf("no greeting back: %v", err)
+	}
+	body := append([]byte{5}, "READY"...)
+	body = append(append(body, 11), "Socket-Type"...)
+	body = append(binary.BigEndian.AppendUint32(body, 4), "PUSH"...)
+	c.Write(append([]byte{0x04, byte(len(body))}, body...))
+	c.Write(binary.BigEndian.AppendUint64([]byte{0x02}, 4<<30)) // long frame, 4 GiB
+	c.Write(make([]byte, 4096))
+
+	// libzmq answers by closing the connection: our read sees EOF or a reset.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the peer announcing 4 GiB was not disconnected")
+	}
+	if grew := peakRSS(t) - before; grew > 64<<10 {
+		t.Fatalf("peak RSS grew by %d MiB", grew>>10)
+	}
+
+	py := exec.Command("/usr/bin/python3", "-c", `
+import sys, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
+s.send_multipart([b"hello", b"tdw"]); s.close(linger=5000); ctx.term()`, zaddr)
+	if out, err := py.CombinedOutput(); err != nil {
+		t.Fatalf("pyzmq sender: %v\n%s", err, out)
+	}
+	var parts [][]byte
+	for i := 0; i < 50 && parts == nil; i++ { // Recv waits up to 200 ms each: 10 s in all
+		if parts, err = s.Recv(200 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(parts) != 2 || string(parts[0]) != "hello" || string(parts[1]) != "tdw" {
+		t.Fatalf("after the hostile peer, received %q", parts)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"tcp://127.0.0.1:5556": true, "tcp://localhost:1": true, "tcp://[::1]:5556": true,
+		"ipc:///tmp/x": true, "tcp://0.0.0.0:5556": false, "tcp://*:5556": false, "tcp://10.0.0.2:5556": false,
+	} {
+		if got := Loopback(addr); got != want {
+			t.Errorf("Loopback(%q) = %v", addr, got)
+		}
+	}
+}
