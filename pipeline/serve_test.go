@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"net"
 	"os"
 	"os/exec"
@@ -36,14 +37,7 @@ func senderFrames(t *testing.T, n, w, h int) (frames, depthPNGs string) {
 		img, id, depth := scene.Frame(i)
 		os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
 		os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
-		var raw []byte
-		for y := h - 1; y >= 0; y-- {
-			for x := range w {
-				o := depth.PixOffset(x, y)
-				raw = append(raw, depth.Pix[o:o+3]...)
-			}
-		}
-		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), raw, 0o644)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), rawBottomUp(depth), 0o644)
 		os.WriteFile(filepath.Join(depthPNGs, fmt.Sprintf("depth_%04d.png", i)), synth.EncodePNG(depth), 0o644)
 	}
 	return frames, depthPNGs
@@ -100,11 +94,7 @@ func TestServeFromPythonSender(t *testing.T) {
 					t.Errorf("%s: read %d frames, wrote %d, want 15", sr.ID, sr.FramesRead, sr.FramesWritten)
 				}
 				if sr.Pass == "depth" {
-					got := verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
-					want := verify.FrameMD5(t, filepath.Join(depthPNGs, "depth_%04d.png"), "rgb24", true)
-					if !slices.Equal(got, want) {
-						t.Error("live depth is not bit-exact against save_images' PNGs")
-					}
+					assertSameFrames(t, rep.Path(sr), filepath.Join(depthPNGs, "depth_%04d.png"))
 				}
 			}
 			var sr ServeReport
@@ -120,5 +110,27 @@ func TestServeFromPythonSender(t *testing.T) {
 				t.Errorf("output folder holds %d entries, want only episode_1", len(entries))
 			}
 		})
+	}
+}
+
+// rawBottomUp is a depth image as TDW sends it live: raw RGB, bottom row first.
+func rawBottomUp(depth *image.RGBA) []byte {
+	b := depth.Bounds()
+	raw := make([]byte, 0, 3*b.Dx()*b.Dy())
+	for y := b.Max.Y - 1; y >= b.Min.Y; y-- {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			o := depth.PixOffset(x, y)
+			raw = append(raw, depth.Pix[o:o+3]...)
+		}
+	}
+	return raw
+}
+
+// assertSameFrames: a video decodes to exactly the pixels of the PNGs the
+// image2 pattern names (bit-exact, compared in rgb24).
+func assertSameFrames(t *testing.T, video, pattern string) {
+	t.Helper()
+	if !slices.Equal(verify.FrameMD5(t, video, "rgb24", false), verify.FrameMD5(t, pattern, "rgb24", true)) {
+		t.Errorf("%s is not bit-exact against %s", video, pattern)
 	}
 }
