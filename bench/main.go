@@ -31,12 +31,18 @@ func main() {
 	work := flag.String("work", "bench-out", "folder for workloads and outputs (reused)")
 	bin := flag.String("bin", "bin/tdwstitch", "tdwstitch binary")
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
-	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), or rerun (1,000 unchanged runs)")
+	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), rerun (1,000 unchanged runs), or serve (live ingest)")
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	flag.Parse()
 	switch *mode {
 	case "batch":
 		if err := benchBatch(*rounds, *runs, *work, *bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	case "serve":
+		if err := benchServe(*work, *bin); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

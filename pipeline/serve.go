@@ -44,14 +44,19 @@ type ServeOptions struct {
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
 type ServeReport struct {
-	Run      string         `json:"run"`
-	Ended    string         `json:"ended"` // "end", "idle" (interrupted: the controller vanished), "shutdown"
-	Messages int            `json:"messages"`
-	Frames   int            `json:"frames"`
-	Rejected map[string]int `json:"rejected"` // reason -> count
-	Report   string         `json:"report"`   // the run's encode report
-	Status   Status         `json:"status"`
-	Error    string         `json:"error,omitempty"`
+	Run      string `json:"run"`
+	Ended    string `json:"ended"` // "end", "idle" (interrupted: the controller vanished), "shutdown"
+	Messages int    `json:"messages"`
+	Frames   int    `json:"frames"`
+	// ReceiveSeconds is the time from the first frame received to the last;
+	// IngestFPS is frames over it: receive + check + spool, the encoder
+	// running afterwards.
+	ReceiveSeconds float64        `json:"receive_seconds"`
+	IngestFPS      float64        `json:"ingest_fps"`
+	Rejected       map[string]int `json:"rejected"` // reason -> count
+	Report         string         `json:"report"`   // the run's encode report
+	Status         Status         `json:"status"`
+	Error          string         `json:"error,omitempty"`
 }
 
 // Serve receives live runs until ctx is cancelled, spools their frames and
@@ -118,7 +123,7 @@ type live struct {
 	run    *ServeReport
 	opts   Options // this run's encode options
 	writer *spool.Writer
-	last   time.Time
+	first  float64 // receive time of the run's first frame
 }
 
 func (l *live) consume(ctx context.Context, msgs <-chan [][]byte) {
@@ -210,7 +215,14 @@ func (l *live) frame(parts [][]byte, now float64) {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return
 	}
+	if l.run.Frames == 0 {
+		l.first = now
+	}
 	l.run.Frames++
+	l.run.ReceiveSeconds = now - l.first
+	if l.run.ReceiveSeconds > 0 {
+		l.run.IngestFPS = float64(l.run.Frames-1) / l.run.ReceiveSeconds
+	}
 }
 
 func (l *live) open(name string, opts Options) {
