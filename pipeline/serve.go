@@ -20,6 +20,9 @@ import (
 const (
 	msgBegin = "tdwstitch/begin"
 	msgEnd   = "tdwstitch/end"
+	// msgAudioStart marks the instant the controller started recording audio;
+	// it is stamped with its receive time, the clock the frames are on.
+	msgAudioStart = "tdwstitch/audio_start"
 )
 
 // SpoolDir is where a live run's frames wait, inside its output folder.
@@ -173,6 +176,13 @@ func (l *live) handle(parts [][]byte) {
 		return
 	case msgEnd:
 		l.finish("end")
+		return
+	case msgAudioStart:
+		if l.writer == nil {
+			l.reject("audio_start outside a run")
+			return
+		}
+		l.writer.AudioStart(now)
 		return
 	}
 	l.frame(parts, now)

@@ -134,3 +134,60 @@ func assertSameFrames(t *testing.T, video, pattern string) {
 		t.Errorf("%s is not bit-exact against %s", video, pattern)
 	}
 }
+
+// TestServeIdleEndsVanishedRun: a controller that dies mid-run (no end) has
+// its run encoded after --idle, up to the last frame, marked "idle"; an
+// audio_start message places its audio.
+func TestServeIdleEndsVanishedRun(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 6, 16, 16)
+	wav := filepath.Join(t.TempDir(), "rec.wav")
+	os.WriteFile(wav, synth.WAV(1), 0o644)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan Event, 4)
+	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
+		if e.Kind == RunDone {
+			done <- e
+		}
+	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Second}
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, out, so) }()
+
+	script := `
+import json, sys, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
+s.send_multipart([b"tdwstitch/begin", json.dumps({"run": "crashed", "fps": 30, "audio": sys.argv[2]}).encode()])
+s.send_multipart([b"tdwstitch/audio_start", b"{}"])
+s.close(linger=5000); ctx.term()`
+	if b, err := exec.Command("/usr/bin/python3", "-c", script, addr, wav).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	// Then frames, and the sender "dies": no end message.
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "ignored", frames, "6", "16", "16", "--no-begin", "--no-end")
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	select {
+	case e := <-done:
+		if e.Run != "crashed" || e.Status != OK {
+			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the idle run was not encoded within a minute")
+	}
+	cancel()
+	<-served
+	var sr ServeReport
+	b, _ := os.ReadFile(filepath.Join(out, "crashed", ServeReportName))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Ended != "idle" || sr.Frames != 6 {
+		t.Fatalf("serve report %+v (%v)", sr, err)
+	}
+	rep := readPrevious(filepath.Join(out, "crashed"))
+	for _, s := range rep.Streams {
+		if s.Pass == "img" && (s.Audio == nil || s.Timing != "sidecar" || s.FPS != 30) {
+			t.Fatalf("img stream: audio %+v, timing %s, fps %v", s.Audio, s.Timing, s.FPS)
+		}
+	}
+}

@@ -86,12 +86,15 @@ func (w *Writer) Frame(number int64, received float64, images []*wire.Images) er
 	}
 	fmt.Fprintf(w.rows, "frame,%d,%.6f\n", number, received)
 	w.frames++
-	return nil
+	// Each row reaches the file with its frame, so a killed serve leaves a
+	// sidecar that covers every spooled frame.
+	return w.rows.Flush()
 }
 
 // AudioStart records when the run's audio recording started (same clock).
 func (w *Writer) AudioStart(t float64) {
 	fmt.Fprintf(w.rows, "audio_start,,%.6f\n", t)
+	w.rows.Flush()
 }
 
 // Flush makes the timing rows written so far durable in the file.
