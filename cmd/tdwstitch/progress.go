@@ -66,6 +66,9 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	switch e.Kind {
 	case pipeline.BatchPlanned:
 		p.runsTotal = e.Total
+	case pipeline.Rejected:
+		p.clearBar()
+		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
 	case pipeline.StreamStarted:
 		p.running[name] = true
 		p.describe()

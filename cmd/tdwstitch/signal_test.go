@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // TestSIGTERMMidEncode runs the real binary, stops it with SIGTERM while
@@ -211,4 +215,67 @@ func exitsWithin(pid int, d time.Duration) bool {
 	defer unix.Close(fd)
 	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(d.Milliseconds()))
 	return err == nil && n == 1
+}
+
+// TestServeKill9ThenRecover: serve is killed with SIGKILL in the middle of a
+// live run; the spooled frames survive, and `serve --recover` makes the
+// run's videos from them.
+func TestServeKill9ThenRecover(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "tdwstitch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	frames := filepath.Join(tmp, "frames")
+	os.MkdirAll(frames, 0o755)
+	scene := synth.Scene{Width: 16, Height: 16}
+	for i := range 8 {
+		img, id, depth := scene.Frame(i)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), depth.Pix[:16*16*3], 0o644) // any 16x16x3 bytes
+	}
+	out := filepath.Join(tmp, "out")
+	addr := "ipc://" + filepath.Join(tmp, "tdw.sock")
+	serve := exec.Command(bin, "serve", "-o", out, "--listen", addr)
+	stderr, _ := serve.StderrPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sender := exec.Command("/usr/bin/python3", "../../fixtures/tdw_sender.py", addr, "ep", frames, "8", "16", "16", "--no-end")
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	// A message serve must reject, sent last: its report on stderr means
+	// every frame before it has been spooled.
+	marker := exec.Command("/usr/bin/python3", "-c", `
+import sys, zmq
+c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01"); s.close(linger=5000); c.term()`, addr)
+	if b, err := marker.CombinedOutput(); err != nil {
+		t.Fatalf("marker: %v\n%s", err, b)
+	}
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() && !strings.Contains(lines.Text(), "rejected") {
+	}
+	serve.Process.Signal(syscall.SIGKILL)
+	serve.Wait()
+
+	if _, err := os.Stat(filepath.Join(out, "ep", "a", "img.mp4")); err == nil {
+		t.Fatal("a video exists before recovery")
+	}
+	code, _, stderrText := cli(t, "serve", "--recover", "-o", out)
+	if code != 0 {
+		t.Fatalf("recover: exit %d: %s", code, stderrText)
+	}
+	rep := readReport(t, filepath.Join(out, "ep"))
+	if rep.Status != pipeline.OK || len(rep.Streams) != 3 || rep.Streams[0].FramesWritten != 8 {
+		t.Fatalf("recovered report: %s, %d streams", rep.Status, len(rep.Streams))
+	}
+	sr := readJSON[pipeline.ServeReport](t, filepath.Join(out, "ep", pipeline.ServeReportName))
+	if sr.Ended != "recovered" {
+		t.Fatalf("serve report says %q", sr.Ended)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ep", pipeline.SpoolDir)); err == nil {
+		t.Error("the spool is still there after a successful recovery")
+	}
 }
