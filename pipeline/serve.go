@@ -54,12 +54,14 @@ type ServeReport struct {
 	// ReceiveSeconds is the time from the first frame received to the last;
 	// IngestFPS is frames over it: receive + check + spool, the encoder
 	// running afterwards.
-	ReceiveSeconds float64        `json:"receive_seconds"`
-	IngestFPS      float64        `json:"ingest_fps"`
-	Rejected       map[string]int `json:"rejected"` // reason -> count
-	Report         string         `json:"report"`   // the run's encode report
-	Status         Status         `json:"status"`
-	Error          string         `json:"error,omitempty"`
+	ReceiveSeconds float64 `json:"receive_seconds"`
+	IngestFPS      float64 `json:"ingest_fps"`
+	// Framerate is the last Framerate output data the controller sent, if any.
+	Framerate *wire.Framerate `json:"framerate"`
+	Rejected  map[string]int  `json:"rejected"` // reason -> count
+	Report    string          `json:"report"`   // the run's encode report
+	Status    Status          `json:"status"`
+	Error     string          `json:"error,omitempty"`
 }
 
 // Serve receives live runs until ctx is cancelled, spools their frames and
@@ -200,8 +202,18 @@ func (l *live) frame(parts [][]byte, now float64) {
 		return
 	}
 	var images []*wire.Images
+	var framerate *wire.Framerate
 	for _, p := range parts[:len(parts)-1] {
-		if id, ok := wire.TypeID(p); !ok || id != wire.ImagesID {
+		id, _ := wire.TypeID(p)
+		if id == wire.FramerateID {
+			if fr, err := wire.ParseFramerate(p); err == nil {
+				framerate = &fr
+			} else {
+				l.reject("malformed Framerate")
+			}
+			continue
+		}
+		if id != wire.ImagesID {
 			continue // other output data is not ours
 		}
 		im, err := wire.ParseImages(p)
@@ -211,7 +223,7 @@ func (l *live) frame(parts [][]byte, now float64) {
 		}
 		images = append(images, im)
 	}
-	if len(images) == 0 {
+	if len(images) == 0 && framerate == nil {
 		return
 	}
 	if l.writer == nil {
@@ -221,6 +233,12 @@ func (l *live) frame(parts [][]byte, now float64) {
 		}
 	}
 	l.run.Messages++
+	if framerate != nil {
+		l.run.Framerate = framerate
+	}
+	if len(images) == 0 {
+		return
+	}
 	if err := l.writer.Frame(number, now, images); err != nil {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return

@@ -99,7 +99,8 @@ func TestServeFromPythonSender(t *testing.T) {
 			}
 			var sr ServeReport
 			b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || len(sr.Rejected) == 0 {
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || len(sr.Rejected) == 0 ||
+				sr.Framerate == nil || sr.Framerate.Target != 60 || float32(sr.Framerate.FrameDt) != 0.025 {
 				t.Fatalf("serve report %+v (%v)", sr, err)
 			}
 			if _, err := os.Stat(filepath.Join(runOut, SpoolDir)); err == nil {

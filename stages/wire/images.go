@@ -217,3 +217,46 @@ func (t table) str(slot int) (string, error) {
 	}
 	return string(t.b[at : at+n]), nil
 }
+
+// FramerateID is the type id of TDW's Framerate output data.
+const FramerateID = "fram"
+
+// Framerate is TDW's Framerate output data: the target framerate the build
+// was asked for, the time one frame advanced, and the physics step.
+type Framerate struct {
+	Target  int     `json:"target_framerate"`
+	FrameDt float64 `json:"frame_dt"`
+	Physics float64 `json:"physics_time_step"`
+}
+
+// ParseFramerate reads a Framerate FlatBuffer with the same checks as ParseImages.
+func ParseFramerate(b []byte) (Framerate, error) {
+	if id, ok := TypeID(b); !ok || id != FramerateID {
+		return Framerate{}, fmt.Errorf("%w: not a Framerate blob (type id %q)", ErrMalformed, id)
+	}
+	t, err := tableAt(b, int64(flatbuffers.GetUOffsetT(b)))
+	if err != nil {
+		return Framerate{}, err
+	}
+	target, err := t.i32(0, 0)
+	if err != nil {
+		return Framerate{}, err
+	}
+	dt, err := t.f32(1)
+	if err != nil {
+		return Framerate{}, err
+	}
+	phys, err := t.f32(2)
+	if err != nil {
+		return Framerate{}, err
+	}
+	return Framerate{Target: int(target), FrameDt: float64(dt), Physics: float64(phys)}, nil
+}
+
+func (t table) f32(slot int) (float32, error) {
+	at, err := t.field(slot, 4)
+	if err != nil || at == 0 {
+		return 0, err
+	}
+	return flatbuffers.GetFloat32(t.b[at:]), nil
+}

@@ -183,3 +183,22 @@ func TestParsesPythonBuiltImages(t *testing.T) {
 		t.Fatalf("parsed %+v", im)
 	}
 }
+
+func TestParseFramerate(t *testing.T) {
+	b := flatbuffers.NewBuilder(64)
+	b.StartObject(3)
+	b.PrependInt32Slot(0, 60, 0)
+	b.PrependFloat32Slot(1, 0.02, 0)
+	b.PrependFloat32Slot(2, 0.01, 0)
+	b.FinishWithFileIdentifier(b.EndObject(), []byte(FramerateID))
+	fr, err := ParseFramerate(b.FinishedBytes())
+	if err != nil || fr.Target != 60 || float32(fr.FrameDt) != 0.02 || float32(fr.Physics) != 0.01 {
+		t.Fatalf("ParseFramerate = %+v, %v", fr, err)
+	}
+	if _, err := ParseFramerate(sample()); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("an Images blob parsed as Framerate: %v", err)
+	}
+	if _, err := ParseFramerate(b.FinishedBytes()[:10]); err == nil {
+		t.Fatal("a truncated Framerate parsed")
+	}
+}
