@@ -19,6 +19,14 @@ All times come from one clock (time.monotonic() by default). Use it like ImageCa
     c.add_ons.append(capture)
 
 then `tdwstitch encode run -o videos`. Printed by `tdwstitch addon`.
+
+Streaming mode: give `address` (and a `run` name) to push every frame to a running
+`tdwstitch serve` over ZeroMQ (pyzmq, which TDW already depends on) instead of, or with
+`path` as well as, saving it:
+
+    capture = TdwstitchCapture(path=None, address="tcp://127.0.0.1:5556", run="episode_1")
+    ...
+    capture.close()   # ends the run: tdwstitch encodes it
 """
 
 import time
@@ -33,20 +41,35 @@ from tdw.tdw_utils import TDWUtils
 class TdwstitchCapture(AddOn):
     """Per-frame image capture with a timing sidecar for tdwstitch."""
 
-    def __init__(self, path: Union[str, Path], avatar_ids: Optional[List[str]] = None,
+    def __init__(self, path: Optional[Union[str, Path]] = None, avatar_ids: Optional[List[str]] = None,
                  pass_masks: Optional[List[str]] = None, png: bool = False,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 address: Optional[str] = None, run: Optional[str] = None, fps: Optional[float] = None):
         super().__init__()
-        self.path = Path(path).expanduser().resolve()
-        self.path.mkdir(parents=True, exist_ok=True)
+        if path is None and address is None:
+            raise ValueError("give a path to save frames to, an address to stream them to, or both")
         self.avatar_ids = avatar_ids
         self.pass_masks = pass_masks if pass_masks is not None else ["_img"]
         self.png = png
         self.frame = 0
         self._clock = clock
-        # Line-buffered: a crashed controller still leaves every row it had.
-        self._timing = open(self.path / "timing.csv", "w", buffering=1)
-        self._timing.write("event,frame,time\n")
+        self._timing = None
+        self.path = None
+        if path is not None:
+            self.path = Path(path).expanduser().resolve()
+            self.path.mkdir(parents=True, exist_ok=True)
+            # Line-buffered: a crashed controller still leaves every row it had.
+            self._timing = open(self.path / "timing.csv", "w", buffering=1)
+            self._timing.write("event,frame,time\n")
+        self._sock = None
+        if address is not None:
+            import json
+            import zmq
+            self._sock = zmq.Context.instance().socket(zmq.PUSH)
+            self._sock.connect(address)
+            if run is not None:
+                begin = {"run": run, "fps": fps, "audio": None}
+                self._sock.send_multipart([b"tdwstitch/begin", json.dumps(begin).encode()])
 
     def get_initialization_commands(self) -> List[dict]:
         commands = [{"$type": "set_pass_masks", "pass_masks": self.pass_masks, "avatar_id": a}
@@ -62,6 +85,11 @@ class TdwstitchCapture(AddOn):
     def on_send(self, resp: List[bytes]) -> None:
         # The frame arrived just now: this is its capture time on our clock.
         received = self._clock()
+        if self._sock is not None and any(OutputData.get_data_type_id(r) in ("imag", "fram") for r in resp[:-1]):
+            # tdwstitch serve stamps it on arrival; it parses what it needs.
+            self._sock.send_multipart(resp)
+        if self.path is None:
+            return
         saved = False
         for i in range(len(resp) - 1):
             if OutputData.get_data_type_id(resp[i]) != "imag":
@@ -81,7 +109,10 @@ class TdwstitchCapture(AddOn):
 
     def audio_started(self, at: Optional[float] = None) -> None:
         """Record that the audio recording started now (or at `at`, same clock)."""
-        self._timing.write(f"audio_start,,{self._clock() if at is None else at:.6f}\n")
+        if self._timing is not None:
+            self._timing.write(f"audio_start,,{self._clock() if at is None else at:.6f}\n")
+        if self._sock is not None:
+            self._sock.send_multipart([b"tdwstitch/audio_start", b"{}"])
 
     def wrap_recorder(self, recorder) -> None:
         """Make recorder.start(...) record audio_start when the recording begins."""
@@ -107,9 +138,14 @@ class TdwstitchCapture(AddOn):
         AudioUtils.start = staticmethod(timed_start)
 
     def close(self) -> None:
-        """Flush and close timing.csv (also done when the add-on is collected)."""
-        if not self._timing.closed:
+        """Flush and close timing.csv, and end the streamed run (also done
+        when the add-on is collected)."""
+        if self._timing is not None and not self._timing.closed:
             self._timing.close()
+        if self._sock is not None:
+            self._sock.send_multipart([b"tdwstitch/end", b"{}"])
+            self._sock.close(linger=10000)
+            self._sock = None
 
     def __del__(self):
         try:

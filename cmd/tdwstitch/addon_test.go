@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/source"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -74,5 +79,61 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 	sr := stream(t, readReport(t, out), "a/img")
 	if sr.Timing != "sidecar" || sr.Audio == nil || math.Abs(sr.Audio.Offset-(100.05-100.06)) > 1e-6 {
 		t.Fatalf("encode used timing %q, audio %+v", sr.Timing, sr.Audio)
+	}
+}
+
+// TestAddonStreamsToServe: the add-on in streaming mode (pyzmq, no files)
+// pushes frames to a running serve, which encodes the run when the add-on
+// closes.
+func TestAddonStreamsToServe(t *testing.T) {
+	code, src, _ := cli(t, "addon")
+	if code != 0 {
+		t.Fatal("tdwstitch addon failed")
+	}
+	work := t.TempDir()
+	os.WriteFile(filepath.Join(work, "tdwstitch_capture.py"), []byte(src), 0o644)
+	scene := synth.Scene{Width: 16, Height: 16}
+	img, id, _ := scene.Frame(3)
+	os.WriteFile(filepath.Join(work, "frame.jpg"), scene.EncodeJPEG(img), 0o644)
+	os.WriteFile(filepath.Join(work, "frame.png"), synth.EncodePNG(id), 0o644)
+
+	tl, err := ffmpeg.Locate("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "ipc://" + filepath.Join(work, "serve.sock")
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan pipeline.Event, 4)
+	so := pipeline.ServeOptions{Options: pipeline.Options{Tool: tl, OnEvent: func(e pipeline.Event) {
+		if e.Kind == pipeline.RunDone {
+			done <- e
+		}
+	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- pipeline.Serve(ctx, out, so) }()
+
+	stub, _ := filepath.Abs("testdata/pystub")
+	fixtures, _ := filepath.Abs("../../fixtures")
+	driver, _ := filepath.Abs("testdata/addon_stream_driver.py")
+	cmd := exec.Command(debianPython(t), driver, addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+strings.Join([]string{work, stub, fixtures}, string(os.PathListSeparator)), "PYTHONDONTWRITEBYTECODE=1")
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12") {
+		t.Fatalf("streaming add-on: %v\n%s", err, b)
+	}
+	select {
+	case e := <-done:
+		if e.Run != "streamed" || e.Status != pipeline.OK {
+			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the streamed run was not encoded within a minute")
+	}
+	cancel()
+	<-served
+	rep := readReport(t, filepath.Join(out, "streamed"))
+	if len(rep.Streams) != 2 || rep.Streams[0].FramesWritten != 12 || rep.Streams[0].FPS != 30 {
+		t.Fatalf("report: %d streams, %+v", len(rep.Streams), rep.Streams)
 	}
 }
