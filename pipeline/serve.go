@@ -43,6 +43,9 @@ type ServeOptions struct {
 	// writer; the receiver blocks (and libzmq's own queue fills, then the
 	// sender blocks) only when it is full. Default 256.
 	Queue int
+	// MaxParts caps the parts of one message (a TDW response has one per
+	// output-data type plus the frame number). Default 256.
+	MaxParts int
 }
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
@@ -77,6 +80,9 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	}
 	if so.Queue <= 0 {
 		so.Queue = 256
+	}
+	if so.MaxParts <= 0 {
+		so.MaxParts = 256
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
@@ -153,6 +159,10 @@ func (l *live) consume(ctx context.Context, msgs <-chan [][]byte) {
 func (l *live) handle(parts [][]byte) {
 	now := time.Since(l.start).Seconds()
 	if len(parts) == 0 {
+		return
+	}
+	if len(parts) > l.so.MaxParts {
+		l.reject(fmt.Sprintf("message of %d parts (at most %d)", len(parts), l.so.MaxParts))
 		return
 	}
 	switch string(parts[0]) {

@@ -192,3 +192,62 @@ s.close(linger=5000); ctx.term()`
 		}
 	}
 }
+
+// TestServeSurvivesGarbageFlood: thousands of malformed messages before a
+// good run neither stop nor slow the run; the ones inside it are counted.
+func TestServeSurvivesGarbageFlood(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 5, 16, 16)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan Event, 4)
+	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
+		if e.Kind == RunDone {
+			done <- e
+		}
+	}}, Source: source.Options{Listen: addr, MaxPart: 1 << 20, HWM: 64}, Idle: time.Minute, MaxParts: 8}
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, out, so) }()
+
+	flood := `
+import os, random, sys, zmq
+random.seed(7)
+c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1])
+for i in range(3000):
+    kind = i % 5
+    if kind == 0: s.send_multipart([os.urandom(random.randint(0, 64)) for _ in range(random.randint(1, 4))])
+    elif kind == 1: s.send_multipart([b"\x00\x00\x00\x00imag" + os.urandom(40), b"\x00\x00\x00\x01"])
+    elif kind == 2: s.send_multipart([b"x"] * 20)
+    elif kind == 3: s.send_multipart([b"tdwstitch/begin", b"{not json"])
+    else: s.send_multipart([b"tdwstitch/begin", b'{"run": "../../escape"}'])
+s.close(linger=10000); c.term()`
+	if b, err := exec.Command("/usr/bin/python3", "-c", flood, addr).CombinedOutput(); err != nil {
+		t.Fatalf("flood: %v\n%s", err, b)
+	}
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "after_flood", frames, "5", "16", "16")
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	select {
+	case e := <-done:
+		if e.Run != "after_flood" || e.Status != OK {
+			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the run after the flood was not encoded within a minute")
+	}
+	cancel()
+	<-served
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"after_flood"}) {
+		t.Fatalf("output folder holds %v, want only after_flood (no escape, no runs from garbage)", names)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "escape")); err == nil {
+		t.Fatal("a run name escaped the output folder")
+	}
+}
