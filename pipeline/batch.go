@@ -153,7 +153,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 	outDir := filepath.Join(outRoot, filepath.FromSlash(rel))
 	br := BatchRun{Run: rel, Report: path.Join(rel, ReportName)}
 	if ctx.Err() != nil {
-		br.Status, br.Error = Failed, "interrupted before it started"
+		br.Status, br.Error = Failed, "interrupted before it started: run the batch again to encode it"
 		return br
 	}
 	opts := bo.Options

@@ -57,6 +57,9 @@ type ReportOptions struct {
 	Gaps   GapPolicy `json:"gaps"`
 	OnBad  BadPolicy `json:"on_bad"`
 	Deep   bool      `json:"deep_check"`
+	Timing string    `json:"timing"`
+	Fit    bool      `json:"fit_audio"`
+	VFR    bool      `json:"vfr"`
 }
 
 // StreamReport is one (avatar, pass) stream's outcome.

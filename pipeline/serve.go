@@ -51,7 +51,7 @@ type ServeOptions struct {
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
 type ServeReport struct {
 	Run      string `json:"run"`
-	Ended    string `json:"ended"` // "end", "idle" (interrupted: the controller vanished), "shutdown"
+	Ended    string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
 	Messages int    `json:"messages"`
 	Frames   int    `json:"frames"`
 	// ReceiveSeconds is the time from the first frame received to the last;
@@ -167,7 +167,7 @@ func (l *live) handle(parts [][]byte) {
 	}
 	switch string(parts[0]) {
 	case msgBegin:
-		l.finish("end")
+		l.finish("next-begin") // a new run began before this one ended
 		var b struct {
 			Run   string  `json:"run"`
 			FPS   float64 `json:"fps"`

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,55 @@ func freeTCP(t *testing.T) string {
 	}
 	defer l.Close()
 	return "tcp://" + l.Addr().String()
+}
+
+// liveServe is Serve running in the background for one test.
+type liveServe struct {
+	out  string
+	done chan Event
+	stop func() // cancels Serve and waits for it; safe to call twice
+}
+
+// startServe runs Serve on addr into a fresh folder; tune adjusts the
+// options. Each finished run is reported to waitRun.
+func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe {
+	t.Helper()
+	l := &liveServe{out: t.TempDir(), done: make(chan Event, 16)}
+	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
+		if e.Kind == RunDone {
+			l.done <- e
+		}
+	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
+	if tune != nil {
+		tune(&so)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l.out, so) }()
+	var once sync.Once
+	l.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(l.stop)
+	return l
+}
+
+// waitRun waits (bounded) for the next finished run and checks it is name, ok.
+func (l *liveServe) waitRun(t *testing.T, name string) {
+	t.Helper()
+	select {
+	case e := <-l.done:
+		if e.Run != name || e.Status != OK {
+			t.Fatalf("run %s: %s %v, want %s ok", e.Run, e.Status, e.Err, name)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("run %s was not encoded within 2 minutes", name)
+	}
 }
 
 // senderFrames writes what tdw_sender.py sends: JPEG img, PNG id and raw
@@ -55,34 +105,15 @@ func TestServeFromPythonSender(t *testing.T) {
 				addr = "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 			}
 			frames, depthPNGs := senderFrames(t, 15, 32, 24)
-			out := t.TempDir()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan Event, 16)
-			so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
-				if e.Kind == RunDone {
-					done <- e
-				}
-			}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
-			served := make(chan error, 1)
-			go func() { served <- Serve(ctx, out, so) }()
+			srv := startServe(t, addr, nil)
+			out := srv.out
 
 			sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "episode_1", frames, "15", "32", "24", "--garbage")
 			if b, err := sender.CombinedOutput(); err != nil {
 				t.Fatalf("sender: %v\n%s", err, b)
 			}
-			select {
-			case e := <-done:
-				if e.Status != OK {
-					t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
-				}
-			case <-time.After(2 * time.Minute):
-				t.Fatal("no run finished within 2 minutes")
-			}
-			cancel()
-			if err := <-served; err != nil {
-				t.Fatal(err)
-			}
+			srv.waitRun(t, "episode_1")
+			srv.stop()
 
 			runOut := filepath.Join(out, "episode_1")
 			rep := readPrevious(runOut)
@@ -144,17 +175,8 @@ func TestServeIdleEndsVanishedRun(t *testing.T) {
 	frames, _ := senderFrames(t, 6, 16, 16)
 	wav := filepath.Join(t.TempDir(), "rec.wav")
 	os.WriteFile(wav, synth.WAV(1), 0o644)
-	out := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan Event, 4)
-	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
-		if e.Kind == RunDone {
-			done <- e
-		}
-	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Second}
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, out, so) }()
+	srv := startServe(t, addr, func(so *ServeOptions) { so.Idle = time.Second })
+	out := srv.out
 
 	script := `
 import json, sys, zmq
@@ -170,16 +192,8 @@ s.close(linger=5000); ctx.term()`
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
-	select {
-	case e := <-done:
-		if e.Run != "crashed" || e.Status != OK {
-			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the idle run was not encoded within a minute")
-	}
-	cancel()
-	<-served
+	srv.waitRun(t, "crashed")
+	srv.stop()
 	var sr ServeReport
 	b, _ := os.ReadFile(filepath.Join(out, "crashed", ServeReportName))
 	if err := json.Unmarshal(b, &sr); err != nil || sr.Ended != "idle" || sr.Frames != 6 {
@@ -198,17 +212,8 @@ s.close(linger=5000); ctx.term()`
 func TestServeSurvivesGarbageFlood(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, _ := senderFrames(t, 5, 16, 16)
-	out := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan Event, 4)
-	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
-		if e.Kind == RunDone {
-			done <- e
-		}
-	}}, Source: source.Options{Listen: addr, MaxPart: 1 << 20, HWM: 64}, Idle: time.Minute, MaxParts: 8}
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, out, so) }()
+	srv := startServe(t, addr, func(so *ServeOptions) { so.Source.MaxPart, so.MaxParts = 1<<20, 8 })
+	out := srv.out
 
 	flood := `
 import os, random, sys, zmq
@@ -229,16 +234,8 @@ s.close(linger=10000); c.term()`
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
-	select {
-	case e := <-done:
-		if e.Run != "after_flood" || e.Status != OK {
-			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the run after the flood was not encoded within a minute")
-	}
-	cancel()
-	<-served
+	srv.waitRun(t, "after_flood")
+	srv.stop()
 	entries, _ := os.ReadDir(out)
 	var names []string
 	for _, e := range entries {

@@ -87,10 +87,9 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	}
 	// A process killed mid-encode (kill -9) leaves its temporary file; the
 	// next run of this stream clears it.
-	if stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*")); len(stale) > 0 {
-		for _, f := range stale {
-			os.Remove(f)
-		}
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*"))
+	for _, f := range stale {
+		os.Remove(f)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
 	if err != nil {

@@ -30,10 +30,10 @@ func debianPython(t *testing.T) string {
 	return p
 }
 
-// TestAddonWritesWhatEncodeReads runs the add-on printed by `tdwstitch addon`
-// under python3 with a stand-in TDW package and fake resp lists, then checks
-// its frames and timing.csv, and encodes the result with the sidecar.
-func TestAddonWritesWhatEncodeReads(t *testing.T) {
+// addonWorkdir writes what `tdwstitch addon` prints as tdwstitch_capture.py
+// into a fresh folder, with one 16x16 frame as frame.jpg (img) and frame.png (id).
+func addonWorkdir(t *testing.T) string {
+	t.Helper()
 	code, src, _ := cli(t, "addon")
 	if code != 0 || !strings.Contains(src, "class TdwstitchCapture(AddOn)") {
 		t.Fatalf("tdwstitch addon: exit %d", code)
@@ -44,13 +44,32 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 	img, id, _ := scene.Frame(0)
 	os.WriteFile(filepath.Join(work, "frame.jpg"), scene.EncodeJPEG(img), 0o644)
 	os.WriteFile(filepath.Join(work, "frame.png"), synth.EncodePNG(id), 0o644)
+	return work
+}
+
+// pythonIn runs python3 on script with module path dirs (both made
+// absolute, so the command may run in any folder), writing no bytecode into
+// the repository.
+func pythonIn(t *testing.T, dirs []string, script string, args ...string) *exec.Cmd {
+	t.Helper()
+	for i, d := range dirs {
+		dirs[i], _ = filepath.Abs(d)
+	}
+	script, _ = filepath.Abs(script)
+	cmd := exec.Command(debianPython(t), append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+strings.Join(dirs, string(os.PathListSeparator)), "PYTHONDONTWRITEBYTECODE=1")
+	return cmd
+}
+
+// TestAddonWritesWhatEncodeReads runs the add-on printed by `tdwstitch addon`
+// under python3 with a stand-in TDW package and fake resp lists, then checks
+// its frames and timing.csv, and encodes the result with the sidecar.
+func TestAddonWritesWhatEncodeReads(t *testing.T) {
+	work := addonWorkdir(t)
 
 	run := filepath.Join(work, "run")
-	stub, _ := filepath.Abs("testdata/pystub")
-	driver, _ := filepath.Abs("testdata/addon_driver.py")
-	cmd := exec.Command(debianPython(t), driver, run, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "40")
+	cmd := pythonIn(t, []string{work, "testdata/pystub"}, "testdata/addon_driver.py", run, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "40")
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+work+string(os.PathListSeparator)+stub, "PYTHONDONTWRITEBYTECODE=1")
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "ok 40") {
 		t.Fatalf("python add-on: %v\n%s", err, out)
 	}
@@ -86,16 +105,7 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 // pushes frames to a running serve, which encodes the run when the add-on
 // closes.
 func TestAddonStreamsToServe(t *testing.T) {
-	code, src, _ := cli(t, "addon")
-	if code != 0 {
-		t.Fatal("tdwstitch addon failed")
-	}
-	work := t.TempDir()
-	os.WriteFile(filepath.Join(work, "tdwstitch_capture.py"), []byte(src), 0o644)
-	scene := synth.Scene{Width: 16, Height: 16}
-	img, id, _ := scene.Frame(3)
-	os.WriteFile(filepath.Join(work, "frame.jpg"), scene.EncodeJPEG(img), 0o644)
-	os.WriteFile(filepath.Join(work, "frame.png"), synth.EncodePNG(id), 0o644)
+	work := addonWorkdir(t)
 
 	tl, err := ffmpeg.Locate("")
 	if err != nil {
@@ -114,11 +124,7 @@ func TestAddonStreamsToServe(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- pipeline.Serve(ctx, out, so) }()
 
-	stub, _ := filepath.Abs("testdata/pystub")
-	fixtures, _ := filepath.Abs("../../fixtures")
-	driver, _ := filepath.Abs("testdata/addon_stream_driver.py")
-	cmd := exec.Command(debianPython(t), driver, addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12")
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+strings.Join([]string{work, stub, fixtures}, string(os.PathListSeparator)), "PYTHONDONTWRITEBYTECODE=1")
+	cmd := pythonIn(t, []string{work, "testdata/pystub", "../../fixtures"}, "testdata/addon_stream_driver.py", addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12")
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12") {
 		t.Fatalf("streaming add-on: %v\n%s", err, b)
 	}

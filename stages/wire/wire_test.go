@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -170,7 +171,9 @@ func TestParsesPythonBuiltImages(t *testing.T) {
 	if _, err := exec.LookPath(python); err != nil {
 		python = "python3"
 	}
-	out, err := exec.Command(python, "testdata/build_images.py", "cam ü").Output()
+	cmd := exec.Command(python, "testdata/build_images.py", "cam ü")
+	cmd.Env = append(os.Environ(), "PYTHONPATH=../../fixtures", "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("python3 testdata/build_images.py (needs python3-flatbuffers; go tool task deps installs it): %v", err)
 	}
