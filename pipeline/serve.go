@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,9 +44,6 @@ type ServeOptions struct {
 	// writer; the receiver blocks (and libzmq's own queue fills, then the
 	// sender blocks) only when it is full. Default 256.
 	Queue int
-	// MaxParts caps the parts of one message (a TDW response has one per
-	// output-data type plus the frame number). Default 256.
-	MaxParts int
 }
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
@@ -81,8 +79,8 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	if so.Queue <= 0 {
 		so.Queue = 256
 	}
-	if so.MaxParts <= 0 {
-		so.MaxParts = 256
+	if so.Source.MaxParts <= 0 {
+		so.Source.MaxParts = 256
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
@@ -96,7 +94,7 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		sock.Close()
 		return err
 	}
-	msgs := make(chan [][]byte, so.Queue)
+	msgs := make(chan inbound, so.Queue)
 	var wg sync.WaitGroup
 	wg.Go(func() { receive(ctx, sock, msgs) })
 	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now()}
@@ -106,18 +104,29 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	return nil
 }
 
+// inbound is one received message, or why one was dropped on receipt.
+type inbound struct {
+	parts   [][]byte
+	dropped error
+}
+
 // receive owns the socket: it forwards messages until ctx ends, then closes
 // the channel and the socket.
-func receive(ctx context.Context, sock *source.Socket, msgs chan<- [][]byte) {
+func receive(ctx context.Context, sock *source.Socket, msgs chan<- inbound) {
 	defer close(msgs)
 	defer sock.Close()
 	for ctx.Err() == nil {
 		parts, err := sock.Recv(200 * time.Millisecond)
-		if err != nil || parts == nil {
+		in := inbound{parts: parts}
+		var tooBig *source.TooBigError
+		switch {
+		case errors.As(err, &tooBig):
+			in.dropped = tooBig
+		case err != nil || parts == nil:
 			continue
 		}
 		select {
-		case msgs <- parts:
+		case msgs <- in:
 		case <-ctx.Done():
 			return
 		}
@@ -137,17 +146,21 @@ type live struct {
 	first  float64 // receive time of the run's first frame
 }
 
-func (l *live) consume(ctx context.Context, msgs <-chan [][]byte) {
+func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
 	idle := time.NewTimer(l.so.Idle)
 	defer idle.Stop()
 	for {
 		select {
-		case parts, ok := <-msgs:
+		case in, ok := <-msgs:
 			if !ok {
 				l.finish("shutdown")
 				return
 			}
-			l.handle(parts)
+			if in.dropped != nil {
+				l.reject(fmt.Sprintf("message over the caps (--max-message-mb, --max-parts): %v", in.dropped))
+			} else {
+				l.handle(in.parts)
+			}
 			idle.Reset(l.so.Idle)
 		case <-idle.C:
 			l.finish("idle")
@@ -159,10 +172,6 @@ func (l *live) consume(ctx context.Context, msgs <-chan [][]byte) {
 func (l *live) handle(parts [][]byte) {
 	now := time.Since(l.start).Seconds()
 	if len(parts) == 0 {
-		return
-	}
-	if len(parts) > l.so.MaxParts {
-		l.reject(fmt.Sprintf("message of %d parts (at most %d)", len(parts), l.so.MaxParts))
 		return
 	}
 	switch string(parts[0]) {

@@ -212,7 +212,7 @@ s.close(linger=5000); ctx.term()`
 func TestServeSurvivesGarbageFlood(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, _ := senderFrames(t, 5, 16, 16)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.Source.MaxPart, so.MaxParts = 1<<20, 8 })
+	srv := startServe(t, addr, func(so *ServeOptions) { so.Source.MaxPart, so.Source.MaxParts = 1<<20, 8 })
 	out := srv.out
 
 	flood := `

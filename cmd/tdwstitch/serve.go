@@ -12,12 +12,12 @@ import (
 
 func newServeCmd(io ioStreams) *cobra.Command {
 	var (
-		flags     jobFlags
-		outDir    string
-		so        pipeline.ServeOptions
-		anyIface  bool
-		maxPartMB int64
-		recover   bool
+		flags                   jobFlags
+		outDir                  string
+		so                      pipeline.ServeOptions
+		anyIface                bool
+		maxPartMB, maxMessageMB int64
+		recover                 bool
 	)
 	c := &cobra.Command{
 		Use:   "serve -o OUT_DIR [--listen ADDR | --connect ADDR]",
@@ -52,7 +52,7 @@ runs a killed serve left there are encoded at the next start (or with --recover)
 				}
 				fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
 			}
-			so.Source.MaxPart = maxPartMB << 20
+			so.Source.MaxPart, so.Source.MaxMessage = maxPartMB<<20, maxMessageMB<<20
 			prog := newProgress(io, false)
 			prog.batch = true
 			so.OnEvent = prog.event
@@ -72,6 +72,8 @@ runs a killed serve left there are encoded at the next start (or with --recover)
 	f.BoolVar(&anyIface, "any-interface", false, "allow --listen on a non-loopback address")
 	f.DurationVar(&so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
 	f.Int64Var(&maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
+	f.Int64Var(&maxMessageMB, "max-message-mb", 256, "largest whole message accepted, MiB (bigger ones are dropped part by part and counted)")
+	f.IntVar(&so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
 	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
 	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
 	f.IntVar(&so.Queue, "queue", 256, "received messages waiting in memory for the spool writer")

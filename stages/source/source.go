@@ -18,12 +18,19 @@ type Options struct {
 	// MaxPart is the largest message part accepted, in bytes; a peer that
 	// announces more is disconnected before anything is allocated.
 	MaxPart int64
+	// MaxMessage caps a whole message's bytes and MaxParts its part count
+	// (0: no cap). libzmq has every part of a message once the first
+	// arrives, each at most MaxPart; an over-cap message's parts are
+	// dropped as they are read, never gathered, and Recv reports it.
+	MaxMessage int64
+	MaxParts   int
 	// HWM is how many messages libzmq may queue in memory.
 	HWM int
 }
 
 // Socket is an open PULL socket.
 type Socket struct {
+	o      Options
 	s      *zmq.Socket
 	poller *zmq.Poller
 }
@@ -58,7 +65,7 @@ func Open(o Options) (*Socket, error) {
 	}
 	p := zmq.NewPoller()
 	p.Add(s, zmq.POLLIN)
-	return &Socket{s: s, poller: p}, nil
+	return &Socket{o: o, s: s, poller: p}, nil
 }
 
 func verb(o Options) string {
@@ -68,14 +75,48 @@ func verb(o Options) string {
 	return "connect to"
 }
 
+// TooBigError is a message over the MaxMessage or MaxParts cap: it was
+// read and dropped, and the socket goes on.
+type TooBigError struct {
+	Parts int
+	Bytes int64
+}
+
+func (e *TooBigError) Error() string {
+	return fmt.Sprintf("message of %d parts and %d bytes is over the cap", e.Parts, e.Bytes)
+}
+
 // Recv returns the next multipart message, or nil when none arrived within
-// timeout.
+// timeout. A message over the caps is drained and reported as *TooBigError.
 func (s *Socket) Recv(timeout time.Duration) ([][]byte, error) {
 	ready, err := s.poller.Poll(timeout)
 	if err != nil || len(ready) == 0 {
 		return nil, err
 	}
-	return s.s.RecvMessageBytes(zmq.DONTWAIT)
+	var parts [][]byte
+	var total int64
+	n, over := 0, false
+	for {
+		b, err := s.s.RecvBytes(zmq.DONTWAIT)
+		if err != nil {
+			return nil, err
+		}
+		n++
+		total += int64(len(b))
+		if !over && ((s.o.MaxParts > 0 && n > s.o.MaxParts) || (s.o.MaxMessage > 0 && total > s.o.MaxMessage)) {
+			over, parts = true, nil
+		}
+		if !over {
+			parts = append(parts, b)
+		}
+		if more, err := s.s.GetRcvmore(); err != nil || !more {
+			break
+		}
+	}
+	if over {
+		return nil, &TooBigError{Parts: n, Bytes: total}
+	}
+	return parts, nil
 }
 
 // Close closes the socket at once (pending messages are dropped).

@@ -103,3 +103,51 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageCaps: a pyzmq peer sends a message over the byte cap, one over
+// the part cap, then a good one. The first two come back as *TooBigError
+// (counted, not gathered) and the good one still arrives whole, in order.
+func TestMessageCaps(t *testing.T) {
+	zaddr, _ := freeAddr(t)
+	s, err := Open(Options{Listen: zaddr, MaxPart: 1 << 20, MaxMessage: 1 << 20, MaxParts: 8, HWM: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	py := exec.Command("/usr/bin/python3", "-c", `
+import sys, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
+s.send_multipart([b"x" * 400_000] * 3)   # 1.2 MB in parts of 400 kB: over the message cap only
+s.send_multipart([b"p"] * 1000)          # 1,000 parts: over the part cap
+s.send_multipart([b"good", b"tdw"])
+s.close(linger=5000); ctx.term()`, zaddr)
+	if out, err := py.CombinedOutput(); err != nil {
+		t.Fatalf("pyzmq sender: %v\n%s", err, out)
+	}
+	want := []string{"message of 3 parts and 1200000 bytes is over the cap", "message of 1000 parts and 1000 bytes is over the cap", "good"}
+	for i := 0; i < 50 && len(want) > 0; i++ { // Recv waits up to 200 ms each: 10 s in all
+		parts, err := s.Recv(200 * time.Millisecond)
+		var got string
+		var tb *TooBigError
+		switch {
+		case errors.As(err, &tb):
+			got = err.Error()
+		case err != nil:
+			t.Fatal(err)
+		case parts == nil:
+			continue
+		default:
+			got = string(parts[0])
+			if len(parts) != 2 || string(parts[1]) != "tdw" {
+				t.Fatalf("good message came as %q", parts)
+			}
+		}
+		if got != want[0] {
+			t.Fatalf("received %q, want %q", got, want[0])
+		}
+		want = want[1:]
+	}
+	if len(want) > 0 {
+		t.Fatalf("never received %q", want)
+	}
+}
