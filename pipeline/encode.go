@@ -15,6 +15,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
 // ErrFailed is wrapped by Encode's error when the run or any stream failed;
@@ -62,6 +63,11 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return err
 	}
+	if opts.seg != nil {
+		if streams = opts.seg.restrict(streams); len(streams) == 0 {
+			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
+		}
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}
@@ -87,10 +93,15 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return err
 	}
-	clock, warnings, err := resolveClock(run, streams, audio, opts)
-	rep.Warnings = append(rep.Warnings, warnings...)
-	if err != nil {
-		return err
+	var clock *timing.Clock
+	if opts.seg != nil {
+		clock = opts.seg.clock // the spool's sidecar is still being written
+	} else {
+		clock, warnings, err = resolveClock(run, streams, audio, opts)
+		rep.Warnings = append(rep.Warnings, warnings...)
+		if err != nil {
+			return err
+		}
 	}
 
 	// The report is rewritten as each stream finishes, so a run killed

@@ -95,6 +95,8 @@ type Options struct {
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
 	OnEvent func(Event)
+	// seg restricts the encode to one chunk of a live run (see chunk.go).
+	seg *segment
 }
 
 func (o *Options) applyDefaults() {

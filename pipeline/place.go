@@ -117,7 +117,9 @@ func modTimeClock(streams []*discover.Stream, audio *AudioReport) *timing.Clock 
 // keeps one frame per 1/fps, the simulation's own time step.
 func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio *AudioReport, opts Options) placement {
 	withAudio := audio != nil && s.Pass.Visual()
-	if !withAudio && opts.Timing == TimingAuto {
+	// A chunk of a live run is placed as its final video, which gets the audio.
+	timed := withAudio || (opts.seg != nil && opts.seg.timed && s.Pass.Visual())
+	if !timed && opts.Timing == TimingAuto {
 		clock = nil
 	}
 	p := newPlacement(s, clock, opts)
@@ -166,6 +168,9 @@ type placement struct {
 
 func newPlacement(s *discover.Stream, clock *timing.Clock, opts Options) placement {
 	p := placement{clock: clock, fps: opts.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: opts.Gaps == Drop}
+	if first, ok := opts.seg.firstOf(s); ok {
+		p.first = first // a later chunk: slots count from the stream's first frame in the run
+	}
 	if clock != nil {
 		p.t0 = clock.Frames[p.first]
 		if opts.VFR {

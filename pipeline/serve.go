@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/source"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
 	"github.com/tdwstitch/tdwstitch/stages/wire"
 )
 
@@ -44,6 +46,16 @@ type ServeOptions struct {
 	// writer; the receiver blocks (and libzmq's own queue fills, then the
 	// sender blocks) only when it is full. Default 256.
 	Queue int
+	// SpoolMax caps the bytes of frames spooled and not yet encoded, over
+	// all runs. At the cap the spool writer waits for the encoder to free
+	// space (the queue fills, then libzmq's, then the sender blocks) and the
+	// run's report counts the wait. Default 4 GiB; negative: no cap.
+	SpoolMax int64
+	// ChunkBytes is the spooled size at which a run's frames so far are
+	// encoded while the run goes on (then removed from the spool), so the
+	// spool stays bounded whatever the run's length. Default SpoolMax/8,
+	// 512 MiB without a cap.
+	ChunkBytes int64
 }
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
@@ -60,9 +72,25 @@ type ServeReport struct {
 	// Framerate is the last Framerate output data the controller sent, if any.
 	Framerate *wire.Framerate `json:"framerate"`
 	Rejected  map[string]int  `json:"rejected"` // reason -> count
-	Report    string          `json:"report"`   // the run's encode report
-	Status    Status          `json:"status"`
-	Error     string          `json:"error,omitempty"`
+	// Chunks is how many parts of the run were encoded while it was still
+	// arriving (0: encoded whole at its end).
+	Chunks int `json:"chunks"`
+	// SpoolPeakBytes is the most spooled, not yet encoded bytes (all runs)
+	// while this run was received.
+	SpoolPeakBytes int64        `json:"spool_peak_bytes"`
+	Backpressure   Backpressure `json:"backpressure"`
+	Report         string       `json:"report"` // the run's encode report
+	Status         Status       `json:"status"`
+	Error          string       `json:"error,omitempty"`
+}
+
+// Backpressure is how often, and how long, receiving paused for a full spool.
+type Backpressure struct {
+	Waits   int     `json:"waits"`
+	Seconds float64 `json:"seconds"`
+	// OverCap counts frames spooled past the cap because no encoder was at
+	// work that would free space (the cap is then exceeded, never deadlocked).
+	OverCap int `json:"over_cap"`
 }
 
 // Serve receives live runs until ctx is cancelled, spools their frames and
@@ -82,6 +110,15 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	if so.Source.MaxParts <= 0 {
 		so.Source.MaxParts = 256
 	}
+	if so.SpoolMax == 0 {
+		so.SpoolMax = 4 << 30
+	}
+	if so.ChunkBytes <= 0 {
+		so.ChunkBytes = 512 << 20
+		if so.SpoolMax > 0 {
+			so.ChunkBytes = so.SpoolMax / 8
+		}
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}
@@ -97,7 +134,7 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	msgs := make(chan inbound, so.Queue)
 	var wg sync.WaitGroup
 	wg.Go(func() { receive(ctx, sock, msgs) })
-	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now()}
+	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1)}
 	l.consume(ctx, msgs)
 	wg.Wait()
 	encoders.Wait()
@@ -140,10 +177,47 @@ type live struct {
 	encoders *pool.Pool
 	start    time.Time
 
-	run    *ServeReport
-	opts   Options // this run's encode options
-	writer *spool.Writer
-	first  float64 // receive time of the run's first frame
+	// spooled counts the bytes in every run's spool; pending, those of them
+	// an encoder is working on (they will be freed). freed wakes a writer
+	// waiting for space.
+	spooled, pending atomic.Int64
+	freed            chan struct{}
+
+	cur *liveRun
+}
+
+// liveRun is the run being received.
+type liveRun struct {
+	rep      *ServeReport
+	opts     Options // this run's encode options
+	dir      string  // OUT/<run>
+	writer   *spool.Writer
+	first    float64       // receive time of the run's first frame
+	clock    *timing.Clock // receive times, the same as the spool's sidecar
+	manifest *liveManifest
+	last     int64 // highest frame number spooled
+	chunk    openChunk
+	// jobs feeds the run's chunk encoder, started with the first chunk;
+	// done is closed when it has encoded the last one.
+	jobs chan chunkJob
+	done chan struct{}
+}
+
+// openChunk is the part of the spool not yet handed to the chunk encoder.
+type openChunk struct {
+	from   int64
+	start  float64
+	files  []string
+	bytes  int64
+	frames int
+}
+
+type chunkJob struct {
+	r     chunkRange
+	files []string
+	bytes int64
+	first map[string]int64
+	clock *timing.Clock
 }
 
 func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
@@ -159,7 +233,7 @@ func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
 			if in.dropped != nil {
 				l.reject(fmt.Sprintf("message over the caps (--max-message-mb, --max-parts): %v", in.dropped))
 			} else {
-				l.handle(in.parts)
+				l.handle(ctx, in.parts)
 			}
 			idle.Reset(l.so.Idle)
 		case <-idle.C:
@@ -169,7 +243,7 @@ func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
 	}
 }
 
-func (l *live) handle(parts [][]byte) {
+func (l *live) handle(ctx context.Context, parts [][]byte) {
 	now := time.Since(l.start).Seconds()
 	if len(parts) == 0 {
 		return
@@ -199,18 +273,19 @@ func (l *live) handle(parts [][]byte) {
 		l.finish("end")
 		return
 	case msgAudioStart:
-		if l.writer == nil {
+		if l.cur == nil {
 			l.reject("audio_start outside a run")
 			return
 		}
-		l.writer.AudioStart(now)
+		l.cur.writer.AudioStart(now)
+		l.cur.clock.AudioStart, l.cur.clock.HasAudio = now, true
 		return
 	}
-	l.frame(parts, now)
+	l.frame(ctx, parts, now)
 }
 
 // frame spools a TDW response: output-data blobs, the frame number last.
-func (l *live) frame(parts [][]byte, now float64) {
+func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(parts) < 2 {
 		l.reject("too few parts for a TDW response")
 		return
@@ -245,68 +320,176 @@ func (l *live) frame(parts [][]byte, now float64) {
 	if len(images) == 0 && framerate == nil {
 		return
 	}
-	if l.writer == nil {
+	if l.cur == nil {
 		l.open("live-"+time.Now().UTC().Format("20060102T150405Z"), l.so.Options)
-		if l.writer == nil {
+		if l.cur == nil {
 			return
 		}
 	}
-	l.run.Messages++
+	r := l.cur
+	r.rep.Messages++
 	if framerate != nil {
-		l.run.Framerate = framerate
+		r.rep.Framerate = framerate
 	}
 	if len(images) == 0 {
 		return
 	}
-	if err := l.writer.Frame(number, now, images); err != nil {
+	l.waitForSpace(ctx, r)
+	if err := r.writer.Frame(number, now, images); err != nil {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return
 	}
-	if l.run.Frames == 0 {
-		l.first = now
+	files, size := r.writer.Last()
+	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
+	r.clock.Frames[number] = now
+	// Hand the chunk so far to the encoder once it is big enough; this frame
+	// starts the next one. A chunk placed by receive times spans two slots
+	// at least, so that it fills one.
+	c := &r.chunk
+	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
+	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
+		l.seal(r, number)
 	}
-	l.run.Frames++
-	l.run.ReceiveSeconds = now - l.first
-	if l.run.ReceiveSeconds > 0 {
-		l.run.IngestFPS = float64(l.run.Frames-1) / l.run.ReceiveSeconds
+	if c.frames == 0 {
+		c.from, c.start = number, now
+	}
+	c.files, c.bytes, c.frames = append(c.files, files...), c.bytes+size, c.frames+1
+	r.last = max(r.last, number)
+
+	if r.rep.Frames == 0 {
+		r.first = now
+	}
+	r.rep.Frames++
+	r.rep.ReceiveSeconds = now - r.first
+	if r.rep.ReceiveSeconds > 0 {
+		r.rep.IngestFPS = float64(r.rep.Frames-1) / r.rep.ReceiveSeconds
+	}
+}
+
+// waitForSpace blocks while the spool is at its cap and an encoder is at
+// work that will free some: the sender then blocks too. That is the only
+// backpressure, and the report counts it.
+func (l *live) waitForSpace(ctx context.Context, r *liveRun) {
+	if l.so.SpoolMax <= 0 || l.spooled.Load() < l.so.SpoolMax {
+		return
+	}
+	if l.pending.Load() > 0 {
+		r.rep.Backpressure.Waits++
+		start := time.Now()
+	wait:
+		for l.spooled.Load() >= l.so.SpoolMax && l.pending.Load() > 0 {
+			select {
+			case <-l.freed:
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		r.rep.Backpressure.Seconds += time.Since(start).Seconds()
+	}
+	if l.spooled.Load() >= l.so.SpoolMax {
+		r.rep.Backpressure.OverCap++
+	}
+}
+
+// release frees spool bytes an encoder is done with.
+func (l *live) release(bytes int64) {
+	l.spooled.Add(-bytes)
+	l.pending.Add(-bytes)
+	select {
+	case l.freed <- struct{}{}:
+	default:
+	}
+}
+
+// seal hands the open chunk, frames before next, to the run's chunk encoder.
+func (l *live) seal(r *liveRun, next int64) {
+	c := chunkRange{Index: r.rep.Chunks, From: r.chunk.from, To: next - 1, Next: next}
+	if next < 0 {
+		c.To = -1
+	}
+	r.rep.Chunks++
+	if r.jobs == nil {
+		r.jobs, r.done = make(chan chunkJob, 64), make(chan struct{})
+		go l.encodeChunks(r)
+	}
+	l.pending.Add(r.chunk.bytes)
+	r.jobs <- chunkJob{r: c, files: r.chunk.files, bytes: r.chunk.bytes, first: r.writer.First(), clock: snapshot(r.clock)}
+	r.chunk = openChunk{}
+}
+
+// encodeChunks encodes a run's chunks in order as they are sealed, and
+// removes their frames from the spool once the chunk's videos are written.
+func (l *live) encodeChunks(r *liveRun) {
+	defer close(r.done)
+	for job := range r.jobs {
+		r.manifest.First = job.first
+		if err := encodeChunk(context.Background(), r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
+			l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+			continue
+		}
+		for _, f := range job.files {
+			os.Remove(f)
+		}
+		l.release(job.bytes)
 	}
 }
 
 func (l *live) open(name string, opts Options) {
-	w, err := spool.Create(filepath.Join(l.out, name, SpoolDir), l.so.MaxStreams)
+	dir := filepath.Join(l.out, name)
+	w, err := spool.Create(filepath.Join(dir, SpoolDir), l.so.MaxStreams)
 	if err != nil {
 		l.reject(err.Error())
 		return
 	}
-	l.writer, l.opts = w, opts
-	l.run = &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)}
+	m := &liveManifest{FPS: opts.FPS, Audio: opts.Audio}
+	if err := m.write(dir); err != nil {
+		w.Close()
+		l.reject(err.Error())
+		return
+	}
+	l.cur = &liveRun{
+		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)},
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1,
+		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
+	}
 }
 
 func (l *live) reject(reason string) {
-	if l.run != nil {
-		l.run.Rejected[reason]++
+	run := ""
+	if l.cur != nil {
+		l.cur.rep.Rejected[reason]++
+		run = l.cur.rep.Run
 	}
-	l.so.OnEvent(Event{Kind: Rejected, Run: runName(l.run), Err: fmt.Errorf("%s", reason)})
+	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s", reason)})
 }
 
-func runName(r *ServeReport) string {
-	if r == nil {
-		return ""
-	}
-	return r.Run
-}
-
-// finish closes the current run's spool and hands it to an encoder.
+// finish closes the current run's spool and hands the rest to an encoder:
+// the whole run, or its last chunk and then the join.
 func (l *live) finish(how string) {
-	if l.writer == nil {
+	r := l.cur
+	if r == nil {
 		return
 	}
-	run, opts, w := l.run, l.opts, l.writer
-	l.run, l.writer = nil, nil
-	run.Ended = how
-	w.Close()
-	runOut := filepath.Join(l.out, run.Run)
-	l.encoders.Go(func() { encodeSpool(context.Background(), runOut, run, opts) })
+	l.cur = nil
+	r.rep.Ended = how
+	r.writer.Close()
+	if r.jobs == nil {
+		size := r.chunk.bytes
+		l.pending.Add(size)
+		l.encoders.Go(func() {
+			encodeSpool(context.Background(), r.dir, r.rep, r.opts)
+			l.release(size)
+		})
+		return
+	}
+	if r.chunk.frames > 0 {
+		l.seal(r, -1)
+	}
+	close(r.jobs)
+	l.encoders.Go(func() {
+		<-r.done
+		finishChunked(context.Background(), r.dir, r.rep, r.manifest, r.clock, r.opts)
+	})
 }
 
 // encodeSpool encodes a spooled run, records the ingest report and removes
@@ -315,28 +498,73 @@ func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Opti
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	rep, _, err := Encode(ctx, spoolDir, runOut, opts)
+	endLive(runOut, run, rep, err, opts)
+}
+
+// finishChunked joins a chunked run's videos and records its reports.
+func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *liveManifest, clock *timing.Clock, opts Options) {
+	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
+	rep, err := joinChunks(ctx, runOut, m, clock, opts)
+	endLive(runOut, run, rep, err, opts)
+}
+
+// endLive writes the ingest report, and removes the spool, chunks and
+// manifest once the run's videos are in place (they stay for a retry when
+// it failed).
+func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) {
 	run.Status = rep.Status
 	if err != nil {
 		run.Status, run.Error = Failed, err.Error()
 	} else {
-		os.RemoveAll(spoolDir)
+		os.RemoveAll(filepath.Join(runOut, SpoolDir))
+		os.RemoveAll(filepath.Join(runOut, ChunksDir))
+		os.Remove(filepath.Join(runOut, liveManifestName))
 	}
 	writeJSON(filepath.Join(runOut, ServeReportName), run)
 	opts.OnEvent(Event{Kind: RunDone, Run: run.Run, Status: run.Status, Err: err})
 }
 
-// Recover encodes the spools a killed serve left under outDir: every
-// OUT/<run>/.spool whose run has no finished report.
+// Recover finishes the runs a killed serve left under outDir: every
+// OUT/<run>/.spool whose run has no finished report, with the frame rate and
+// audio its begin message gave, keeping the chunks already encoded.
 func Recover(ctx context.Context, outDir string, opts Options) error {
 	opts.applyDefaults()
-	spools, err := filepath.Glob(filepath.Join(outDir, "*", SpoolDir))
+	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
 	if err != nil {
 		return err
 	}
 	for _, sp := range spools {
 		runOut := filepath.Dir(sp)
 		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Rejected: map[string]int{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
-		encodeSpool(ctx, runOut, run, opts)
+		o := opts
+		m, err := readManifest(runOut)
+		if err == nil {
+			if m.FPS > 0 {
+				o.FPS = m.FPS
+			}
+			if m.Audio != "" {
+				o.Audio = m.Audio
+			}
+		}
+		if m == nil || len(m.Chunks) == 0 {
+			os.RemoveAll(filepath.Join(runOut, ChunksDir))
+			encodeSpool(ctx, runOut, run, o)
+			continue
+		}
+		clock, err := timing.ReadSidecar(filepath.Join(sp, timing.SidecarName))
+		if err != nil {
+			clock = nil
+		}
+		if last := m.Chunks[len(m.Chunks)-1]; last.Next >= 0 {
+			c := chunkRange{Index: last.Index + 1, From: last.Next, To: -1, Next: -1}
+			if err := encodeChunk(ctx, runOut, c, m, clock, o); err != nil {
+				run.Status, run.Error = Failed, err.Error()
+				writeJSON(filepath.Join(runOut, ServeReportName), run)
+				continue
+			}
+		}
+		run.Chunks = len(m.Chunks)
+		finishChunked(ctx, runOut, run, m, clock, o)
 	}
 	return nil
 }

@@ -98,7 +98,10 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	tmp.Close()
 	defer os.Remove(tmp.Name()) // a no-op once renamed into place
 
-	w := &slotWriter{place: planStream(s, sr, clock, audio, opts)}
+	w := &slotWriter{place: planStream(s, sr, clock, audio, opts), limit: -1}
+	if opts.seg != nil {
+		w.next, w.limit = opts.seg.bounds(w.place)
+	}
 	var shp shape
 	var failure error
 	done := 0
@@ -172,6 +175,7 @@ type slotWriter struct {
 	place   placement
 	prev    []byte // the last good frame, not yet written
 	next    int64  // the next slot to write
+	limit   int64  // the last slot of a live run's chunk; -1: the stream's own end
 	good    int    // good frames seen
 	written int
 }
@@ -223,8 +227,17 @@ func (w *slotWriter) put(n int64, data []byte) error {
 	return nil
 }
 
-// finish writes the last good frame up to the last slot (at least once).
+// finish writes the last good frame up to the last slot (at least once,
+// except in a chunk, whose end is where the next chunk starts).
 func (w *slotWriter) finish() error {
+	if w.limit >= 0 {
+		for ; w.next <= w.limit; w.next++ {
+			if err := w.write(w.prev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	last := w.place.lastSlot(w.good)
 	for {
 		if err := w.write(w.prev); err != nil {

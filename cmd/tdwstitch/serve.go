@@ -17,16 +17,19 @@ func newServeCmd(io ioStreams) *cobra.Command {
 		so                      pipeline.ServeOptions
 		anyIface                bool
 		maxPartMB, maxMessageMB int64
+		spoolMaxMB, chunkMB     int64
 		recover                 bool
 	)
 	c := &cobra.Command{
 		Use:   "serve -o OUT_DIR [--listen ADDR | --connect ADDR]",
-		Short: "Receive frames live from a TDW controller over ZeroMQ and encode each run when it ends",
+		Short: "Receive frames live from a TDW controller over ZeroMQ and encode each run as it arrives",
 		Long: `Receive frames live from a running TDW controller (ZeroMQ PUSH -> our PULL) and write
 the same videos and reports encode writes, one folder per run under OUT_DIR. Messages:
 TDW responses (output-data blobs, frame number last), "tdwstitch/begin" + {"run", "fps",
 "audio"}, "tdwstitch/end" + {"run"}. Frames are spooled to OUT_DIR/<run>/.spool first;
-runs a killed serve left there are encoded at the next start (or with --recover).`,
+a long run is encoded in chunks while it arrives (--chunk-mb) and joined at its end, so
+the spool stays under --spool-max-mb. Runs a killed serve left are finished at the next
+start (or with --recover).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if outDir == "" {
@@ -53,6 +56,10 @@ runs a killed serve left there are encoded at the next start (or with --recover)
 				fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
 			}
 			so.Source.MaxPart, so.Source.MaxMessage = maxPartMB<<20, maxMessageMB<<20
+			so.SpoolMax, so.ChunkBytes = spoolMaxMB<<20, chunkMB<<20
+			if spoolMaxMB == 0 {
+				so.SpoolMax = -1 // no cap
+			}
 			prog := newProgress(io, false)
 			prog.batch = true
 			so.OnEvent = prog.event
@@ -77,6 +84,8 @@ runs a killed serve left there are encoded at the next start (or with --recover)
 	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
 	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
 	f.IntVar(&so.Queue, "queue", 256, "received messages waiting in memory for the spool writer")
+	f.Int64Var(&spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
+	f.Int64Var(&chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
 	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 	return c
 }

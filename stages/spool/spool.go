@@ -22,10 +22,12 @@ var ErrTooManyStreams = errors.New("too many streams in one run")
 type Writer struct {
 	dir        string
 	maxStreams int
-	streams    map[string]bool // "avatar/pass"
+	streams    map[string]int64 // "avatar/pass" -> its first frame number
 	timing     *os.File
 	rows       *bufio.Writer
 	frames     int
+	last       []string // files of the last frame written
+	lastBytes  int64
 }
 
 // Create starts a spool in dir (created) allowing at most maxStreams
@@ -38,13 +40,26 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the spool's timing sidecar: %w", err)
 	}
-	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]bool{}, timing: f, rows: bufio.NewWriter(f)}
+	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, timing: f, rows: bufio.NewWriter(f)}
 	w.rows.WriteString("event,frame,time\n")
 	return w, nil
 }
 
 // Frames is how many frames were spooled.
 func (w *Writer) Frames() int { return w.frames }
+
+// Last is the files the last Frame call wrote and their size in bytes: live
+// encoding removes them once encoded, and counts the spool's size.
+func (w *Writer) Last() ([]string, int64) { return w.last, w.lastBytes }
+
+// First is each stream's first frame number ("avatar/pass" -> number).
+func (w *Writer) First() map[string]int64 {
+	m := make(map[string]int64, len(w.streams))
+	for k, v := range w.streams {
+		m[k] = v
+	}
+	return m
+}
 
 // Frame spools one frame number's images, received at the given time
 // (seconds on the receiver's clock). Nothing is written when any image of
@@ -62,7 +77,7 @@ func (w *Writer) Frame(number int64, received float64, images []*wire.Images) er
 		}
 		for _, p := range im.Passes {
 			key := im.AvatarID + "/" + string(p.Pass)
-			if !w.streams[key] && !added[key] {
+			if _, known := w.streams[key]; !known && !added[key] {
 				if len(w.streams)+len(added) >= w.maxStreams {
 					return fmt.Errorf("%w: %s would be stream %d (cap %d)", ErrTooManyStreams, key, len(w.streams)+len(added)+1, w.maxStreams)
 				}
@@ -76,13 +91,15 @@ func (w *Writer) Frame(number int64, received float64, images []*wire.Images) er
 			files = append(files, file{filepath.Join(w.dir, im.AvatarID, name), data})
 		}
 	}
+	w.last, w.lastBytes = w.last[:0], 0
 	for _, f := range files {
 		if err := writeWhole(f.path, f.data); err != nil {
 			return err
 		}
+		w.last, w.lastBytes = append(w.last, f.path), w.lastBytes+int64(len(f.data))
 	}
 	for k := range added {
-		w.streams[k] = true
+		w.streams[k] = number
 	}
 	fmt.Fprintf(w.rows, "frame,%d,%.6f\n", number, received)
 	w.frames++

@@ -1,0 +1,312 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// A live run longer than one chunk is encoded while it is still arriving:
+// each sealed chunk of spooled frames becomes a video per stream under
+// OUT/<run>/.chunks/NNNN (placed on the whole run's slot grid), its frames
+// leave the spool, and at the run's end the chunks are joined without
+// re-encoding and the audio is muxed. So the spool stays bounded, and a
+// killed serve loses only the chunk it was encoding (its frames are still
+// spooled; recovery encodes them and joins).
+
+// ChunksDir holds a live run's encoded chunks, inside its output folder.
+const ChunksDir = ".chunks"
+
+// liveManifestName records a live run's settings and encoded chunks, so that
+// recovery after a kill finishes the run as it would have been finished.
+const liveManifestName = ".live.json"
+
+// liveManifest is OUT/<run>/.live.json.
+type liveManifest struct {
+	FPS    float64          `json:"fps"`
+	Audio  string           `json:"audio,omitempty"`
+	First  map[string]int64 `json:"first"`  // stream ID -> its first frame number
+	Chunks []chunkRange     `json:"chunks"` // encoded chunks, in order
+}
+
+// chunkRange is one chunk: frames From..To (To < 0: to the end); Next is the
+// following chunk's first frame (< 0: this chunk ends the run).
+type chunkRange struct {
+	Index int   `json:"index"`
+	From  int64 `json:"from"`
+	To    int64 `json:"to"`
+	Next  int64 `json:"next"`
+}
+
+func (m *liveManifest) write(runOut string) error {
+	return writeJSON(filepath.Join(runOut, liveManifestName), m)
+}
+
+func readManifest(runOut string) (*liveManifest, error) {
+	b, err := os.ReadFile(filepath.Join(runOut, liveManifestName))
+	if err != nil {
+		return nil, err
+	}
+	var m liveManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(runOut, liveManifestName), err)
+	}
+	return &m, nil
+}
+
+func chunkDir(runOut string, index int) string {
+	return filepath.Join(runOut, ChunksDir, fmt.Sprintf("%04d", index))
+}
+
+// segment restricts an Encode to one chunk of a live run.
+type segment struct {
+	from, to int64            // frame numbers, inclusive; to < 0: no upper bound
+	next     int64            // the next chunk's first frame; < 0: the last chunk
+	first    map[string]int64 // stream ID -> its first frame in the whole run
+	clock    *timing.Clock    // receive times of the run's frames so far
+	timed    bool             // the final videos get audio: visual streams are placed by time
+}
+
+// restrict keeps the chunk's frames of each stream, and the streams that
+// have any.
+func (g *segment) restrict(streams []*discover.Stream) []*discover.Stream {
+	in := func(f discover.Frame) bool { return f.Number >= g.from && (g.to < 0 || f.Number <= g.to) }
+	var out []*discover.Stream
+	for _, s := range streams {
+		c := *s
+		c.Frames, c.Duplicates = nil, nil
+		for _, f := range s.Frames {
+			if in(f) {
+				c.Frames = append(c.Frames, f)
+			}
+		}
+		for _, f := range s.Duplicates {
+			if in(f) {
+				c.Duplicates = append(c.Duplicates, f)
+			}
+		}
+		if len(c.Frames) > 0 {
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
+// firstOf is stream s's first frame in the whole run, when encoding a chunk.
+func (g *segment) firstOf(s *discover.Stream) (int64, bool) {
+	if g == nil {
+		return 0, false
+	}
+	n, ok := g.first[s.ID()]
+	return n, ok && n <= s.Frames[0].Number
+}
+
+// bounds are the chunk's first and last output slots on the run's grid
+// (last -1: the stream's own end). Without times under --gaps drop, chunks
+// simply follow each other.
+func (g *segment) bounds(p placement) (start, last int64) {
+	if p.drop && p.clock == nil {
+		return 0, -1
+	}
+	if p.clock != nil {
+		if _, ok := p.clock.Frames[g.from]; !ok {
+			return 0, -1
+		}
+	}
+	start, last = max(0, p.slot(g.from, 0)), -1
+	if g.next >= 0 {
+		last = p.slot(g.next, 0) - 1
+	}
+	return start, last
+}
+
+// encodeChunk encodes chunk c of the live run spooled in runOut.
+func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManifest, clock *timing.Clock, opts Options) error {
+	dir := chunkDir(runOut, c.Index)
+	os.RemoveAll(dir) // a chunk a killed serve was writing
+	opts.NoAudio, opts.Audio, opts.Force, opts.Resume = true, "", true, false
+	opts.OnEvent = func(Event) {}
+	opts.seg = &segment{from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
+	_, _, err := Encode(ctx, filepath.Join(runOut, SpoolDir), dir, opts)
+	if err != nil && ctx.Err() != nil {
+		return err // interrupted: the chunk is redone on recovery
+	}
+	// A chunk whose streams failed is still a chunk: the join reports them.
+	m.Chunks = append(m.Chunks, c)
+	return m.write(runOut)
+}
+
+// joinChunks makes a chunked live run's final videos and report: per stream,
+// the chunks' videos joined in order (no re-encoding) with the run's audio.
+func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timing.Clock, opts Options) (*Report, error) {
+	opts.applyDefaults()
+	started := time.Now()
+	spoolDir := filepath.Join(runOut, SpoolDir)
+	rep := newReport(spoolDir, runOut, opts, started)
+	err := joinRun(ctx, rep, runOut, m, clock, opts)
+	rep.WallSeconds = time.Since(started).Seconds()
+	if err != nil {
+		rep.Status, rep.Error = Failed, err.Error()
+	}
+	if _, werr := rep.write(runOut); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return rep, nil
+}
+
+func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, clock *timing.Clock, opts Options) error {
+	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: filepath.Join(runOut, SpoolDir)}, opts)
+	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	if err != nil {
+		return err
+	}
+	var order []string
+	chunks := map[string][]*StreamReport{}
+	parts := map[string][]string{}
+	seen := map[string]bool{}
+	for _, c := range m.Chunks {
+		dir := chunkDir(runOut, c.Index)
+		cr := readPrevious(dir)
+		if cr == nil {
+			return fmt.Errorf("chunk %d of the run (frames from %d) has no report in %s: run tdwstitch serve --recover again", c.Index, c.From, dir)
+		}
+		for _, w := range cr.Warnings {
+			if !seen[w] {
+				seen[w] = true
+				rep.Warnings = append(rep.Warnings, w)
+			}
+		}
+		for _, sr := range cr.Streams {
+			if chunks[sr.ID] == nil {
+				order = append(order, sr.ID)
+			}
+			chunks[sr.ID] = append(chunks[sr.ID], sr)
+			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))
+		}
+	}
+	rep.Streams = make([]*StreamReport, len(order))
+	var mu sync.Mutex
+	p := pool.New().WithMaxGoroutines(opts.Jobs)
+	for i, id := range order {
+		p.Go(func() {
+			sr := joinStream(ctx, chunks[id], parts[id], runOut, audio, clock, opts)
+			mu.Lock()
+			rep.Streams[i] = sr
+			mu.Unlock()
+		})
+	}
+	p.Wait()
+	var failed []string
+	for _, sr := range rep.Streams {
+		if sr.Status == Failed {
+			failed = append(failed, sr.ID+": "+sr.Error)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(order), strings.Join(failed, "; "))
+	}
+	rep.Status = OK
+	return nil
+}
+
+// joinStream merges one stream's chunk reports and joins its chunk videos.
+func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+	sr := *srs[0]
+	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, sr.Gaps...), append([]BadFrameInfo{}, sr.BadFrames...)
+	var failures []string
+	for i, c := range srs {
+		if c.Status == Failed {
+			failures = append(failures, fmt.Sprintf("frames %d to %d: %s", c.FirstFrame, c.LastFrame, c.Error))
+		}
+		if i == 0 {
+			continue
+		}
+		if c.FirstFrame > sr.LastFrame+1 {
+			sr.Gaps = append(sr.Gaps, discover.Gap{From: sr.LastFrame + 1, To: c.FirstFrame - 1})
+			sr.MissingFrames += c.FirstFrame - sr.LastFrame - 1
+		}
+		sr.FramesFound += c.FramesFound
+		sr.FramesRead += c.FramesRead
+		sr.FramesWritten += c.FramesWritten
+		sr.LastFrame = c.LastFrame
+		sr.Gaps = append(sr.Gaps, c.Gaps...)
+		sr.MissingFrames += c.MissingFrames
+		sr.BadFrames = append(sr.BadFrames, c.BadFrames...)
+	}
+	sr.Status, sr.Error, sr.Verified, sr.Audio = "", "", false, nil
+	final := filepath.Join(runOut, filepath.FromSlash(sr.Output))
+	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
+	emit(Event{Kind: StreamStarted, Total: sr.FramesFound})
+	err := errors.New(strings.Join(failures, "; "))
+	if len(failures) == 0 {
+		err = joinStreamTo(ctx, &sr, parts, final, audio, clock, opts)
+	}
+	if err != nil {
+		sr.Status, sr.Error = Failed, err.Error()
+	} else {
+		sr.Status = OK
+	}
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(&sr)})
+	return &sr
+}
+
+func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final string, audio *AudioReport, clock *timing.Clock, opts Options) error {
+	if clock != nil && sr.Timing != "" && sr.Timing != string(timing.None) {
+		t0 := clock.Frames[sr.FirstFrame]
+		sr.CaptureSpan = clock.Frames[sr.LastFrame] - t0
+		sr.OneLinerDrift = sr.CaptureSpan - float64(sr.FramesFound-1)/opts.FPS
+	}
+	visual := strings.HasSuffix(sr.Output, ".mp4")
+	job := ffmpeg.Concat{Parts: parts, Visual: visual}
+	if audio != nil && visual {
+		offset := 0.0
+		if clock != nil && clock.HasAudio && sr.Timing != string(timing.None) {
+			offset = clock.AudioStart - clock.Frames[sr.FirstFrame]
+		}
+		duration := float64(sr.FramesWritten) / opts.FPS
+		sr.Audio = streamAudio(audio, duration, offset)
+		job.Audio, job.AudioRate, job.AudioOffset, job.Duration = audio.Path, audio.SampleRate, offset, duration
+	}
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output folder %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in the output folder %s: %w", dir, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	job.Output = tmp.Name()
+	if err := opts.Tool.Concat(ctx, job); err != nil {
+		return fmt.Errorf("joining the chunks of %s: %w", final, err)
+	}
+	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
+		return err
+	}
+	return publish(tmp.Name(), final, opts.Force)
+}
+
+// snapshot copies a clock for a chunk encode while the live side goes on
+// adding to it.
+func snapshot(c *timing.Clock) *timing.Clock {
+	cp := *c
+	cp.Frames = maps.Clone(c.Frames)
+	return &cp
+}

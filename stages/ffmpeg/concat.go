@@ -1,0 +1,84 @@
+package ffmpeg
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+
+	ffgo "github.com/u2takey/ffmpeg-go"
+)
+
+// Concat joins videos of one stream, encoded with the same parameters, into
+// one file without re-encoding (ffmpeg's concat demuxer, stream copy), and
+// muxes the audio into a visual stream as Encode does. Live runs are encoded
+// in chunks while frames still arrive; this makes their final videos.
+type Concat struct {
+	Parts       []string // the chunk videos, in order
+	Visual      bool     // MP4 with audio; otherwise Matroska
+	Audio       string
+	AudioRate   int
+	AudioOffset float64
+	Duration    float64
+	Output      string
+	list        string // the concat demuxer's list file, written by Tool.Concat
+}
+
+// Args is the argument vector.
+func (c Concat) Args() []string {
+	video := ffgo.Input("file:"+c.list, ffgo.KwArgs{"f": "concat", "safe": 0})
+	streams := []*ffgo.Stream{video.Video()}
+	out := ffgo.KwArgs{"c:v": "copy", "f": "matroska"}
+	if c.Visual {
+		out["f"], out["movflags"] = "mp4", "+faststart"
+		if c.Audio != "" {
+			streams = append(streams, ffgo.Input("file:"+c.Audio).Audio())
+			out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(c.AudioOffset, c.AudioRate)
+			out["t"] = strconv.FormatFloat(c.Duration, 'f', 6, 64)
+		}
+	}
+	args := ffgo.Output(streams, "file:"+c.Output, out).OverWriteOutput().GetArgs()
+	return slices.Concat(quiet, args)
+}
+
+// concatList is the concat demuxer's script naming the parts; quotes in a
+// path are escaped as the demuxer's own syntax wants.
+func concatList(parts []string) string {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	for _, p := range parts {
+		fmt.Fprintf(&b, "file 'file:%s'\n", strings.ReplaceAll(p, "'", `'\''`))
+	}
+	return b.String()
+}
+
+// Concat runs c and waits for it.
+func (t Tool) Concat(ctx context.Context, c Concat) error {
+	f, err := os.CreateTemp("", "tdwstitch-concat-*.txt")
+	if err != nil {
+		return fmt.Errorf("cannot write the concat list: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(concatList(c.Parts))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the concat list %s: %w", f.Name(), err)
+	}
+	c.list = f.Name()
+	args := c.Args()
+	stderr := newTail(stderrTail)
+	cmd := t.command(ctx, t.FFmpeg, args)
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
+		}
+		return newError("concat", args, err, stderr)
+	}
+	return nil
+}
