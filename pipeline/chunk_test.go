@@ -1,0 +1,108 @@
+package pipeline
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// TestChunkedRunEqualsWhole: a live run encoded in three chunks and joined
+// must be the video the whole run makes. A clapperboard run (irregular frame
+// times, gaps, audio starting late) gets an id pass whose every frame is
+// different, so one frame in the wrong slot changes its checksum; both are
+// placed by capture time. The joined id video must be bit-identical to the
+// whole encode, and the joined img video as long and in sync within a frame.
+func TestChunkedRunEqualsWhole(t *testing.T) {
+	ctx := context.Background()
+	dir, run, inside := clapperRun(t, synth.Clapper{Seconds: 12, AudioOffset: 0.37, Gaps: 7, Seed: 9})
+	var numbers []int64
+	jpgs, _ := filepath.Glob(filepath.Join(dir, "a", "img_*.jpg"))
+	for _, p := range jpgs {
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "img_"), ".jpg"), 10, 64)
+		numbers = append(numbers, n)
+		m := image.NewRGBA(image.Rect(0, 0, 16, 16))
+		for i := range 16 * 16 {
+			m.Set(i%16, i/16, color.RGBA{byte(n), byte(n >> 8), byte(i), 255})
+		}
+		os.WriteFile(filepath.Join(dir, "a", filepath.Base(strings.Replace(p, "img_", "id_", 1))[:len("id_0000")]+".png"), synth.EncodePNG(m), 0o644)
+	}
+	slices.Sort(numbers)
+	opts := Options{Tool: tool(t), FPS: 60, Timing: TimingSidecar}
+
+	whole, _, err := Encode(ctx, dir, t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("whole: %v", err)
+	}
+
+	runOut := t.TempDir()
+	spool := filepath.Join(runOut, SpoolDir)
+	if err := os.CopyFS(spool, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(spool, "audio.wav")) // a live run's audio is the begin message's path
+	clock, err := timing.ReadSidecar(filepath.Join(dir, timing.SidecarName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &liveManifest{FPS: 60, Audio: filepath.Join(dir, "audio.wav"), First: map[string]int64{"a/img": numbers[0], "a/id": numbers[0]}}
+	cut1, cut2 := numbers[len(numbers)/3], numbers[2*len(numbers)/3]
+	for _, c := range []chunkRange{{0, numbers[0], cut1 - 1, cut1}, {1, cut1, cut2 - 1, cut2}, {2, cut2, -1, -1}} {
+		if err := encodeChunk(ctx, runOut, c, m, clock, opts); err != nil {
+			t.Fatalf("chunk %d: %v", c.Index, err)
+		}
+	}
+	o := opts
+	o.Audio = m.Audio
+	joined, err := joinChunks(ctx, runOut, m, clock, o)
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+
+	for _, w := range whole.Streams {
+		i := slices.IndexFunc(joined.Streams, func(s *StreamReport) bool { return s.ID == w.ID })
+		if i < 0 {
+			t.Fatalf("%s missing from the joined run", w.ID)
+		}
+		j := joined.Streams[i]
+		if j.FramesFound != w.FramesFound || j.FramesWritten != w.FramesWritten || j.MissingFrames != w.MissingFrames ||
+			len(j.Gaps) != len(w.Gaps) || j.CaptureSpan != w.CaptureSpan || !j.Verified {
+			t.Errorf("%s: joined found/written/missing/gaps/span %d/%d/%d/%d/%.3f, whole %d/%d/%d/%d/%.3f",
+				w.ID, j.FramesFound, j.FramesWritten, j.MissingFrames, len(j.Gaps), j.CaptureSpan,
+				w.FramesFound, w.FramesWritten, w.MissingFrames, len(w.Gaps), w.CaptureSpan)
+		}
+		switch w.Pass {
+		case "id":
+			if !slices.Equal(verify.FrameMD5(t, joined.Path(j), "rgb24", false), verify.FrameMD5(t, whole.Path(w), "rgb24", false)) {
+				t.Error("the joined id video is not bit-identical to the whole run's")
+			}
+		case "img":
+			if j.Audio == nil || w.Audio == nil || j.Audio.Offset != w.Audio.Offset || j.Audio.Duration != w.Audio.Duration {
+				t.Fatalf("audio joined %+v, whole %+v", j.Audio, w.Audio)
+			}
+			// Same frames in the same slots and the same audio: the same sync
+			// as the whole run, flash by flash (the clapperboard test bounds that).
+			errs := verify.SyncErrors(t, verify.FlashTimes(t, joined.Path(j)), verify.ClickTimes(t, joined.Path(j)), inside)
+			ref := verify.SyncErrors(t, verify.FlashTimes(t, whole.Path(w)), verify.ClickTimes(t, whole.Path(w)), inside)
+			t.Logf("joined img: %d frames from 3 chunks, %d flash/click pairs, max sync error %.1f ms (whole run: %.1f ms)",
+				j.FramesWritten, len(errs), 1000*errs[len(errs)-1], 1000*ref[len(ref)-1])
+			if len(errs) != len(run.Flashes) || len(ref) != len(errs) {
+				t.Fatalf("flash/click pairs: joined %d, whole %d, run %d", len(errs), len(ref), len(run.Flashes))
+			}
+			for k := range errs {
+				if d := errs[k] - ref[k]; d > 0.001 || d < -0.001 {
+					t.Errorf("pair %d: joined sync error %.1f ms, whole %.1f ms", k, 1000*errs[k], 1000*ref[k])
+				}
+			}
+		}
+	}
+}
