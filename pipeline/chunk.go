@@ -51,6 +51,14 @@ type chunkRange struct {
 	Next  int64 `json:"next"`
 }
 
+// frames names the chunk's frames for messages.
+func (c chunkRange) frames() string {
+	if c.To < 0 {
+		return fmt.Sprintf("frames %d to the end", c.From)
+	}
+	return fmt.Sprintf("frames %d to %d", c.From, c.To)
+}
+
 func (m *liveManifest) write(runOut string) error {
 	return writeJSON(filepath.Join(runOut, liveManifestName), m)
 }

@@ -20,6 +20,9 @@ const (
 	RunDone
 	// Rejected: serve rejected a message or frame (Err says why).
 	Rejected
+	// ChunkDone: serve encoded chunk Done of live run Run while it arrives;
+	// Path says which frames.
+	ChunkDone
 )
 
 // Event is one step of a job, for progress displays and logs. The library

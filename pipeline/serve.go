@@ -431,6 +431,7 @@ func (l *live) encodeChunks(r *liveRun) {
 			os.Remove(f)
 		}
 		l.release(job.bytes)
+		l.so.OnEvent(Event{Kind: ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
 	}
 }
 

@@ -69,6 +69,11 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	case pipeline.Rejected:
 		p.clearBar()
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
+	case pipeline.ChunkDone:
+		if !p.quiet {
+			p.clearBar()
+			fmt.Fprintf(w, "run %s: chunk %d encoded (%s)\n", e.Run, e.Done, e.Path)
+		}
 	case pipeline.StreamStarted:
 		p.running[name] = true
 		p.describe()

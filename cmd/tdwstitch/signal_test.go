@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
@@ -219,63 +220,91 @@ func exitsWithin(pid int, d time.Duration) bool {
 
 // TestServeKill9ThenRecover: serve is killed with SIGKILL in the middle of a
 // live run; the spooled frames survive, and `serve --recover` makes the
-// run's videos from them.
+// run's videos from them. In the chunked case the run is killed after its
+// first chunk was encoded while it arrived: recovery keeps that chunk,
+// encodes the frames still spooled and joins, losing no frame.
 func TestServeKill9ThenRecover(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "tdwstitch")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	frames := filepath.Join(tmp, "frames")
-	os.MkdirAll(frames, 0o755)
-	scene := synth.Scene{Width: 16, Height: 16}
-	for i := range 8 {
-		img, id, depth := scene.Frame(i)
-		os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
-		os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
-		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), depth.Pix[:16*16*3], 0o644) // any 16x16x3 bytes
-	}
-	out := filepath.Join(tmp, "out")
-	addr := "ipc://" + filepath.Join(tmp, "tdw.sock")
-	serve := exec.Command(bin, "serve", "-o", out, "--listen", addr)
-	stderr, _ := serve.StderrPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sender := exec.Command("/usr/bin/python3", "../../fixtures/tdw_sender.py", addr, "ep", frames, "8", "16", "16", "--no-end")
-	if b, err := sender.CombinedOutput(); err != nil {
-		t.Fatalf("sender: %v\n%s", err, b)
-	}
-	// A message serve must reject, sent last: its report on stderr means
-	// every frame before it has been spooled.
-	marker := exec.Command("/usr/bin/python3", "-c", `
+	for _, tc := range []struct {
+		name   string
+		n, px  int
+		flags  []string
+		chunks int // at least, in the recovered run
+	}{
+		{"whole", 8, 16, nil, 0},
+		{"chunked", 120, 64, []string{"--chunk-mb", "1"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			frames := filepath.Join(tmp, "frames")
+			os.MkdirAll(frames, 0o755)
+			scene := synth.Scene{Width: tc.px, Height: tc.px}
+			for i := range tc.n {
+				img, id, depth := scene.Frame(i)
+				os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
+				os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
+				os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), depth.Pix[:tc.px*tc.px*3], 0o644) // any bytes of the size
+			}
+			out := filepath.Join(tmp, "out")
+			addr := "ipc://" + filepath.Join(tmp, "tdw.sock")
+			serve := exec.Command(bin, append([]string{"serve", "-o", out, "--listen", addr}, tc.flags...)...)
+			stderr, _ := serve.StderrPipe()
+			if err := serve.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sender := exec.Command("/usr/bin/python3", "../../fixtures/tdw_sender.py", addr, "ep", frames, fmt.Sprint(tc.n), fmt.Sprint(tc.px), fmt.Sprint(tc.px), "--no-end")
+			if b, err := sender.CombinedOutput(); err != nil {
+				t.Fatalf("sender: %v\n%s", err, b)
+			}
+			// A message serve must reject, sent last: its report on stderr means
+			// every frame before it has been spooled.
+			marker := exec.Command("/usr/bin/python3", "-c", `
 import sys, zmq
 c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01"); s.close(linger=5000); c.term()`, addr)
-	if b, err := marker.CombinedOutput(); err != nil {
-		t.Fatalf("marker: %v\n%s", err, b)
-	}
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() && !strings.Contains(lines.Text(), "rejected") {
-	}
-	serve.Process.Signal(syscall.SIGKILL)
-	serve.Wait()
+			if b, err := marker.CombinedOutput(); err != nil {
+				t.Fatalf("marker: %v\n%s", err, b)
+			}
+			lines := bufio.NewScanner(stderr)
+			rejected, chunked := false, tc.chunks == 0
+			for (!rejected || !chunked) && lines.Scan() {
+				rejected = rejected || strings.Contains(lines.Text(), "rejected")
+				chunked = chunked || strings.Contains(lines.Text(), "chunk 0 encoded")
+			}
+			serve.Process.Signal(syscall.SIGKILL)
+			serve.Wait()
 
-	if _, err := os.Stat(filepath.Join(out, "ep", "a", "img.mp4")); err == nil {
-		t.Fatal("a video exists before recovery")
-	}
-	code, _, stderrText := cli(t, "serve", "--recover", "-o", out)
-	if code != 0 {
-		t.Fatalf("recover: exit %d: %s", code, stderrText)
-	}
-	rep := readReport(t, filepath.Join(out, "ep"))
-	if rep.Status != pipeline.OK || len(rep.Streams) != 3 || rep.Streams[0].FramesWritten != 8 {
-		t.Fatalf("recovered report: %s, %d streams", rep.Status, len(rep.Streams))
-	}
-	sr := readJSON[pipeline.ServeReport](t, filepath.Join(out, "ep", pipeline.ServeReportName))
-	if sr.Ended != "recovered" {
-		t.Fatalf("serve report says %q", sr.Ended)
-	}
-	if _, err := os.Stat(filepath.Join(out, "ep", pipeline.SpoolDir)); err == nil {
-		t.Error("the spool is still there after a successful recovery")
+			if _, err := os.Stat(filepath.Join(out, "ep", "a", "img.mp4")); err == nil {
+				t.Fatal("a video exists before recovery")
+			}
+			code, _, stderrText := cli(t, "serve", "--recover", "-o", out)
+			if code != 0 {
+				t.Fatalf("recover: exit %d: %s", code, stderrText)
+			}
+			rep := readReport(t, filepath.Join(out, "ep"))
+			if rep.Status != pipeline.OK || len(rep.Streams) != 3 {
+				t.Fatalf("recovered report: %s, %d streams", rep.Status, len(rep.Streams))
+			}
+			for _, s := range rep.Streams {
+				if s.FramesWritten != tc.n || s.FramesFound != tc.n {
+					t.Errorf("%s: found %d, wrote %d frames, want %d", s.ID, s.FramesFound, s.FramesWritten, tc.n)
+				}
+				if s.Pass == "id" && !slices.Equal(verify.FrameMD5(t, rep.Path(s), "rgb24", false), verify.FrameMD5(t, filepath.Join(frames, "id_%04d.png"), "rgb24", true)) {
+					t.Error("the recovered id video is not bit-exact against the frames sent")
+				}
+			}
+			sr := readJSON[pipeline.ServeReport](t, filepath.Join(out, "ep", pipeline.ServeReportName))
+			if sr.Ended != "recovered" || sr.Chunks < tc.chunks {
+				t.Fatalf("serve report says %q with %d chunks, want recovered with >= %d", sr.Ended, sr.Chunks, tc.chunks)
+			}
+			for _, left := range []string{pipeline.SpoolDir, pipeline.ChunksDir} {
+				if _, err := os.Stat(filepath.Join(out, "ep", left)); err == nil {
+					t.Errorf("%s is still there after a successful recovery", left)
+				}
+			}
+		})
 	}
 }
