@@ -65,7 +65,11 @@ class TdwstitchCapture(AddOn):
         if address is not None:
             import json
             import zmq
-            self._sock = zmq.Context.instance().socket(zmq.PUSH)
+            # Our own context, terminated in close(): that waits until every
+            # queued frame and the end message are handed to the connection
+            # (a process that exits first loses them).
+            self._ctx = zmq.Context()
+            self._sock = self._ctx.socket(zmq.PUSH)
             self._sock.connect(address)
             if run is not None:
                 begin = {"run": run, "fps": fps, "audio": None}
@@ -144,8 +148,9 @@ class TdwstitchCapture(AddOn):
             self._timing.close()
         if self._sock is not None:
             self._sock.send_multipart([b"tdwstitch/end", b"{}"])
-            self._sock.close(linger=10000)
+            self._sock.close(linger=60000)
             self._sock = None
+            self._ctx.term()
 
     def __del__(self):
         try:

@@ -42,7 +42,7 @@ func main() {
 		}
 		return
 	case "serve":
-		if err := benchServe(*work, *bin); err != nil {
+		if err := benchServe(*rounds, *work, *bin); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -231,6 +231,11 @@ func median(ss []sample, f func(sample) float64) float64 {
 	for i, s := range ss {
 		v[i] = f(s)
 	}
+	return medianOf(v)
+}
+
+func medianOf(v []float64) float64 {
+	v = slices.Clone(v)
 	slices.Sort(v)
 	if len(v)%2 == 1 {
 		return v[len(v)/2]

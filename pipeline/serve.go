@@ -42,10 +42,10 @@ type ServeOptions struct {
 	Idle time.Duration
 	// MaxStreams caps the (avatar, pass) streams of one run. Default 64.
 	MaxStreams int
-	// Queue is how many received messages wait in memory for the spool
+	// QueueBytes caps the received messages waiting in memory for the spool
 	// writer; the receiver blocks (and libzmq's own queue fills, then the
-	// sender blocks) only when it is full. Default 256.
-	Queue int
+	// sender blocks) only when it is full. Default 512 MiB.
+	QueueBytes int64
 	// SpoolMax caps the bytes of frames spooled and not yet encoded, over
 	// all runs. At the cap the spool writer waits for the encoder to free
 	// space (the queue fills, then libzmq's, then the sender blocks) and the
@@ -60,10 +60,13 @@ type ServeOptions struct {
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
 type ServeReport struct {
-	Run      string `json:"run"`
-	Ended    string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
-	Messages int    `json:"messages"`
-	Frames   int    `json:"frames"`
+	Run   string `json:"run"`
+	Ended string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
+	// Interrupted: the run's end message never came (any ended but "end");
+	// its videos hold every frame received up to then.
+	Interrupted bool `json:"interrupted"`
+	Messages    int  `json:"messages"`
+	Frames      int  `json:"frames"`
 	// ReceiveSeconds is the time from the first frame received to the last;
 	// IngestFPS is frames over it: receive + check + spool, the encoder
 	// running afterwards.
@@ -86,6 +89,10 @@ type ServeReport struct {
 
 // Backpressure is how often, and how long, receiving paused for a full spool.
 type Backpressure struct {
+	// QueueWaits counts the times the receiver waited because the messages
+	// in memory reached --queue-mb (the spool writer fell behind).
+	QueueWaits int64 `json:"queue_waits"`
+	// Waits and Seconds: the spool at --spool-max-mb, waiting for the encoder.
 	Waits   int     `json:"waits"`
 	Seconds float64 `json:"seconds"`
 	// OverCap counts frames spooled past the cap because no encoder was at
@@ -104,8 +111,8 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	if so.MaxStreams <= 0 {
 		so.MaxStreams = 64
 	}
-	if so.Queue <= 0 {
-		so.Queue = 256
+	if so.QueueBytes <= 0 {
+		so.QueueBytes = 512 << 20
 	}
 	if so.Source.MaxParts <= 0 {
 		so.Source.MaxParts = 256
@@ -131,11 +138,11 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		sock.Close()
 		return err
 	}
-	msgs := make(chan inbound, so.Queue)
+	q := newQueue(so.QueueBytes)
 	var wg sync.WaitGroup
-	wg.Go(func() { receive(ctx, sock, msgs) })
-	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1)}
-	l.consume(ctx, msgs)
+	wg.Go(func() { receive(ctx, sock, q) })
+	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q}
+	l.consume(ctx)
 	wg.Wait()
 	encoders.Wait()
 	return nil
@@ -145,12 +152,13 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 type inbound struct {
 	parts   [][]byte
 	dropped error
+	size    int64
 }
 
 // receive owns the socket: it forwards messages until ctx ends, then closes
 // the channel and the socket.
-func receive(ctx context.Context, sock *source.Socket, msgs chan<- inbound) {
-	defer close(msgs)
+func receive(ctx context.Context, sock *source.Socket, q *queue) {
+	defer close(q.ch)
 	defer sock.Close()
 	for ctx.Err() == nil {
 		parts, err := sock.Recv(200 * time.Millisecond)
@@ -162,9 +170,7 @@ func receive(ctx context.Context, sock *source.Socket, msgs chan<- inbound) {
 		case err != nil || parts == nil:
 			continue
 		}
-		select {
-		case msgs <- in:
-		case <-ctx.Done():
+		if !q.put(ctx, in) {
 			return
 		}
 	}
@@ -176,6 +182,7 @@ type live struct {
 	so       ServeOptions
 	encoders *pool.Pool
 	start    time.Time
+	q        *queue
 
 	// spooled counts the bytes in every run's spool; pending, those of them
 	// an encoder is working on (they will be freed). freed wakes a writer
@@ -197,6 +204,7 @@ type liveRun struct {
 	manifest *liveManifest
 	last     int64 // highest frame number spooled
 	chunk    openChunk
+	waits0   int64 // the queue's wait count when the run began
 	// jobs feeds the run's chunk encoder, started with the first chunk;
 	// done is closed when it has encoded the last one.
 	jobs chan chunkJob
@@ -220,12 +228,12 @@ type chunkJob struct {
 	clock *timing.Clock
 }
 
-func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
+func (l *live) consume(ctx context.Context) {
 	idle := time.NewTimer(l.so.Idle)
 	defer idle.Stop()
 	for {
 		select {
-		case in, ok := <-msgs:
+		case in, ok := <-l.q.ch:
 			if !ok {
 				l.finish("shutdown")
 				return
@@ -235,6 +243,7 @@ func (l *live) consume(ctx context.Context, msgs <-chan inbound) {
 			} else {
 				l.handle(ctx, in.parts)
 			}
+			l.q.done(in)
 			idle.Reset(l.so.Idle)
 		case <-idle.C:
 			l.finish("idle")
@@ -450,7 +459,7 @@ func (l *live) open(name string, opts Options) {
 	}
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)},
-		opts: opts, dir: dir, writer: w, manifest: m, last: -1,
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }
@@ -472,7 +481,8 @@ func (l *live) finish(how string) {
 		return
 	}
 	l.cur = nil
-	r.rep.Ended = how
+	r.rep.Ended, r.rep.Interrupted = how, how != "end"
+	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
 	r.writer.Close()
 	if r.jobs == nil {
 		size := r.chunk.bytes
@@ -536,7 +546,7 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 	}
 	for _, sp := range spools {
 		runOut := filepath.Dir(sp)
-		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Rejected: map[string]int{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
+		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
 		o := opts
 		m, err := readManifest(runOut)
 		if err == nil {

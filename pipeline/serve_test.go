@@ -130,7 +130,7 @@ func TestServeFromPythonSender(t *testing.T) {
 			}
 			var sr ServeReport
 			b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || len(sr.Rejected) == 0 ||
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || sr.Interrupted || len(sr.Rejected) == 0 ||
 				sr.Framerate == nil || sr.Framerate.Target != 60 || float32(sr.Framerate.FrameDt) != 0.025 {
 				t.Fatalf("serve report %+v (%v)", sr, err)
 			}
@@ -196,7 +196,7 @@ s.close(linger=5000); ctx.term()`
 	srv.stop()
 	var sr ServeReport
 	b, _ := os.ReadFile(filepath.Join(out, "crashed", ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Ended != "idle" || sr.Frames != 6 {
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Ended != "idle" || !sr.Interrupted || sr.Frames != 6 {
 		t.Fatalf("serve report %+v (%v)", sr, err)
 	}
 	rep := readPrevious(filepath.Join(out, "crashed"))

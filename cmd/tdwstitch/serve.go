@@ -18,6 +18,7 @@ func newServeCmd(io ioStreams) *cobra.Command {
 		anyIface                bool
 		maxPartMB, maxMessageMB int64
 		spoolMaxMB, chunkMB     int64
+		queueMB                 int64
 		recover                 bool
 	)
 	c := &cobra.Command{
@@ -56,7 +57,7 @@ start (or with --recover).`,
 				fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
 			}
 			so.Source.MaxPart, so.Source.MaxMessage = maxPartMB<<20, maxMessageMB<<20
-			so.SpoolMax, so.ChunkBytes = spoolMaxMB<<20, chunkMB<<20
+			so.SpoolMax, so.ChunkBytes, so.QueueBytes = spoolMaxMB<<20, chunkMB<<20, queueMB<<20
 			if spoolMaxMB == 0 {
 				so.SpoolMax = -1 // no cap
 			}
@@ -83,7 +84,7 @@ start (or with --recover).`,
 	f.IntVar(&so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
 	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
 	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
-	f.IntVar(&so.Queue, "queue", 256, "received messages waiting in memory for the spool writer")
+	f.Int64Var(&queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
 	f.Int64Var(&spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
 	f.Int64Var(&chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
 	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
