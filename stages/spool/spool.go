@@ -28,6 +28,7 @@ type Writer struct {
 	frames     int
 	last       []string // files of the last frame written
 	lastBytes  int64
+	dirs       map[string]bool // avatar folders made so far
 }
 
 // Create starts a spool in dir (created) allowing at most maxStreams
@@ -40,7 +41,7 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the spool's timing sidecar: %w", err)
 	}
-	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, timing: f, rows: bufio.NewWriter(f)}
+	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, dirs: map[string]bool{}, timing: f, rows: bufio.NewWriter(f)}
 	w.rows.WriteString("event,frame,time\n")
 	return w, nil
 }
@@ -93,6 +94,12 @@ func (w *Writer) Frame(number int64, received float64, images []*wire.Images) er
 	}
 	w.last, w.lastBytes = w.last[:0], 0
 	for _, f := range files {
+		if dir := filepath.Dir(f.path); !w.dirs[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("cannot create %s: %w", dir, err)
+			}
+			w.dirs[dir] = true
+		}
 		if err := writeWhole(f.path, f.data); err != nil {
 			return err
 		}
@@ -152,11 +159,9 @@ func fileBytes(im *wire.Images, p wire.ImagePass) ([]byte, string, error) {
 	return p.Image, "png", nil
 }
 
-// writeWhole writes data under a temporary name beside path, then renames it.
+// writeWhole writes data under a temporary name beside path (whose folder
+// exists), then renames it: a killed serve never leaves half a frame.
 func writeWhole(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("cannot create %s: %w", filepath.Dir(path), err)
-	}
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".part")
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
