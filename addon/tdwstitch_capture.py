@@ -24,9 +24,14 @@ Streaming mode: give `address` (and a `run` name) to push every frame to a runni
 `tdwstitch serve` over ZeroMQ (pyzmq, which TDW already depends on) instead of, or with
 `path` as well as, saving it:
 
-    capture = TdwstitchCapture(path=None, address="tcp://127.0.0.1:5556", run="episode_1")
+    capture = TdwstitchCapture(path=None, address="tcp://127.0.0.1:5556", run="episode_1",
+                               ack="tcp://127.0.0.1:5557")
     ...
     capture.close()   # ends the run: tdwstitch encodes it
+
+With `ack` (serve started with the same `--ack`), close() waits until serve has received
+the whole run before returning, so a controller that exits right after loses nothing even
+when serve is behind.
 """
 
 import time
@@ -44,7 +49,8 @@ class TdwstitchCapture(AddOn):
     def __init__(self, path: Optional[Union[str, Path]] = None, avatar_ids: Optional[List[str]] = None,
                  pass_masks: Optional[List[str]] = None, png: bool = False,
                  clock: Callable[[], float] = time.monotonic,
-                 address: Optional[str] = None, run: Optional[str] = None, fps: Optional[float] = None):
+                 address: Optional[str] = None, run: Optional[str] = None, fps: Optional[float] = None,
+                 ack: Optional[str] = None, ack_timeout: float = 120):
         super().__init__()
         if path is None and address is None:
             raise ValueError("give a path to save frames to, an address to stream them to, or both")
@@ -62,6 +68,8 @@ class TdwstitchCapture(AddOn):
             self._timing = open(self.path / "timing.csv", "w", buffering=1)
             self._timing.write("event,frame,time\n")
         self._sock = None
+        self.run, self._ack, self._ack_timeout = run, ack, ack_timeout
+        self.acknowledged = None  # serve's answer to the ack: {"run", "frames", "ended"}
         if address is not None:
             import json
             import zmq
@@ -148,6 +156,14 @@ class TdwstitchCapture(AddOn):
             self._timing.close()
         if self._sock is not None:
             self._sock.send_multipart([b"tdwstitch/end", b"{}"])
+            if self._ack is not None and self.run is not None:
+                import zmq
+                req = self._ctx.socket(zmq.REQ)
+                req.connect(self._ack)
+                req.send_json({"run": self.run})
+                if req.poll(int(self._ack_timeout * 1000)):
+                    self.acknowledged = req.recv_json()
+                req.close(linger=0)
             self._sock.close(linger=60000)
             self._sock = None
             self._ctx.term()

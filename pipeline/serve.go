@@ -38,6 +38,11 @@ const ServeReportName = "tdwstitch-serve.json"
 type ServeOptions struct {
 	Options
 	Source source.Options
+	// Ack, when set, binds a REP socket there: a controller sends
+	// {"run": NAME} after its end message and waits for the answer
+	// {"run", "frames", "ended"} before it exits, so that nothing it sent
+	// is lost in the connection (see queue.go). Default: none.
+	Ack string
 	// Idle ends a run when no message arrived for this long. Default 30 s.
 	Idle time.Duration
 	// MaxStreams caps the (avatar, pass) streams of one run. Default 64.
@@ -140,8 +145,19 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	}
 	q := newQueue(so.QueueBytes)
 	var wg sync.WaitGroup
+	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q,
+		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}}
+	if so.Ack != "" {
+		acks, err := source.OpenAcks(so.Ack)
+		if err != nil {
+			sock.Close()
+			return err
+		}
+		reqs := make(chan ackReq)
+		l.acks = reqs
+		wg.Go(func() { answerAcks(ctx, acks, reqs) })
+	}
 	wg.Go(func() { receive(ctx, sock, q) })
-	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q}
 	l.consume(ctx)
 	wg.Wait()
 	encoders.Wait()
@@ -183,6 +199,13 @@ type live struct {
 	encoders *pool.Pool
 	start    time.Time
 	q        *queue
+
+	// acks brings controllers' questions "do you have all of run NAME?";
+	// they are answered when the run has ended (ended), held until then
+	// (waiting).
+	acks    <-chan ackReq
+	ended   map[string]ackAnswer
+	waiting map[string][]ackReq
 
 	// spooled counts the bytes in every run's spool; pending, those of them
 	// an encoder is working on (they will be freed). freed wakes a writer
@@ -245,6 +268,12 @@ func (l *live) consume(ctx context.Context) {
 			}
 			l.q.done(in)
 			idle.Reset(l.so.Idle)
+		case req := <-l.acks:
+			if a, ok := l.ended[req.run]; ok {
+				req.reply <- a
+			} else {
+				l.waiting[req.run] = append(l.waiting[req.run], req)
+			}
 		case <-idle.C:
 			l.finish("idle")
 			idle.Reset(l.so.Idle)
@@ -483,6 +512,12 @@ func (l *live) finish(how string) {
 	l.cur = nil
 	r.rep.Ended, r.rep.Interrupted = how, how != "end"
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
+	a := ackAnswer{Run: r.rep.Run, Frames: r.rep.Frames, Ended: how}
+	l.ended[a.Run] = a
+	for _, req := range l.waiting[a.Run] {
+		req.reply <- a
+	}
+	delete(l.waiting, a.Run)
 	r.writer.Close()
 	if r.jobs == nil {
 		size := r.chunk.bytes
@@ -578,4 +613,51 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 		finishChunked(ctx, runOut, run, m, clock, o)
 	}
 	return nil
+}
+
+// ackReq is a controller's question, and where its answer goes.
+type ackReq struct {
+	run   string
+	reply chan ackAnswer
+}
+
+// ackAnswer tells a controller what serve received of its run.
+type ackAnswer struct {
+	Run    string `json:"run"`
+	Frames int    `json:"frames"`
+	Ended  string `json:"ended"`
+	Error  string `json:"error,omitempty"`
+}
+
+// answerAcks owns the acknowledgement socket: each request {"run": NAME}
+// is answered once the run has ended (its end message was spooled).
+func answerAcks(ctx context.Context, acks *source.Acks, reqs chan<- ackReq) {
+	defer acks.Close()
+	for ctx.Err() == nil {
+		b, err := acks.Recv(200 * time.Millisecond)
+		if err != nil || b == nil {
+			continue
+		}
+		var q struct {
+			Run string `json:"run"`
+		}
+		if json.Unmarshal(b, &q) != nil || wire.SafeName(q.Run) != nil {
+			b, _ := json.Marshal(ackAnswer{Error: `bad request: send {"run": NAME}`})
+			acks.Reply(b)
+			continue
+		}
+		req := ackReq{run: q.Run, reply: make(chan ackAnswer, 1)}
+		select {
+		case reqs <- req:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case a := <-req.reply:
+			b, _ := json.Marshal(a)
+			acks.Reply(b)
+		case <-ctx.Done():
+			return
+		}
+	}
 }

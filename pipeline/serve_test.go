@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func freeTCP(t *testing.T) string {
 // liveServe is Serve running in the background for one test.
 type liveServe struct {
 	out  string
+	so   ServeOptions
 	done chan Event
 	stop func() // cancels Serve and waits for it; safe to call twice
 }
@@ -49,6 +51,7 @@ func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe 
 	if tune != nil {
 		tune(&so)
 	}
+	l.so = so
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- Serve(ctx, l.out, so) }()
@@ -250,11 +253,13 @@ s.close(linger=10000); c.term()`
 }
 
 // TestServeSlowEncoderFastSender: a sender pushing as fast as it can into a
-// serve whose encoder is slow (every ffmpeg start is delayed) and whose
-// spool is capped at 3 MB. The run is encoded in chunks while it arrives,
+// serve whose encoder is slow (every ffmpeg start is delayed), whose spool
+// is capped at 3 MB and whose memory queue at 256 kB, so that backpressure
+// reaches the sender. The run is encoded in chunks while it arrives,
 // receiving pauses when the spool is full (reported), the spool never goes
-// past the cap by more than a frame, no frame is lost, and the joined
-// data-pass videos are bit-exact.
+// past the cap by more than a frame, the sender exits as soon as serve
+// acknowledges the run, no frame is lost, and the joined data-pass videos
+// are bit-exact.
 func TestServeSlowEncoderFastSender(t *testing.T) {
 	const n, spoolMax = 240, 3 << 20
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
@@ -264,9 +269,10 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	os.WriteFile(slow, []byte("#!/bin/sh\nsleep 0.3\nexec "+real.FFmpeg+" \"$@\"\n"), 0o755)
 	srv := startServe(t, addr, func(so *ServeOptions) {
 		so.Tool.FFmpeg = slow
-		so.SpoolMax, so.ChunkBytes = spoolMax, 1<<20
+		so.SpoolMax, so.ChunkBytes, so.QueueBytes, so.Source.HWM = spoolMax, 1<<20, 256<<10, 8
+		so.Ack = "ipc://" + filepath.Join(filepath.Dir(strings.TrimPrefix(addr, "ipc://")), "ack.sock")
 	})
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "long_run", frames, fmt.Sprint(n), "96", "64")
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -279,7 +285,7 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != n || sr.Status != OK {
 		t.Fatalf("serve report %+v (%v)", sr, err)
 	}
-	if sr.Chunks < 3 || sr.Backpressure.Waits == 0 || sr.Backpressure.OverCap != 0 || sr.SpoolPeakBytes > spoolMax+64<<10 {
+	if sr.Chunks < 3 || sr.Backpressure.Waits == 0 || sr.Backpressure.QueueWaits == 0 || sr.Backpressure.OverCap != 0 || sr.SpoolPeakBytes > spoolMax+64<<10 {
 		t.Fatalf("chunks %d, backpressure %+v, spool peak %d bytes (cap %d): want >= 3 chunks, waits, no frame over the cap",
 			sr.Chunks, sr.Backpressure, sr.SpoolPeakBytes, spoolMax)
 	}

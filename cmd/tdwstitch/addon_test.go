@@ -103,7 +103,7 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 
 // TestAddonStreamsToServe: the add-on in streaming mode (pyzmq, no files)
 // pushes frames to a running serve, which encodes the run when the add-on
-// closes.
+// closes; close() returns only when serve acknowledges the whole run.
 func TestAddonStreamsToServe(t *testing.T) {
 	work := addonWorkdir(t)
 
@@ -120,12 +120,13 @@ func TestAddonStreamsToServe(t *testing.T) {
 		if e.Kind == pipeline.RunDone {
 			done <- e
 		}
-	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
+	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute,
+		Ack: "ipc://" + filepath.Join(work, "ack.sock")}
 	served := make(chan error, 1)
 	go func() { served <- pipeline.Serve(ctx, out, so) }()
 
-	cmd := pythonIn(t, []string{work, "testdata/pystub", "../../fixtures"}, "testdata/addon_stream_driver.py", addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12")
-	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12") {
+	cmd := pythonIn(t, []string{work, "testdata/pystub", "../../fixtures"}, "testdata/addon_stream_driver.py", addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12", so.Ack)
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12 acknowledged {'run': 'streamed', 'frames': 12, 'ended': 'end'}") {
 		t.Fatalf("streaming add-on: %v\n%s", err, b)
 	}
 	select {

@@ -50,6 +50,9 @@ start (or with --recover).`,
 			if so.Source.Connect != "" {
 				so.Source.Listen = ""
 			}
+			if so.Ack != "" && !source.Loopback(so.Ack) && !anyIface {
+				return usageErrorf("--ack %s is not a loopback address: pass --any-interface to answer other machines", so.Ack)
+			}
 			if so.Source.Listen != "" && !source.Loopback(so.Source.Listen) {
 				if !anyIface {
 					return usageErrorf("--listen %s is not a loopback address: pass --any-interface to accept frames from other machines", so.Source.Listen)
@@ -77,6 +80,7 @@ start (or with --recover).`,
 	f.StringVarP(&outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
 	f.StringVar(&so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
 	f.StringVar(&so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
+	f.StringVar(&so.Ack, "ack", "", "also bind a REP socket here that answers a controller's {\"run\": NAME} once the run has ended, so it can wait before exiting (the add-on's ack=)")
 	f.BoolVar(&anyIface, "any-interface", false, "allow --listen on a non-loopback address")
 	f.DurationVar(&so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
 	f.Int64Var(&maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")

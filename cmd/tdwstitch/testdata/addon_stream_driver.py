@@ -10,9 +10,10 @@ with open(jpg, "rb") as f:
     jpg_bytes = f.read()
 with open(png, "rb") as f:
     png_bytes = f.read()
-cap = TdwstitchCapture(path=None, address=address, run="streamed", avatar_ids=["a"], fps=30)
+ack = sys.argv[5] if len(sys.argv) > 5 else None
+cap = TdwstitchCapture(path=None, address=address, run="streamed", avatar_ids=["a"], fps=30, ack=ack)
 for i in range(n):
     cap.on_send([images("a", [(1, jpg_bytes, 2), (2, png_bytes, 1)], 16, 16), i.to_bytes(4, "big")])
 cap.on_send([b"\x00\x00\x00\x00tran" + b"\x00" * 8, n.to_bytes(4, "big")])  # no images: not forwarded
 cap.close()
-print("streamed", n)
+print("streamed", n, "acknowledged", cap.acknowledged)
