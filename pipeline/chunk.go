@@ -16,6 +16,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -147,6 +148,7 @@ func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManife
 	os.RemoveAll(dir) // a chunk a killed serve was writing
 	opts.NoAudio, opts.Audio, opts.Force, opts.Resume = true, "", true, false
 	opts.OnEvent = func(Event) {}
+	opts.find = spool.Find
 	opts.seg = &segment{from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
 	_, _, err := Encode(ctx, filepath.Join(runOut, SpoolDir), dir, opts)
 	if err != nil && ctx.Err() != nil {

@@ -54,7 +54,11 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 }
 
 func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
-	run, err := discover.Find(runDir)
+	find := discover.Find
+	if opts.find != nil {
+		find = opts.find
+	}
+	run, err := find(runDir)
 	if err != nil {
 		return err
 	}

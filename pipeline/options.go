@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -97,6 +98,9 @@ type Options struct {
 	OnEvent func(Event)
 	// seg restricts the encode to one chunk of a live run (see chunk.go).
 	seg *segment
+	// find lists the run's frames; default discover.Find (a live run's
+	// spool: spool.Find).
+	find func(dir string) (*discover.Run, error)
 }
 
 func (o *Options) applyDefaults() {

@@ -45,7 +45,7 @@ func scan(ctx context.Context, frames []discover.Frame, readers int, deep, keep 
 
 func check(f discover.Frame, deep, keep bool) checked {
 	c := checked{frame: f}
-	data, err := os.ReadFile(f.Path)
+	data, err := readFrame(f)
 	if err != nil {
 		c.err = fmt.Errorf("cannot read: %w", err)
 		return c
@@ -62,6 +62,23 @@ func check(f discover.Frame, deep, keep bool) checked {
 		c.data = data
 	}
 	return c
+}
+
+// readFrame reads a frame's bytes: its file, or its range of a pack.
+func readFrame(f discover.Frame) ([]byte, error) {
+	if !f.Packed {
+		return os.ReadFile(f.Path)
+	}
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	data := make([]byte, f.Size)
+	if _, err := file.ReadAt(data, f.Offset); err != nil {
+		return nil, fmt.Errorf("%s bytes %d-%d: %w", f.Path, f.Offset, f.Offset+f.Size, err)
+	}
+	return data, nil
 }
 
 func extName(f tdw.Format) string {

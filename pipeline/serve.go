@@ -238,7 +238,6 @@ type liveRun struct {
 type openChunk struct {
 	from   int64
 	start  float64
-	files  []string
 	bytes  int64
 	frames int
 }
@@ -372,14 +371,12 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(images) == 0 {
 		return
 	}
-	l.waitForSpace(ctx, r)
-	if err := r.writer.Frame(number, now, images); err != nil {
+	files, err := r.writer.Prepare(number, images)
+	if err != nil {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return
 	}
-	files, size := r.writer.Last()
-	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
-	r.clock.Frames[number] = now
+	l.waitForSpace(ctx, r)
 	// Hand the chunk so far to the encoder once it is big enough; this frame
 	// starts the next one. A chunk placed by receive times spans two slots
 	// at least, so that it fills one.
@@ -388,11 +385,20 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
 		l.seal(r, number)
 	}
+	r.clock.Frames[number] = now
+	size, err := r.writer.Write(number, now, files)
+	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
 	if c.frames == 0 {
 		c.from, c.start = number, now
 	}
-	c.files, c.bytes, c.frames = append(c.files, files...), c.bytes+size, c.frames+1
+	c.bytes, c.frames = c.bytes+size, c.frames+1
 	r.last = max(r.last, number)
+	if err != nil {
+		// The disk failed under the spool: the frame may be partly written,
+		// and is counted as rejected (the index leaves it out).
+		l.reject(fmt.Sprintf("cannot spool frame %d: %v", number, err))
+		return
+	}
 
 	if r.rep.Frames == 0 {
 		r.first = now
@@ -451,7 +457,7 @@ func (l *live) seal(r *liveRun, next int64) {
 		go l.encodeChunks(r)
 	}
 	l.pending.Add(r.chunk.bytes)
-	r.jobs <- chunkJob{r: c, files: r.chunk.files, bytes: r.chunk.bytes, first: r.writer.First(), clock: snapshot(r.clock)}
+	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: r.writer.First(), clock: snapshot(r.clock)}
 	r.chunk = openChunk{}
 }
 
@@ -543,6 +549,7 @@ func (l *live) finish(how string) {
 func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Options) {
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
+	opts.find = spool.Find
 	rep, _, err := Encode(ctx, spoolDir, runOut, opts)
 	endLive(runOut, run, rep, err, opts)
 }

@@ -40,7 +40,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t)})
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t), find: spool.Find})
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}

@@ -23,6 +23,10 @@ type Frame struct {
 	Format  tdw.Format // format named by the extension (validation checks the bytes)
 	Size    int64
 	ModTime time.Time
+	// Packed frames are Size bytes at Offset of the file at Path (a live
+	// run's spool packs its frames); others are the whole file.
+	Packed bool
+	Offset int64
 }
 
 // Stream is the frames of one (avatar, pass), ordered by frame number.

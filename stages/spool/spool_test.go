@@ -7,9 +7,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 	"github.com/tdwstitch/tdwstitch/stages/wire"
@@ -44,17 +44,26 @@ func TestSpoolWritesWhatEncodeReads(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	run, err := discover.Find(dir)
+	run, err := Find(dir)
 	if err != nil || len(run.Streams) != 3 || len(run.Streams[0].Frames) != 3 {
-		t.Fatalf("discover: %v, %d streams", err, len(run.Streams))
+		t.Fatalf("Find: %v, %+v", err, run)
+	}
+	frame := func(id string, n int) []byte {
+		for _, s := range run.Streams {
+			if s.ID() == id {
+				f := s.Frames[n]
+				b, _ := os.ReadFile(f.Path)
+				return b[f.Offset : f.Offset+f.Size]
+			}
+		}
+		t.Fatalf("no stream %s", id)
+		return nil
 	}
 	clock, err := timing.ReadSidecar(filepath.Join(dir, timing.SidecarName))
 	if err != nil || !clock.HasAudio || clock.AudioStart != 99.5 || clock.Frames[2] != 100.06 {
 		t.Fatalf("sidecar: %+v, %v", clock, err)
 	}
-	f, _ := os.Open(filepath.Join(dir, "a", "depth_0001.png"))
-	defer f.Close()
-	m, err := png.Decode(f)
+	m, err := png.Decode(bytes.NewReader(frame("a/depth", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +79,7 @@ func TestSpoolWritesWhatEncodeReads(t *testing.T) {
 	if !bytes.Equal(got, want) || m.Bounds() != image.Rect(0, 0, 3, 2) {
 		t.Fatalf("depth pixels %v, want %v", got, want)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "a", "img_0002.jpg")); string(b) != "\xff\xd8jpeg\xff\xd9" {
+	if b := frame("a/img", 2); string(b) != "\xff\xd8jpeg\xff\xd9" {
 		t.Fatal("img bytes were not stored as sent")
 	}
 }
@@ -102,8 +111,9 @@ func TestSpoolRejectsHostileFrames(t *testing.T) {
 	if w.Frames() != 1 {
 		t.Fatalf("%d frames spooled, want 1", w.Frames())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "run", "a", "depth_0000.png")); err != nil {
-		t.Fatal("the good frame is missing")
+	run, err := Find(filepath.Join(dir, "run"))
+	if err != nil || len(run.Streams) != 3 || len(run.Streams[0].Frames) != 1 {
+		t.Fatalf("the good frame is missing: %v, %+v", err, run)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "b")); err == nil {
 		t.Fatal("a frame over the stream cap was written")
@@ -127,5 +137,36 @@ func BenchmarkFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 		n++
+	}
+}
+
+// TestFindSkipsACutRow: a serve killed while writing a frame leaves an index
+// row without its newline; Find leaves that frame out and lists the rest.
+// Packs rotate per chunk and both chunks' frames are found.
+func TestFindSkipsACutRow(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := Create(dir, 8)
+	for n := range 4 {
+		if n == 2 {
+			if packs := w.Rotate(); len(packs) != 3 {
+				t.Fatalf("rotate closed %d packs, want 3", len(packs))
+			}
+		}
+		if err := w.Frame(int64(n), float64(n), frameImages("a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	f, _ := os.OpenFile(filepath.Join(dir, IndexName), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("4,png,0,9,a/id.00") // cut short
+	f.Close()
+	run, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Streams {
+		if len(s.Frames) != 4 || s.Frames[3].Number != 3 || !strings.HasSuffix(s.Frames[3].Path, ".0001.pack") {
+			t.Fatalf("%s: %+v", s.ID(), s.Frames)
+		}
 	}
 }
