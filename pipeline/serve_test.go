@@ -98,8 +98,9 @@ func senderFrames(t *testing.T, n, w, h int) (frames, depthPNGs string) {
 
 // TestServeFromPythonSender: Debian's python3 with pyzmq (what TDW uses)
 // pushes a run, with garbage between the frames, over tcp and over ipc;
-// the videos match the frames (depth bit-exact after the flip), the garbage
-// is counted, nothing is written outside the output folder.
+// every video decodes to exactly what encode makes of the same frames saved
+// to disk (depth bit-exact after the flip), the garbage is counted, nothing
+// is written outside the output folder.
 func TestServeFromPythonSender(t *testing.T) {
 	for _, transport := range []string{"tcp", "ipc"} {
 		t.Run(transport, func(t *testing.T) {
@@ -123,12 +124,29 @@ func TestServeFromPythonSender(t *testing.T) {
 			if rep == nil || rep.Status != OK || len(rep.Streams) != 3 {
 				t.Fatalf("report: %+v", rep)
 			}
-			for _, sr := range rep.Streams {
+			// The same frames saved to disk as save_images writes them, encoded.
+			onDisk := filepath.Join(t.TempDir(), "a")
+			os.MkdirAll(onDisk, 0o755)
+			for i := range 15 {
+				for _, f := range []string{filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), filepath.Join(depthPNGs, fmt.Sprintf("depth_%04d.png", i))} {
+					b, _ := os.ReadFile(f)
+					os.WriteFile(filepath.Join(onDisk, filepath.Base(f)), b, 0o644)
+				}
+			}
+			enc, _, err := Encode(context.Background(), filepath.Dir(onDisk), t.TempDir(), Options{Tool: tool(t)})
+			if err != nil {
+				t.Fatalf("encode of the frames on disk: %v", err)
+			}
+			for i, sr := range rep.Streams {
 				if sr.FramesRead != 15 || sr.FramesWritten != 15 {
 					t.Errorf("%s: read %d frames, wrote %d, want 15", sr.ID, sr.FramesRead, sr.FramesWritten)
 				}
 				if sr.Pass == "depth" {
 					assertSameFrames(t, rep.Path(sr), filepath.Join(depthPNGs, "depth_%04d.png"))
+				}
+				// Every pass decodes to exactly what encode made of the files.
+				if e := enc.Streams[i]; e.ID != sr.ID || !slices.Equal(verify.FrameMD5(t, rep.Path(sr), "rgb24", false), verify.FrameMD5(t, enc.Path(e), "rgb24", false)) {
+					t.Errorf("%s: serve's video differs from encode's of the same frames on disk", sr.ID)
 				}
 			}
 			var sr ServeReport

@@ -115,7 +115,7 @@ func Find(dir string) (*Run, error) {
 		sortFrames(s)
 		run.Streams = append(run.Streams, s)
 	}
-	slices.SortFunc(run.Streams, compareStreams)
+	slices.SortFunc(run.Streams, CompareStreams)
 	return run, nil
 }
 
@@ -225,7 +225,9 @@ func sortFrames(s *Stream) {
 	s.Frames = kept
 }
 
-func compareStreams(a, b *Stream) int {
+// CompareStreams orders streams as reports list them: by avatar, sequence
+// name, then pass in TDW's order.
+func CompareStreams(a, b *Stream) int {
 	if c := strings.Compare(a.Avatar, b.Avatar); c != 0 {
 		return c
 	}

@@ -70,7 +70,7 @@ func Find(dir string) (*discover.Run, error) {
 		}
 		s.Frames = kept
 	}
-	slices.SortFunc(run.Streams, func(a, b *discover.Stream) int { return strings.Compare(a.ID(), b.ID()) })
+	slices.SortFunc(run.Streams, discover.CompareStreams)
 	return run, nil
 }
 
