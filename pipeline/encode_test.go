@@ -80,6 +80,9 @@ func TestEncodeSampleRun(t *testing.T) {
 		if math.Abs(m.Duration-1.5) > 0.05 {
 			t.Errorf("%s: duration %.3f s, want 1.5", sr.ID, m.Duration)
 		}
+		if fi, err := os.Stat(rep.Path(sr)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want -rw-r--r-- like any file the user makes", sr.ID, fi.Mode(), err)
+		}
 		switch sr.Pass {
 		case "img":
 			if v.Codec != "h264" || v.PixFmt != "yuv420p" || sr.Output != "a/img.mp4" {

@@ -304,6 +304,11 @@ func globEscape(s string) string {
 // overwrites: a hard link fails if another process put a file there since
 // the check at the start (a plain rename would silently replace it).
 func publish(tmp, final string, replace bool) error {
+	// CreateTemp made the file private; a video is as readable as any
+	// file the user makes (a gallery's web server, a shared dataset).
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("cannot make %s readable: %w", tmp, err)
+	}
 	if !replace {
 		err := os.Link(tmp, final)
 		if err == nil {
