@@ -112,7 +112,7 @@ func Find(dir string) (*Run, error) {
 		run.addFolder(streams, sub, e.Name(), subEntries)
 	}
 	for _, s := range streams {
-		sortFrames(s)
+		s.Sort()
 		run.Streams = append(run.Streams, s)
 	}
 	slices.SortFunc(run.Streams, CompareStreams)
@@ -204,8 +204,10 @@ func ParseName(stem string) (pass tdw.Pass, prefix string, number int64, reason 
 	return pass, strings.Trim(m[1], "_-. "), n, ""
 }
 
-func sortFrames(s *Stream) {
-	slices.SortFunc(s.Frames, func(a, b Frame) int {
+// Sort orders the frames by number (then name; stable otherwise) and moves
+// frames whose number is already taken to Duplicates.
+func (s *Stream) Sort() {
+	slices.SortStableFunc(s.Frames, func(a, b Frame) int {
 		if a.Number != b.Number {
 			if a.Number < b.Number {
 				return -1

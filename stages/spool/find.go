@@ -59,16 +59,7 @@ func Find(dir string) (*discover.Run, error) {
 		s.Frames = append(s.Frames, fr)
 	}
 	for _, s := range run.Streams {
-		slices.SortStableFunc(s.Frames, func(a, b discover.Frame) int { return int(min(max(a.Number-b.Number, -1), 1)) })
-		kept := s.Frames[:0]
-		for _, f := range s.Frames {
-			if len(kept) > 0 && kept[len(kept)-1].Number == f.Number {
-				s.Duplicates = append(s.Duplicates, f)
-				continue
-			}
-			kept = append(kept, f)
-		}
-		s.Frames = kept
+		s.Sort()
 	}
 	slices.SortFunc(run.Streams, discover.CompareStreams)
 	return run, nil
