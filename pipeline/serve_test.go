@@ -329,3 +329,43 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConnectsToABindingController: with --connect, serve connects to
+// a controller whose PUSH socket binds; frames sent without a begin message
+// make a run named after the UTC time of its first frame, ended by --idle.
+func TestServeConnectsToABindingController(t *testing.T) {
+	addr := freeTCP(t)
+	frames, _ := senderFrames(t, 5, 16, 16)
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "ignored", frames, "5", "16", "16", "--bind", "--no-begin", "--no-end")
+	out := make(chan []byte, 1)
+	go func() {
+		b, err := sender.CombinedOutput()
+		if err != nil {
+			b = append(b, err.Error()...)
+		}
+		out <- b
+	}()
+	before := time.Now().UTC().Add(-time.Second)
+	srv := startServe(t, "", func(so *ServeOptions) { so.Source.Listen, so.Source.Connect, so.Idle = "", addr, time.Second })
+	if b := <-out; !strings.Contains(string(b), "sent 5") {
+		t.Fatalf("sender: %s", b)
+	}
+	var e Event
+	select {
+	case e = <-srv.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run was not encoded within 2 minutes")
+	}
+	srv.stop()
+	name, ok := strings.CutPrefix(e.Run, "live-")
+	started, err := time.Parse("20060102T150405Z", name)
+	if !ok || err != nil || started.Before(before.Truncate(time.Second)) || started.After(time.Now()) || e.Status != OK {
+		t.Fatalf("run %q (%s, %v), want live-<UTC time of its first frame>", e.Run, e.Status, e.Err)
+	}
+	rep := readPrevious(filepath.Join(srv.out, e.Run))
+	var sr ServeReport
+	b, _ := os.ReadFile(filepath.Join(srv.out, e.Run, ServeReportName))
+	if json.Unmarshal(b, &sr) != nil || sr.Frames != 5 || sr.Ended != "idle" || rep == nil || rep.Streams[0].FramesWritten != 5 {
+		t.Fatalf("serve report %+v, report %+v", sr, rep)
+	}
+}
