@@ -369,3 +369,42 @@ func TestServeConnectsToABindingController(t *testing.T) {
 		t.Fatalf("serve report %+v, report %+v", sr, rep)
 	}
 }
+
+// TestServeRunsFollowEachOther: runs follow each other on one socket; one
+// whose end never came is closed by the next begin ("next-begin"), and each
+// gets its own folder, videos and reports.
+func TestServeRunsFollowEachOther(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 6, 16, 16)
+	srv := startServe(t, addr, nil)
+	for _, run := range []struct {
+		name  string
+		flags []string
+	}{{"ep_a", []string{"--no-end"}}, {"ep_b", nil}, {"ep_c", nil}} {
+		args := append([]string{"../fixtures/tdw_sender.py", addr, run.name, frames, "6", "16", "16"}, run.flags...)
+		if b, err := exec.Command("/usr/bin/python3", args...).CombinedOutput(); err != nil {
+			t.Fatalf("sender %s: %v\n%s", run.name, err, b)
+		}
+	}
+	ended := map[string]bool{}
+	for range 3 {
+		select {
+		case e := <-srv.done:
+			if e.Status != OK {
+				t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
+			}
+			ended[e.Run] = true
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("runs not encoded within 2 minutes: %v", ended)
+		}
+	}
+	srv.stop()
+	for name, how := range map[string]string{"ep_a": "next-begin", "ep_b": "end", "ep_c": "end"} {
+		var sr ServeReport
+		b, _ := os.ReadFile(filepath.Join(srv.out, name, ServeReportName))
+		rep := readPrevious(filepath.Join(srv.out, name))
+		if json.Unmarshal(b, &sr) != nil || sr.Ended != how || sr.Interrupted != (how != "end") || sr.Frames != 6 || rep == nil || len(rep.Streams) != 3 {
+			t.Errorf("%s: serve report %+v, report %v; want ended %s, 6 frames, 3 streams", name, sr, rep, how)
+		}
+	}
+}
