@@ -170,3 +170,28 @@ func TestFindSkipsACutRow(t *testing.T) {
 		}
 	}
 }
+
+// TestDepthSimpleIsFlippedToo: _depth_simple arrives raw and bottom-up like
+// _depth and is stored the same way.
+func TestDepthSimpleIsFlippedToo(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := Create(dir, 8)
+	ims := []*wire.Images{{AvatarID: "a", Width: 3, Height: 2, Passes: []wire.ImagePass{{Pass: tdw.DepthSimple, Format: tdw.PNG, Image: depthRaw}}}}
+	if err := w.Frame(0, 0, ims); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	run, err := Find(dir)
+	if err != nil || len(run.Streams) != 1 || run.Streams[0].Pass != tdw.DepthSimple {
+		t.Fatalf("%v %+v", err, run)
+	}
+	f := run.Streams[0].Frames[0]
+	b, _ := os.ReadFile(f.Path)
+	m, err := png.Decode(bytes.NewReader(b[f.Offset : f.Offset+f.Size]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, g, b, _ := m.At(0, 0).RGBA(); byte(r>>8) != 1 || byte(g>>8) != 2 || byte(b>>8) != 3 {
+		t.Fatalf("top-left pixel %d,%d,%d, want 1,2,3 (the top row, sent last)", r>>8, g>>8, b>>8)
+	}
+}
