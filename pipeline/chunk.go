@@ -166,18 +166,8 @@ func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timi
 	started := time.Now()
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	rep := newReport(spoolDir, runOut, opts, started)
-	err := joinRun(ctx, rep, runOut, m, clock, opts)
-	rep.WallSeconds = time.Since(started).Seconds()
-	if err != nil {
-		rep.Status, rep.Error = Failed, err.Error()
-	}
-	if _, werr := rep.write(runOut); werr != nil {
-		err = errors.Join(err, werr)
-	}
-	if err != nil {
-		return rep, fmt.Errorf("%w: %w", ErrFailed, err)
-	}
-	return rep, nil
+	_, err := finishReport(rep, runOut, started, joinRun(ctx, rep, runOut, m, clock, opts))
+	return rep, err
 }
 
 func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, clock *timing.Clock, opts Options) error {
@@ -222,17 +212,7 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 		})
 	}
 	p.Wait()
-	var failed []string
-	for _, sr := range rep.Streams {
-		if sr.Status == Failed {
-			failed = append(failed, sr.ID+": "+sr.Error)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(order), strings.Join(failed, "; "))
-	}
-	rep.Status = OK
-	return nil
+	return rep.settle()
 }
 
 // joinStream merges one stream's chunk reports and joins its chunk videos.

@@ -38,8 +38,15 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 		// Nothing to do: the report on disk already describes the outputs.
 		return rep, filepath.Join(outDir, ReportName), nil
 	}
-	rep.WallSeconds = time.Since(started).Seconds()
 	rep.Streams = rep.compact().Streams
+	path, err := finishReport(rep, outDir, started, err)
+	return rep, path, err
+}
+
+// finishReport records the outcome of a run (err: why it failed) in its
+// report and writes it; the error wraps ErrFailed when anything failed.
+func finishReport(rep *Report, outDir string, started time.Time, err error) (string, error) {
+	rep.WallSeconds = time.Since(started).Seconds()
 	if err != nil {
 		rep.Status, rep.Error = Failed, err.Error()
 	}
@@ -48,9 +55,9 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 		err = errors.Join(err, werr)
 	}
 	if err != nil {
-		return rep, path, fmt.Errorf("%w: %w", ErrFailed, err)
+		return path, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	return rep, path, nil
+	return path, nil
 }
 
 func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
@@ -132,6 +139,12 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	}
 	p.Wait()
 
+	return rep.settle()
+}
+
+// settle sets the run's status from its streams': failed if any failed (the
+// error lists them), skipped if all were, else ok.
+func (rep *Report) settle() error {
 	var failed []string
 	skipped := 0
 	for _, sr := range rep.Streams {
@@ -144,8 +157,8 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	}
 	switch {
 	case len(failed) > 0:
-		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(streams), strings.Join(failed, "; "))
-	case skipped == len(streams):
+		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(rep.Streams), strings.Join(failed, "; "))
+	case skipped == len(rep.Streams):
 		rep.Status = Skipped
 	default:
 		rep.Status = OK
