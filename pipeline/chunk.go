@@ -180,7 +180,8 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 	chunks := map[string][]*StreamReport{}
 	parts := map[string][]string{}
 	seen := map[string]bool{}
-	for _, c := range m.Chunks {
+	lastChunk := map[string]int{} // stream -> position of its last chunk so far
+	for pos, c := range m.Chunks {
 		dir := chunkDir(runOut, c.Index)
 		cr := readPrevious(dir)
 		if cr == nil {
@@ -195,7 +196,13 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 		for _, sr := range cr.Streams {
 			if chunks[sr.ID] == nil {
 				order = append(order, sr.ID)
+			} else if prev := lastChunk[sr.ID]; pos > prev+1 {
+				// No frame of this stream in a whole chunk: there is no frame
+				// left to hold there, so its video skips that span.
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: no frame in %s: its video skips that span instead of holding the previous frame",
+					sr.ID, chunkRange{From: m.Chunks[prev+1].From, To: m.Chunks[pos-1].To}.frames()))
 			}
+			lastChunk[sr.ID] = pos
 			chunks[sr.ID] = append(chunks[sr.ID], sr)
 			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))
 		}

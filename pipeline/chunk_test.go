@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -103,6 +104,39 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 					t.Errorf("pair %d: joined sync error %.1f ms, whole %.1f ms", k, 1000*errs[k], 1000*ref[k])
 				}
 			}
+		}
+	}
+}
+
+// TestJoinWarnsOfAStreamMissingFromAChunk: a stream with no frame in a whole
+// chunk cannot hold across it; the join says so instead of hiding it.
+func TestJoinWarnsOfAStreamMissingFromAChunk(t *testing.T) {
+	runOut := t.TempDir()
+	spool := filepath.Join(runOut, SpoolDir)
+	if err := (synth.Scene{Width: 16, Height: 16, Frames: 30, FPS: 60}).Write(spool, "a", synth.Passes{Img: true, ID: true}); err != nil {
+		t.Fatal(err)
+	}
+	for n := 10; n < 20; n++ {
+		os.Remove(filepath.Join(spool, "a", fmt.Sprintf("id_%04d.png", n)))
+	}
+	m := &liveManifest{FPS: 60, First: map[string]int64{"a/img": 0, "a/id": 0}}
+	opts := Options{Tool: tool(t), FPS: 60}
+	for _, c := range []chunkRange{{0, 0, 9, 10}, {1, 10, 19, 20}, {2, 20, -1, -1}} {
+		if err := encodeChunk(context.Background(), runOut, c, m, nil, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := joinChunks(context.Background(), runOut, m, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a/id: no frame in frames 10 to 19: its video skips that span instead of holding the previous frame"
+	if !slices.Contains(rep.Warnings, want) {
+		t.Fatalf("warnings %q, want %q", rep.Warnings, want)
+	}
+	for _, s := range rep.Streams {
+		if w := map[string]int{"a/img": 30, "a/id": 20}[s.ID]; s.FramesWritten != w {
+			t.Errorf("%s: %d frames written, want %d", s.ID, s.FramesWritten, w)
 		}
 	}
 }
