@@ -376,15 +376,16 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return
 	}
-	l.waitForSpace(ctx, r)
 	// Hand the chunk so far to the encoder once it is big enough; this frame
 	// starts the next one. A chunk placed by receive times spans two slots
-	// at least, so that it fills one.
+	// at least, so that it fills one. Sealing first lets a full spool wait
+	// for that chunk's encoder.
 	c := &r.chunk
 	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
 	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
 		l.seal(r, number)
 	}
+	l.waitForSpace(ctx, r)
 	r.clock.Frames[number] = now
 	size, err := r.writer.Write(number, now, files)
 	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
