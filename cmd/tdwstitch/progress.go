@@ -97,6 +97,10 @@ func (p *progress) batchEvent(e pipeline.Event) {
 			return
 		}
 		if !p.quiet || e.Status == pipeline.Failed {
+			if p.runsTotal == 0 { // serve: runs keep coming
+				fmt.Fprintf(w, "run %s: %s (%d done)\n", e.Run, e.Status, p.runsDone)
+				return
+			}
 			fmt.Fprintf(w, "run %s: %s (%d/%d done)\n", e.Run, e.Status, p.runsDone, p.runsTotal)
 		}
 	}
@@ -108,12 +112,20 @@ func (p *progress) describe() {
 		return
 	}
 	if p.bar == nil {
-		p.bar = progressbar.NewOptions(p.runsTotal, progressbar.OptionSetWriter(p.io.Err), progressbar.OptionShowCount(),
+		total := p.runsTotal
+		if total == 0 {
+			total = -1 // serve: open-ended, a spinner with the count
+		}
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.io.Err), progressbar.OptionShowCount(),
 			progressbar.OptionSetItsString("runs"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	names := slices.Sorted(maps.Keys(p.running))
 	if len(names) > 3 {
 		names = append(names[:3], fmt.Sprintf("+%d", len(names)-3))
+	}
+	if len(names) == 0 {
+		p.bar.Describe("runs")
+		return
 	}
 	p.bar.Describe("runs; encoding " + strings.Join(names, ", "))
 }

@@ -19,7 +19,7 @@ func newServeCmd(io ioStreams) *cobra.Command {
 		maxPartMB, maxMessageMB int64
 		spoolMaxMB, chunkMB     int64
 		queueMB                 int64
-		recover                 bool
+		recover, quiet          bool
 	)
 	c := &cobra.Command{
 		Use:   "serve -o OUT_DIR [--listen ADDR | --connect ADDR]",
@@ -64,7 +64,7 @@ start (or with --recover).`,
 			if spoolMaxMB == 0 {
 				so.SpoolMax = -1 // no cap
 			}
-			prog := newProgress(io, false)
+			prog := newProgress(io, quiet)
 			prog.batch = true
 			so.OnEvent = prog.event
 			err = pipeline.Serve(c.Context(), outDir, so)
@@ -91,6 +91,7 @@ start (or with --recover).`,
 	f.Int64Var(&queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
 	f.Int64Var(&spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
 	f.Int64Var(&chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures and rejected messages, not each run and chunk")
 	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 	return c
 }
