@@ -493,6 +493,7 @@ func (l *live) open(name string, opts Options) {
 		l.reject(err.Error())
 		return
 	}
+	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)},
 		opts: opts, dir: dir, writer: w, manifest: m, last: -1, waits0: l.q.waits.Load(),
