@@ -241,6 +241,7 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 		sr.FramesFound += c.FramesFound
 		sr.FramesRead += c.FramesRead
 		sr.FramesWritten += c.FramesWritten
+		sr.FramesDropped += c.FramesDropped
 		sr.LastFrame = c.LastFrame
 		sr.Gaps = append(sr.Gaps, c.Gaps...)
 		sr.MissingFrames += c.MissingFrames

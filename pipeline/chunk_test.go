@@ -75,7 +75,7 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 			t.Fatalf("%s missing from the joined run", w.ID)
 		}
 		j := joined.Streams[i]
-		if j.FramesFound != w.FramesFound || j.FramesWritten != w.FramesWritten || j.MissingFrames != w.MissingFrames ||
+		if j.FramesFound != w.FramesFound || j.FramesWritten != w.FramesWritten || j.FramesDropped != w.FramesDropped || j.MissingFrames != w.MissingFrames ||
 			len(j.Gaps) != len(w.Gaps) || j.CaptureSpan != w.CaptureSpan || !j.Verified {
 			t.Errorf("%s: joined found/written/missing/gaps/span %d/%d/%d/%d/%.3f, whole %d/%d/%d/%d/%.3f",
 				w.ID, j.FramesFound, j.FramesWritten, j.MissingFrames, len(j.Gaps), j.CaptureSpan,

@@ -64,19 +64,23 @@ type ReportOptions struct {
 
 // StreamReport is one (avatar, pass) stream's outcome.
 type StreamReport struct {
-	ID            string         `json:"id"`
-	Avatar        string         `json:"avatar"`
-	Pass          string         `json:"pass"`
-	Prefix        string         `json:"prefix,omitempty"`
-	Output        string         `json:"output"` // relative to the report's output folder, slash-separated
-	Codec         string         `json:"codec"`
-	PixFmt        string         `json:"pix_fmt"`
-	Width         int            `json:"width"`
-	Height        int            `json:"height"`
-	SourceFormat  string         `json:"source_format"`
-	FramesFound   int            `json:"frames_found"`
-	FramesRead    int            `json:"frames_read"`
-	FramesWritten int            `json:"frames_written"`
+	ID            string `json:"id"`
+	Avatar        string `json:"avatar"`
+	Pass          string `json:"pass"`
+	Prefix        string `json:"prefix,omitempty"`
+	Output        string `json:"output"` // relative to the report's output folder, slash-separated
+	Codec         string `json:"codec"`
+	PixFmt        string `json:"pix_fmt"`
+	Width         int    `json:"width"`
+	Height        int    `json:"height"`
+	SourceFormat  string `json:"source_format"`
+	FramesFound   int    `json:"frames_found"`
+	FramesRead    int    `json:"frames_read"`
+	FramesWritten int    `json:"frames_written"`
+	// FramesDropped counts good frames not in the video because the next
+	// one was captured within the same output slot (a controller faster
+	// than --fps, with capture-time placement).
+	FramesDropped int            `json:"frames_dropped"`
 	FirstFrame    int64          `json:"first_frame"`
 	LastFrame     int64          `json:"last_frame"`
 	FPS           float64        `json:"fps"`

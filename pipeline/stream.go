@@ -154,7 +154,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if failure != nil {
 		return failure
 	}
-	sr.FramesWritten = w.written
+	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
 	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
 		return err
 	}
@@ -178,6 +178,7 @@ type slotWriter struct {
 	limit   int64  // the last slot of a live run's chunk; -1: the stream's own end
 	good    int    // good frames seen
 	written int
+	dropped int // good frames never shown: a later one started in the same slot
 }
 
 func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, out string, opts Options) error {
@@ -216,6 +217,9 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 func (w *slotWriter) put(n int64, data []byte) error {
 	slot := w.place.slot(n, w.good)
 	w.good++
+	if w.prev != nil && w.next >= slot {
+		w.dropped++
+	}
 	if w.prev != nil {
 		for ; w.next < slot; w.next++ {
 			if err := w.write(w.prev); err != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -93,5 +94,23 @@ func TestSyncOneLinerDrifts(t *testing.T) {
 	t.Logf("plain one-liner: median %.0f ms, max %.0f ms", 1000*verify.Median(errs), 1000*errs[len(errs)-1])
 	if errs[len(errs)-1] < 5 {
 		t.Errorf("the one-liner's max error is only %.2f s: the clapperboard run is not slow enough to prove anything", errs[len(errs)-1])
+	}
+}
+
+// TestFramesDroppedAreCounted: frames captured faster than the output rate
+// share a slot; only the last of them is shown and the others are counted.
+func TestFramesDroppedAreCounted(t *testing.T) {
+	dir := t.TempDir()
+	if err := (synth.Scene{Width: 16, Height: 16, Frames: 4, FPS: 60}).Write(dir, "a", synth.Passes{ID: true}); err != nil {
+		t.Fatal(err)
+	}
+	// At 60 fps: frame 0 in slot 0, 1 in slot 1, 2 and 3 both in slot 2.
+	os.WriteFile(filepath.Join(dir, "timing.csv"), []byte("event,frame,time\nframe,0,10.000\nframe,1,10.005\nframe,2,10.020\nframe,3,10.021\n"), 0o644)
+	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: tool(t), FPS: 60, Timing: TimingSidecar, NoAudio: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := rep.Streams[0]; sr.FramesRead != 4 || sr.FramesDropped != 1 || sr.FramesWritten != 3 {
+		t.Fatalf("read %d, dropped %d, written %d; want 4, 1, 3", sr.FramesRead, sr.FramesDropped, sr.FramesWritten)
 	}
 }
