@@ -281,24 +281,19 @@ func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final s
 		sr.Audio = streamAudio(audio, duration, offset)
 		job.Audio, job.AudioRate, job.AudioOffset, job.Duration = audio.Path, audio.SampleRate, offset, duration
 	}
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output folder %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
+	tmp, err := tempBeside(final)
 	if err != nil {
-		return fmt.Errorf("cannot write in the output folder %s: %w", dir, err)
+		return err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	job.Output = tmp.Name()
+	defer os.Remove(tmp) // a no-op once renamed into place
+	job.Output = tmp
 	if err := opts.Tool.Concat(ctx, job); err != nil {
 		return fmt.Errorf("joining the chunks of %s: %w", final, err)
 	}
-	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
+	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
-	return publish(tmp.Name(), final, opts.Force)
+	return publish(tmp, final, opts.Force)
 }
 
 // snapshot copies a clock for a chunk encode while the live side goes on

@@ -105,11 +105,9 @@ type Backpressure struct {
 	OverCap int `json:"over_cap"`
 }
 
-// Serve receives live runs until ctx is cancelled, spools their frames and
-// encodes each run when it ends. It first finishes runs a killed serve left
-// in outDir (see Recover).
-func Serve(ctx context.Context, outDir string, so ServeOptions) error {
-	so.applyDefaults()
+// applyDefaults fills the zero fields with their documented defaults.
+func (so *ServeOptions) applyDefaults() {
+	so.Options.applyDefaults()
 	if so.Idle <= 0 {
 		so.Idle = 30 * time.Second
 	}
@@ -131,6 +129,13 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 			so.ChunkBytes = so.SpoolMax / 8
 		}
 	}
+}
+
+// Serve receives live runs until ctx is cancelled, spools their frames and
+// encodes them in chunks as they arrive, joining each run's videos when it
+// ends. It first finishes runs a killed serve left in outDir (see Recover).
+func Serve(ctx context.Context, outDir string, so ServeOptions) error {
+	so.applyDefaults()
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}

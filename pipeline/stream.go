@@ -81,22 +81,11 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if opts.OnBad == FailBad && len(s.Duplicates) > 0 {
 		return fmt.Errorf("%s duplicates frame number %d and --on-bad fail (or --strict) was given; remove one of the two files", s.Duplicates[0].Rel, s.Duplicates[0].Number)
 	}
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
-	}
-	// A process killed mid-encode (kill -9) leaves its temporary file; the
-	// next run of this stream clears it.
-	stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*"))
-	for _, f := range stale {
-		os.Remove(f)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
+	tmp, err := tempBeside(final)
 	if err != nil {
-		return fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
+		return err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name()) // a no-op once renamed into place
+	defer os.Remove(tmp) // a no-op once renamed into place
 
 	w := &slotWriter{place: planStream(s, sr, clock, audio, opts), limit: -1}
 	if opts.seg != nil {
@@ -122,7 +111,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		}
 		sr.FramesRead++
 		if w.pipe == nil {
-			if failure = w.start(ctx, sr, c.info, tmp.Name(), opts); failure != nil {
+			if failure = w.start(ctx, sr, c.info, tmp, opts); failure != nil {
 				return false
 			}
 		}
@@ -155,10 +144,10 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		return failure
 	}
 	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
-	if err := verifyOutput(ctx, sr, tmp.Name(), final, opts.Tool); err != nil {
+	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
-	if err := publish(tmp.Name(), final, opts.Force); err != nil {
+	if err := publish(tmp, final, opts.Force); err != nil {
 		return err
 	}
 	sr.Status = OK
@@ -259,6 +248,26 @@ func (w *slotWriter) write(b []byte) error {
 	}
 	w.written++
 	return nil
+}
+
+// tempBeside creates the empty temporary file a video is written to before
+// it is renamed to final, in final's folder (made if needed). A process
+// killed mid-encode (kill -9) leaves its temporary file; the next one for
+// the same output clears it.
+func tempBeside(final string) (string, error) {
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
+	}
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
+	}
+	return tmp.Name(), tmp.Close()
 }
 
 // verifyOutput checks the finished file before it is moved into place: frame

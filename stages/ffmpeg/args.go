@@ -94,10 +94,7 @@ func (e Encode) Args() []string {
 		// one-liner does for JPEG input, so players show the same colours.
 		out["color_range"], out["colorspace"] = "tv", "bt470bg"
 		if e.Audio != "" {
-			streams = append(streams, ffgo.Input("file:"+e.Audio).Audio())
-			// The video's length governs: silence pads a short track, -t trims a long one.
-			out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(e.AudioOffset, e.AudioRate)
-			out["t"] = strconv.FormatFloat(e.Duration, 'f', 6, 64)
+			streams = muxAudio(streams, out, e.Audio, e.AudioRate, e.AudioOffset, e.Duration)
 		}
 	} else {
 		out["c:v"], out["level"], out["slices"], out["slicecrc"] = "ffv1", 3, 4, 1
@@ -113,6 +110,15 @@ func (e Encode) Args() []string {
 	}
 	args := ffgo.Output(streams, "file:"+e.Output, out).OverWriteOutput().GetArgs()
 	return slices.Concat(quiet, args)
+}
+
+// muxAudio adds the audio file to the output as AAC, starting offset
+// seconds after the first frame. The video's length governs: silence pads a
+// short track, -t trims a long one to duration.
+func muxAudio(streams []*ffgo.Stream, out ffgo.KwArgs, path string, rate int, offset, duration float64) []*ffgo.Stream {
+	out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(offset, rate)
+	out["t"] = strconv.FormatFloat(duration, 'f', 6, 64)
+	return append(streams, ffgo.Input("file:"+path).Audio())
 }
 
 // LosslessPixFmt is the FFV1 pixel format that holds raw pixels of format in

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 
 	ffgo "github.com/u2takey/ffmpeg-go"
@@ -35,9 +34,7 @@ func (c Concat) Args() []string {
 	if c.Visual {
 		out["f"], out["movflags"] = "mp4", "+faststart"
 		if c.Audio != "" {
-			streams = append(streams, ffgo.Input("file:"+c.Audio).Audio())
-			out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(c.AudioOffset, c.AudioRate)
-			out["t"] = strconv.FormatFloat(c.Duration, 'f', 6, 64)
+			streams = muxAudio(streams, out, c.Audio, c.AudioRate, c.AudioOffset, c.Duration)
 		}
 	}
 	args := ffgo.Output(streams, "file:"+c.Output, out).OverWriteOutput().GetArgs()
@@ -57,19 +54,12 @@ func concatList(parts []string) string {
 
 // Concat runs c and waits for it.
 func (t Tool) Concat(ctx context.Context, c Concat) error {
-	f, err := os.CreateTemp("", "tdwstitch-concat-*.txt")
+	list, err := writeTemp("tdwstitch-concat-*.txt", concatList(c.Parts), "the concat list")
 	if err != nil {
-		return fmt.Errorf("cannot write the concat list: %w", err)
+		return err
 	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(concatList(c.Parts))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write the concat list %s: %w", f.Name(), err)
-	}
-	c.list = f.Name()
+	defer os.Remove(list)
+	c.list = list
 	args := c.Args()
 	stderr := newTail(stderrTail)
 	cmd := t.command(ctx, t.FFmpeg, args)

@@ -27,19 +27,12 @@ type Pipeline struct {
 func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
 	var script string
 	if len(enc.Timestamps) > 0 {
-		f, err := os.CreateTemp("", "tdwstitch-pts-*.txt")
+		var err error
+		script, err = writeTemp("tdwstitch-pts-*.txt", ptsFilter(enc.Timestamps, enc.Images != nil && enc.Images.PadEven), "the frame-times filter")
 		if err != nil {
-			return nil, fmt.Errorf("cannot write the frame-times filter: %w", err)
+			return nil, err
 		}
-		_, err = f.WriteString(ptsFilter(enc.Timestamps, enc.Images != nil && enc.Images.PadEven))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return nil, fmt.Errorf("cannot write the frame-times filter %s: %w", f.Name(), err)
-		}
-		script, enc.script = f.Name(), f.Name()
+		enc.script = script
 	}
 	p, err := t.start(ctx, dec, enc)
 	if err != nil && script != "" {
@@ -49,6 +42,25 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 		p.script = script
 	}
 	return p, err
+}
+
+// writeTemp writes content to a new temporary file (a script ffmpeg reads:
+// too long for its command line) and returns its name; what names it in
+// errors. The caller removes it.
+func writeTemp(pattern, content, what string) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", fmt.Errorf("cannot write %s: %w (is the temporary folder, $TMPDIR, writable?)", what, err)
+	}
+	_, err = f.WriteString(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("cannot write %s %s: %w (is the temporary folder, $TMPDIR, full?)", what, f.Name(), err)
+	}
+	return f.Name(), nil
 }
 
 func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
