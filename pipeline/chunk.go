@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,10 +295,24 @@ func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final s
 	return publish(tmp, final, opts.Force)
 }
 
-// snapshot copies a clock for a chunk encode while the live side goes on
-// adding to it.
-func snapshot(c *timing.Clock) *timing.Clock {
+// chunkClock copies what a chunk's encode needs of the live clock, which
+// goes on growing: the times of frames from..to and of next (where the
+// chunk ends) and of each stream's first frame (where its slots count
+// from). Copying only those keeps sealing a chunk cheap in a long run.
+func chunkClock(c *timing.Clock, from, to, next int64, first map[string]int64) *timing.Clock {
 	cp := *c
-	cp.Frames = maps.Clone(c.Frames)
+	cp.Frames = make(map[int64]float64, to-from+2+int64(len(first)))
+	keep := func(n int64) {
+		if t, ok := c.Frames[n]; ok {
+			cp.Frames[n] = t
+		}
+	}
+	for n := from; n <= to; n++ {
+		keep(n)
+	}
+	keep(next)
+	for _, n := range first {
+		keep(n)
+	}
 	return &cp
 }

@@ -58,7 +58,12 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	m := &liveManifest{FPS: 60, Audio: filepath.Join(dir, "audio.wav"), First: map[string]int64{"a/img": numbers[0], "a/id": numbers[0]}}
 	cut1, cut2 := numbers[len(numbers)/3], numbers[2*len(numbers)/3]
 	for _, c := range []chunkRange{{0, numbers[0], cut1 - 1, cut1}, {1, cut1, cut2 - 1, cut2}, {2, cut2, -1, -1}} {
-		if err := encodeChunk(ctx, runOut, c, m, clock, opts); err != nil {
+		to := c.To
+		if to < 0 {
+			to = numbers[len(numbers)-1]
+		}
+		// Each chunk gets only its part of the clock, as serve hands it over.
+		if err := encodeChunk(ctx, runOut, c, m, chunkClock(clock, c.From, to, c.Next, m.First), opts); err != nil {
 			t.Fatalf("chunk %d: %v", c.Index, err)
 		}
 	}

@@ -463,7 +463,12 @@ func (l *live) seal(r *liveRun, next int64) {
 		go l.encodeChunks(r)
 	}
 	l.pending.Add(r.chunk.bytes)
-	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: r.writer.First(), clock: snapshot(r.clock)}
+	to := c.To
+	if to < 0 {
+		to = r.last
+	}
+	first := r.writer.First()
+	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: chunkClock(r.clock, c.From, to, c.Next, first)}
 	r.chunk = openChunk{}
 }
 
