@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -42,7 +43,7 @@ type BatchOptions struct {
 // BatchRun is one run's line in the batch summary.
 type BatchRun struct {
 	Run           string  `json:"run"`    // relative to the root, slash-separated
-	Status        Status  `json:"status"` // ok, failed, skipped (up to date), planned (dry run)
+	Status        Status  `json:"status"` // ok, degraded, failed, skipped (up to date), planned (dry run)
 	Error         string  `json:"error,omitempty"`
 	Report        string  `json:"report"` // the run's report, relative to the output root
 	Streams       int     `json:"streams"`
@@ -64,13 +65,16 @@ type BatchReport struct {
 	WallSeconds   float64            `json:"wall_seconds"`
 	Runs          int                `json:"runs"`
 	OK            int                `json:"ok"`
+	Degraded      int                `json:"degraded"` // written (or up to date), but frames were missing or bad
 	Failed        int                `json:"failed"`
 	Skipped       int                `json:"skipped"`
 	FramesWritten int                `json:"frames_written"`
 	VideoSeconds  float64            `json:"video_seconds"`
 	Problems      []discover.Problem `json:"problems"`
 	Failures      []BatchRun         `json:"failures"`
-	RunList       []BatchRun         `json:"run_list"`
+	// DegradedRuns lists the degraded runs (their reports say which frames).
+	DegradedRuns []BatchRun `json:"degraded_runs"`
+	RunList      []BatchRun `json:"run_list"`
 }
 
 // Batch encodes every run found under root into the same relative path under
@@ -88,7 +92,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 	}
 	bo.applyDefaults()
 	br := &BatchReport{Schema: ReportSchema, Tool: "tdwstitch", Version: version(), Root: absPath(root), Output: absPath(outRoot),
-		Started: started.UTC(), Problems: []discover.Problem{}, Failures: []BatchRun{}, RunList: []BatchRun{}}
+		Started: started.UTC(), Problems: []discover.Problem{}, Failures: []BatchRun{}, DegradedRuns: []BatchRun{}, RunList: []BatchRun{}}
 	if bo.Shard.Count > 1 {
 		br.Shard = &bo.Shard
 	}
@@ -122,10 +126,22 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 			return br, err
 		}
 	}
-	if br.Failed > 0 {
-		return br, fmt.Errorf("%w: %d of %d runs failed", ErrFailed, br.Failed, br.Runs)
+	if err := ctx.Err(); err != nil && br.Failed == 0 {
+		return br, err
 	}
-	return br, ctx.Err()
+	return br, br.Err()
+}
+
+// Err is the batch's outcome as an error: wrapping ErrFailed if any run
+// failed, else ErrDegraded if any is degraded, else nil.
+func (br *BatchReport) Err() error {
+	switch {
+	case br.Failed > 0:
+		return fmt.Errorf("%w: %d of %d runs failed", ErrFailed, br.Failed, br.Runs)
+	case br.Degraded > 0:
+		return fmt.Errorf("%w: %d of %d runs are degraded (frames missing or bad; see %s)", ErrDegraded, br.Degraded, br.Runs, BatchReportName)
+	}
+	return nil
 }
 
 // selects applies the shard and the include/exclude globs to a run.
@@ -158,7 +174,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 	}
 	opts := bo.Options
 	// The batch's budget is spent on runs side by side, one process each.
-	opts.Jobs, opts.Resume, opts.OneProcess = 1, true, true
+	opts.Jobs, opts.OneProcess = 1, true
 	if bo.DryRun {
 		return planRun(runDir, outDir, rel, opts)
 	}
@@ -168,12 +184,12 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 	rep, _, err := Encode(ctx, runDir, outDir, opts)
 	br.Status, br.Streams = rep.Status, len(rep.Streams)
 	for _, s := range rep.Streams {
-		if rep.Status != Skipped {
+		if !s.Kept {
 			br.FramesWritten += s.FramesWritten
 			br.VideoSeconds += s.Duration
 		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrDegraded) {
 		br.Status, br.Error = Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
 	}
 	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})
@@ -215,6 +231,9 @@ func (br *BatchReport) add(r BatchRun) {
 	case Failed:
 		br.Failed++
 		br.Failures = append(br.Failures, r)
+	case Degraded:
+		br.Degraded++
+		br.DegradedRuns = append(br.DegradedRuns, r)
 	case Skipped:
 		br.Skipped++
 	}
@@ -255,7 +274,7 @@ func MergeReports(outRoot string) (*BatchReport, error) {
 		return nil, fmt.Errorf("no shard summaries in %s: run the shards (tdwstitch batch --shard K/N) first", filepath.Join(outRoot, shardDir))
 	}
 	merged := &BatchReport{Schema: ReportSchema, Tool: "tdwstitch", Version: version(), Output: absPath(outRoot),
-		Problems: []discover.Problem{}, Failures: []BatchRun{}, RunList: []BatchRun{}}
+		Problems: []discover.Problem{}, Failures: []BatchRun{}, DegradedRuns: []BatchRun{}, RunList: []BatchRun{}}
 	counts := map[int]bool{}
 	for _, f := range files {
 		var part BatchReport
@@ -285,6 +304,7 @@ func MergeReports(outRoot string) (*BatchReport, error) {
 	}
 	slices.SortFunc(merged.RunList, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
 	slices.SortFunc(merged.Failures, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
+	slices.SortFunc(merged.DegradedRuns, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
 	return merged, writeJSON(filepath.Join(outRoot, BatchReportName), merged)
 }
 

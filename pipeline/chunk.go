@@ -145,7 +145,7 @@ func (g *segment) bounds(p placement) (start, last int64) {
 func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManifest, clock *timing.Clock, opts Options) error {
 	dir := chunkDir(runOut, c.Index)
 	os.RemoveAll(dir) // a chunk a killed serve was writing
-	opts.NoAudio, opts.Audio, opts.Force, opts.Resume = true, "", true, false
+	opts.NoAudio, opts.Audio, opts.Force = true, "", true
 	opts.OnEvent = func(Event) {}
 	opts.find = spool.Find
 	opts.seg = &segment{from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
@@ -257,7 +257,7 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	if err != nil {
 		sr.Status, sr.Error = Failed, err.Error()
 	} else {
-		sr.Status = OK
+		sr.Status = writtenStatus(&sr)
 	}
 	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(&sr)})
 	return &sr
@@ -292,7 +292,10 @@ func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final s
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
-	return publish(tmp, final, opts.Force)
+	if info, err := os.Stat(tmp); err == nil {
+		sr.Bytes = info.Size()
+	}
+	return publish(tmp, final)
 }
 
 // chunkClock copies what a chunk's encode needs of the live clock, which

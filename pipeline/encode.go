@@ -36,6 +36,10 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 	err := encodeRun(ctx, rep, runDir, outDir, opts)
 	if errors.Is(err, errUpToDate) {
 		// Nothing to do: the report on disk already describes the outputs.
+		rep.Streams = rep.compact().Streams
+		if rep.Status == Degraded {
+			return rep, filepath.Join(outDir, ReportName), fmt.Errorf("%w: kept outputs are degraded (see the report)", ErrDegraded)
+		}
 		return rep, filepath.Join(outDir, ReportName), nil
 	}
 	rep.Streams = rep.compact().Streams
@@ -43,21 +47,25 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 	return rep, path, err
 }
 
-// finishReport records the outcome of a run (err: why it failed) in its
-// report and writes it; the error wraps ErrFailed when anything failed.
+// finishReport records the outcome of a run (err: why it failed, or
+// ErrDegraded) in its report and writes it; the error wraps ErrFailed when
+// anything failed, ErrDegraded when everything was written but damaged.
 func finishReport(rep *Report, outDir string, started time.Time, err error) (string, error) {
 	rep.WallSeconds = time.Since(started).Seconds()
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrDegraded) {
 		rep.Status, rep.Error = Failed, err.Error()
 	}
 	path, werr := rep.write(outDir)
 	if werr != nil {
+		rep.Status, rep.Error = Failed, werr.Error()
 		err = errors.Join(err, werr)
 	}
-	if err != nil {
+	switch {
+	case err == nil, werr == nil && errors.Is(err, ErrDegraded):
+		return path, err
+	default:
 		return path, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	return path, nil
 }
 
 func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
@@ -82,21 +90,27 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}
+	// An output is kept only while the report's fingerprint of its inputs
+	// and options matches; everything else is made again (--force: all).
+	prev := readPrevious(outDir)
 	rep.Streams = make([]*StreamReport, len(streams))
 	inputs := make([]string, len(streams))
-	var prev *Report
-	if opts.Resume {
-		prev = readPrevious(outDir)
-	}
 	todo := 0
 	for i, s := range streams {
 		inputs[i] = streamInputs(run, s, opts)
-		if rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i]); rep.Streams[i] == nil {
+		if !opts.Force && opts.seg == nil {
+			rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i])
+		}
+		if rep.Streams[i] == nil {
 			todo++
+		} else {
+			rep.Streams[i].Kept = true
 		}
 	}
-	if todo == 0 {
-		rep.Status = Skipped
+	others := unselected(prev, outDir, streams)
+	rep.Streams = append(rep.Streams, others...)
+	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
+		rep.settle()
 		return errUpToDate
 	}
 	audio, warnings, err := resolveAudio(ctx, run, opts)
@@ -104,11 +118,27 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return err
 	}
+	// Each stream's range is bounded by its good frames before anything is
+	// timed or encoded (a few reads per stream).
+	bounds := make([]bounded, len(streams))
+	var good []*discover.Stream
+	for i, s := range streams {
+		if rep.Streams[i] != nil {
+			continue
+		}
+		bounds[i] = bounded{stream: s}
+		if opts.seg == nil {
+			bounds[i] = bound(ctx, s, opts)
+		}
+		if bounds[i].err == nil {
+			good = append(good, bounds[i].stream)
+		}
+	}
 	var clock *timing.Clock
 	if opts.seg != nil {
 		clock = opts.seg.clock // the spool's sidecar is still being written
-	} else {
-		clock, warnings, err = resolveClock(run, streams, audio, opts)
+	} else if len(good) > 0 {
+		clock, warnings, err = resolveClock(run, good, audio, opts)
 		rep.Warnings = append(rep.Warnings, warnings...)
 		if err != nil {
 			return err
@@ -119,15 +149,13 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	// half-way keeps what it finished (status "running" tells it stopped).
 	var mu sync.Mutex
 	rep.Status = Running
-	streamOpts := opts
-	streamOpts.Force = opts.Force || opts.Resume // resume replaces what is out of date
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
-	for i, s := range streams {
+	for i := range streams {
 		if rep.Streams[i] != nil {
 			continue
 		}
 		p.Go(func() {
-			sr := encodeStream(ctx, s, outDir, audio, clock, streamOpts)
+			sr := encodeStream(ctx, bounds[i], outDir, audio, clock, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
@@ -142,23 +170,58 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	return rep.settle()
 }
 
+// unselected are the previous report's entries for streams not encoded this
+// time (--passes, --avatars), kept with their last result while their video
+// is still on disk: a report lists every output in its folder.
+func unselected(prev *Report, outDir string, streams []*discover.Stream) []*StreamReport {
+	if prev == nil {
+		return nil
+	}
+	var out []*StreamReport
+	for _, sr := range prev.Streams {
+		if slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == sr.ID }) {
+			continue
+		}
+		if sr.Status == Failed && !sr.StaleOutput {
+			out = append(out, sr) // describes no file
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() {
+			sr.Kept = true
+			out = append(out, sr)
+		}
+	}
+	return out
+}
+
+// ErrDegraded is wrapped by Encode's error when every output was written but
+// some stream is degraded (frames were missing or bad: held or dropped).
+var ErrDegraded = errors.New("degraded")
+
 // settle sets the run's status from its streams': failed if any failed (the
-// error lists them), skipped if all were, else ok.
+// error lists them, wrapping nothing), degraded if any is (the error wraps
+// ErrDegraded), skipped if every one was kept up to date, else ok.
 func (rep *Report) settle() error {
-	var failed []string
-	skipped := 0
+	var failed, degraded []string
+	kept := 0
 	for _, sr := range rep.Streams {
 		switch sr.Status {
 		case Failed:
 			failed = append(failed, sr.ID+": "+sr.Error)
-		case Skipped:
-			skipped++
+		case Degraded:
+			degraded = append(degraded, sr.ID)
+		}
+		if sr.Kept {
+			kept++
 		}
 	}
 	switch {
 	case len(failed) > 0:
 		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(rep.Streams), strings.Join(failed, "; "))
-	case skipped == len(rep.Streams):
+	case len(degraded) > 0:
+		rep.Status = Degraded
+		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))
+	case kept == len(rep.Streams):
 		rep.Status = Skipped
 	default:
 		rep.Status = OK
@@ -170,7 +233,7 @@ func newReport(runDir, outDir string, opts Options, started time.Time) *Report {
 	return &Report{
 		Schema: ReportSchema, Tool: "tdwstitch", Version: version(),
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
-		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, Deep: opts.Deep,
+		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, MaxGap: opts.MaxGap, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},
 		Streams: []*StreamReport{}, Ignored: []discover.Ignored{}, Warnings: []string{},
 	}

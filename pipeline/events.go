@@ -8,7 +8,8 @@ const (
 	StreamStarted EventKind = iota
 	// FrameDone: Done of Total frame files of Stream have been handled.
 	FrameDone
-	// BadFrame: Path failed validation (Err says why).
+	// BadFrame: Path (relative to the run) failed validation or was set
+	// aside (Err says why).
 	BadFrame
 	// StreamDone: the stream ended with Status (and Err when it failed).
 	StreamDone
@@ -23,6 +24,12 @@ const (
 	// ChunkDone: serve encoded chunk Done of live run Run while it arrives;
 	// Path says which frames.
 	ChunkDone
+	// MissingFrames: the files Path names ("a/img_0020.jpg .. a/img_0022.jpg")
+	// are missing from Stream.
+	MissingFrames
+	// Listening: serve is ready for frames at Path, its address (Output
+	// "connect": it connected there instead of binding).
+	Listening
 )
 
 // Event is one step of a job, for progress displays and logs. The library

@@ -29,7 +29,7 @@ func WriteGallery(br *BatchReport, outRoot string) (string, error) {
 			for _, s := range rep.Streams {
 				gs := gallery.Stream{ID: s.ID, Visual: s.Codec == "h264", Frames: frames[s.ID], Gaps: s.MissingFrames,
 					Status: string(s.Status), Error: s.Error, Seconds: s.Duration}
-				if s.Status == OK {
+				if s.Status == OK || s.Status == Degraded {
 					gs.Video = path.Join(r.Run, s.Output)
 				}
 				for _, b := range s.BadFrames {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -37,7 +38,8 @@ type Options struct {
 	// FPS is the output frame rate. Default 60: TDW's usual target framerate.
 	FPS float64
 	// CRF is the H.264 quality of visual passes (lower is better). Default 18:
-	// visually lossless for TDW's renders at a moderate size.
+	// visually lossless for TDW's renders at a moderate size. -1 asks for
+	// x264's CRF 0 (0 itself means the default).
 	CRF int
 	// Preset is x264's speed preset. Default "medium", the one-liner's.
 	Preset string
@@ -45,6 +47,11 @@ type Options struct {
 	Gaps GapPolicy
 	// OnBad handles frames that fail validation. Default Skip (then Gaps applies).
 	OnBad BadPolicy
+	// MaxGap is the widest gap, in frame numbers, a stream may have between
+	// good frames; a wider one fails the stream (a stray file named like a
+	// frame far past the run would otherwise be held for hours). Default
+	// 600 (10 s at 60 fps); negative: no limit.
+	MaxGap int64
 	// Audio is the audio file to mux into visual passes. Default: the one
 	// audio file in the run folder, if there is exactly one.
 	Audio string
@@ -86,12 +93,10 @@ type Options struct {
 	// Deep decodes every frame's pixels during validation, not just its
 	// structure. Default off: ffmpeg decodes them anyway.
 	Deep bool
-	// Force replaces existing outputs. Default: an existing output is kept.
+	// Force re-encodes every selected stream. Default: an output is kept
+	// while the report's fingerprint of its inputs (frames, audio, sidecar,
+	// options) matches, and made again, replacing it, otherwise.
 	Force bool
-	// Resume skips streams whose inputs (frames, audio, sidecar, options) are
-	// unchanged since the report in the output folder, and replaces the rest;
-	// batch sets it. Default off: encode keeps or forces as Force says.
-	Resume bool
 	// Tool runs ffmpeg and ffprobe. Required.
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
@@ -107,11 +112,17 @@ func (o *Options) applyDefaults() {
 	if o.FPS == 0 {
 		o.FPS = 60
 	}
-	if o.CRF == 0 {
+	switch o.CRF {
+	case 0:
 		o.CRF = 18
+	case -1:
+		o.CRF = 0
 	}
 	if o.Preset == "" {
 		o.Preset = "medium"
+	}
+	if o.MaxGap == 0 {
+		o.MaxGap = 600
 	}
 	if o.Timing == "" {
 		o.Timing = TimingAuto
@@ -136,12 +147,15 @@ func (o *Options) applyDefaults() {
 	}
 }
 
+// Presets are x264's speed presets, fastest first.
+var Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
 // Validate reports option values that cannot work, naming the option.
 func (o Options) Validate() error {
 	switch {
-	case o.FPS < 0 || o.FPS > 1000:
+	case !(o.FPS >= 0 && o.FPS <= 1000): // NaN too
 		return fmt.Errorf("--fps %v is out of range (1 to 1000)", o.FPS)
-	case o.CRF < 0 || o.CRF > 51:
+	case o.CRF < -1 || o.CRF > 51:
 		return fmt.Errorf("--crf %d is out of range (0 to 51, lower is better)", o.CRF)
 	case !slices.Contains([]GapPolicy{"", Hold, Drop, FailGaps}, o.Gaps):
 		return fmt.Errorf("--gaps %q is not one of hold, drop, fail", o.Gaps)
@@ -149,6 +163,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--on-bad %q is not one of skip, fail", o.OnBad)
 	case !slices.Contains([]string{"", TimingAuto, TimingSidecar, TimingMtime, TimingNone}, o.Timing):
 		return fmt.Errorf("--timing %q is not one of auto, sidecar, mtime, none", o.Timing)
+	case o.Preset != "" && !slices.Contains(Presets, o.Preset):
+		return fmt.Errorf("--preset %q is not an x264 preset (%s)", o.Preset, strings.Join(Presets, ", "))
+	case o.Jobs < 0:
+		return fmt.Errorf("--jobs %d: pass 1 or more", o.Jobs)
 	case o.Audio != "" && o.NoAudio:
 		return fmt.Errorf("--audio and --no-audio contradict each other: pass one")
 	}

@@ -20,27 +20,24 @@ const (
 	TimingNone    = "none"    // frames 1/fps apart
 )
 
-// resolveClock finds the run's capture times as opts.Timing asks. Problems
-// with a source are warnings naming the file and line, and the next source is
-// used; under OnBad FailBad (--strict) they are errors.
+// resolveClock finds the run's capture times as opts.Timing asks. Under
+// --timing auto, a sidecar that cannot be used is a warning naming the file
+// and line, and frames go 1/fps apart (or over the audio with --fit audio);
+// under --strict it is an error. An explicit --timing sidecar or mtime, or
+// --vfr, that cannot be honoured is an error: never a silent fallback.
 func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
+	clock, warnings, err := findClock(run, streams, audio, opts)
+	if err == nil && opts.VFR && clock == nil {
+		err = fmt.Errorf("--vfr needs capture times, and %s has none (no %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
+	}
+	return clock, warnings, err
+}
+
+func findClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
 	frames := frameNumbers(streams)
 	audioDur := 0.0
 	if audio != nil {
 		audioDur = audio.SourceDuration
-	}
-	var warnings []string
-	next := "1/fps spacing (--timing none)"
-	if opts.FitAudio && audio != nil {
-		next = "frames spread over the audio (--fit audio)"
-	}
-	fallback := func(err error) error {
-		msg := fmt.Sprintf("timing: %v; using %s instead", err, next)
-		if opts.OnBad == FailBad {
-			return fmt.Errorf("timing: %v (--strict)", err)
-		}
-		warnings = append(warnings, msg)
-		return nil
 	}
 	switch opts.Timing {
 	case TimingAuto, TimingSidecar:
@@ -53,29 +50,71 @@ func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioRep
 			err = clock.Check(path, frames, audioDur)
 		}
 		if err == nil {
+			var warnings []string
 			if audio != nil && !clock.HasAudio {
 				warnings = append(warnings, fmt.Sprintf("timing: %s has no audio_start row: the audio is taken to start with the first frame", path))
 			}
 			return clock, warnings, nil
 		}
-		if ferr := fallback(err); ferr != nil {
-			return nil, nil, ferr
+		if opts.Timing == TimingSidecar {
+			return nil, nil, fmt.Errorf("--timing sidecar: %w (fix or write %s, or pass --timing auto to go without it)", err, path)
 		}
+		if opts.OnBad == FailBad {
+			return nil, nil, fmt.Errorf("timing: %v (--strict)", err)
+		}
+		next := "1/fps spacing"
+		if opts.FitAudio && audio != nil {
+			next = "frames spread over the audio (--fit audio)"
+		}
+		warning := fmt.Sprintf("timing: %v; --timing auto fell back to %s", err, next)
+		clock, err = fitClock(frames, audio, opts)
+		return clock, []string{warning}, err
 	case TimingMtime:
-		clock := modTimeClock(streams, audio)
-		if err := clock.Check("file modification times", frames, audioDur); err != nil {
-			if ferr := fallback(err); ferr != nil {
-				return nil, nil, ferr
-			}
-			break
+		clock, err := fileTimesClock(streams, audio, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--timing mtime: %w (pass --timing none, or auto)", err)
 		}
 		return clock, nil, nil
 	}
-	if opts.FitAudio && audio != nil {
-		clock, err := timing.Evenly(frames, audio.SourceDuration)
-		return clock, warnings, err
+	clock, err := fitClock(frames, audio, opts)
+	return clock, nil, err
+}
+
+// fitClock spreads the frames over the audio for --fit audio, which needs
+// audio; nil without --fit.
+func fitClock(frames []int64, audio *AudioReport, opts Options) (*timing.Clock, error) {
+	if !opts.FitAudio {
+		return nil, nil
 	}
-	return nil, warnings, nil
+	if audio == nil {
+		return nil, fmt.Errorf("--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)")
+	}
+	return timing.Evenly(frames, audio.SourceDuration)
+}
+
+// fileTimesClock is the capture clock file modification times give, or why
+// they cannot serve: out of order, or far too close together for the
+// frames at --fps (the files were copied without their times). probe and
+// encode both use it.
+func fileTimesClock(streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, error) {
+	frames := frameNumbers(streams)
+	clock := modTimeClock(streams, audio)
+	dur := 0.0
+	if audio != nil {
+		dur = audio.SourceDuration
+	}
+	if err := clock.Check("file modification times", frames, dur); err != nil {
+		return nil, err
+	}
+	if len(frames) < 2 {
+		return clock, nil
+	}
+	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
+	nominal := float64(len(frames)-1) / opts.FPS
+	if span < nominal/4 {
+		return nil, fmt.Errorf("file modification times span %.3f s where %d frames at %g fps take %.2f s: the files were copied without their times (cp without -p?), so they say nothing about capture", span, len(frames), opts.FPS, nominal)
+	}
+	return clock, nil
 }
 
 // frameNumbers is every frame number of the streams, ascending, once.
@@ -244,15 +283,11 @@ func (p placement) audioOffset() float64 {
 // assessFileTimes tells whether file modification times could serve as
 // capture times, and what they would correct, for probe.
 func assessFileTimes(streams []*discover.Stream, audio *AudioReport, opts Options) string {
+	clock, err := fileTimesClock(streams, audio, opts)
+	if err != nil {
+		return fmt.Sprintf("not usable (--timing mtime would fail): %v", err)
+	}
 	frames := frameNumbers(streams)
-	clock := modTimeClock(streams, audio)
-	dur := 0.0
-	if audio != nil {
-		dur = audio.SourceDuration
-	}
-	if err := clock.Check("file modification times", frames, dur); err != nil {
-		return fmt.Sprintf("not usable: %v (files copied without their times?)", err)
-	}
 	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
 	drift := span - float64(len(frames)-1)/opts.FPS
 	return fmt.Sprintf("usable as an estimate: frames span %.2f s where %d frames at %g fps make %.2f s; --timing mtime would correct %.2f s of drift",

@@ -36,18 +36,28 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	clock, warnings, err := resolveClock(run, streams, audio, opts)
-	rep.Warnings = append(rep.Warnings, warnings...)
-	if err != nil {
-		return rep, err
+	bounds := make([]bounded, len(streams))
+	var good []*discover.Stream
+	for i, s := range streams {
+		if bounds[i] = bound(ctx, s, opts); bounds[i].err == nil {
+			good = append(good, bounds[i].stream)
+		}
 	}
-	if clock == nil {
-		rep.FileTimes = assessFileTimes(streams, audio, opts)
+	var clock *timing.Clock
+	if len(good) > 0 {
+		clock, warnings, err = resolveClock(run, good, audio, opts)
+		rep.Warnings = append(rep.Warnings, warnings...)
+		if err != nil {
+			return rep, err
+		}
+		if clock == nil {
+			rep.FileTimes = assessFileTimes(good, audio, opts)
+		}
 	}
 	rep.Streams = make([]*StreamReport, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
-	for i, s := range streams {
-		p.Go(func() { rep.Streams[i] = probeStream(ctx, s, audio, clock, opts) })
+	for i := range streams {
+		p.Go(func() { rep.Streams[i] = probeStream(ctx, bounds[i], audio, clock, opts) })
 	}
 	p.Wait()
 	rep.Status = Planned
@@ -55,8 +65,13 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	return rep, ctx.Err()
 }
 
-func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
-	sr := newStreamReport(s, opts)
+func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+	s := b.stream
+	sr := newStreamReport(b, opts)
+	if b.err != nil {
+		sr.Status, sr.Error = Failed, b.err.Error()
+		return sr
+	}
 	place := planStream(s, sr, clock, audio, opts)
 	var shp shape
 	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
@@ -86,8 +101,13 @@ func probeStream(ctx context.Context, s *discover.Stream, audio *AudioReport, cl
 	sr.FramesWritten = int(slots)
 	sr.Duration = float64(slots) / opts.FPS
 	sr.Status = Planned
-	if sr.FramesRead == 0 {
+	switch {
+	case sr.FramesRead == 0:
 		sr.Status, sr.Error = Failed, "no readable frame"
+	case strictFails(sr, opts):
+		sr.Status, sr.Error = Failed, problemsError(s, sr).Error()
+	case sr.MissingFrames > 0 || len(sr.BadFrames) > 0:
+		sr.Status = Degraded // would be written, with frames held or dropped
 	}
 	return sr
 }

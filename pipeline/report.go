@@ -22,9 +22,14 @@ const ReportSchema = 1
 type Status string
 
 const (
-	OK      Status = "ok"
-	Failed  Status = "failed"
-	Skipped Status = "skipped" // the output already existed and --force was not given
+	OK Status = "ok"
+	// Degraded: written and verified, but frames were missing or bad (held
+	// or dropped; frames superseded within one slot by a controller faster
+	// than --fps are normal, not damage).
+	Degraded Status = "degraded"
+	Failed   Status = "failed"
+	// Skipped: a run whose every output was up to date, so nothing was done.
+	Skipped Status = "skipped"
 )
 
 // Report is the JSON report of one run. Field names are a contract with the
@@ -56,6 +61,7 @@ type ReportOptions struct {
 	Preset string    `json:"preset"`
 	Gaps   GapPolicy `json:"gaps"`
 	OnBad  BadPolicy `json:"on_bad"`
+	MaxGap int64     `json:"max_gap"` // -1: no limit
 	Deep   bool      `json:"deep_check"`
 	Timing string    `json:"timing"`
 	Fit    bool      `json:"fit_audio"`
@@ -104,10 +110,19 @@ type StreamReport struct {
 	OneLinerDrift float64 `json:"one_liner_drift"`
 	// Inputs fingerprints the frames, audio, sidecar and options the video
 	// was made from; batch skips a stream whose inputs are unchanged.
-	Inputs   string `json:"inputs"`
-	Verified bool   `json:"verified"`
-	Status   Status `json:"status"`
-	Error    string `json:"error,omitempty"`
+	Inputs string `json:"inputs"`
+	// Bytes is the video file's size: an output whose size differs from
+	// its report's was changed since, and is not kept.
+	Bytes    int64 `json:"bytes"`
+	Verified bool  `json:"verified"`
+	// Kept: this invocation left the video as an earlier one made it (its
+	// inputs and options were unchanged, or the stream was not selected).
+	Kept bool `json:"kept"`
+	// StaleOutput: the stream failed, and the file at output is an earlier
+	// encode's, left in place (it does not match the current inputs).
+	StaleOutput bool   `json:"stale_output"`
+	Status      Status `json:"status"`
+	Error       string `json:"error,omitempty"`
 }
 
 // Path is where stream s's video is on disk.

@@ -24,8 +24,11 @@ const Running Status = "running"
 func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", ReportSchema, s.ID())
-	fmt.Fprintf(h, "fps=%v crf=%d preset=%s gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v\n",
-		opts.FPS, opts.CRF, opts.Preset, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR)
+	fmt.Fprintf(h, "fps=%v gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v max_gap=%d\n",
+		opts.FPS, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR, opts.MaxGap)
+	if s.Pass.Visual() { // x264's settings shape only the pictures
+		fmt.Fprintf(h, "crf=%d preset=%s\n", opts.CRF, opts.Preset)
+	}
 	for _, f := range s.Frames {
 		fmt.Fprintf(h, "f %s %d %d\n", f.Rel, f.Size, f.ModTime.UnixNano())
 	}
@@ -67,16 +70,17 @@ func readPrevious(outDir string) *Report {
 }
 
 // upToDate returns the previous report's entry for a stream whose inputs are
-// unchanged and whose video is still in place, or nil.
+// unchanged and whose video is still in place, as large as it was written,
+// or nil.
 func upToDate(prev *Report, outDir, id, inputs string) *StreamReport {
 	if prev == nil {
 		return nil
 	}
 	for _, sr := range prev.Streams {
-		if sr.ID != id || sr.Status != OK || sr.Inputs != inputs {
+		if sr.ID != id || (sr.Status != OK && sr.Status != Degraded) || sr.Inputs != inputs {
 			continue
 		}
-		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Size() > 0 {
+		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() && info.Size() == sr.Bytes {
 			return sr
 		}
 	}

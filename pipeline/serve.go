@@ -144,14 +144,15 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		return err
 	}
 	encoders := pool.New().WithMaxGoroutines(so.Jobs)
-	if err := Recover(ctx, outDir, so.Options); err != nil {
+	recovered := Recover(ctx, outDir, so.Options)
+	if recovered != nil && !errors.Is(recovered, ErrFailed) && !errors.Is(recovered, ErrDegraded) {
 		sock.Close()
-		return err
+		return recovered
 	}
 	q := newQueue(so.QueueBytes)
 	var wg sync.WaitGroup
 	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q,
-		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}}
+		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	if so.Ack != "" {
 		acks, err := source.OpenAcks(so.Ack)
 		if err != nil {
@@ -163,10 +164,18 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		wg.Go(func() { answerAcks(ctx, acks, reqs) })
 	}
 	wg.Go(func() { receive(ctx, sock, q) })
+	ready := Event{Kind: Listening, Path: so.Source.Listen}
+	if so.Source.Connect != "" {
+		ready.Path, ready.Output = so.Source.Connect, "connect"
+	}
+	so.OnEvent(ready)
 	l.consume(ctx)
 	wg.Wait()
 	encoders.Wait()
-	return nil
+	if err := outcome(l.failed.Load(), l.degraded.Load()); err != nil {
+		return err
+	}
+	return recovered
 }
 
 // inbound is one received message, or why one was dropped on receipt.
@@ -219,6 +228,31 @@ type live struct {
 	freed            chan struct{}
 
 	cur *liveRun
+	// said: the rejection reasons already shown, per run.
+	said map[string]bool
+	// failed and degraded count the runs encoded so far that were.
+	failed, degraded atomic.Int64
+}
+
+// count records a finished run's status for Serve's outcome.
+func (l *live) count(s Status) {
+	switch s {
+	case Failed:
+		l.failed.Add(1)
+	case Degraded:
+		l.degraded.Add(1)
+	}
+}
+
+// outcome is Serve's error from the statuses of the runs it encoded.
+func outcome(failed, degraded int64) error {
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%w: %d runs failed (see their %s)", ErrFailed, failed, ServeReportName)
+	case degraded > 0:
+		return fmt.Errorf("%w: %d runs are degraded (see their %s)", ErrDegraded, degraded, ReportName)
+	}
+	return nil
 }
 
 // liveRun is the run being received.
@@ -262,7 +296,7 @@ func (l *live) consume(ctx context.Context) {
 		select {
 		case in, ok := <-l.q.ch:
 			if !ok {
-				l.finish("shutdown")
+				l.finish(ctx, "shutdown")
 				return
 			}
 			if in.dropped != nil {
@@ -279,7 +313,7 @@ func (l *live) consume(ctx context.Context) {
 				l.waiting[req.run] = append(l.waiting[req.run], req)
 			}
 		case <-idle.C:
-			l.finish("idle")
+			l.finish(ctx, "idle")
 			idle.Reset(l.so.Idle)
 		}
 	}
@@ -292,7 +326,7 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 	}
 	switch string(parts[0]) {
 	case msgBegin:
-		l.finish("next-begin") // a new run began before this one ended
+		l.finish(ctx, "next-begin") // a new run began before this one ended
 		var b struct {
 			Run   string  `json:"run"`
 			FPS   float64 `json:"fps"`
@@ -312,7 +346,7 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 		l.open(b.Run, opts)
 		return
 	case msgEnd:
-		l.finish("end")
+		l.finish(ctx, "end")
 		return
 	case msgAudioStart:
 		if l.cur == nil {
@@ -370,10 +404,22 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	}
 	r := l.cur
 	r.rep.Messages++
+	for _, im := range images {
+		for _, m := range im.Unknown {
+			// A newer TDW's pass: only that pass is set aside.
+			l.reject(fmt.Sprintf("unknown pass mask %d", m))
+		}
+	}
 	if framerate != nil {
 		r.rep.Framerate = framerate
 	}
 	if len(images) == 0 {
+		return
+	}
+	if r.last >= 0 && tooFar(r.last, number, r.opts.MaxGap) {
+		// One message must not stretch the run: its frame number is no
+		// evidence of the frames between (--max-gap).
+		l.reject("frame number jump")
 		return
 	}
 	files, err := r.writer.Prepare(number, images)
@@ -388,7 +434,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	c := &r.chunk
 	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
 	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
-		l.seal(r, number)
+		l.seal(ctx, r, number)
 	}
 	l.waitForSpace(ctx, r)
 	r.clock.Frames[number] = now
@@ -452,7 +498,7 @@ func (l *live) release(bytes int64) {
 }
 
 // seal hands the open chunk, frames before next, to the run's chunk encoder.
-func (l *live) seal(r *liveRun, next int64) {
+func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 	c := chunkRange{Index: r.rep.Chunks, From: r.chunk.from, To: next - 1, Next: next}
 	if next < 0 {
 		c.To = -1
@@ -460,7 +506,7 @@ func (l *live) seal(r *liveRun, next int64) {
 	r.rep.Chunks++
 	if r.jobs == nil {
 		r.jobs, r.done = make(chan chunkJob, 64), make(chan struct{})
-		go l.encodeChunks(r)
+		go l.encodeChunks(ctx, r)
 	}
 	l.pending.Add(r.chunk.bytes)
 	to := c.To
@@ -474,11 +520,11 @@ func (l *live) seal(r *liveRun, next int64) {
 
 // encodeChunks encodes a run's chunks in order as they are sealed, and
 // removes their frames from the spool once the chunk's videos are written.
-func (l *live) encodeChunks(r *liveRun) {
+func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 	defer close(r.done)
 	for job := range r.jobs {
 		r.manifest.First = job.first
-		if err := encodeChunk(context.Background(), r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
+		if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
 			l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
 			continue
 		}
@@ -511,18 +557,28 @@ func (l *live) open(name string, opts Options) {
 	}
 }
 
+// reject counts a rejected message or part in the current run's report and
+// says so once per reason and run (a flood of one kind is one line; the
+// report has the count).
 func (l *live) reject(reason string) {
 	run := ""
 	if l.cur != nil {
 		l.cur.rep.Rejected[reason]++
 		run = l.cur.rep.Run
 	}
-	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s", reason)})
+	if l.said[run+"\x00"+reason] {
+		return
+	}
+	if len(l.said) > 1000 {
+		clear(l.said)
+	}
+	l.said[run+"\x00"+reason] = true
+	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s (more of this kind are counted in %s, not shown)", reason, ServeReportName)})
 }
 
 // finish closes the current run's spool and hands the rest to an encoder:
 // the whole run, or its last chunk and then the join.
-func (l *live) finish(how string) {
+func (l *live) finish(ctx context.Context, how string) {
 	r := l.cur
 	if r == nil {
 		return
@@ -541,44 +597,44 @@ func (l *live) finish(how string) {
 		size := r.chunk.bytes
 		l.pending.Add(size)
 		l.encoders.Go(func() {
-			encodeSpool(context.Background(), r.dir, r.rep, r.opts)
+			l.count(encodeSpool(ctx, r.dir, r.rep, r.opts))
 			l.release(size)
 		})
 		return
 	}
 	if r.chunk.frames > 0 {
-		l.seal(r, -1)
+		l.seal(ctx, r, -1)
 	}
 	close(r.jobs)
 	l.encoders.Go(func() {
 		<-r.done
-		finishChunked(context.Background(), r.dir, r.rep, r.manifest, r.clock, r.opts)
+		l.count(finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
 	})
 }
 
 // encodeSpool encodes a spooled run, records the ingest report and removes
 // the spool once the videos are in place.
-func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Options) {
+func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Options) Status {
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	opts.find = spool.Find
 	rep, _, err := Encode(ctx, spoolDir, runOut, opts)
-	endLive(runOut, run, rep, err, opts)
+	return endLive(runOut, run, rep, err, opts)
 }
 
 // finishChunked joins a chunked run's videos and records its reports.
-func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *liveManifest, clock *timing.Clock, opts Options) {
+func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *liveManifest, clock *timing.Clock, opts Options) Status {
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	rep, err := joinChunks(ctx, runOut, m, clock, opts)
-	endLive(runOut, run, rep, err, opts)
+	return endLive(runOut, run, rep, err, opts)
 }
 
 // endLive writes the ingest report, and removes the spool, chunks and
 // manifest once the run's videos are in place (they stay for a retry when
 // it failed).
-func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) {
+func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) Status {
 	run.Status = rep.Status
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrDegraded) {
 		run.Status, run.Error = Failed, err.Error()
 	} else {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
@@ -587,18 +643,32 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 	}
 	writeJSON(filepath.Join(runOut, ServeReportName), run)
 	opts.OnEvent(Event{Kind: RunDone, Run: run.Run, Status: run.Status, Err: err})
+	return run.Status
 }
 
 // Recover finishes the runs a killed serve left under outDir: every
 // OUT/<run>/.spool whose run has no finished report, with the frame rate and
-// audio its begin message gave, keeping the chunks already encoded.
+// audio its begin message gave, keeping the chunks already encoded. The
+// error wraps ErrFailed when a run failed, ErrDegraded when one is degraded.
 func Recover(ctx context.Context, outDir string, opts Options) error {
 	opts.applyDefaults()
 	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
 	if err != nil {
 		return err
 	}
+	var failed, degraded int64
+	count := func(s Status) {
+		switch s {
+		case Failed:
+			failed++
+		case Degraded:
+			degraded++
+		}
+	}
 	for _, sp := range spools {
+		if ctx.Err() != nil {
+			break // no new work after a signal: the rest waits for the next start
+		}
 		runOut := filepath.Dir(sp)
 		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
 		o := opts
@@ -613,7 +683,7 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 		}
 		if m == nil || len(m.Chunks) == 0 {
 			os.RemoveAll(filepath.Join(runOut, ChunksDir))
-			encodeSpool(ctx, runOut, run, o)
+			count(encodeSpool(ctx, runOut, run, o))
 			continue
 		}
 		clock, err := timing.ReadSidecar(filepath.Join(sp, timing.SidecarName))
@@ -625,13 +695,14 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 			if err := encodeChunk(ctx, runOut, c, m, clock, o); err != nil {
 				run.Status, run.Error = Failed, err.Error()
 				writeJSON(filepath.Join(runOut, ServeReportName), run)
+				count(Failed)
 				continue
 			}
 		}
 		run.Chunks = len(m.Chunks)
-		finishChunked(ctx, runOut, run, m, clock, o)
+		count(finishChunked(ctx, runOut, run, m, clock, o))
 	}
-	return nil
+	return outcome(failed, degraded)
 }
 
 // ackReq is a controller's question, and where its answer goes.

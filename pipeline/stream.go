@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,29 +18,60 @@ import (
 
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
-func encodeStream(ctx context.Context, s *discover.Stream, outDir string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
-	sr := newStreamReport(s, opts)
+func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+	s := b.stream
+	sr := newStreamReport(b, opts)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
+	if ctx.Err() != nil {
+		// Interrupted before this stream began: say so, start nothing.
+		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v) before it started: run again to encode this stream", context.Cause(ctx))
+		markStale(sr, final)
+		return sr
+	}
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
-	err := encodeStreamTo(ctx, s, sr, final, audio, clock, opts, emit)
+	for _, g := range sr.Gaps {
+		emit(Event{Kind: MissingFrames, Path: gapNames(s, g)})
+	}
+	for _, bad := range sr.BadFrames {
+		emit(Event{Kind: BadFrame, Path: bad.Path, Err: errors.New(bad.Reason)})
+	}
+	err := b.err
+	if err == nil {
+		err = encodeStreamTo(ctx, s, sr, final, audio, clock, opts, emit)
+	}
 	switch {
 	case err == nil:
-	case errors.Is(err, errSkipped):
-		sr.Status, sr.Error = Skipped, fmt.Sprintf("%s exists; pass --force to replace it", final)
 	case ctx.Err() != nil:
 		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v): no output written; run again to encode this stream", context.Cause(ctx))
 	default:
 		sr.Status, sr.Error = Failed, err.Error()
 	}
+	if sr.Status == Failed {
+		markStale(sr, final)
+	}
 	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(sr)})
 	return sr
 }
 
-var (
-	errSkipped = errors.New("output exists")
-	errWrite   = errors.New("ffmpeg stopped reading frames")
-)
+// markStale notes in a failed stream's report that the file at its output
+// path is an earlier encode's, left in place.
+func markStale(sr *StreamReport, final string) {
+	if info, err := os.Stat(final); err == nil && info.Mode().IsRegular() {
+		sr.StaleOutput = true
+		sr.Error += fmt.Sprintf("; %s is from an earlier encode and does not match these inputs (left in place)", final)
+	}
+}
+
+// gapNames names a gap's missing frames by the files they would have been.
+func gapNames(s *discover.Stream, g discover.Gap) string {
+	if g.From == g.To {
+		return s.NameOf(g.From)
+	}
+	return s.NameOf(g.From) + " .. " + s.NameOf(g.To)
+}
+
+var errWrite = errors.New("ffmpeg stopped reading frames")
 
 func errorOrNil(sr *StreamReport) error {
 	if sr.Status == Failed {
@@ -50,10 +80,11 @@ func errorOrNil(sr *StreamReport) error {
 	return nil
 }
 
-func newStreamReport(s *discover.Stream, opts Options) *StreamReport {
+func newStreamReport(b bounded, opts Options) *StreamReport {
+	s := b.stream
 	sr := &StreamReport{
 		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: outputName(s),
-		FramesFound: len(s.Frames), FPS: opts.FPS, Gaps: s.Gaps(), BadFrames: []BadFrameInfo{},
+		FramesFound: len(s.Frames) + len(b.outside), FPS: opts.FPS, Gaps: s.Gaps(), BadFrames: []BadFrameInfo{},
 	}
 	if sr.Gaps == nil {
 		sr.Gaps = []discover.Gap{}
@@ -67,20 +98,37 @@ func newStreamReport(s *discover.Stream, opts Options) *StreamReport {
 	for _, d := range s.Duplicates {
 		sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
 	}
+	sr.BadFrames = append(sr.BadFrames, b.outside...)
 	return sr
 }
 
+// strictFails reports whether the stream's problems so far fail it under
+// --gaps fail / --on-bad fail (--strict).
+func strictFails(sr *StreamReport, opts Options) bool {
+	return opts.Gaps == FailGaps && sr.MissingFrames > 0 || opts.OnBad == FailBad && len(sr.BadFrames) > 0
+}
+
+// problemsError lists a stream's missing and bad frames by file name for
+// --strict: the first few in the message, all of them in the report.
+func problemsError(s *discover.Stream, sr *StreamReport) error {
+	var items []string
+	for _, g := range sr.Gaps {
+		items = append(items, "missing "+gapNames(s, g))
+	}
+	for _, b := range sr.BadFrames {
+		items = append(items, fmt.Sprintf("bad %s (%s)", b.Path, b.Reason))
+	}
+	const shown = 5
+	more := ""
+	if len(items) > shown {
+		more = fmt.Sprintf("; and %d more (see the report)", len(items)-shown)
+		items = items[:shown]
+	}
+	return fmt.Errorf("%d frames missing and %d bad, and --strict (or --gaps fail / --on-bad fail) was given: %s%s; replace or remove those files, or drop --strict to hold over them",
+		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
+}
+
 func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, final string, audio *AudioReport, clock *timing.Clock, opts Options, emit func(Event)) error {
-	if _, err := os.Lstat(final); err == nil && !opts.Force {
-		return errSkipped
-	}
-	if opts.Gaps == FailGaps && len(sr.Gaps) > 0 {
-		g := sr.Gaps[0]
-		return fmt.Errorf("%d frame numbers are missing (first: %d to %d) and --gaps fail (or --strict) was given; use --gaps hold to repeat the previous frame", sr.MissingFrames, g.From, g.To)
-	}
-	if opts.OnBad == FailBad && len(s.Duplicates) > 0 {
-		return fmt.Errorf("%s duplicates frame number %d and --on-bad fail (or --strict) was given; remove one of the two files", s.Duplicates[0].Rel, s.Duplicates[0].Number)
-	}
 	tmp, err := tempBeside(final)
 	if err != nil {
 		return err
@@ -91,10 +139,13 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if opts.seg != nil {
 		w.next, w.limit = opts.seg.bounds(w.place)
 	}
+	// Under --strict a stream with problems is not encoded, but still read
+	// to the end so that the error lists every problem.
+	failing := strictFails(sr, opts)
 	var shp shape
 	var failure error
 	done := 0
-	scan(ctx, s.Frames, opts.Readers, opts.Deep, true, func(c checked) bool {
+	scan(ctx, s.Frames, opts.Readers, opts.Deep, !failing, func(c checked) bool {
 		done++
 		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
 		if c.err == nil {
@@ -102,14 +153,20 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		}
 		if c.err != nil {
 			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
-			emit(Event{Kind: BadFrame, Path: c.frame.Path, Err: c.err})
-			if opts.OnBad == FailBad {
-				failure = fmt.Errorf("bad frame %s: %v (--on-bad fail or --strict was given; replace or remove the file)", c.frame.Path, c.err)
-				return false
+			emit(Event{Kind: BadFrame, Path: c.frame.Rel, Err: c.err})
+			if opts.OnBad == FailBad && !failing {
+				failing = true
+				if w.pipe != nil {
+					w.pipe.Abort()
+					w.pipe = nil
+				}
 			}
 			return true
 		}
 		sr.FramesRead++
+		if failing {
+			return true
+		}
 		if w.pipe == nil {
 			if failure = w.start(ctx, sr, c.info, tmp, opts); failure != nil {
 				return false
@@ -122,6 +179,9 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	})
 	if failure == nil && ctx.Err() != nil {
 		failure = ctx.Err()
+	}
+	if failure == nil && failing {
+		return problemsError(s, sr)
 	}
 	if failure == nil && w.pipe == nil {
 		first := sr.BadFrames[0]
@@ -147,11 +207,23 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
-	if err := publish(tmp, final, opts.Force); err != nil {
+	if info, err := os.Stat(tmp); err == nil {
+		sr.Bytes = info.Size()
+	}
+	if err := publish(tmp, final); err != nil {
 		return err
 	}
-	sr.Status = OK
+	sr.Status = writtenStatus(sr)
 	return nil
+}
+
+// writtenStatus is a written stream's status: degraded when frames were
+// missing or bad (held, dropped or left out), else ok.
+func writtenStatus(sr *StreamReport) Status {
+	if sr.MissingFrames > 0 || len(sr.BadFrames) > 0 {
+		return Degraded
+	}
+	return OK
 }
 
 // slotWriter writes frames to the encoder, one write per output slot. It
@@ -313,24 +385,13 @@ func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
 }
 
-// publish moves the finished video into place. Without replace it never
-// overwrites: a hard link fails if another process put a file there since
-// the check at the start (a plain rename would silently replace it).
-func publish(tmp, final string, replace bool) error {
+// publish moves the finished, verified video into place, replacing the
+// earlier one (which is kept until then).
+func publish(tmp, final string) error {
 	// CreateTemp made the file private; a video is as readable as any
 	// file the user makes (a gallery's web server, a shared dataset).
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return fmt.Errorf("cannot make %s readable: %w", tmp, err)
-	}
-	if !replace {
-		err := os.Link(tmp, final)
-		if err == nil {
-			return os.Remove(tmp)
-		}
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s appeared while this stream was encoding (another tdwstitch?); pass --force to replace it", final)
-		}
-		// No hard links on this file system: fall back to a rename.
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("cannot move the finished video into place at %s: %w", final, err)

@@ -7,6 +7,14 @@
 # apt-get; elsewhere it says what to install and fails.
 set -euo pipefail
 
+# Tasks run their dependencies in parallel (test needs deps and test-deps):
+# one install at a time, and each looks again for what is missing once it
+# holds the lock, so two never race for apt's lock.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/tdwstitch-install-deps.lock"
+  flock 9
+fi
+
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)

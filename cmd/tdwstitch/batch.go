@@ -32,7 +32,10 @@ interrupted batch resumes. --shard K/N (or a Slurm job array, or a Kubernetes In
 Job with TDWSTITCH_SHARD_COUNT) splits the runs between independent processes; the
 last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 
-  tdwstitch batch --merge-reports OUT_ROOT   rebuild the summary from the shards' shares`,
+  tdwstitch batch --merge-reports OUT_ROOT   rebuild the summary from the shards' shares
+
+Exit code: 1 if any run failed, else 3 if any is degraded, else 0 (130/143 when
+interrupted, 2 for a wrong command line).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if mergeReport {
 				if len(args) != 1 {
@@ -57,12 +60,12 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 					}
 					fmt.Fprintf(io.Out, "gallery: %s\n", page)
 				}
-				return nil
+				return br.Err()
 			}
 			if outRoot == "" && !dryRun {
 				return usageErrorf("batch needs an output root: -o OUT_ROOT")
 			}
-			opts, err := flags.options()
+			opts, err := flags.options(c.Flags())
 			if err != nil {
 				return err
 			}
@@ -154,10 +157,13 @@ func printBatchSummary(io ioStreams, br *pipeline.BatchReport, quiet bool) {
 	if br.Shard != nil {
 		shard = fmt.Sprintf(" shard %d/%d (%s)", br.Shard.Index, br.Shard.Count, br.Shard.Source)
 	}
-	fmt.Fprintf(w, "batch%s: %d runs: %d ok, %d failed, %d up to date; %d frames, %.1f s of video, in %.1f s\n",
-		shard, br.Runs, br.OK, br.Failed, br.Skipped, br.FramesWritten, br.VideoSeconds, br.WallSeconds)
+	fmt.Fprintf(w, "batch%s: %d runs: %d ok, %d degraded, %d failed, %d up to date; %d frames, %.1f s of video, in %.1f s\n",
+		shard, br.Runs, br.OK, br.Degraded, br.Failed, br.Skipped, br.FramesWritten, br.VideoSeconds, br.WallSeconds)
 	for _, f := range br.Failures {
 		fmt.Fprintf(w, "FAILED %s: %s\n", f.Run, f.Error)
+	}
+	for _, d := range br.DegradedRuns {
+		fmt.Fprintf(w, "DEGRADED %s: frames missing or bad, see %s\n", d.Run, d.Report)
 	}
 	for _, p := range br.Problems {
 		fmt.Fprintf(w, "problem %s: %s\n", p.Path, p.Reason)

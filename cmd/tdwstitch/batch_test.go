@@ -55,7 +55,7 @@ func TestBatchResumesAndRedoesChangedRuns(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "scene9", "broken", "audio.wav"), synth.WAV(0.1), 0o644)
 
 	code, stdout, stderr := cli(t, "batch", root, "-o", out, "-q")
-	if code != 1 || !strings.Contains(stderr, "FAILED scene9/broken") || !strings.Contains(stderr, "5 ok, 1 failed") {
+	if code != 1 || !strings.Contains(stderr, "FAILED scene9/broken") || !strings.Contains(stderr, "5 ok, 0 degraded, 1 failed") {
 		t.Fatalf("first batch: exit %d\nstderr: %s", code, stderr)
 	}
 	summary := filepath.Join(out, pipeline.BatchReportName)
@@ -77,7 +77,7 @@ func TestBatchResumesAndRedoesChangedRuns(t *testing.T) {
 	// Unchanged tree: nothing is encoded again.
 	before := modTime(t, filepath.Join(out, rels[0], "a", "img.mp4"))
 	code, _, stderr = cli(t, "batch", root, "-o", out, "-q", "--exclude", "broken")
-	if code != 0 || !strings.Contains(stderr, "0 ok, 0 failed, 5 up to date") {
+	if code != 0 || !strings.Contains(stderr, "0 ok, 0 degraded, 0 failed, 5 up to date") {
 		t.Fatalf("re-run: exit %d, %s", code, stderr)
 	}
 	if !modTime(t, filepath.Join(out, rels[0], "a", "img.mp4")).Equal(before) {
@@ -91,7 +91,7 @@ func TestBatchResumesAndRedoesChangedRuns(t *testing.T) {
 	idBefore := modTime(t, filepath.Join(out, rels[2], "a", "id.mkv"))
 	imgBefore := modTime(t, filepath.Join(out, rels[2], "a", "img.mp4"))
 	code, _, stderr = cli(t, "batch", root, "-o", out, "-q", "--exclude", "scene9/*")
-	if code != 0 || !strings.Contains(stderr, "1 ok, 0 failed, 4 up to date") {
+	if code != 0 || !strings.Contains(stderr, "1 ok, 0 degraded, 0 failed, 4 up to date") {
 		t.Fatalf("after a change: exit %d, %s", code, stderr)
 	}
 	if modTime(t, filepath.Join(out, rels[2], "a", "id.mkv")).Equal(idBefore) {

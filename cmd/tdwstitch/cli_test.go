@@ -143,23 +143,31 @@ func TestOddDimensions(t *testing.T) {
 	}
 }
 
+// TestForceReplaces: an up-to-date output is kept; one that is not what
+// the report describes (changed since) is made again; --force redoes all.
 func TestForceReplaces(t *testing.T) {
 	runDir := newRun(t, 16, 16)
 	out := t.TempDir()
 	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id"); code != 0 {
 		t.Fatal("first encode failed")
 	}
-	video := filepath.Join(out, "a", "id.mkv")
-	os.WriteFile(video, []byte("precious"), 0o644)
+	video, report := filepath.Join(out, "a", "id.mkv"), filepath.Join(out, pipeline.ReportName)
+	made, reported := modTime(t, video), modTime(t, report)
 	code, stdout, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id")
-	if b, _ := os.ReadFile(video); code != 0 || string(b) != "precious" || !strings.Contains(stdout, "kept "+video) {
-		t.Fatalf("without --force: exit %d, stdout %q, file replaced: %v", code, stdout, string(b) != "precious")
+	if code != 0 || !modTime(t, video).Equal(made) || !strings.Contains(stdout, "kept "+video) {
+		t.Fatalf("up to date: exit %d, stdout %q, file replaced: %v", code, stdout, !modTime(t, video).Equal(made))
 	}
-	if readReport(t, out).Status != pipeline.Skipped {
-		t.Error("report status is not skipped")
+	if !modTime(t, report).Equal(reported) || readReport(t, out).Status != pipeline.OK {
+		t.Error("the report of an up-to-date run was rewritten")
 	}
+	os.WriteFile(video, []byte("precious"), 0o644)
+	code, stdout, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id")
+	if b, _ := os.ReadFile(video); code != 0 || string(b) == "precious" || !strings.Contains(stdout, "wrote "+video) {
+		t.Fatalf("a changed output was kept (exit %d, stdout %q)", code, stdout)
+	}
+	made = modTime(t, video)
 	code, _, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id", "--force")
-	if b, _ := os.ReadFile(video); code != 0 || string(b) == "precious" {
+	if code != 0 || modTime(t, video).Equal(made) {
 		t.Fatalf("--force did not replace the output (exit %d)", code)
 	}
 }
@@ -169,17 +177,17 @@ func TestProbe(t *testing.T) {
 	os.Remove(filepath.Join(runDir, "a", "img_0004.jpg"))
 	os.WriteFile(filepath.Join(runDir, "a", "id_0002.png"), nil, 0o644)
 	code, stdout, stderr := cli(t, "probe", runDir)
-	if code != 0 {
+	if code != 3 { // encode would write both, degraded
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"a/img", "a/id", "gap in a/img: frames 4-4 missing", "bad frame a/id_0002.png: file is empty", "a/id.mkv", "ffv1"} {
+	for _, want := range []string{"a/img", "a/id", "gap in a/img: frames 4-4 missing", "bad frame a/id_0002.png: file is empty", "a/id.mkv", "ffv1", "0.17 s    degraded"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("probe output lacks %q:\n%s", want, stdout)
 		}
 	}
 	code, stdout, _ = cli(t, "probe", runDir, "--json")
 	var rep pipeline.Report
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 3 {
 		t.Fatalf("probe --json: exit %d, %v", code, err)
 	}
 	if len(rep.Streams) != 2 || rep.Streams[0].MissingFrames != 1 || len(rep.Streams[1].BadFrames) != 1 || rep.Streams[0].FramesWritten != 10 {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,13 +23,18 @@ func newEncodeCmd(io ioStreams) *cobra.Command {
 		Long: `Encode one finished TDW run: one video per (avatar, pass) under OUT_DIR,
 mirroring the run's layout (OUT_DIR/<avatar>/img.mp4, OUT_DIR/<avatar>/id.mkv, ...),
 and the report OUT_DIR/tdwstitch-report.json. Visual passes (img, albedo) become
-H.264 MP4; data passes (id, depth, ...) lossless FFV1 Matroska, bit-exact RGB.`,
+H.264 MP4; data passes (id, depth, ...) lossless FFV1 Matroska, bit-exact RGB.
+
+An output is kept while the report's fingerprint of its frames, audio, timing
+sidecar and options still matches; otherwise it is made again and replaced
+(only by a verified new file). --force redoes every selected stream.
+` + exitCodesHelp,
 		Args: oneDir("RUN_DIR"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if outDir == "" {
 				return usageErrorf("encode needs an output folder: -o OUT_DIR")
 			}
-			opts, err := flags.options()
+			opts, err := flags.options(c.Flags())
 			if err != nil {
 				return err
 			}
@@ -37,14 +43,7 @@ H.264 MP4; data passes (id, depth, ...) lossless FFV1 Matroska, bit-exact RGB.`,
 			opts.OnEvent = prog.event
 			rep, reportPath, err := pipeline.Encode(c.Context(), args[0], outDir, opts)
 			prog.close()
-			for _, s := range rep.Streams {
-				switch s.Status {
-				case pipeline.OK:
-					fmt.Fprintf(io.Out, "wrote %s (%d frames, %.2f s, %s)\n", filepath.Join(outDir, s.Output), s.FramesWritten, s.Duration, s.Codec)
-				case pipeline.Skipped:
-					fmt.Fprintf(io.Out, "kept %s (exists; --force replaces it)\n", filepath.Join(outDir, s.Output))
-				}
-			}
+			printStreams(io, rep, outDir)
 			for _, w := range rep.Warnings {
 				fmt.Fprintln(io.Err, "tdwstitch: warning:", w)
 			}
@@ -56,7 +55,42 @@ H.264 MP4; data passes (id, depth, ...) lossless FFV1 Matroska, bit-exact RGB.`,
 	}
 	flags.register(c.Flags())
 	c.Flags().StringVarP(&outDir, "output", "o", "", "output `OUT_DIR` (created if missing)")
-	c.Flags().BoolVar(&force, "force", false, "replace outputs that already exist")
+	c.Flags().BoolVar(&force, "force", false, "encode every selected stream again, even when its output is up to date")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress")
 	return c
+}
+
+// printStreams says on stdout what became of each output, damage included
+// (also with --quiet): failures are on stderr.
+func printStreams(io ioStreams, rep *pipeline.Report, outDir string) {
+	for _, s := range rep.Streams {
+		path := filepath.Join(outDir, filepath.FromSlash(s.Output))
+		switch {
+		case s.Status == pipeline.Failed:
+		case s.Kept:
+			fmt.Fprintf(io.Out, "kept %s (up to date%s)\n", path, damage(s, rep.Options.Gaps))
+		default:
+			fmt.Fprintf(io.Out, "wrote %s (%d frames, %.2f s, %s%s)\n", path, s.FramesWritten, s.Duration, s.Codec, damage(s, rep.Options.Gaps))
+		}
+	}
+}
+
+// damage describes a degraded stream's missing and bad frames: "; DEGRADED:
+// 3 missing, 2 bad: held".
+func damage(s *pipeline.StreamReport, gaps pipeline.GapPolicy) string {
+	if s.Status != pipeline.Degraded {
+		return ""
+	}
+	var parts []string
+	if s.MissingFrames > 0 {
+		parts = append(parts, fmt.Sprintf("%d missing", s.MissingFrames))
+	}
+	if n := len(s.BadFrames); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d bad", n))
+	}
+	how := "held"
+	if gaps == pipeline.Drop {
+		how = "dropped"
+	}
+	return fmt.Sprintf("; DEGRADED: %s: %s", strings.Join(parts, ", "), how)
 }

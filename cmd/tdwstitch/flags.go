@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -25,6 +26,7 @@ type jobFlags struct {
 	gaps    string
 	onBad   string
 	strict  bool
+	maxGap  int64
 	jobs    int
 	deep    bool
 	ffmpeg  string
@@ -33,7 +35,7 @@ type jobFlags struct {
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.fps, "fps", 60, "output frame rate (TDW's usual target framerate is 60)")
 	fs.IntVar(&f.crf, "crf", 18, "H.264 quality of the img and albedo videos, 0-51, lower is better")
-	fs.StringVar(&f.preset, "preset", "medium", "x264 speed preset (ultrafast ... veryslow)")
+	fs.StringVar(&f.preset, "preset", "medium", "x264 speed preset: "+strings.Join(pipeline.Presets, ", "))
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
 	fs.StringVar(&f.timing, "timing", "auto", "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
@@ -44,17 +46,31 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.gaps, "gaps", "hold", "missing or bad frames: hold (repeat the previous frame), drop, or fail")
 	fs.StringVar(&f.onBad, "on-bad", "skip", "a frame that fails validation: skip (then --gaps applies) or fail")
 	fs.BoolVar(&f.strict, "strict", false, "fail a stream on any gap or bad frame (--gaps fail --on-bad fail)")
+	fs.Int64Var(&f.maxGap, "max-gap", 600, "fail a stream whose frame numbers jump by more than `N` (a stray file far past the run); 0: no limit")
 	fs.IntVar(&f.jobs, "jobs", 0, "streams encoded at once (default: half the CPUs)")
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
 }
 
-// options turns the flags into pipeline options, locating ffmpeg.
-func (f *jobFlags) options() (pipeline.Options, error) {
+// options turns the flags into pipeline options, locating ffmpeg. Every
+// value is checked here, before any work starts (exit 2 when wrong).
+func (f *jobFlags) options(fs *pflag.FlagSet) (pipeline.Options, error) {
 	o := pipeline.Options{
 		FPS: f.fps, CRF: f.crf, Preset: f.preset, Audio: f.audio, NoAudio: f.noAudio,
 		Avatars: f.avatars, Gaps: pipeline.GapPolicy(f.gaps), OnBad: pipeline.BadPolicy(f.onBad),
-		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio", VFR: f.vfr,
+		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio", VFR: f.vfr, MaxGap: f.maxGap,
+	}
+	if f.maxGap < 0 {
+		return o, usageErrorf("--max-gap %d: pass 0 (no limit) or a number of frames", f.maxGap)
+	}
+	if f.maxGap == 0 {
+		o.MaxGap = -1 // the library's "no limit"
+	}
+	if fs.Changed("jobs") && f.jobs < 1 {
+		return o, usageErrorf("--jobs %d: pass 1 or more (default: chosen from the CPUs)", f.jobs)
+	}
+	if fs.Changed("crf") && f.crf == 0 {
+		o.CRF = -1 // explicit 0 (lossless x264), not the default
 	}
 	if f.fit != "" && f.fit != "audio" {
 		return o, usageErrorf("--fit %q: the only fit is 'audio'", f.fit)
@@ -69,7 +85,7 @@ func (f *jobFlags) options() (pipeline.Options, error) {
 		}
 		o.Passes = append(o.Passes, pass)
 	}
-	if f.fps <= 0 {
+	if !(f.fps > 0) { // NaN too
 		return o, usageErrorf("--fps %v must be positive", f.fps)
 	}
 	if err := o.Validate(); err != nil {

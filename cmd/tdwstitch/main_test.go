@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,8 +92,9 @@ func mutate(t *testing.T, path string, f func([]byte) []byte) {
 	}
 }
 
-// TestBadFrames: each broken frame is held over (exit 0, listed in the report
-// and on stderr), and fails its stream under --strict with nothing partial left.
+// TestBadFrames: each broken frame is held over and the stream is degraded
+// (exit 3, said on stdout even with -q, listed in the report and on
+// stderr), and fails its stream under --strict with nothing partial left.
 func TestBadFrames(t *testing.T) {
 	other := synth.Scene{Width: 48, Height: 48}
 	otherImg, _, _ := other.Frame(0)
@@ -129,15 +131,26 @@ func TestBadFrames(t *testing.T) {
 			tc.break_(t, bad)
 
 			out := t.TempDir()
-			code, _, stderr := cli(t, "encode", runDir, "-o", out)
-			if code != 0 {
-				t.Fatalf("exit %d, want 0 (bad frame held); stderr:\n%s", code, stderr)
+			code, stdout, stderr := cli(t, "encode", runDir, "-o", out)
+			if code != 3 {
+				t.Fatalf("exit %d, want 3 (written, degraded: bad frame held); stderr:\n%s", code, stderr)
 			}
-			if !strings.Contains(stderr, "bad frame "+bad) || !strings.Contains(stderr, tc.reason) {
-				t.Errorf("stderr does not name %s and %q:\n%s", bad, tc.reason, stderr)
+			if !strings.Contains(stderr, "bad frame "+tc.file) || !strings.Contains(stderr, tc.reason) {
+				t.Errorf("stderr does not name %s and %q:\n%s", tc.file, tc.reason, stderr)
+			}
+			if !slices.ContainsFunc(strings.Split(stdout, "\n"), func(l string) bool {
+				return strings.HasPrefix(l, "wrote "+filepath.Join(out, tc.stream)+".") && strings.HasSuffix(l, " (10 frames, 0.17 s, "+stream(t, readReport(t, out), tc.stream).Codec+"; DEGRADED: 1 bad: held)")
+			}) {
+				t.Errorf("stdout does not say %s is degraded:\n%s", tc.stream, stdout)
+			}
+			if _, quietOut, _ := cli(t, "encode", runDir, "-o", t.TempDir(), "-q"); !strings.Contains(quietOut, "DEGRADED: 1 bad: held") {
+				t.Errorf("-q hides the damage from stdout:\n%s", quietOut)
 			}
 			rep := readReport(t, out)
 			sr := stream(t, rep, tc.stream)
+			if rep.Status != pipeline.Degraded || sr.Status != pipeline.Degraded {
+				t.Errorf("status run %s stream %s, want degraded", rep.Status, sr.Status)
+			}
 			if len(sr.BadFrames) != 1 || sr.BadFrames[0].Path != tc.file || !strings.Contains(sr.BadFrames[0].Reason, tc.reason) {
 				t.Errorf("report bad_frames = %+v", sr.BadFrames)
 			}
@@ -156,8 +169,8 @@ func TestBadFrames(t *testing.T) {
 			if code != 1 {
 				t.Fatalf("--strict: exit %d, want 1; stderr:\n%s", code, stderr)
 			}
-			if !strings.Contains(stderr, bad) || !strings.Contains(stderr, "FAILED") {
-				t.Errorf("--strict: stderr does not name %s:\n%s", bad, stderr)
+			if !strings.Contains(stderr, "bad "+tc.file+" (") || !strings.Contains(stderr, "FAILED") {
+				t.Errorf("--strict: stderr does not name %s:\n%s", tc.file, stderr)
 			}
 			for _, f := range leftovers(t, strictOut) {
 				if strings.HasPrefix(filepath.ToSlash(f), tc.stream) || strings.Contains(f, ".tmp-") {
@@ -177,7 +190,7 @@ func TestGaps(t *testing.T) {
 		flag    string
 		code    int
 		written int
-	}{{"--gaps=hold", 0, 10}, {"--gaps=drop", 0, 8}, {"--gaps=fail", 1, 0}, {"--strict", 1, 0}} {
+	}{{"--gaps=hold", 3, 10}, {"--gaps=drop", 3, 8}, {"--gaps=fail", 1, 0}, {"--strict", 1, 0}} {
 		t.Run(tc.flag, func(t *testing.T) {
 			out := t.TempDir()
 			code, _, stderr := cli(t, "encode", runDir, "-o", out, "--passes", "img", tc.flag, "-q")
@@ -189,8 +202,8 @@ func TestGaps(t *testing.T) {
 			if len(sr.Gaps) != 1 || sr.Gaps[0].From != 4 || sr.Gaps[0].To != 5 || sr.MissingFrames != 2 {
 				t.Errorf("gaps = %+v, missing %d", sr.Gaps, sr.MissingFrames)
 			}
-			if tc.code != 0 {
-				if !strings.Contains(stderr, "missing (first: 4 to 5)") || len(leftovers(t, out)) != 0 {
+			if tc.code == 1 {
+				if !strings.Contains(stderr, "missing a/img_0004.jpg .. a/img_0005.jpg") || len(leftovers(t, out)) != 0 {
 					t.Errorf("stderr %q, leftovers %v", stderr, leftovers(t, out))
 				}
 				return

@@ -19,9 +19,15 @@ func newProbeCmd(io ioStreams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "probe RUN_DIR",
 		Short: "Show what encode would do: streams, frame ranges, sizes, gaps, bad frames, audio",
-		Args:  oneDir("RUN_DIR"),
+		Long: `Show what encode would do with RUN_DIR, reading and checking every frame but
+encoding nothing: streams, frame ranges, sizes, gaps, bad frames, audio, timing,
+and each stream's verdict (planned, degraded, failed) with encode's rules.
+
+Exit code: 0 if encode would write every stream clean, 3 if some would be
+degraded, 1 if some would fail, 2 for a wrong command line.`,
+		Args: oneDir("RUN_DIR"),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts, err := flags.options()
+			opts, err := flags.options(c.Flags())
 			if err != nil {
 				return err
 			}
@@ -35,10 +41,20 @@ func newProbeCmd(io ioStreams) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
 			}
+			var failed, degraded []string
 			for _, s := range rep.Streams {
-				if s.Status == pipeline.Failed {
-					return fmt.Errorf("%w: stream %s has no readable frame", pipeline.ErrFailed, s.ID)
+				switch s.Status {
+				case pipeline.Failed:
+					failed = append(failed, s.ID)
+				case pipeline.Degraded:
+					degraded = append(degraded, s.ID)
 				}
+			}
+			switch {
+			case len(failed) > 0:
+				return fmt.Errorf("%w: encode would fail %s (see above)", pipeline.ErrFailed, strings.Join(failed, ", "))
+			case len(degraded) > 0:
+				return fmt.Errorf("%w: encode would write %s with frames held or dropped (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
 			}
 			return nil
 		},
@@ -57,18 +73,29 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 		fmt.Fprintln(w, "audio: none")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tFRAMES\tRANGE\tSIZE\tSOURCE\tGAPS\tBAD\tOUTPUT\tCODEC\tDURATION")
+	fmt.Fprintln(tw, "STREAM\tFRAMES\tRANGE\tSIZE\tSOURCE\tGAPS\tBAD\tOUTPUT\tCODEC\tDURATION\tVERDICT")
 	for _, s := range rep.Streams {
-		fmt.Fprintf(tw, "%s\t%d\t%d-%d\t%dx%d\t%s\t%d\t%d\t%s\t%s\t%.2f s\n", s.ID, s.FramesFound, s.FirstFrame, s.LastFrame,
-			s.Width, s.Height, s.SourceFormat, s.MissingFrames, len(s.BadFrames), s.Output, s.Codec, s.Duration)
+		fmt.Fprintf(tw, "%s\t%d\t%d-%d\t%dx%d\t%s\t%d\t%d\t%s\t%s\t%.2f s\t%s\n", s.ID, s.FramesFound, s.FirstFrame, s.LastFrame,
+			s.Width, s.Height, s.SourceFormat, s.MissingFrames, len(s.BadFrames), s.Output, s.Codec, s.Duration, s.Status)
 	}
 	tw.Flush()
 	for _, s := range rep.Streams {
+		if s.Status == pipeline.Failed {
+			fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
+		}
+		lines := 0
 		for _, g := range s.Gaps {
-			fmt.Fprintf(w, "gap in %s: frames %d-%d missing (held by the previous frame unless --gaps drop)\n", s.ID, g.From, g.To)
+			if lines++; lines <= problemLines {
+				fmt.Fprintf(w, "gap in %s: frames %d-%d missing (held by the previous frame unless --gaps drop)\n", s.ID, g.From, g.To)
+			}
 		}
 		for _, b := range s.BadFrames {
-			fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
+			if lines++; lines <= problemLines {
+				fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
+			}
+		}
+		if lines > problemLines {
+			fmt.Fprintf(w, "%s: ... and %d more gaps or bad frames (probe --json lists them all)\n", s.ID, lines-problemLines)
 		}
 	}
 	for _, s := range rep.Streams {

@@ -18,6 +18,10 @@ import (
 // keep logs short.
 const plainEvery = 5 * time.Second
 
+// problemLines is how many missing or bad frames are named per stream on
+// stderr; the rest are counted ("... and N more"), the report lists all.
+const problemLines = 10
+
 // progress renders pipeline events on stderr: one bar over all frames on a
 // terminal, plain lines otherwise, only failures with --quiet. Events come
 // from several goroutines; a mutex keeps lines whole.
@@ -35,10 +39,39 @@ type progress struct {
 	total  int
 	last   map[string]time.Time
 	closed bool
+	// problems counts the problem lines of each stream, to cap them.
+	problems map[string]int
 }
 
 func newProgress(io ioStreams, quiet bool) *progress {
-	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}}
+	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, problems: map[string]int{}}
+}
+
+// problem prints one missing or bad frame of stream name, up to
+// problemLines per stream.
+func (p *progress) problem(name string, e pipeline.Event) {
+	if p.quiet {
+		return
+	}
+	p.problems[name]++
+	if p.problems[name] > problemLines {
+		return
+	}
+	p.clearBar()
+	if e.Kind == pipeline.MissingFrames {
+		fmt.Fprintf(p.io.Err, "%s: missing %s\n", name, e.Path)
+		return
+	}
+	fmt.Fprintf(p.io.Err, "%s: bad frame %s: %v\n", name, e.Path, e.Err)
+}
+
+// problemsDone says how many problem lines of stream name were not shown.
+func (p *progress) problemsDone(name string) {
+	if n := p.problems[name] - problemLines; n > 0 {
+		p.clearBar()
+		fmt.Fprintf(p.io.Err, "%s: ... and %d more missing or bad frames (see the report)\n", name, n)
+	}
+	delete(p.problems, name)
 }
 
 func (p *progress) event(e pipeline.Event) {
@@ -66,6 +99,13 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	switch e.Kind {
 	case pipeline.BatchPlanned:
 		p.runsTotal = e.Total
+	case pipeline.Listening:
+		p.clearBar()
+		if e.Output == "connect" {
+			fmt.Fprintf(w, "tdwstitch: connected to %s\n", e.Path)
+			return
+		}
+		fmt.Fprintf(w, "tdwstitch: listening on %s\n", e.Path)
 	case pipeline.Rejected:
 		p.clearBar()
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
@@ -77,13 +117,10 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	case pipeline.StreamStarted:
 		p.running[name] = true
 		p.describe()
-	case pipeline.BadFrame:
-		if p.quiet {
-			return
-		}
-		p.clearBar()
-		fmt.Fprintf(w, "%s: bad frame %s: %v\n", name, e.Path, e.Err)
+	case pipeline.BadFrame, pipeline.MissingFrames:
+		p.problem(name, e)
 	case pipeline.StreamDone:
+		p.problemsDone(name)
 		delete(p.running, name)
 		if e.Status == pipeline.Failed {
 			p.clearBar()
@@ -96,7 +133,7 @@ func (p *progress) batchEvent(e pipeline.Event) {
 			p.bar.Add(1)
 			return
 		}
-		if !p.quiet || e.Status == pipeline.Failed {
+		if !p.quiet || e.Status == pipeline.Failed || e.Status == pipeline.Degraded {
 			if p.runsTotal == 0 { // serve: runs keep coming
 				fmt.Fprintf(w, "run %s: %s (%d done)\n", e.Run, e.Status, p.runsDone)
 				return
@@ -149,11 +186,10 @@ func (p *progress) line(e pipeline.Event) {
 			fmt.Fprintf(w, "%s: %d/%d frames\n", e.Stream, e.Done, e.Total)
 			p.last[e.Stream] = time.Now()
 		}
-	case pipeline.BadFrame:
-		if !p.quiet {
-			fmt.Fprintf(w, "%s: bad frame %s: %v\n", e.Stream, e.Path, e.Err)
-		}
+	case pipeline.BadFrame, pipeline.MissingFrames:
+		p.problem(e.Stream, e)
 	case pipeline.StreamDone:
+		p.problemsDone(e.Stream)
 		p.streamDone(e)
 	}
 }
@@ -186,11 +222,11 @@ func (p *progress) drawBar(e pipeline.Event) {
 		p.bar.Describe(e.Stream)
 	case pipeline.FrameDone:
 		p.bar.Add(1)
-	case pipeline.BadFrame:
-		p.bar.Clear()
-		fmt.Fprintf(p.io.Err, "%s: bad frame %s: %v\n", e.Stream, e.Path, e.Err)
+	case pipeline.BadFrame, pipeline.MissingFrames:
+		p.problem(e.Stream, e)
 	case pipeline.StreamDone:
-		p.bar.Clear()
+		p.clearBar()
+		p.problemsDone(e.Stream)
 		p.streamDone(e)
 	}
 }

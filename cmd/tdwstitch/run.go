@@ -19,10 +19,27 @@ import (
 
 // Exit codes, as DESIGN.md fixes them.
 const (
-	exitOK      = 0 // everything done
-	exitFailed  = 1 // some run or stream failed; the rest still finished
-	exitCmdLine = 2 // the command line itself was wrong
+	exitOK       = 0   // everything done and clean
+	exitFailed   = 1   // some run or stream failed; the rest still finished
+	exitCmdLine  = 2   // the command line itself was wrong
+	exitDegraded = 3   // everything written, but some stream is degraded (restic's convention)
+	exitSIGINT   = 130 // interrupted (Ctrl-C): 128 + SIGINT
+	exitSIGTERM  = 143 // terminated: 128 + SIGTERM
 )
+
+// exitCodesHelp documents the exit codes in --help.
+const exitCodesHelp = `
+Exit codes:
+  0    everything done and clean
+  1    some run or stream failed (the others still finished; see the report)
+  2    the command line was wrong (nothing was done)
+  3    everything written, but some stream is degraded (frames missing or bad)
+  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM)`
+
+// signalError is the cause of the root context's cancellation by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
 
 // errUsage marks errors in the command line itself.
 var errUsage = errors.New("usage")
@@ -39,12 +56,19 @@ type ioStreams struct {
 	Terminal bool // stderr is a terminal: draw progress bars
 }
 
-// runMain turns SIGINT and SIGTERM into one cancel of the root context; a
-// second signal kills the process at once.
+// runMain turns SIGINT and SIGTERM into one cancel of the root context,
+// whose cause names the signal (the exit code follows it); a second signal
+// kills the process at once.
 func runMain() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); stop() }()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel(&signalError{sig})
+		signal.Stop(sigs) // the next one takes its default action
+	}()
 	return run(ctx, os.Args[1:], ioStreams{Out: os.Stdout, Err: os.Stderr, Terminal: term.IsTerminal(int(os.Stderr.Fd()))})
 }
 
@@ -53,6 +77,14 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	root := newRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var sig *signalError
+	if errors.As(context.Cause(ctx), &sig) {
+		fmt.Fprintf(io.Err, "tdwstitch: %v: stopped; what was finished is in place and in the report, run the command again for the rest\n", sig)
+		if sig.sig == syscall.SIGTERM {
+			return exitSIGTERM
+		}
+		return exitSIGINT
+	}
 	if err != nil {
 		// The sentinels decide the exit code; the reader wants only the reason.
 		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
@@ -66,6 +98,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, pipeline.ErrDegraded) && !errors.Is(err, pipeline.ErrFailed):
+		return exitDegraded
 	case errors.Is(err, errUsage):
 		return exitCmdLine
 	case errors.Is(err, pipeline.ErrFailed), errors.Is(err, ffmpeg.ErrMissing), errors.Is(err, context.Canceled):
@@ -81,6 +115,7 @@ func newRootCmd(io ioStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tdwstitch",
 		Short:         "Turn the frames a ThreeDWorld (TDW) run saved into videos",
+		Long:          "Turn the frames a ThreeDWorld (TDW) run saved, or streams, into videos: one per avatar and image pass.\n" + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,22 +31,37 @@ TDW responses (output-data blobs, frame number last), "tdwstitch/begin" + {"run"
 "audio"}, "tdwstitch/end" + {"run"}. Frames are spooled to OUT_DIR/<run>/.spool first;
 a long run is encoded in chunks while it arrives (--chunk-mb) and joined at its end, so
 the spool stays under --spool-max-mb. Runs a killed serve left are finished at the next
-start (or with --recover).`,
+start (or with --recover).
+
+Exit code, once stopped (SIGINT: 130, SIGTERM: 143, unless a run failed): 1 if any
+run failed, else 3 if any is degraded, else 0. After a signal no new work starts:
+runs not yet encoded stay spooled for the next start or --recover.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if outDir == "" {
 				return usageErrorf("serve needs an output folder: -o OUT_DIR")
 			}
-			opts, err := flags.options()
+			opts, err := flags.options(c.Flags())
 			if err != nil {
 				return err
 			}
 			so.Options = opts
-			if recover {
-				if err := pipeline.Recover(c.Context(), outDir, opts); err != nil {
-					return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+			for name, v := range map[string]int64{"max-part-mb": maxPartMB, "max-message-mb": maxMessageMB, "max-parts": int64(so.Source.MaxParts),
+				"hwm": int64(so.Source.HWM), "max-streams": int64(so.MaxStreams), "queue-mb": queueMB} {
+				if v < 1 {
+					return usageErrorf("--%s %d: pass 1 or more", name, v)
 				}
-				return nil
+			}
+			if spoolMaxMB < 0 || chunkMB < 0 || so.Idle <= 0 {
+				return usageErrorf("--spool-max-mb and --chunk-mb take 0 or more, --idle a positive duration")
+			}
+			if recover {
+				prog := newProgress(io, quiet)
+				prog.batch = true
+				opts.OnEvent = prog.event
+				err := pipeline.Recover(c.Context(), outDir, opts)
+				prog.close()
+				return outcomeError(err)
 			}
 			if so.Source.Connect != "" {
 				so.Source.Listen = ""
@@ -69,10 +85,7 @@ start (or with --recover).`,
 			so.OnEvent = prog.event
 			err = pipeline.Serve(c.Context(), outDir, so)
 			prog.close()
-			if err != nil {
-				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
-			}
-			return nil
+			return outcomeError(err)
 		},
 	}
 	flags.register(c.Flags())
@@ -94,4 +107,13 @@ start (or with --recover).`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures and rejected messages, not each run and chunk")
 	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 	return c
+}
+
+// outcomeError marks a library error as a failure for the exit code, unless
+// it already says failed or degraded.
+func outcomeError(err error) error {
+	if err == nil || errors.Is(err, pipeline.ErrFailed) || errors.Is(err, pipeline.ErrDegraded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
 }

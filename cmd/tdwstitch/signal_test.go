@@ -23,17 +23,27 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
-// TestSIGTERMMidEncode runs the real binary, stops it with SIGTERM while
-// ffmpeg is encoding, and checks that it exits 1 saying why, kills ffmpeg and
-// leaves no partial file. Synchronisation is by FIFOs, not sleeps: frame 5 is
-// a FIFO that blocks the encode until the test releases it, and a wrapper
-// around ffmpeg reports each ffmpeg PID when it starts.
-func TestSIGTERMMidEncode(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "tdwstitch")
+// TestSignalMidEncode runs the real binary, stops it with SIGTERM or SIGINT
+// while ffmpeg is encoding, and checks that it exits 143 or 130 saying why,
+// kills ffmpeg, starts no further stream and leaves no partial file.
+// Synchronisation is by FIFOs, not sleeps: frame 5 is a FIFO that blocks
+// the encode until the test releases it, and a wrapper around ffmpeg reports
+// each ffmpeg PID when it starts.
+func TestSignalMidEncode(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "tdwstitch")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { signalMidEncode(t, bin, tc.sig, tc.code) })
+	}
+}
+
+func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int) {
+	tmp := t.TempDir()
 	realFF, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +73,9 @@ func TestSIGTERMMidEncode(t *testing.T) {
 	defer notes.Close()
 
 	out := filepath.Join(tmp, "out")
-	cmd := exec.Command(bin, "encode", runDir, "-o", out, "--passes", "img", "--ffmpeg", filepath.Join(wrapDir, "ffmpeg"))
+	// One stream at a time: a/id waits for a/img, and must not start after
+	// the signal.
+	cmd := exec.Command(bin, "encode", runDir, "-o", out, "--jobs", "1", "--ffmpeg", filepath.Join(wrapDir, "ffmpeg"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -75,7 +87,7 @@ func TestSIGTERMMidEncode(t *testing.T) {
 		pid, _ := strconv.Atoi(strings.TrimSpace(lines.Text()))
 		pids = append(pids, pid)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	// Now let the blocked read of frame 5 (and any later attempt) finish.
@@ -97,11 +109,15 @@ func TestSIGTERMMidEncode(t *testing.T) {
 	<-released
 
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("exit: %v, want code 1; stderr:\n%s", err, stderr.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != wantCode {
+		t.Fatalf("exit: %v, want code %d; stderr:\n%s", err, wantCode, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), "interrupted") || strings.Contains(stderr.String(), "a/id: started") {
+		t.Errorf("stderr does not say it was interrupted, or a/id started after it:\n%s", stderr.String())
+	}
+	rep := readReport(t, out)
+	if sr := stream(t, rep, "a/id"); sr.Status != pipeline.Failed || !strings.Contains(sr.Error, "before it started") {
+		t.Errorf("a/id in the report: %s %q, want failed, interrupted before it started", sr.Status, sr.Error)
 	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -166,7 +182,7 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	os.Remove(fifo)
 	os.WriteFile(fifo, good, 0o644)
 	code, _, stderr := cli(t, "batch", root, "-o", out, "-q")
-	if code != 0 || !strings.Contains(stderr, "1 ok, 0 failed, 2 up to date") {
+	if code != 0 || !strings.Contains(stderr, "1 ok, 0 degraded, 0 failed, 2 up to date") {
 		t.Fatalf("resume: exit %d, %s", code, stderr)
 	}
 	for rel, before := range times {

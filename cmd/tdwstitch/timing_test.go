@@ -1,17 +1,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 )
 
-// TestBadSidecar: a timing sidecar that cannot be trusted is a warning naming
-// the file (and line), the videos fall back to 1/fps spacing, and --strict
-// turns it into a failure. Never a crash, never a silently wrong video.
+// TestBadSidecar: under --timing auto, a timing sidecar that cannot be
+// trusted is a warning naming the file (and line), the videos fall back to
+// 1/fps spacing; --strict and an explicit --timing sidecar turn it into a
+// failure. Never a crash, never a silently wrong video.
 func TestBadSidecar(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -49,7 +52,7 @@ func TestBadSidecar(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			for _, want := range append(tc.wants, "warning: timing:", "using 1/fps spacing") {
+			for _, want := range append(tc.wants, "warning: timing:", "--timing auto fell back to 1/fps spacing") {
 				if !strings.Contains(stderr, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr)
 				}
@@ -62,6 +65,11 @@ func TestBadSidecar(t *testing.T) {
 			if code != 1 || !strings.Contains(stderr, "timing.csv") {
 				t.Errorf("--strict: exit %d, stderr %q", code, stderr)
 			}
+			explicit := t.TempDir()
+			code, _, stderr = cli(t, "encode", dir, "-o", explicit, "-q", "--timing", "sidecar")
+			if code != 1 || !strings.Contains(stderr, "--timing sidecar: ") || !strings.Contains(stderr, sidecar) || len(leftovers(t, explicit)) != 0 {
+				t.Errorf("--timing sidecar: exit %d, stderr %q, leftovers %v", code, stderr, leftovers(t, explicit))
+			}
 		})
 	}
 }
@@ -72,14 +80,44 @@ func TestTimingFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "timing.csv"))
-	code, _, stderr := cli(t, "encode", dir, "-o", t.TempDir(), "-q", "--timing", "sidecar")
-	if code != 0 || !strings.Contains(stderr, "timing.csv: cannot read") {
-		t.Fatalf("--timing sidecar without one: exit %d, stderr %q", code, stderr)
+	// Explicit requests that cannot be honoured fail the run (exit 1) and
+	// say why, writing no video; only --timing auto falls back.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timing", "sidecar"}, "--timing sidecar: " + filepath.Join(dir, "timing.csv") + ": cannot read"},
+		{[]string{"--vfr"}, "--vfr needs capture times"},
+		{[]string{"--fit", "audio", "--no-audio"}, "--fit audio needs the run's audio"},
+	} {
+		out := t.TempDir()
+		code, _, stderr := cli(t, append([]string{"encode", dir, "-o", out, "-q"}, tc.args...)...)
+		if code != 1 || !strings.Contains(stderr, tc.want) || len(leftovers(t, out)) != 0 {
+			t.Errorf("%v: exit %d, stderr %q, leftovers %v; want 1, %q, none", tc.args, code, stderr, leftovers(t, out), tc.want)
+		}
+	}
+	// A copied run: cp wrote the frames 1 ms apart, in order. encode
+	// --timing mtime refuses such times, and probe says so first.
+	copied := newRun(t, 32, 32)
+	copyStart := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		at := copyStart.Add(time.Duration(i) * time.Millisecond)
+		for _, f := range []string{fmt.Sprintf("img_%04d.jpg", i), fmt.Sprintf("id_%04d.png", i)} {
+			os.Chtimes(filepath.Join(copied, "a", f), at, at)
+		}
+	}
+	out := t.TempDir()
+	code, _, stderr := cli(t, "encode", copied, "-o", out, "-q", "--timing", "mtime")
+	if code != 1 || !strings.Contains(stderr, "--timing mtime: file modification times span 0.009 s where 10 frames at 60 fps take 0.15 s: the files were copied") || len(leftovers(t, out)) != 0 {
+		t.Errorf("--timing mtime on a copied run: exit %d, stderr %q", code, stderr)
+	}
+	if _, stdout, _ := cli(t, "probe", copied); !strings.Contains(stdout, "file times: not usable (--timing mtime would fail): file modification times span 0.009 s") {
+		t.Errorf("probe on a copied run:\n%s", stdout)
 	}
 	if code, _, stderr := cli(t, "encode", dir, "-o", t.TempDir(), "--timing", "sometimes"); code != 2 || !strings.Contains(stderr, "auto, sidecar, mtime, none") {
 		t.Fatalf("bad --timing: exit %d, stderr %q", code, stderr)
 	}
-	out := t.TempDir()
+	out = t.TempDir()
 	if code, _, stderr := cli(t, "encode", dir, "-o", out, "-q", "--fit", "audio"); code != 0 {
 		t.Fatalf("--fit audio: exit %d, %s", code, stderr)
 	}

@@ -252,3 +252,31 @@ func isDir(dir string, e os.DirEntry) bool {
 	info, err := os.Stat(filepath.Join(dir, e.Name()))
 	return err == nil && info.IsDir()
 }
+
+// NameOf is the name, relative to the run, that frame number n of the
+// stream would have: its neighbour's name with n in place of its number,
+// zero-padded as TDW pads (to 4 digits when the neighbour was padded).
+// Errors use it to name missing frames.
+func (s *Stream) NameOf(n int64) string {
+	if len(s.Frames) == 0 {
+		return fmt.Sprintf("%s_%04d", s.ID(), n)
+	}
+	near := s.Frames[0]
+	for _, f := range s.Frames {
+		if f.Number > n {
+			break
+		}
+		near = f
+	}
+	dir, file := path.Split(near.Rel)
+	ext := path.Ext(file)
+	m := trailingNumber.FindStringSubmatch(strings.TrimSuffix(file, ext))
+	if m == nil {
+		return fmt.Sprintf("%s%d%s", dir, n, ext)
+	}
+	width := len(m[2])
+	if m[2][0] != '0' {
+		width = min(width, 4) // 10000 follows 9999: TDW pads to 4 and grows
+	}
+	return fmt.Sprintf("%s%s%0*d%s", dir, m[1], width, n, ext)
+}

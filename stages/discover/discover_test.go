@@ -202,3 +202,20 @@ func TestFindRunsFlatRunsSideBySide(t *testing.T) {
 		t.Fatalf("with audio.wav: runs = %q, want root as one run", runs)
 	}
 }
+
+func TestNameOf(t *testing.T) {
+	s := &Stream{Avatar: "a", Pass: tdw.Img, Frames: []Frame{
+		{Rel: "a/img_0019.jpg", Number: 19}, {Rel: "a/img_9999.jpg", Number: 9999}, {Rel: "a/img_10003.jpg", Number: 10003},
+	}}
+	for n, want := range map[int64]string{
+		20: "a/img_0020.jpg", 10000: "a/img_10000.jpg", 10004: "a/img_10004.jpg", 3: "a/img_0003.jpg",
+	} {
+		if got := s.NameOf(n); got != want {
+			t.Errorf("NameOf(%d) = %q, want %q", n, got, want)
+		}
+	}
+	flat := &Stream{Pass: tdw.Img, Frames: []Frame{{Rel: "7.png", Number: 7}}}
+	if got := flat.NameOf(8); got != "8.png" {
+		t.Errorf("NameOf(8) = %q, want 8.png", got)
+	}
+}

@@ -27,7 +27,7 @@ const thumbWidth = 160
 // Run is one card.
 type Run struct {
 	Name    string // path relative to the dataset root
-	Status  string // ok, failed, skipped
+	Status  string // ok, degraded, failed, skipped
 	Error   string
 	Report  string // report path relative to the output root
 	Streams []Stream
@@ -72,12 +72,15 @@ func Write(outRoot string, runs []Run) (string, error) {
 	return path, os.Rename(tmp, path)
 }
 
-// rank puts failed runs first, then the rest as given.
+// rank puts failed runs first, then degraded ones, then the rest as given.
 func rank(status string) int {
-	if status == "failed" {
+	switch status {
+	case "failed":
 		return 0
+	case "degraded":
+		return 1
 	}
-	return 1
+	return 2
 }
 
 type card struct {
@@ -162,13 +165,13 @@ var page = template.Must(template.New("gallery").Parse(`<!doctype html>
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5em;background:#f4f4f4;color:#222}
 .card{background:#fff;border-radius:6px;padding:1em;margin:0 0 1.2em;box-shadow:0 1px 3px #0002}
-.card.failed{border-left:6px solid #c0392b}.card.ok{border-left:6px solid #27ae60}.card.skipped{border-left:6px solid #7f8c8d}
+.card.failed{border-left:6px solid #c0392b}.card.degraded{border-left:6px solid #e67e22}.card.ok{border-left:6px solid #27ae60}.card.skipped{border-left:6px solid #7f8c8d}
 h2{margin:0 0 .4em;font-size:16px}.status{font-weight:bold;text-transform:uppercase;font-size:12px}
 .err{color:#c0392b;white-space:pre-wrap}.stream{display:flex;gap:1em;align-items:flex-start;margin:.6em 0}
 video{width:320px;background:#000}.sheet{max-width:640px}.meta{font-size:12px;color:#555}
 </style></head><body>
 <h1>tdwstitch gallery</h1>
-<p class="meta">{{len .}} runs; failed runs first. Videos play from the files beside this page.</p>
+<p class="meta">{{len .}} runs; failed runs first, then degraded ones. Videos play from the files beside this page.</p>
 {{range .}}<div class="card {{.Status}}">
 <h2>{{.Name}} <span class="status">{{.Status}}</span></h2>
 {{if .Error}}<div class="err">{{.Error}}</div>{{end}}

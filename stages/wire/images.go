@@ -12,11 +12,13 @@ import (
 // ImagesID is the type id (bytes [4:8]) of TDW's Images output data.
 const ImagesID = "imag"
 
-// Pass masks of TDW's FBOutput.PassMask enum. Albedo follows the bit pattern
-// of the others (TDW added it after the enum we could read).
+// Pass masks of TDW's FBOutput.PassMask enum, as TDW's generated
+// FBOutput/PassMask.py spells them (_albedo is 512, not the next bit after
+// _depth_simple). A mask not listed here is a pass a newer TDW added: that
+// pass is set aside (Images.Unknown), never the frame's other passes.
 var passMasks = map[int32]tdw.Pass{
 	1: tdw.Img, 2: tdw.ID, 4: tdw.Category, 8: tdw.Mask, 16: tdw.Depth,
-	32: tdw.Normals, 64: tdw.Flow, 128: tdw.DepthSimple, 256: tdw.Albedo,
+	32: tdw.Normals, 64: tdw.Flow, 128: tdw.DepthSimple, 512: tdw.Albedo,
 }
 
 // Extension values of ImagePass.extension.
@@ -39,10 +41,19 @@ type Images struct {
 	Width      int
 	Height     int
 	Passes     []ImagePass
+	// Unknown are the pass masks of passes this parser does not know
+	// (a newer TDW's); they are not in Passes.
+	Unknown []int32
 }
 
 // ErrMalformed is wrapped by every ParseImages error.
 var ErrMalformed = errors.New("malformed Images message")
+
+// UnknownPassError is a well-formed pass whose mask is not one of TDW's
+// passes this parser knows.
+type UnknownPassError struct{ Mask int32 }
+
+func (e *UnknownPassError) Error() string { return fmt.Sprintf("unknown pass mask %d", e.Mask) }
 
 // TypeID returns an output-data blob's type id, bytes [4:8].
 func TypeID(blob []byte) (string, bool) {
@@ -92,7 +103,12 @@ func ParseImages(b []byte) (*Images, error) {
 			return nil, err
 		}
 		pass, err := parsePass(p)
-		if err != nil {
+		var unknown *UnknownPassError
+		switch {
+		case errors.As(err, &unknown):
+			im.Unknown = append(im.Unknown, unknown.Mask)
+			continue
+		case err != nil:
 			return nil, fmt.Errorf("pass %d: %w", i, err)
 		}
 		im.Passes = append(im.Passes, pass)
@@ -105,13 +121,14 @@ func parsePass(p table) (ImagePass, error) {
 	if err != nil {
 		return ImagePass{}, err
 	}
-	pass, ok := passMasks[mask]
-	if !ok {
-		return ImagePass{}, fmt.Errorf("%w: unknown pass mask %d", ErrMalformed, mask)
-	}
 	at, n, err := p.vector(1, 1)
 	if err != nil {
 		return ImagePass{}, err
+	}
+	pass, ok := passMasks[mask]
+	if !ok {
+		// Well-formed (its image vector is in bounds), only new to us.
+		return ImagePass{}, &UnknownPassError{Mask: mask}
 	}
 	ext, err := p.u8(2, extPNG)
 	if err != nil {

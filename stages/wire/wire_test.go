@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +82,34 @@ func TestParseImages(t *testing.T) {
 	}
 }
 
+// TestParseImagesPassMasks: masks are TDW's own (FBOutput/PassMask.py:
+// _albedo = 512), and a pass this parser does not know (256, or a newer
+// TDW's) is set aside without losing the message's other passes.
+func TestParseImagesPassMasks(t *testing.T) {
+	b := buildImages("a", "s", 4, 2, []testPass{
+		{1, []byte("img"), 2}, {256, []byte("new"), 1}, {2, []byte("id"), 1}, {512, []byte("albedo"), 1}, {3, []byte("x"), 1},
+	})
+	im, err := ParseImages(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []tdw.Pass
+	for _, p := range im.Passes {
+		got = append(got, p.Pass)
+	}
+	if want := []tdw.Pass{tdw.Img, tdw.ID, tdw.Albedo}; !slices.Equal(got, want) {
+		t.Errorf("passes = %v, want %v", got, want)
+	}
+	if want := []int32{256, 3}; !slices.Equal(im.Unknown, want) {
+		t.Errorf("unknown = %v, want %v", im.Unknown, want)
+	}
+	// An unknown pass whose image vector is out of bounds is still malformed.
+	bad := buildImages("a", "s", 4, 2, []testPass{{256, []byte("xxxxxxxx"), 1}})
+	if _, err := ParseImages(bad[:len(bad)-24]); !errors.Is(err, ErrMalformed) {
+		t.Errorf("truncated unknown pass: error = %v, want ErrMalformed", err)
+	}
+}
+
 func TestParseImagesRejects(t *testing.T) {
 	good := sample()
 	for name, b := range map[string][]byte{
@@ -88,7 +117,6 @@ func TestParseImagesRejects(t *testing.T) {
 		"other type":    append(append([]byte{}, good[:4]...), append([]byte("tran"), good[8:]...)...),
 		"truncated":     good[:len(good)/2],
 		"root past end": append([]byte{0xff, 0xff, 0xff, 0x7f}, good[4:]...),
-		"unknown mask":  buildImages("a", "s", 4, 2, []testPass{{3, []byte("x"), 1}}),
 		"unknown ext":   buildImages("a", "s", 4, 2, []testPass{{1, []byte("x"), 9}}),
 		"absurd size":   buildImages("a", "s", 1<<20, 2, nil),
 		"zero width":    buildImages("a", "s", 0, 2, nil),
