@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"net"
@@ -406,5 +407,81 @@ func TestServeRunsFollowEachOther(t *testing.T) {
 		if json.Unmarshal(b, &sr) != nil || sr.Ended != how || sr.Interrupted != (how != "end") || sr.Frames != 6 || rep == nil || len(rep.Streams) != 3 {
 			t.Errorf("%s: serve report %+v, report %v; want ended %s, 6 frames, 3 streams", name, sr, rep, how)
 		}
+	}
+}
+
+// TestServeHostileFrameNumberAndNewPasses: a real pyzmq sender sends a
+// good 120-frame run with _albedo (TDW's mask 512) and a pass unknown to
+// tdwstitch in every frame, and half-way one well-formed Images message of
+// random bytes numbered 10,000,000. The jump is rejected and counted, the
+// unknown pass set aside and counted, no frame is lost, every video has
+// 120 frames, and the exchange ends within seconds (the bound on waitRun is
+// a hang guard only).
+func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 120, 16, 16)
+	srv := startServe(t, addr, nil)
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "hostile", frames, "120", "16", "16",
+		"--passes", "img,id,depth,albedo", "--unknown-pass", "256", "--stray", "10000000")
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	srv.waitRun(t, "hostile")
+	srv.stop()
+
+	runOut := filepath.Join(srv.out, "hostile")
+	rep := readPrevious(runOut)
+	var ids []string
+	for _, sr := range rep.Streams {
+		ids = append(ids, sr.ID)
+		if sr.FramesRead != 120 || sr.FramesWritten != 120 || sr.LastFrame != 119 || sr.Status != OK {
+			t.Errorf("%s: read %d, wrote %d, last frame %d, %s; want 120, 120, 119, ok", sr.ID, sr.FramesRead, sr.FramesWritten, sr.LastFrame, sr.Status)
+		}
+		if n := verify.Probe(t, rep.Path(sr)).Streams[0].Packets; n != 120 {
+			t.Errorf("%s: the video holds %d frames, want 120", sr.ID, n)
+		}
+	}
+	if want := []string{"a/img", "a/id", "a/depth", "a/albedo"}; !slices.Equal(ids, want) {
+		t.Errorf("streams %v, want %v", ids, want)
+	}
+	var sr ServeReport
+	b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected["frame number jump"] != 1 || sr.Rejected["unknown pass mask 256"] != 120 {
+		t.Fatalf("serve report: frames %d, rejected %v (%v)", sr.Frames, sr.Rejected, err)
+	}
+}
+
+// TestServeExitReflectsRuns: Serve's error says a run failed (ErrFailed)
+// or was degraded (ErrDegraded), so the command's exit code can.
+func TestServeExitReflectsRuns(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 12, 16, 16)
+	os.Remove(filepath.Join(frames, "img_0005.jpg"))
+	os.WriteFile(filepath.Join(frames, "img_0005.jpg"), []byte("\xff\xd8 cut short"), 0o644)
+	l := &liveServe{out: t.TempDir(), done: make(chan Event, 4)}
+	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
+		if e.Kind == RunDone {
+			l.done <- e
+		}
+	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l.out, so) }()
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "damaged", frames, "12", "16", "16", "--passes", "img")
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	select {
+	case e := <-l.done:
+		if e.Status != Degraded {
+			t.Fatalf("run %s: %s, want degraded", e.Run, e.Status)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run was not encoded within 2 minutes")
+	}
+	cancel()
+	if err := <-served; !errors.Is(err, ErrDegraded) || errors.Is(err, ErrFailed) {
+		t.Fatalf("Serve: %v, want ErrDegraded", err)
 	}
 }

@@ -324,3 +324,40 @@ c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01
 		})
 	}
 }
+
+// TestServeSignalExits: serve says when it listens, and SIGTERM / SIGINT
+// end it with 143 / 130.
+func TestServeSignalExits(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "tdwstitch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			addr := "ipc://" + filepath.Join(t.TempDir(), "s.sock")
+			cmd := exec.Command(bin, "serve", "-o", t.TempDir(), "--listen", addr)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := bufio.NewScanner(stderr)
+			if !lines.Scan() || lines.Text() != "tdwstitch: listening on "+addr {
+				cmd.Process.Kill()
+				t.Fatalf("first line %q, want listening on %s", lines.Text(), addr)
+			}
+			cmd.Process.Signal(tc.sig)
+			for lines.Scan() {
+			}
+			var ee *exec.ExitError
+			if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != tc.code {
+				t.Fatalf("exit %v, want %d", err, tc.code)
+			}
+		})
+	}
+}
