@@ -245,6 +245,7 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 		sr.Gaps = append(sr.Gaps, c.Gaps...)
 		sr.MissingFrames += c.MissingFrames
 		sr.BadFrames = append(sr.BadFrames, c.BadFrames...)
+		sr.FramesSetAside += c.FramesSetAside
 	}
 	sr.Status, sr.Error, sr.Verified, sr.Audio = "", "", false, nil
 	final := filepath.Join(runOut, filepath.FromSlash(sr.Output))

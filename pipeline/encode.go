@@ -82,6 +82,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return err
 	}
+	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
 	if opts.seg != nil {
 		if streams = opts.seg.restrict(streams); len(streams) == 0 {
 			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
@@ -187,7 +188,7 @@ func unselected(prev *Report, outDir string, streams []*discover.Stream) []*Stre
 			continue
 		}
 		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() {
-			sr.Kept = true
+			sr.Kept, sr.NotSelected = true, true
 			out = append(out, sr)
 		}
 	}
@@ -251,6 +252,23 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// unmatched says which of the passes and avatars asked for the run does not
+// have: the rest is encoded, and the report says what was not there.
+func unmatched(run *discover.Run, opts Options) []string {
+	var notes []string
+	for _, p := range opts.Passes {
+		if !slices.ContainsFunc(run.Streams, func(s *discover.Stream) bool { return s.Pass == p }) {
+			notes = append(notes, fmt.Sprintf("--passes %s: %s has no %s frames", p, run.Dir, p))
+		}
+	}
+	for _, a := range opts.Avatars {
+		if !slices.ContainsFunc(run.Streams, func(s *discover.Stream) bool { return s.Avatar == a }) {
+			notes = append(notes, fmt.Sprintf("--avatars %s: %s has no avatar folder %q with frames", a, run.Dir, a))
+		}
+	}
+	return notes
 }
 
 // selectStreams applies --passes and --avatars and explains an empty result.

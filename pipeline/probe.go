@@ -31,6 +31,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {

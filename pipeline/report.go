@@ -94,7 +94,12 @@ type StreamReport struct {
 	Gaps          []discover.Gap `json:"gaps"`
 	MissingFrames int64          `json:"missing_frames"`
 	BadFrames     []BadFrameInfo `json:"bad_frames"`
-	Audio         *AudioReport   `json:"audio"`
+	// FramesSetAside counts the bad_frames that were neither held nor
+	// dropped: duplicates of a frame number, and bad files outside the
+	// stream's range (after its last good frame, or before a gap wider
+	// than --max-gap).
+	FramesSetAside int          `json:"frames_set_aside"`
+	Audio          *AudioReport `json:"audio"`
 	// Timing is where frame times came from: "sidecar", "mtime",
 	// "fit-audio" or "none" (frames 1/fps apart).
 	Timing         string `json:"timing"`
@@ -115,9 +120,12 @@ type StreamReport struct {
 	// its report's was changed since, and is not kept.
 	Bytes    int64 `json:"bytes"`
 	Verified bool  `json:"verified"`
-	// Kept: this invocation left the video as an earlier one made it (its
-	// inputs and options were unchanged, or the stream was not selected).
+	// Kept: the invocation that wrote this report left the video as an
+	// earlier one made it (its inputs and options were unchanged, or the
+	// stream was not selected).
 	Kept bool `json:"kept"`
+	// NotSelected: kept because --passes/--avatars left the stream out.
+	NotSelected bool `json:"-"`
 	// StaleOutput: the stream failed, and the file at output is an earlier
 	// encode's, left in place (it does not match the current inputs).
 	StaleOutput bool   `json:"stale_output"`

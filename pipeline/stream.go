@@ -99,6 +99,7 @@ func newStreamReport(b bounded, opts Options) *StreamReport {
 		sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
 	}
 	sr.BadFrames = append(sr.BadFrames, b.outside...)
+	sr.FramesSetAside = len(sr.BadFrames)
 	return sr
 }
 
@@ -207,6 +208,9 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
+	if sr.Audio != nil { // the audio the video carries, now that its length is known
+		sr.Audio = streamAudio(sr.Audio, sr.Duration, sr.Audio.Offset)
+	}
 	if info, err := os.Stat(tmp); err == nil {
 		sr.Bytes = info.Size()
 	}
@@ -263,6 +267,9 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset
 		enc.Duration = w.place.duration(sr.FramesFound)
+		if w.place.drop && w.place.clock == nil {
+			enc.Duration = 0 // --gaps drop: as long as the good frames, known at the end
+		}
 	}
 	enc.Timestamps = w.place.timestamps()
 	p, err := opts.Tool.Start(ctx, dec, enc)

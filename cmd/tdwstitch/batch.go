@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -68,6 +70,11 @@ interrupted, 2 for a wrong command line).`,
 			opts, err := flags.options(c.Flags())
 			if err != nil {
 				return err
+			}
+			for _, g := range append(slices.Clone(include), exclude...) {
+				if _, err := path.Match(g, ""); err != nil {
+					return usageErrorf("--include/--exclude %q is not a valid glob: %v", g, err)
+				}
 			}
 			bo := pipeline.BatchOptions{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun, Gallery: withGallery}
 			if bo.Shard, err = resolveShard(shardFlag); err != nil {

@@ -218,6 +218,23 @@ func TestAudioLengthFollowsVideo(t *testing.T) {
 			}
 		})
 	}
+	// --gaps drop: the video is as long as its good frames (known only at
+	// the end), and so is its audio, in the file and in the report.
+	runDir := newRun(t, 16, 16)
+	for _, n := range []string{"3", "4", "5"} {
+		os.WriteFile(filepath.Join(runDir, "a", "img_000"+n+".jpg"), []byte("broken"), 0o644)
+	}
+	wav := filepath.Join(runDir, "recording.wav")
+	os.WriteFile(wav, synth.WAV(2), 0o644)
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img", "--gaps", "drop"); code != 3 {
+		t.Fatalf("--gaps drop: exit %d: %s", code, stderr)
+	}
+	sr := stream(t, readReport(t, out), "a/img")
+	a, ok := verify.Probe(t, filepath.Join(out, "a", "img.mp4")).Audio()
+	if sr.FramesWritten != 7 || !ok || math.Abs(a.Duration-7.0/60) > 0.03 || sr.Audio == nil || math.Abs(sr.Audio.Duration-7.0/60) > 1e-9 {
+		t.Fatalf("--gaps drop: %d frames, audio track %.3f s, report audio %+v; want 7 frames and 0.117 s", sr.FramesWritten, a.Duration, sr.Audio)
+	}
 }
 
 func TestUnreadableAudio(t *testing.T) {

@@ -66,7 +66,7 @@ func printStreams(io ioStreams, rep *pipeline.Report, outDir string) {
 	for _, s := range rep.Streams {
 		path := filepath.Join(outDir, filepath.FromSlash(s.Output))
 		switch {
-		case s.Status == pipeline.Failed:
+		case s.Status == pipeline.Failed, s.NotSelected:
 		case s.Kept:
 			fmt.Fprintf(io.Out, "kept %s (up to date%s)\n", path, damage(s, rep.Options.Gaps))
 		default:
@@ -76,21 +76,27 @@ func printStreams(io ioStreams, rep *pipeline.Report, outDir string) {
 }
 
 // damage describes a degraded stream's missing and bad frames: "; DEGRADED:
-// 3 missing, 2 bad: held".
+// 3 missing, 2 bad: held; 1 set aside (not encoded)".
 func damage(s *pipeline.StreamReport, gaps pipeline.GapPolicy) string {
 	if s.Status != pipeline.Degraded {
 		return ""
 	}
-	var parts []string
+	var filled, parts []string
 	if s.MissingFrames > 0 {
-		parts = append(parts, fmt.Sprintf("%d missing", s.MissingFrames))
+		filled = append(filled, fmt.Sprintf("%d missing", s.MissingFrames))
 	}
-	if n := len(s.BadFrames); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d bad", n))
+	if n := len(s.BadFrames) - s.FramesSetAside; n > 0 {
+		filled = append(filled, fmt.Sprintf("%d bad", n))
 	}
-	how := "held"
-	if gaps == pipeline.Drop {
-		how = "dropped"
+	if len(filled) > 0 {
+		how := "held"
+		if gaps == pipeline.Drop {
+			how = "dropped"
+		}
+		parts = append(parts, strings.Join(filled, ", ")+": "+how)
 	}
-	return fmt.Sprintf("; DEGRADED: %s: %s", strings.Join(parts, ", "), how)
+	if s.FramesSetAside > 0 {
+		parts = append(parts, fmt.Sprintf("%d set aside (not encoded)", s.FramesSetAside))
+	}
+	return "; DEGRADED: " + strings.Join(parts, "; ")
 }

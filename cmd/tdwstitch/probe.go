@@ -32,6 +32,9 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 				return err
 			}
 			rep, err := pipeline.Probe(c.Context(), args[0], opts)
+			if err != nil && len(rep.Streams) == 0 && !asJSON {
+				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+			}
 			if asJSON {
 				b, _ := json.MarshalIndent(rep, "", "  ")
 				fmt.Fprintln(io.Out, string(b))
@@ -54,7 +57,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			case len(failed) > 0:
 				return fmt.Errorf("%w: encode would fail %s (see above)", pipeline.ErrFailed, strings.Join(failed, ", "))
 			case len(degraded) > 0:
-				return fmt.Errorf("%w: encode would write %s with frames held or dropped (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
+				return fmt.Errorf("%w: encode would write %s degraded: frames missing or bad (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
 			}
 			return nil
 		},
@@ -84,9 +87,13 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 			fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
 		}
 		lines := 0
+		held := ""
+		if s.Status != pipeline.Failed {
+			held = " (held by the previous frame unless --gaps drop)"
+		}
 		for _, g := range s.Gaps {
 			if lines++; lines <= problemLines {
-				fmt.Fprintf(w, "gap in %s: frames %d-%d missing (held by the previous frame unless --gaps drop)\n", s.ID, g.From, g.To)
+				fmt.Fprintf(w, "gap in %s: frames %d-%d missing%s\n", s.ID, g.From, g.To, held)
 			}
 		}
 		for _, b := range s.BadFrames {
@@ -99,7 +106,7 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 		}
 	}
 	for _, s := range rep.Streams {
-		if s.Timing == "none" {
+		if s.Timing == "none" || s.Timing == "" {
 			continue
 		}
 		estimate := ""

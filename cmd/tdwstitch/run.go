@@ -39,7 +39,12 @@ Exit codes:
 // signalError is the cause of the root context's cancellation by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+func (e *signalError) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT, Ctrl-C"
+}
 
 // errUsage marks errors in the command line itself.
 var errUsage = errors.New("usage")
@@ -79,7 +84,7 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	err := root.ExecuteContext(ctx)
 	var sig *signalError
 	if errors.As(context.Cause(ctx), &sig) {
-		fmt.Fprintf(io.Err, "tdwstitch: %v: stopped; what was finished is in place and in the report, run the command again for the rest\n", sig)
+		fmt.Fprintf(io.Err, "tdwstitch: interrupted (%v): what was finished is in place and in the report; run the command again for the rest\n", sig)
 		if sig.sig == syscall.SIGTERM {
 			return exitSIGTERM
 		}

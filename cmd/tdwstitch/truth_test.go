@@ -60,7 +60,7 @@ func TestStrayFrameFarPastTheRun(t *testing.T) {
 		if n := verify.Probe(t, filepath.Join(out, "a", "img.mp4")).Streams[0].Packets; n != 30 {
 			t.Errorf("img.mp4 holds %d frames, want 30", n)
 		}
-		if !strings.Contains(stdout, "(30 frames, 0.50 s, h264; DEGRADED: 1 bad: held)") {
+		if !strings.Contains(stdout, "(30 frames, 0.50 s, h264; DEGRADED: 1 set aside (not encoded))") {
 			t.Errorf("stdout:\n%s", stdout)
 		}
 	})
@@ -246,6 +246,15 @@ func TestFlagsCheckedBeforeWork(t *testing.T) {
 		if _, err := os.Stat(out); code != 2 || !strings.Contains(stderr, tc.want) || err == nil {
 			t.Errorf("%v: exit %d, stderr %q, output folder made: %v", tc.args, code, stderr, err == nil)
 		}
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := cli(t, "batch", filepath.Dir(runDir), "-o", out, "--include", "run["); code != 2 || !strings.Contains(stderr, `--include/--exclude "run[" is not a valid glob`) {
+		t.Errorf("batch --include 'run[': exit %d, %q", code, stderr)
+	}
+	// A pass asked for but absent is said, not silently skipped.
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img,albedo")
+	if code != 0 || !strings.Contains(stderr, "warning: --passes albedo: "+runDir+" has no albedo frames") {
+		t.Errorf("--passes img,albedo: exit %d, %q", code, stderr)
 	}
 }
 

@@ -62,7 +62,10 @@ type Encode struct {
 	Audio         string  // audio file to mux into a visual stream, or ""
 	AudioRate     int     // its sample rate, for sample-exact alignment
 	AudioOffset   float64 // seconds the audio starts after the first frame (negative: before)
-	Duration      float64
+	// Duration is the video's length in seconds, to which the audio is
+	// padded or cut; 0 when it is not known in advance (the audio then ends
+	// with the video, -shortest).
+	Duration float64
 	// Timestamps, when set, are the output frames' times in seconds (one per
 	// frame written): a variable-frame-rate video instead of 1/FPS steps.
 	Timestamps []float64
@@ -117,7 +120,11 @@ func (e Encode) Args() []string {
 // short track, -t trims a long one to duration.
 func muxAudio(streams []*ffgo.Stream, out ffgo.KwArgs, path string, rate int, offset, duration float64) []*ffgo.Stream {
 	out["c:a"], out["b:a"], out["af"] = "aac", "192k", alignAudio(offset, rate)
-	out["t"] = strconv.FormatFloat(duration, 'f', 6, 64)
+	if duration > 0 {
+		out["t"] = strconv.FormatFloat(duration, 'f', 6, 64)
+	} else {
+		out["shortest"] = "" // the video's length is known only at its end
+	}
 	return append(streams, ffgo.Input("file:"+path).Audio())
 }
 
