@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -189,7 +188,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 			br.VideoSeconds += s.Duration
 		}
 	}
-	if err != nil && !errors.Is(err, ErrDegraded) {
+	if isFailure(err) {
 		br.Status, br.Error = Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
 	}
 	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})

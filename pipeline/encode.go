@@ -26,14 +26,21 @@ var ErrFailed = errors.New("run failed")
 var errUpToDate = errors.New("up to date")
 
 // Encode turns the run in runDir into one video per stream under outDir and
-// writes the run's report there. It returns the report and where it was
-// written (empty when even that failed), and an error wrapping ErrFailed when
-// anything failed.
+// writes the run's report there, keeping outputs that are up to date. It
+// returns the report and where it was written (empty when even that
+// failed), and an error wrapping ErrFailed when anything failed, or
+// ErrDegraded when every output was written but some is degraded.
 func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, string, error) {
 	opts.applyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
-	err := encodeRun(ctx, rep, runDir, outDir, opts)
+	unlock, err := lockOutput(outDir)
+	if err != nil {
+		rep.Status, rep.Error = Failed, err.Error()
+		return rep, "", fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	defer unlock()
+	err = encodeRun(ctx, rep, runDir, outDir, opts)
 	if errors.Is(err, errUpToDate) {
 		// Nothing to do: the report on disk already describes the outputs.
 		rep.Streams = rep.compact().Streams
@@ -69,17 +76,23 @@ func finishReport(rep *Report, outDir string, started time.Time, err error) (str
 }
 
 func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
+	// An output is kept only while the report's fingerprint of its inputs
+	// and options matches; everything else is made again (--force: all).
+	// Whatever happens, the new report lists every video left on disk.
+	prev := readPrevious(outDir)
 	find := discover.Find
 	if opts.find != nil {
 		find = opts.find
 	}
 	run, err := find(runDir)
 	if err != nil {
+		rep.Streams = unselected(prev, outDir, nil)
 		return err
 	}
 	rep.Ignored = run.Ignored
 	streams, err := selectStreams(run, opts)
 	if err != nil {
+		rep.Streams = unselected(prev, outDir, nil)
 		return err
 	}
 	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
@@ -91,9 +104,6 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}
-	// An output is kept only while the report's fingerprint of its inputs
-	// and options matches; everything else is made again (--force: all).
-	prev := readPrevious(outDir)
 	rep.Streams = make([]*StreamReport, len(streams))
 	inputs := make([]string, len(streams))
 	todo := 0
@@ -112,12 +122,27 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	rep.Streams = append(rep.Streams, others...)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		rep.settle()
-		return errUpToDate
+		if rep.Status == prev.Status || rep.Status == Skipped && prev.Status == OK {
+			return errUpToDate // the report on disk says so already
+		}
+	}
+	// A run-level failure from here on fails each stream not yet done,
+	// saying whether an earlier video of it is still on disk.
+	failRest := func(err error) error {
+		for i, s := range streams {
+			if rep.Streams[i] == nil {
+				sr := newStreamReport(bounded{stream: s}, opts)
+				sr.Status, sr.Error, sr.Inputs = Failed, "not encoded: "+err.Error(), inputs[i]
+				markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
+				rep.Streams[i] = sr
+			}
+		}
+		return err
 	}
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
-		return err
+		return failRest(err)
 	}
 	// Each stream's range is bounded by its good frames before anything is
 	// timed or encoded (a few reads per stream).
@@ -127,8 +152,10 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 		if rep.Streams[i] != nil {
 			continue
 		}
+		// A live run's chunks end where the next begins; its last chunk
+		// ends at the last good frame, like any run.
 		bounds[i] = bounded{stream: s}
-		if opts.seg == nil {
+		if opts.seg == nil || opts.seg.next < 0 {
 			bounds[i] = bound(ctx, s, opts)
 		}
 		if bounds[i].err == nil {
@@ -142,7 +169,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 		clock, warnings, err = resolveClock(run, good, audio, opts)
 		rep.Warnings = append(rep.Warnings, warnings...)
 		if err != nil {
-			return err
+			return failRest(err)
 		}
 	}
 
@@ -199,13 +226,24 @@ func unselected(prev *Report, outDir string, streams []*discover.Stream) []*Stre
 // some stream is degraded (frames were missing or bad: held or dropped).
 var ErrDegraded = errors.New("degraded")
 
-// settle sets the run's status from its streams': failed if any failed (the
-// error lists them, wrapping nothing), degraded if any is (the error wraps
-// ErrDegraded), skipped if every one was kept up to date, else ok.
+// isFailure reports whether err means something failed: any error but one
+// that only says the outputs are degraded.
+func isFailure(err error) bool {
+	return err != nil && (errors.Is(err, ErrFailed) || !errors.Is(err, ErrDegraded))
+}
+
+// settle sets the run's status from its selected streams': failed if any
+// failed (the error lists them, wrapping nothing), degraded if any is (the
+// error wraps ErrDegraded), skipped if every one was kept up to date, else
+// ok. Streams listed only because their videos are on disk do not count.
 func (rep *Report) settle() error {
 	var failed, degraded []string
-	kept := 0
+	kept, selected := 0, 0
 	for _, sr := range rep.Streams {
+		if sr.NotSelected {
+			continue // listed with its last result; not this run's outcome
+		}
+		selected++
 		switch sr.Status {
 		case Failed:
 			failed = append(failed, sr.ID+": "+sr.Error)
@@ -218,11 +256,12 @@ func (rep *Report) settle() error {
 	}
 	switch {
 	case len(failed) > 0:
-		return fmt.Errorf("%d of %d streams failed: %s", len(failed), len(rep.Streams), strings.Join(failed, "; "))
+		rep.Status = Failed
+		return fmt.Errorf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; "))
 	case len(degraded) > 0:
 		rep.Status = Degraded
 		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))
-	case kept == len(rep.Streams):
+	case kept == selected:
 		rep.Status = Skipped
 	default:
 		rep.Status = OK

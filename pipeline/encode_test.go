@@ -220,11 +220,12 @@ func TestCancelMidStream(t *testing.T) {
 	w.assertAllExited(t)
 }
 
-// assertNoVideo fails if any video or temporary file is left under dir.
+// assertNoVideo fails if any video or temporary file is left under dir (the
+// report and the folder's lock file are expected).
 func assertNoVideo(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != ReportName {
+		if err == nil && !d.IsDir() && filepath.Base(p) != ReportName && filepath.Base(p) != LockName {
 			t.Errorf("left behind: %s", p)
 		}
 		return nil

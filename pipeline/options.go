@@ -19,7 +19,8 @@ const (
 	Hold GapPolicy = "hold"
 	// Drop leaves the slot out: the video gets shorter and later frames earlier.
 	Drop GapPolicy = "drop"
-	// FailGaps fails the stream when a frame number is missing.
+	// FailGaps fails the stream when a frame number is missing, or a bad
+	// frame's slot would need filling (--on-bad skip makes it a gap).
 	FailGaps GapPolicy = "fail"
 )
 
@@ -47,10 +48,12 @@ type Options struct {
 	Gaps GapPolicy
 	// OnBad handles frames that fail validation. Default Skip (then Gaps applies).
 	OnBad BadPolicy
-	// MaxGap is the widest gap, in frame numbers, a stream may have between
-	// good frames; a wider one fails the stream (a stray file named like a
-	// frame far past the run would otherwise be held for hours). Default
-	// 600 (10 s at 60 fps); negative: no limit.
+	// MaxGap is the widest gap, in frame numbers, between consecutive frame
+	// files of a stream's range (and, in output slots, between consecutive
+	// capture times); a wider one fails the stream, or makes the capture
+	// times unusable, since a stray file named like a frame far past the run
+	// would otherwise be held for hours. Each file can so add at most MaxGap
+	// held slots. Default 600 (10 s at 60 fps); negative: no limit.
 	MaxGap int64
 	// Audio is the audio file to mux into visual passes. Default: the one
 	// audio file in the run folder, if there is exactly one.
@@ -103,12 +106,20 @@ type Options struct {
 	OnEvent func(Event)
 	// seg restricts the encode to one chunk of a live run (see chunk.go).
 	seg *segment
+	// defaulted: applyDefaults has run.
+	defaulted bool
 	// find lists the run's frames; default discover.Find (a live run's
 	// spool: spool.Find).
 	find func(dir string) (*discover.Run, error)
 }
 
+// applyDefaults fills the zero fields with their documented defaults, once:
+// a second call (Batch, then Encode) must not read -1 turned 0 as "unset".
 func (o *Options) applyDefaults() {
+	if o.defaulted {
+		return
+	}
+	o.defaulted = true
 	if o.FPS == 0 {
 		o.FPS = 60
 	}

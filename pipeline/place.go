@@ -28,7 +28,7 @@ const (
 func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
 	clock, warnings, err := findClock(run, streams, audio, opts)
 	if err == nil && opts.VFR && clock == nil {
-		err = fmt.Errorf("--vfr needs capture times, and %s has none (no %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
+		err = fmt.Errorf("--vfr needs capture times, and %s has none that can be used (no valid %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
 	}
 	return clock, warnings, err
 }
@@ -48,6 +48,9 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport
 		clock, err := timing.ReadSidecar(path)
 		if err == nil {
 			err = clock.Check(path, frames, audioDur)
+		}
+		if err == nil {
+			err = checkTimeGaps(clock, frames, opts, path)
 		}
 		if err == nil {
 			var warnings []string
@@ -80,6 +83,23 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport
 	return clock, nil, err
 }
 
+// checkTimeGaps bounds capture times like --max-gap bounds frame numbers:
+// a time far past the previous frame's (a wrong row, a touched file) would
+// hold that frame for as long, so it makes the clock unusable instead.
+func checkTimeGaps(clock *timing.Clock, frames []int64, opts Options, what string) error {
+	if opts.MaxGap < 0 {
+		return nil
+	}
+	for i := 1; i < len(frames); i++ {
+		dt := clock.Frames[frames[i]] - clock.Frames[frames[i-1]]
+		if held := dt*opts.FPS - 1; held > float64(opts.MaxGap) {
+			return fmt.Errorf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than --max-gap %d allows (a wrong time? correct it, or pass --max-gap if the pause was real)",
+				what, frames[i], dt, frames[i-1], held, opts.FPS, opts.MaxGap)
+		}
+	}
+	return nil
+}
+
 // fitClock spreads the frames over the audio for --fit audio, which needs
 // audio; nil without --fit.
 func fitClock(frames []int64, audio *AudioReport, opts Options) (*timing.Clock, error) {
@@ -104,6 +124,9 @@ func fileTimesClock(streams []*discover.Stream, audio *AudioReport, opts Options
 		dur = audio.SourceDuration
 	}
 	if err := clock.Check("file modification times", frames, dur); err != nil {
+		return nil, err
+	}
+	if err := checkTimeGaps(clock, frames, opts, "file modification times"); err != nil {
 		return nil, err
 	}
 	if len(frames) < 2 {
@@ -158,7 +181,7 @@ func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio
 	withAudio := audio != nil && s.Pass.Visual()
 	// A chunk of a live run is placed as its final video, which gets the audio.
 	timed := withAudio || (opts.seg != nil && opts.seg.timed && s.Pass.Visual())
-	if !timed && opts.Timing == TimingAuto {
+	if !timed && opts.Timing == TimingAuto && !opts.VFR {
 		clock = nil
 	}
 	p := newPlacement(s, clock, opts)

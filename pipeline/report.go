@@ -70,12 +70,15 @@ type ReportOptions struct {
 
 // StreamReport is one (avatar, pass) stream's outcome.
 type StreamReport struct {
-	ID            string `json:"id"`
-	Avatar        string `json:"avatar"`
-	Pass          string `json:"pass"`
-	Prefix        string `json:"prefix,omitempty"`
-	Output        string `json:"output"` // relative to the report's output folder, slash-separated
-	Codec         string `json:"codec"`
+	ID     string `json:"id"`
+	Avatar string `json:"avatar"`
+	Pass   string `json:"pass"`
+	Prefix string `json:"prefix,omitempty"`
+	Output string `json:"output"` // relative to the report's output folder, slash-separated
+	Codec  string `json:"codec"`
+	// Encoder is how the video was encoded: "libx264 crf=18 preset=medium"
+	// or "ffv1". Kept streams keep theirs, whatever this run's options.
+	Encoder       string `json:"encoder"`
 	PixFmt        string `json:"pix_fmt"`
 	Width         int    `json:"width"`
 	Height        int    `json:"height"`
@@ -114,7 +117,7 @@ type StreamReport struct {
 	// capture times).
 	OneLinerDrift float64 `json:"one_liner_drift"`
 	// Inputs fingerprints the frames, audio, sidecar and options the video
-	// was made from; batch skips a stream whose inputs are unchanged.
+	// was made from; encode and batch keep a stream whose inputs are unchanged.
 	Inputs string `json:"inputs"`
 	// Bytes is the video file's size: an output whose size differs from
 	// its report's was changed since, and is not kept.

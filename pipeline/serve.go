@@ -144,15 +144,17 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		return err
 	}
 	encoders := pool.New().WithMaxGoroutines(so.Jobs)
-	recovered := Recover(ctx, outDir, so.Options)
-	if recovered != nil && !errors.Is(recovered, ErrFailed) && !errors.Is(recovered, ErrDegraded) {
+	failed, degraded, err := recoverRuns(ctx, outDir, so.Options)
+	if err != nil {
 		sock.Close()
-		return recovered
+		return err
 	}
 	q := newQueue(so.QueueBytes)
 	var wg sync.WaitGroup
 	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q,
 		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
+	l.failed.Store(failed)
+	l.degraded.Store(degraded)
 	if so.Ack != "" {
 		acks, err := source.OpenAcks(so.Ack)
 		if err != nil {
@@ -172,10 +174,7 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	l.consume(ctx)
 	wg.Wait()
 	encoders.Wait()
-	if err := outcome(l.failed.Load(), l.degraded.Load()); err != nil {
-		return err
-	}
-	return recovered
+	return outcome(l.failed.Load(), l.degraded.Load())
 }
 
 // inbound is one received message, or why one was dropped on receipt.
@@ -234,8 +233,12 @@ type live struct {
 	failed, degraded atomic.Int64
 }
 
-// count records a finished run's status for Serve's outcome.
-func (l *live) count(s Status) {
+// count records a finished run's status for Serve's outcome; an encode a
+// signal cut short is no outcome (the run stays spooled for recovery).
+func (l *live) count(ctx context.Context, s Status) {
+	if ctx.Err() != nil {
+		return
+	}
 	switch s {
 	case Failed:
 		l.failed.Add(1)
@@ -264,7 +267,8 @@ type liveRun struct {
 	first    float64       // receive time of the run's first frame
 	clock    *timing.Clock // receive times, the same as the spool's sidecar
 	manifest *liveManifest
-	last     int64 // highest frame number spooled
+	last     int64            // highest frame number spooled
+	highest  map[string]int64 // each stream's ("avatar/pass") highest frame number
 	chunk    openChunk
 	waits0   int64 // the queue's wait count when the run began
 	// jobs feeds the run's chunk encoder, started with the first chunk;
@@ -416,16 +420,31 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(images) == 0 {
 		return
 	}
-	if r.last >= 0 && tooFar(r.last, number, r.opts.MaxGap) {
-		// One message must not stretch the run: its frame number is no
-		// evidence of the frames between (--max-gap).
-		l.reject("frame number jump")
-		return
-	}
 	files, err := r.writer.Prepare(number, images)
 	if err != nil {
 		l.reject(fmt.Sprintf("rejected frame: %v", err))
 		return
+	}
+	if len(files) == 0 {
+		return // only passes set aside: nothing of this frame to keep
+	}
+	// One message must not stretch the run or a stream: its frame number is
+	// no evidence of the frames between (--max-gap).
+	jump := r.last >= 0 && tooFar(r.last, number, r.opts.MaxGap)
+	for _, f := range files {
+		if top, ok := r.highest[f.Avatar+"/"+string(f.Pass)]; ok && tooFar(top, number, r.opts.MaxGap) {
+			jump = true
+		}
+	}
+	if jump {
+		l.reject("frame number jump")
+		return
+	}
+	for _, f := range files {
+		key := f.Avatar + "/" + string(f.Pass)
+		if top, ok := r.highest[key]; !ok || number > top {
+			r.highest[key] = number
+		}
 	}
 	// Hand the chunk so far to the encoder once it is big enough; this frame
 	// starts the next one. A chunk placed by receive times spans two slots
@@ -552,7 +571,7 @@ func (l *live) open(name string, opts Options) {
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)},
-		opts: opts, dir: dir, writer: w, manifest: m, last: -1, waits0: l.q.waits.Load(),
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1, highest: map[string]int64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }
@@ -593,11 +612,22 @@ func (l *live) finish(ctx context.Context, how string) {
 	}
 	delete(l.waiting, a.Run)
 	r.writer.Close()
+	if ctx.Err() != nil {
+		// Stopped by a signal: no new work. The frames stay spooled for
+		// the next start or --recover; the run counts as neither outcome.
+		if r.jobs != nil {
+			close(r.jobs) // the chunk encoder stops at its cancelled job
+		}
+		r.rep.Status = Running
+		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start, or serve --recover, encodes them"
+		writeJSON(filepath.Join(r.dir, ServeReportName), r.rep)
+		return
+	}
 	if r.jobs == nil {
 		size := r.chunk.bytes
 		l.pending.Add(size)
 		l.encoders.Go(func() {
-			l.count(encodeSpool(ctx, r.dir, r.rep, r.opts))
+			l.count(ctx, encodeSpool(ctx, r.dir, r.rep, r.opts))
 			l.release(size)
 		})
 		return
@@ -608,7 +638,7 @@ func (l *live) finish(ctx context.Context, how string) {
 	close(r.jobs)
 	l.encoders.Go(func() {
 		<-r.done
-		l.count(finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
+		l.count(ctx, finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
 	})
 }
 
@@ -616,6 +646,7 @@ func (l *live) finish(ctx context.Context, how string) {
 // the spool once the videos are in place.
 func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Options) Status {
 	spoolDir := filepath.Join(runOut, SpoolDir)
+	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	opts.find = spool.Find
 	rep, _, err := Encode(ctx, spoolDir, runOut, opts)
@@ -624,9 +655,20 @@ func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Opti
 
 // finishChunked joins a chunked run's videos and records its reports.
 func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *liveManifest, clock *timing.Clock, opts Options) Status {
+	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	rep, err := joinChunks(ctx, runOut, m, clock, opts)
 	return endLive(runOut, run, rep, err, opts)
+}
+
+// runEvents names the run in each of its streams' events.
+func runEvents(run string, onEvent func(Event)) func(Event) {
+	return func(e Event) {
+		if e.Run == "" {
+			e.Run = run
+		}
+		onEvent(e)
+	}
 }
 
 // endLive writes the ingest report, and removes the spool, chunks and
@@ -634,7 +676,7 @@ func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *live
 // it failed).
 func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) Status {
 	run.Status = rep.Status
-	if err != nil && !errors.Is(err, ErrDegraded) {
+	if isFailure(err) {
 		run.Status, run.Error = Failed, err.Error()
 	} else {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
@@ -651,13 +693,24 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 // audio its begin message gave, keeping the chunks already encoded. The
 // error wraps ErrFailed when a run failed, ErrDegraded when one is degraded.
 func Recover(ctx context.Context, outDir string, opts Options) error {
-	opts.applyDefaults()
-	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
+	failed, degraded, err := recoverRuns(ctx, outDir, opts)
 	if err != nil {
 		return err
 	}
-	var failed, degraded int64
+	return outcome(failed, degraded)
+}
+
+// recoverRuns is Recover, counting the runs that failed or are degraded.
+func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degraded int64, err error) {
+	opts.applyDefaults()
+	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
+	if err != nil {
+		return 0, 0, err
+	}
 	count := func(s Status) {
+		if ctx.Err() != nil {
+			return // cut short by a signal: still spooled, no outcome
+		}
 		switch s {
 		case Failed:
 			failed++
@@ -702,7 +755,7 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 		run.Chunks = len(m.Chunks)
 		count(finishChunked(ctx, runOut, run, m, clock, o))
 	}
-	return outcome(failed, degraded)
+	return failed, degraded, nil
 }
 
 // ackReq is a controller's question, and where its answer goes.

@@ -100,13 +100,18 @@ func newStreamReport(b bounded, opts Options) *StreamReport {
 	}
 	sr.BadFrames = append(sr.BadFrames, b.outside...)
 	sr.FramesSetAside = len(sr.BadFrames)
+	sr.Encoder = "ffv1"
+	if s.Pass.Visual() {
+		sr.Encoder = fmt.Sprintf("libx264 crf=%d preset=%s", opts.CRF, opts.Preset)
+	}
 	return sr
 }
 
 // strictFails reports whether the stream's problems so far fail it under
 // --gaps fail / --on-bad fail (--strict).
 func strictFails(sr *StreamReport, opts Options) bool {
-	return opts.Gaps == FailGaps && sr.MissingFrames > 0 || opts.OnBad == FailBad && len(sr.BadFrames) > 0
+	held := len(sr.BadFrames) - sr.FramesSetAside // bad frames whose slots --gaps fills
+	return opts.Gaps == FailGaps && (sr.MissingFrames > 0 || held > 0) || opts.OnBad == FailBad && len(sr.BadFrames) > 0
 }
 
 // problemsError lists a stream's missing and bad frames by file name for
@@ -155,7 +160,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 		if c.err != nil {
 			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
 			emit(Event{Kind: BadFrame, Path: c.frame.Rel, Err: c.err})
-			if opts.OnBad == FailBad && !failing {
+			if !failing && strictFails(sr, opts) {
 				failing = true
 				if w.pipe != nil {
 					w.pipe.Abort()

@@ -72,7 +72,7 @@ func leftovers(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() != pipeline.ReportName {
+		if err == nil && !d.IsDir() && d.Name() != pipeline.ReportName && d.Name() != pipeline.LockName {
 			rel, _ := filepath.Rel(dir, p)
 			files = append(files, rel)
 		}

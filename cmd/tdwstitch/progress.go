@@ -23,7 +23,8 @@ const plainEvery = 5 * time.Second
 const problemLines = 10
 
 // progress renders pipeline events on stderr: one bar over all frames on a
-// terminal, plain lines otherwise, only failures with --quiet. Events come
+// terminal, plain lines otherwise; with --quiet only failures and degraded
+// runs (the readiness line of serve too). Events come
 // from several goroutines; a mutex keeps lines whole.
 type progress struct {
 	io    ioStreams

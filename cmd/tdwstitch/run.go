@@ -83,7 +83,8 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var sig *signalError
-	if errors.As(context.Cause(ctx), &sig) {
+	var runs *runsOutcome
+	if errors.As(context.Cause(ctx), &sig) && !errors.As(err, &runs) {
 		fmt.Fprintf(io.Err, "tdwstitch: interrupted (%v): what was finished is in place and in the report; run the command again for the rest\n", sig)
 		if sig.sig == syscall.SIGTERM {
 			return exitSIGTERM

@@ -33,9 +33,9 @@ a long run is encoded in chunks while it arrives (--chunk-mb) and joined at its 
 the spool stays under --spool-max-mb. Runs a killed serve left are finished at the next
 start (or with --recover).
 
-Exit code, once stopped (SIGINT: 130, SIGTERM: 143, unless a run failed): 1 if any
-run failed, else 3 if any is degraded, else 0. After a signal no new work starts:
-runs not yet encoded stay spooled for the next start or --recover.`,
+Exit code, once stopped: 1 if any run it encoded failed, else 3 if any is degraded,
+else 130 after SIGINT and 143 after SIGTERM (0 for --recover). After a signal no new
+work starts: runs not yet encoded stay spooled for the next start or --recover.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if outDir == "" {
@@ -110,10 +110,21 @@ runs not yet encoded stay spooled for the next start or --recover.`,
 }
 
 // outcomeError marks a library error as a failure for the exit code, unless
-// it already says failed or degraded.
+// it already says failed or degraded. serve ends only by a signal, so the
+// runs' outcome is its result and takes precedence over the signal's code.
 func outcomeError(err error) error {
-	if err == nil || errors.Is(err, pipeline.ErrFailed) || errors.Is(err, pipeline.ErrDegraded) {
-		return err
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pipeline.ErrFailed), errors.Is(err, pipeline.ErrDegraded):
+		return &runsOutcome{err}
 	}
 	return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
 }
+
+// runsOutcome is serve's result when some run it encoded failed or is
+// degraded: its exit code (1 or 3) wins over a signal's (130, 143).
+type runsOutcome struct{ err error }
+
+func (o *runsOutcome) Error() string { return o.err.Error() }
+func (o *runsOutcome) Unwrap() error { return o.err }

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
@@ -217,6 +219,12 @@ func TestOutputsFollowTheirInputs(t *testing.T) {
 	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != pipeline.OK || !sr.Kept {
 		t.Errorf("a/id after --passes img: %s, kept %v", sr.Status, sr.Kept)
 	}
+	// Each entry says how its own video was made, whatever this run's options.
+	code, stdout, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id", "--crf", "40", "--force")
+	rep = readReport(t, out)
+	if img := stream(t, rep, "a/img"); code != 0 || strings.Contains(stdout, img.Output) || rep.Options.CRF != 40 || img.Encoder != "libx264 crf=18 preset=medium" {
+		t.Errorf("--passes id --crf 40: exit %d, stdout %q, run crf %d, a/img encoder %q", code, stdout, rep.Options.CRF, img.Encoder)
+	}
 	os.Remove(filepath.Join(out, "a", "id.mkv"))
 	cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img")
 	for _, sr := range readReport(t, out).Streams {
@@ -265,4 +273,147 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return info.Size()
+}
+
+// writeSidecar writes RUN/timing.csv giving frame i the time 10 + i/60 s,
+// except those in at.
+func writeSidecar(t *testing.T, runDir string, n int, at map[int]float64) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("event,frame,time\n")
+	for i := range n {
+		ts, ok := at[i]
+		if !ok {
+			ts = 10 + float64(i)/60
+		}
+		fmt.Fprintf(&b, "frame,%d,%.6f\n", i, ts)
+	}
+	path := filepath.Join(runDir, "timing.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCaptureTimeFarPastTheRun: one capture time a day after the rest (a
+// wrong sidecar row, a touched file) cannot stretch the video either: an
+// explicit source fails naming it, --timing auto falls back and says so.
+func TestCaptureTimeFarPastTheRun(t *testing.T) {
+	runDir := sceneRun(t, 30)
+	sidecar := writeSidecar(t, runDir, 30, map[int]float64{29: 100000})
+	out := t.TempDir()
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--timing", "sidecar")
+	if code != 1 || !strings.Contains(stderr, sidecar+": frame 29 is captured 99989.53 s after frame 28") || !strings.Contains(stderr, "more than --max-gap 600") {
+		t.Errorf("--timing sidecar: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--vfr")
+	if code != 1 {
+		t.Errorf("--vfr with an unusable sidecar: exit %d, %s", code, stderr)
+	}
+	out = t.TempDir()
+	code, _, stderr = cli(t, "encode", runDir, "-o", out, "-q")
+	if sr := stream(t, readReport(t, out), "a/img"); code != 0 || !strings.Contains(stderr, "--timing auto fell back") || sr.FramesWritten != 30 {
+		t.Errorf("--timing auto: exit %d, %d frames, %s", code, sr.FramesWritten, stderr)
+	}
+
+	os.Remove(sidecar)
+	start := time.Now().Add(-time.Hour)
+	for i := range 30 {
+		at := start.Add(time.Duration(i) * time.Second / 60)
+		if i == 29 {
+			at = start.Add(24 * time.Hour)
+		}
+		for _, f := range []string{fmt.Sprintf("img_%04d.jpg", i), fmt.Sprintf("id_%04d.png", i)} {
+			os.Chtimes(filepath.Join(runDir, "a", f), at, at)
+		}
+	}
+	code, _, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--timing", "mtime")
+	if code != 1 || !strings.Contains(stderr, "--timing mtime: file modification times: frame 29 is captured 86399.53 s after frame 28") {
+		t.Errorf("--timing mtime: exit %d, %s", code, stderr)
+	}
+}
+
+// TestVFRPlacesSilentStreams: --vfr under --timing auto gives every stream
+// its capture times, also those without audio.
+func TestVFRPlacesSilentStreams(t *testing.T) {
+	runDir := sceneRun(t, 20)
+	writeSidecar(t, runDir, 20, map[int]float64{10: 10 + 10.5/60})
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--vfr"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, id := range []string{"a/img", "a/id"} {
+		if sr := stream(t, readReport(t, out), id); !sr.VFR || sr.Timing != "sidecar" {
+			t.Errorf("%s: vfr %v, timing %q", id, sr.VFR, sr.Timing)
+		}
+	}
+}
+
+// TestRunFailureKeepsTheListing: when a run fails before its streams are
+// encoded, the report still lists every video on disk, and says which are
+// earlier encodes that no longer match.
+func TestRunFailureKeepsTheListing(t *testing.T) {
+	runDir := sceneRun(t, 10)
+	out := t.TempDir()
+	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
+		t.Fatal("first encode failed")
+	}
+	code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--crf", "30", "--timing", "sidecar")
+	rep := readReport(t, out)
+	if code != 1 || rep.Status != pipeline.Failed || len(rep.Streams) != 2 {
+		t.Fatalf("exit %d, report %s with %d streams", code, rep.Status, len(rep.Streams))
+	}
+	for _, sr := range rep.Streams {
+		if sr.Status != pipeline.Failed || !sr.StaleOutput || !strings.Contains(sr.Error, "timing.csv") {
+			t.Errorf("%s: %s, stale %v, %q", sr.ID, sr.Status, sr.StaleOutput, sr.Error)
+		}
+	}
+	code, _, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "depth")
+	if rep := readReport(t, out); code != 1 || len(rep.Streams) != 2 {
+		t.Errorf("--passes depth (absent): exit %d, %d streams listed, want 2", code, len(rep.Streams))
+	}
+}
+
+// TestOneWriterPerOutputFolder: a second tdwstitch writing into the same
+// folder at once is refused, naming the holder; nothing is overwritten.
+func TestOneWriterPerOutputFolder(t *testing.T) {
+	runDir := sceneRun(t, 5)
+	out := t.TempDir()
+	lock, err := os.OpenFile(filepath.Join(out, pipeline.LockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	lock.WriteString("pid 4242 on elsewhere\n")
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q")
+	if code != 1 || !strings.Contains(stderr, "another tdwstitch (pid 4242 on elsewhere) is writing "+out) || len(leftovers(t, out)) != 0 {
+		t.Errorf("exit %d, %q, leftovers %v", code, stderr, leftovers(t, out))
+	}
+}
+
+// TestGapsFailCoversSkippedBadFrames: --gaps fail with --on-bad skip fails
+// on a bad frame too, whose slot would otherwise be held.
+func TestGapsFailCoversSkippedBadFrames(t *testing.T) {
+	runDir := sceneRun(t, 10)
+	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func([]byte) []byte { return nil })
+	code, _, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--gaps", "fail", "--passes", "img")
+	if code != 1 || !strings.Contains(stderr, "bad a/img_0004.jpg (file is empty") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}
+
+// TestBatchCRFZero: an explicit --crf 0 reaches every run's encode in a
+// batch (0 is x264's lossless, not "the default").
+func TestBatchCRFZero(t *testing.T) {
+	root, out := t.TempDir(), t.TempDir()
+	newDataset(t, root, 1)
+	if code, _, stderr := cli(t, "batch", root, "-o", out, "-q", "--crf", "0"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if rep := readReport(t, filepath.Join(out, "scene0", "run_000")); rep.Options.CRF != 0 {
+		t.Errorf("report crf %d, want 0", rep.Options.CRF)
+	}
 }

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"os"
@@ -261,13 +262,9 @@ func (s *Stream) NameOf(n int64) string {
 	if len(s.Frames) == 0 {
 		return fmt.Sprintf("%s_%04d", s.ID(), n)
 	}
-	near := s.Frames[0]
-	for _, f := range s.Frames {
-		if f.Number > n {
-			break
-		}
-		near = f
-	}
+	// The last frame numbered at or below n (the first one when none is).
+	i, _ := slices.BinarySearchFunc(s.Frames, n+1, func(f Frame, t int64) int { return cmp.Compare(f.Number, t) })
+	near := s.Frames[max(i-1, 0)]
 	dir, file := path.Split(near.Rel)
 	ext := path.Ext(file)
 	m := trailingNumber.FindStringSubmatch(strings.TrimSuffix(file, ext))

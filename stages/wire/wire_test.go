@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -103,10 +104,17 @@ func TestParseImagesPassMasks(t *testing.T) {
 	if want := []int32{256, 3}; !slices.Equal(im.Unknown, want) {
 		t.Errorf("unknown = %v, want %v", im.Unknown, want)
 	}
-	// An unknown pass whose image vector is out of bounds is still malformed.
+	// An unknown pass whose image vector runs past the message is still
+	// malformed: its length field (just before its bytes) claims 2 GiB.
 	bad := buildImages("a", "s", 4, 2, []testPass{{256, []byte("xxxxxxxx"), 1}})
-	if _, err := ParseImages(bad[:len(bad)-24]); !errors.Is(err, ErrMalformed) {
-		t.Errorf("truncated unknown pass: error = %v, want ErrMalformed", err)
+	at := bytes.Index(bad, []byte("xxxxxxxx"))
+	binary.LittleEndian.PutUint32(bad[at-4:], 1<<31-1)
+	if _, err := ParseImages(bad); !errors.Is(err, ErrMalformed) {
+		t.Errorf("unknown pass past the end: error = %v, want ErrMalformed", err)
+	}
+	binary.LittleEndian.PutUint32(bad[at-4:], 8)
+	if _, err := ParseImages(bad); err != nil {
+		t.Errorf("the same message intact: %v", err)
 	}
 }
 

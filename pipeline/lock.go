@@ -1,0 +1,40 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// LockName is the lock file in an output folder: one writer at a time.
+const LockName = ".tdwstitch.lock"
+
+// lockOutput takes the output folder's lock (flock(2), released by the
+// kernel when the process dies, so it is never stale) and writes the holder
+// in it for the message another process gets. Two processes encoding into
+// one folder would otherwise replace each other's videos and reports.
+func lockOutput(outDir string) (unlock func(), err error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+	}
+	path := filepath.Join(outDir, LockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another tdwstitch (%s) is writing %s: wait for it to finish, or choose another -o", strings.TrimSpace(string(holder)), outDir)
+		}
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	host, _ := os.Hostname()
+	f.Truncate(0)
+	fmt.Fprintf(f, "pid %d on %s\n", os.Getpid(), host)
+	return func() { f.Close() }, nil // closing the descriptor releases the lock
+}
