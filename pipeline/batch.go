@@ -134,13 +134,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 // Err is the batch's outcome as an error: wrapping ErrFailed if any run
 // failed, else ErrDegraded if any is degraded, else nil.
 func (br *BatchReport) Err() error {
-	switch {
-	case br.Failed > 0:
-		return fmt.Errorf("%w: %d of %d runs failed", ErrFailed, br.Failed, br.Runs)
-	case br.Degraded > 0:
-		return fmt.Errorf("%w: %d of %d runs are degraded (frames missing or bad; see %s)", ErrDegraded, br.Degraded, br.Runs, BatchReportName)
-	}
-	return nil
+	return runsOutcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), BatchReportName)
 }
 
 // selects applies the shard and the include/exclude globs to a run.

@@ -226,6 +226,19 @@ func unselected(prev *Report, outDir string, streams []*discover.Stream) []*Stre
 // some stream is degraded (frames were missing or bad: held or dropped).
 var ErrDegraded = errors.New("degraded")
 
+// runsOutcome is the outcome of many runs as an error: wrapping ErrFailed if
+// any failed, else ErrDegraded if any is degraded, else nil. of says out of
+// how many (" of 6"; "" when open-ended), see where the details are.
+func runsOutcome(failed, degraded int64, of, see string) error {
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%w: %d%s runs failed (see %s)", ErrFailed, failed, of, see)
+	case degraded > 0:
+		return fmt.Errorf("%w: %d%s runs are degraded: frames missing or bad (see %s)", ErrDegraded, degraded, of, see)
+	}
+	return nil
+}
+
 // isFailure reports whether err means something failed: any error but one
 // that only says the outputs are degraded.
 func isFailure(err error) bool {

@@ -158,9 +158,6 @@ func (o *Options) applyDefaults() {
 	}
 }
 
-// Presets are x264's speed presets, fastest first.
-var Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
-
 // Validate reports option values that cannot work, naming the option.
 func (o Options) Validate() error {
 	switch {
@@ -174,8 +171,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--on-bad %q is not one of skip, fail", o.OnBad)
 	case !slices.Contains([]string{"", TimingAuto, TimingSidecar, TimingMtime, TimingNone}, o.Timing):
 		return fmt.Errorf("--timing %q is not one of auto, sidecar, mtime, none", o.Timing)
-	case o.Preset != "" && !slices.Contains(Presets, o.Preset):
-		return fmt.Errorf("--preset %q is not an x264 preset (%s)", o.Preset, strings.Join(Presets, ", "))
+	case o.Preset != "" && !slices.Contains(ffmpeg.Presets, o.Preset):
+		return fmt.Errorf("--preset %q is not an x264 preset (%s)", o.Preset, strings.Join(ffmpeg.Presets, ", "))
 	case o.Jobs < 0:
 		return fmt.Errorf("--jobs %d: pass 1 or more", o.Jobs)
 	case o.Audio != "" && o.NoAudio:

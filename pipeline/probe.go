@@ -107,8 +107,8 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 		sr.Status, sr.Error = Failed, "no readable frame"
 	case strictFails(sr, opts):
 		sr.Status, sr.Error = Failed, problemsError(s, sr).Error()
-	case sr.MissingFrames > 0 || len(sr.BadFrames) > 0:
-		sr.Status = Degraded // would be written, with frames held or dropped
+	case writtenStatus(sr) == Degraded:
+		sr.Status = Degraded // would be written, with frames missing or bad
 	}
 	return sr
 }

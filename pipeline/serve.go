@@ -249,13 +249,7 @@ func (l *live) count(ctx context.Context, s Status) {
 
 // outcome is Serve's error from the statuses of the runs it encoded.
 func outcome(failed, degraded int64) error {
-	switch {
-	case failed > 0:
-		return fmt.Errorf("%w: %d runs failed (see their %s)", ErrFailed, failed, ServeReportName)
-	case degraded > 0:
-		return fmt.Errorf("%w: %d runs are degraded (see their %s)", ErrDegraded, degraded, ReportName)
-	}
-	return nil
+	return runsOutcome(failed, degraded, "", "their "+ReportName)
 }
 
 // liveRun is the run being received.

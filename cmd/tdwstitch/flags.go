@@ -35,7 +35,7 @@ type jobFlags struct {
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.fps, "fps", 60, "output frame rate (TDW's usual target framerate is 60)")
 	fs.IntVar(&f.crf, "crf", 18, "H.264 quality of the img and albedo videos, 0-51, lower is better")
-	fs.StringVar(&f.preset, "preset", "medium", "x264 speed preset: "+strings.Join(pipeline.Presets, ", "))
+	fs.StringVar(&f.preset, "preset", "medium", "x264 speed preset: "+strings.Join(ffmpeg.Presets, ", "))
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
 	fs.StringVar(&f.timing, "timing", "auto", "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")

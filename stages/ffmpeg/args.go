@@ -193,6 +193,10 @@ func alignAudio(offset float64, rate int) string {
 	}
 }
 
+// Presets are x264's speed presets, fastest first: the values its -preset
+// takes (anything else fails only once ffmpeg starts).
+var Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
 // StoredPixFmt is the pixel format a decoder of e's output reports: yuv420p
 // for H.264; for FFV1 the lossless format, which FFV1 keeps planar at 16 bits.
 func StoredPixFmt(e Encode) string {
