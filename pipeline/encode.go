@@ -101,25 +101,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
 		}
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
-	}
-	rep.Streams = make([]*StreamReport, len(streams))
-	inputs := make([]string, len(streams))
-	todo := 0
-	for i, s := range streams {
-		inputs[i] = streamInputs(run, s, opts)
-		if !opts.Force && opts.seg == nil {
-			rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i])
-		}
-		if rep.Streams[i] == nil {
-			todo++
-		} else {
-			rep.Streams[i].Kept = true
-		}
-	}
-	others := unselected(prev, outDir, streams)
-	rep.Streams = append(rep.Streams, others...)
+	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		rep.settle()
 		if rep.Status == prev.Status || rep.Status == Skipped && prev.Status == OK {
@@ -144,24 +126,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	if err != nil {
 		return failRest(err)
 	}
-	// Each stream's range is bounded by its good frames before anything is
-	// timed or encoded (a few reads per stream).
-	bounds := make([]bounded, len(streams))
-	var good []*discover.Stream
-	for i, s := range streams {
-		if rep.Streams[i] != nil {
-			continue
-		}
-		// A live run's chunks end where the next begins; its last chunk
-		// ends at the last good frame, like any run.
-		bounds[i] = bounded{stream: s}
-		if opts.seg == nil || opts.seg.next < 0 {
-			bounds[i] = bound(ctx, s, opts)
-		}
-		if bounds[i].err == nil {
-			good = append(good, bounds[i].stream)
-		}
-	}
+	bounds, good := boundStreams(ctx, streams, rep.Streams, opts)
 	var clock *timing.Clock
 	if opts.seg != nil {
 		clock = opts.seg.clock // the spool's sidecar is still being written
@@ -196,6 +161,50 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	p.Wait()
 
 	return rep.settle()
+}
+
+// keepUpToDate fingerprints each selected stream's inputs and puts the
+// previous report's entry in rep.Streams for those whose outputs are up to
+// date (nil slots are to encode, todo of them), then the entries of the
+// streams not selected whose videos are still on disk.
+func keepUpToDate(rep, prev *Report, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (inputs []string, todo int) {
+	rep.Streams = make([]*StreamReport, len(streams))
+	inputs = make([]string, len(streams))
+	for i, s := range streams {
+		inputs[i] = streamInputs(run, s, opts)
+		if !opts.Force && opts.seg == nil {
+			rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i])
+		}
+		if rep.Streams[i] == nil {
+			todo++
+		} else {
+			rep.Streams[i].Kept = true
+		}
+	}
+	rep.Streams = append(rep.Streams, unselected(prev, outDir, streams)...)
+	return inputs, todo
+}
+
+// boundStreams bounds the range of each stream to encode (nil in done) by
+// its good frames, before anything is timed or encoded: a few reads per
+// stream. good are the streams that can be encoded, for the clock.
+func boundStreams(ctx context.Context, streams []*discover.Stream, done []*StreamReport, opts Options) (bounds []bounded, good []*discover.Stream) {
+	bounds = make([]bounded, len(streams))
+	for i, s := range streams {
+		if done[i] != nil {
+			continue
+		}
+		// A live run's chunks end where the next begins; its last chunk
+		// ends at the last good frame, like any run.
+		bounds[i] = bounded{stream: s}
+		if opts.seg == nil || opts.seg.next < 0 {
+			bounds[i] = bound(ctx, s, opts)
+		}
+		if bounds[i].err == nil {
+			good = append(good, bounds[i].stream)
+		}
+	}
+	return bounds, good
 }
 
 // unselected are the previous report's entries for streams not encoded this

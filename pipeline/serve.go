@@ -422,23 +422,9 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(files) == 0 {
 		return // only passes set aside: nothing of this frame to keep
 	}
-	// One message must not stretch the run or a stream: its frame number is
-	// no evidence of the frames between (--max-gap).
-	jump := r.last >= 0 && tooFar(r.last, number, r.opts.MaxGap)
-	for _, f := range files {
-		if top, ok := r.highest[f.Avatar+"/"+string(f.Pass)]; ok && tooFar(top, number, r.opts.MaxGap) {
-			jump = true
-		}
-	}
-	if jump {
+	if r.jumps(number, files) {
 		l.reject("frame number jump")
 		return
-	}
-	for _, f := range files {
-		key := f.Avatar + "/" + string(f.Pass)
-		if top, ok := r.highest[key]; !ok || number > top {
-			r.highest[key] = number
-		}
 	}
 	// Hand the chunk so far to the encoder once it is big enough; this frame
 	// starts the next one. A chunk placed by receive times spans two slots
@@ -473,6 +459,28 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if r.rep.ReceiveSeconds > 0 {
 		r.rep.IngestFPS = float64(r.rep.Frames-1) / r.rep.ReceiveSeconds
 	}
+}
+
+// jumps reports whether frame number is more than --max-gap past the run's
+// or one of its streams' highest so far (one message must not stretch them:
+// its number is no evidence of the frames between), and otherwise records it.
+func (r *liveRun) jumps(number int64, files []spool.File) bool {
+	jump := r.last >= 0 && tooFar(r.last, number, r.opts.MaxGap)
+	for _, f := range files {
+		if top, ok := r.highest[f.Avatar+"/"+string(f.Pass)]; ok && tooFar(top, number, r.opts.MaxGap) {
+			jump = true
+		}
+	}
+	if jump {
+		return true
+	}
+	for _, f := range files {
+		key := f.Avatar + "/" + string(f.Pass)
+		if top, ok := r.highest[key]; !ok || number > top {
+			r.highest[key] = number
+		}
+	}
+	return false
 }
 
 // waitForSpace blocks while the spool is at its cap and an encoder is at
