@@ -34,20 +34,44 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 	opts.applyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
-	unlock, err := lockOutput(outDir)
-	if err != nil {
-		rep.Status, rep.Error = Failed, err.Error()
+	// The output folder's lock is taken only before its first write: a
+	// run with nothing to do writes nothing (a nightly re-run of a whole
+	// dataset stays a matter of stat calls).
+	var unlock func()
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
+	lock := func() (err error) {
+		if unlock == nil {
+			unlock, err = lockOutput(outDir)
+		}
+		return err
+	}
+	err := encodeRun(ctx, rep, runDir, outDir, opts, lock)
+	var locked *lockedError
+	if !errors.As(err, &locked) && !errors.Is(err, errUpToDate) {
+		if lerr := lock(); lerr != nil { // to write the report of a run that failed early
+			err = &lockedError{lerr}
+		}
+	}
+	if errors.As(err, &locked) {
+		// Another process owns the folder: its report is not ours to write.
+		rep.Status, rep.Error, rep.Streams = Failed, err.Error(), nil
 		return rep, "", fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	defer unlock()
-	err = encodeRun(ctx, rep, runDir, outDir, opts)
 	if errors.Is(err, errUpToDate) {
 		// Nothing to do: the report on disk already describes the outputs.
 		rep.Streams = rep.compact().Streams
-		if rep.Status == Degraded {
-			return rep, filepath.Join(outDir, ReportName), fmt.Errorf("%w: kept outputs are degraded (see the report)", ErrDegraded)
+		path := filepath.Join(outDir, ReportName)
+		switch rep.Status {
+		case Failed:
+			return rep, path, fmt.Errorf("%w: %s", ErrFailed, prevError(rep))
+		case Degraded:
+			return rep, path, fmt.Errorf("%w: kept outputs are degraded (see the report)", ErrDegraded)
 		}
-		return rep, filepath.Join(outDir, ReportName), nil
+		return rep, path, nil
 	}
 	rep.Streams = rep.compact().Streams
 	path, err := finishReport(rep, outDir, started, err)
@@ -75,7 +99,7 @@ func finishReport(rep *Report, outDir string, started time.Time, err error) (str
 	}
 }
 
-func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options) error {
+func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options, lock func() error) error {
 	// An output is kept only while the report's fingerprint of its inputs
 	// and options matches; everything else is made again (--force: all).
 	// Whatever happens, the new report lists every video left on disk.
@@ -108,6 +132,12 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 			return errUpToDate // the report on disk says so already
 		}
 	}
+	if err := lock(); err != nil {
+		return &lockedError{err}
+	}
+	// Decide again under the lock: another process may have written since.
+	prev = readPrevious(outDir)
+	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts)
 	// A run-level failure from here on fails each stream not yet done,
 	// saying whether an earlier video of it is still on disk.
 	failRest := func(err error) error {
@@ -207,6 +237,24 @@ func boundStreams(ctx context.Context, streams []*discover.Stream, done []*Strea
 	return bounds, good
 }
 
+// prevError is what failed in a run whose report is unchanged: its failed
+// streams' errors.
+func prevError(rep *Report) string {
+	var msgs []string
+	for _, sr := range rep.Streams {
+		if sr.Status == Failed && !sr.NotSelected {
+			msgs = append(msgs, sr.ID+": "+sr.Error)
+		}
+	}
+	return "unchanged since it failed: " + strings.Join(msgs, "; ")
+}
+
+// lockedError: the output folder is another process's (see lockOutput).
+type lockedError struct{ err error }
+
+func (e *lockedError) Error() string { return e.err.Error() }
+func (e *lockedError) Unwrap() error { return e.err }
+
 // unselected are the previous report's entries for streams not encoded this
 // time (--passes, --avatars), kept with their last result while their video
 // is still on disk: a report lists every output in its folder.
@@ -220,6 +268,7 @@ func unselected(prev *Report, outDir string, streams []*discover.Stream) []*Stre
 			continue
 		}
 		if sr.Status == Failed && !sr.StaleOutput {
+			sr.Kept, sr.NotSelected = true, true
 			out = append(out, sr) // describes no file
 			continue
 		}

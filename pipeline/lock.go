@@ -31,6 +31,9 @@ func lockOutput(outDir string) (unlock func(), err error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another tdwstitch (%s) is writing %s: wait for it to finish, or choose another -o", strings.TrimSpace(string(holder)), outDir)
 		}
+		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOLCK) {
+			return func() {}, nil // a file system without locks (some NFS, Lustre): one writer is then up to the user
+		}
 		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
 	host, _ := os.Hostname()

@@ -109,7 +109,12 @@ func fitClock(frames []int64, audio *AudioReport, opts Options) (*timing.Clock, 
 	if audio == nil {
 		return nil, fmt.Errorf("--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)")
 	}
-	return timing.Evenly(frames, audio.SourceDuration)
+	clock, err := timing.Evenly(frames, audio.SourceDuration)
+	if err == nil {
+		// A recorder left running an hour must not spread 30 frames over it.
+		err = checkTimeGaps(clock, frames, opts, fmt.Sprintf("--fit audio (%.1f s of audio for %d frames)", audio.SourceDuration, len(frames)))
+	}
+	return clock, err
 }
 
 // fileTimesClock is the capture clock file modification times give, or why

@@ -28,6 +28,11 @@ const (
 	msgAudioStart = "tdwstitch/audio_start"
 )
 
+// rejectedJump is the serve report's reason for frames rejected because
+// their number jumped past the stream's; such frames are lost, so the run
+// is degraded.
+const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
+
 // SpoolDir is where a live run's frames wait, inside its output folder.
 const SpoolDir = ".spool"
 
@@ -136,9 +141,13 @@ func (so *ServeOptions) applyDefaults() {
 // ends. It first finishes runs a killed serve left in outDir (see Recover).
 func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	so.applyDefaults()
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+	// One serve (or --recover) per output folder: a second one would take
+	// over the first one's spools.
+	unlock, err := lockOutput(outDir)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	sock, err := source.Open(so.Source)
 	if err != nil {
 		return err
@@ -423,7 +432,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		return // only passes set aside: nothing of this frame to keep
 	}
 	if r.jumps(number, files) {
-		l.reject("frame number jump")
+		l.reject(rejectedJump)
 		return
 	}
 	// Hand the chunk so far to the encoder once it is big enough; this frame
@@ -432,11 +441,12 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	// for that chunk's encoder.
 	c := &r.chunk
 	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
+	// The frame's time first: the sealed chunk ends where this frame starts.
+	r.clock.Frames[number] = now
 	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
 		l.seal(ctx, r, number)
 	}
 	l.waitForSpace(ctx, r)
-	r.clock.Frames[number] = now
 	size, err := r.writer.Write(number, now, files)
 	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
 	if c.frames == 0 {
@@ -678,6 +688,10 @@ func runEvents(run string, onEvent func(Event)) func(Event) {
 // it failed).
 func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) Status {
 	run.Status = rep.Status
+	if n := run.Rejected[rejectedJump]; n > 0 && !isFailure(err) && run.Status != Degraded {
+		// The videos are whole, but frames the controller sent are not in them.
+		run.Status, run.Error = Degraded, fmt.Sprintf("%d frames rejected: their frame number jumped more than --max-gap %d past the run's (raise --max-gap if the controller skips that far)", n, opts.MaxGap)
+	}
 	if isFailure(err) {
 		run.Status, run.Error = Failed, err.Error()
 	} else {
@@ -695,6 +709,11 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 // audio its begin message gave, keeping the chunks already encoded. The
 // error wraps ErrFailed when a run failed, ErrDegraded when one is degraded.
 func Recover(ctx context.Context, outDir string, opts Options) error {
+	unlock, err := lockOutput(outDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	failed, degraded, err := recoverRuns(ctx, outDir, opts)
 	if err != nil {
 		return err

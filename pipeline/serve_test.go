@@ -74,10 +74,17 @@ func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe 
 // waitRun waits (bounded) for the next finished run and checks it is name, ok.
 func (l *liveServe) waitRun(t *testing.T, name string) {
 	t.Helper()
+	l.waitRunStatus(t, name, OK)
+}
+
+// waitRunStatus waits (bounded) for the next finished run and checks it is
+// name, with status want.
+func (l *liveServe) waitRunStatus(t *testing.T, name string, want Status) {
+	t.Helper()
 	select {
 	case e := <-l.done:
-		if e.Run != name || e.Status != OK {
-			t.Fatalf("run %s: %s %v, want %s ok", e.Run, e.Status, e.Err, name)
+		if e.Run != name || e.Status != want {
+			t.Fatalf("run %s: %s %v, want %s %s", e.Run, e.Status, e.Err, name, want)
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("run %s was not encoded within 2 minutes", name)
@@ -162,8 +169,8 @@ func TestServeFromPythonSender(t *testing.T) {
 				t.Error("the spool was not removed after a successful encode")
 			}
 			entries, _ := os.ReadDir(out)
-			if len(entries) != 1 {
-				t.Errorf("output folder holds %d entries, want only episode_1", len(entries))
+			if len(entries) != 2 || entries[0].Name() != LockName || entries[1].Name() != "episode_1" {
+				t.Errorf("output folder holds %v, want only serve's lock and episode_1", entries)
 			}
 		})
 	}
@@ -265,7 +272,7 @@ s.close(linger=10000); c.term()`
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"after_flood"}) {
+	if !slices.Equal(names, []string{LockName, "after_flood"}) {
 		t.Fatalf("output folder holds %v, want only after_flood (no escape, no runs from garbage)", names)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "escape")); err == nil {
@@ -415,8 +422,9 @@ func TestServeRunsFollowEachOther(t *testing.T) {
 // TestServeHostileFrameNumberAndNewPasses: a real pyzmq sender sends a
 // good 120-frame run with _albedo (TDW's mask 512) and a pass unknown to
 // tdwstitch in every frame, and half-way one well-formed Images message of
-// random bytes numbered 10,000,000. The jump is rejected and counted, the
-// unknown pass set aside and counted, no frame is lost, every video has
+// random bytes numbered 10,000,000. The jump is rejected and counted (the
+// run is degraded: a frame the controller sent is not in its videos), the
+// unknown pass set aside and counted, no good frame is lost, every video has
 // 120 frames, and the exchange ends within seconds (the bound on waitRun is
 // a hang guard only).
 func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
@@ -428,7 +436,8 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
-	srv.waitRun(t, "hostile")
+	srv.waitRunStatus(t, "hostile", Degraded)
+	srv.degraded = true
 	srv.stop()
 
 	runOut := filepath.Join(srv.out, "hostile")
@@ -448,7 +457,7 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	}
 	var sr ServeReport
 	b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected["frame number jump"] != 1 || sr.Rejected["unknown pass mask 256"] != 120 {
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected[rejectedJump] != 1 || sr.Status != Degraded || sr.Rejected["unknown pass mask 256"] != 120 {
 		t.Fatalf("serve report: frames %d, rejected %v (%v)", sr.Frames, sr.Rejected, err)
 	}
 }
@@ -489,6 +498,31 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 	srv.degraded = true // Serve's error says so, as it should
 }
 
+// TestOneServePerOutputFolder: serve --recover (or a second serve) on a
+// folder a serve is using is refused, naming the holder: it would take over
+// the running serve's spools.
+func TestOneServePerOutputFolder(t *testing.T) {
+	ready := make(chan struct{})
+	srv := startServe(t, "ipc://"+filepath.Join(t.TempDir(), "tdw.sock"), func(so *ServeOptions) {
+		done := so.OnEvent
+		so.OnEvent = func(e Event) {
+			if e.Kind == Listening { // serve holds the lock before it listens
+				close(ready)
+			}
+			done(e)
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(time.Minute):
+		t.Fatal("serve took no lock within a minute")
+	}
+	err := Recover(context.Background(), srv.out, Options{Tool: tool(t)})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("another tdwstitch (pid %d on ", os.Getpid())) {
+		t.Fatalf("Recover beside a running serve: %v", err)
+	}
+}
+
 // TestServeExitReflectsRuns: Serve's error says a run failed (ErrFailed)
 // or was degraded (ErrDegraded), so the command's exit code can.
 func TestServeExitReflectsRuns(t *testing.T) {
@@ -521,5 +555,31 @@ func TestServeExitReflectsRuns(t *testing.T) {
 	cancel()
 	if err := <-served; !errors.Is(err, ErrDegraded) || errors.Is(err, ErrFailed) {
 		t.Fatalf("Serve: %v, want ErrDegraded", err)
+	}
+}
+
+// TestServeChunkedSlowControllerKeepsTime: a controller slower than its
+// target (20 of 60 fps) with audio: frames are placed by receive time, and
+// a run encoded in chunks spans its real 2 s at every chunk boundary (about
+// 120 slots for 40 frames), as the audio does.
+func TestServeChunkedSlowControllerKeepsTime(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 40, 16, 16)
+	wav := filepath.Join(t.TempDir(), "rec.wav")
+	os.WriteFile(wav, synth.WAV(2), 0o644)
+	srv := startServe(t, addr, func(so *ServeOptions) { so.ChunkBytes = 2000 })
+	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "slow", frames, "40", "16", "16", "--passes", "img", "--rate", "20", "--audio", wav)
+	if b, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	srv.waitRun(t, "slow")
+	var sr ServeReport
+	b, _ := os.ReadFile(filepath.Join(srv.out, "slow", ServeReportName))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 3 {
+		t.Fatalf("serve report: %d chunks (%v), want several", sr.Chunks, err)
+	}
+	img := readPrevious(filepath.Join(srv.out, "slow")).Streams[0]
+	if img.FramesRead != 40 || img.FramesWritten < 110 || img.FramesWritten > 125 || img.Timing != "sidecar" {
+		t.Errorf("a/img: read %d, wrote %d slots (timing %q); want 40 frames over about 117 slots of 1/60 s", img.FramesRead, img.FramesWritten, img.Timing)
 	}
 }

@@ -141,7 +141,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 
-	w := &slotWriter{place: planStream(s, sr, clock, audio, opts), limit: -1}
+	w := &slotWriter{place: planStream(s, sr, clock, audio, opts), limit: -1, maxGap: opts.MaxGap}
 	if opts.seg != nil {
 		w.next, w.limit = opts.seg.bounds(w.place)
 	}
@@ -158,6 +158,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 			c.err = shp.match(c)
 		}
 		if c.err != nil {
+			w.bad++
 			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
 			emit(Event{Kind: BadFrame, Path: c.frame.Rel, Err: c.err})
 			if !failing && strictFails(sr, opts) {
@@ -249,6 +250,11 @@ type slotWriter struct {
 	good    int    // good frames seen
 	written int
 	dropped int // good frames never shown: a later one started in the same slot
+	// maxGap bounds the slots one frame file may fill when capture times
+	// place frames (numbers are bounded before encoding); bad counts the bad
+	// files since the last good frame, each of which may fill as many.
+	maxGap int64
+	bad    int64
 }
 
 func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, out string, opts Options) error {
@@ -289,7 +295,12 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 // where n starts.
 func (w *slotWriter) put(n int64, data []byte) error {
 	slot := w.place.slot(n, w.good)
+	if w.prev != nil && w.place.clock != nil && !w.place.vfr && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
+		return fmt.Errorf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than --max-gap %d allows (a pause in capture? pass --max-gap %d, or --timing none)",
+			n, float64(slot-w.next)/w.place.fps, slot-w.next, w.maxGap, slot-w.next)
+	}
 	w.good++
+	w.bad = 0
 	if w.prev != nil && w.next >= slot {
 		w.dropped++
 	}
