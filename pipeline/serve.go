@@ -242,10 +242,11 @@ type live struct {
 	failed, degraded atomic.Int64
 }
 
-// count records a finished run's status for Serve's outcome; an encode a
-// signal cut short is no outcome (the run stays spooled for recovery).
+// count records a finished run's status for Serve's outcome; a failure
+// while a signal stops serve is taken for the encode it cut short, no
+// outcome (the run stays spooled for recovery).
 func (l *live) count(ctx context.Context, s Status) {
-	if ctx.Err() != nil {
+	if s == Failed && ctx.Err() != nil {
 		return
 	}
 	switch s {
@@ -729,7 +730,7 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 		return 0, 0, err
 	}
 	count := func(s Status) {
-		if ctx.Err() != nil {
+		if s == Failed && ctx.Err() != nil {
 			return // cut short by a signal: still spooled, no outcome
 		}
 		switch s {
