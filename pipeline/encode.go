@@ -15,6 +15,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -409,6 +410,10 @@ func selectStreams(run *discover.Run, opts Options) ([]*discover.Stream, error) 
 	return nil, errors.New(msg)
 }
 
+// audioProbeTimeout bounds reading an audio file's header: a file on a hung
+// mount must not stall a run (or serve) for ever.
+const audioProbeTimeout = time.Minute
+
 // resolveAudio picks the audio file for the run and reads its length. An
 // unreadable file is a warning (the videos go without audio) unless OnBad is
 // FailBad, which makes it an error.
@@ -431,7 +436,18 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 			return nil, []string{fmt.Sprintf("%d audio files in %s (%s): none muxed; pass --audio FILE to choose one", len(names), run.Dir, strings.Join(names, ", "))}, nil
 		}
 	}
-	m, err := opts.Tool.Probe(ctx, path, false)
+	// Only a regular file is audio (ffprobe would wait forever on a FIFO's
+	// open), and the probe has a deadline.
+	var m ffmpeg.Media
+	info, err := os.Stat(path)
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("not a regular file (%s)", fileKind(info.Mode()))
+	}
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, audioProbeTimeout)
+		m, err = opts.Tool.Probe(pctx, path, false)
+		cancel()
+	}
 	if err == nil {
 		if a, ok := m.Audio(); ok {
 			return &AudioReport{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec, SampleRate: a.SampleRate}, nil, nil

@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/sourcegraph/conc/stream"
 
@@ -64,21 +68,51 @@ func check(f discover.Frame, deep, keep bool) checked {
 	return c
 }
 
-// readFrame reads a frame's bytes: its file, or its range of a pack.
+// readFrame reads a frame's bytes: its file, or its range of a pack. Only
+// regular files are frames: the open does not wait for a FIFO's writer
+// (O_NONBLOCK), and anything but a regular file is a bad frame, so a FIFO
+// or device named like a frame can never hang a job.
 func readFrame(f discover.Frame) ([]byte, error) {
-	if !f.Packed {
-		return os.ReadFile(f.Path)
-	}
-	file, err := os.Open(f.Path)
+	file, err := os.OpenFile(f.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): only regular files are frames; remove it", fileKind(info.Mode()))
+	}
+	if !f.Packed {
+		data := make([]byte, info.Size())
+		n, err := io.ReadFull(file, data)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("file shrank while being read (%d of %d bytes): is it still being written?", n, len(data))
+		}
+		return data, err
+	}
 	data := make([]byte, f.Size)
 	if _, err := file.ReadAt(data, f.Offset); err != nil {
 		return nil, fmt.Errorf("%s bytes %d-%d: %w", f.Path, f.Offset, f.Offset+f.Size, err)
 	}
 	return data, nil
+}
+
+// fileKind names what a non-regular file is, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return m.Type().String()
 }
 
 func extName(f tdw.Format) string {

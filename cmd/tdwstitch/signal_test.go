@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -44,38 +43,12 @@ func TestSignalMidEncode(t *testing.T) {
 
 func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int) {
 	tmp := t.TempDir()
-	realFF, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	realProbe, _ := exec.LookPath("ffprobe")
-
 	runDir := newRun(t, 32, 32)
-	frame5 := filepath.Join(runDir, "a", "img_0005.jpg")
-	os.Remove(frame5)
-	notify := filepath.Join(tmp, "notify")
-	for _, f := range []string{frame5, notify} {
-		if err := syscall.Mkfifo(f, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wrapDir := filepath.Join(tmp, "wrap")
-	os.Mkdir(wrapDir, 0o755)
-	script := "#!/bin/sh\necho $$ > '" + notify + "'\nexec '" + realFF + "' \"$@\"\n"
-	os.WriteFile(filepath.Join(wrapDir, "ffmpeg"), []byte(script), 0o755)
-	os.Symlink(realProbe, filepath.Join(wrapDir, "ffprobe"))
-
-	// Read end opened read-write so it never blocks and never sees EOF early.
-	notes, err := os.OpenFile(notify, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer notes.Close()
-
+	ff, notes := gatedFFmpeg(t, tmp, "")
 	out := filepath.Join(tmp, "out")
 	// One stream at a time: a/id waits for a/img, and must not start after
 	// the signal.
-	cmd := exec.Command(bin, "encode", runDir, "-o", out, "--jobs", "1", "--ffmpeg", filepath.Join(wrapDir, "ffmpeg"))
+	cmd := exec.Command(bin, "encode", runDir, "-o", out, "--jobs", "1", "--ffmpeg", ff)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -83,31 +56,14 @@ func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int)
 	}
 	lines := bufio.NewScanner(notes)
 	var pids []int
-	for len(pids) < 2 && lines.Scan() { // decoder and encoder are running
+	for len(pids) < 2 && lines.Scan() { // decoder and encoder have started, and wait
 		pid, _ := strconv.Atoi(strings.TrimSpace(lines.Text()))
 		pids = append(pids, pid)
 	}
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	// Now let the blocked read of frame 5 (and any later attempt) finish.
-	var exited atomic.Bool
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		for !exited.Load() {
-			if w, err := os.OpenFile(frame5, os.O_WRONLY, 0); err == nil {
-				w.Close()
-			}
-		}
-	}()
-	err = cmd.Wait()
-	exited.Store(true)
-	if r, err := os.OpenFile(frame5, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-		r.Close() // unblocks the releaser's pending open
-	}
-	<-released
-
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != wantCode {
 		t.Fatalf("exit: %v, want code %d; stderr:\n%s", err, wantCode, stderr.String())
@@ -122,11 +78,43 @@ func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int)
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("ffmpeg %d is still there after tdwstitch exited (kill -0: %v)", pid, err)
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	if left := leftovers(t, out); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
 	}
+}
+
+// gatedFFmpeg writes an ffmpeg wrapper into dir that reports its PID on the
+// FIFO it returns (read end opened read-write, so it never blocks or sees
+// EOF) and then waits, before becoming ffmpeg, on a FIFO nobody opens: the
+// process stays "mid-encode" until it is killed. Only invocations whose
+// arguments contain match wait ("" : all). Synchronisation without sleeps.
+func gatedFFmpeg(t *testing.T, dir, match string) (ffmpeg string, notes *os.File) {
+	t.Helper()
+	realFF, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	realProbe, _ := exec.LookPath("ffprobe")
+	notify, gate := filepath.Join(dir, "notify"), filepath.Join(dir, "gate")
+	for _, f := range []string{notify, gate} {
+		if err := syscall.Mkfifo(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrapDir := filepath.Join(dir, "wrap")
+	os.Mkdir(wrapDir, 0o755)
+	script := "#!/bin/sh\ncase \"$*\" in *'" + match + "'*) echo $$ > '" + notify + "'; read g < '" + gate + "';; esac\nexec '" + realFF + "' \"$@\"\n"
+	os.WriteFile(filepath.Join(wrapDir, "ffmpeg"), []byte(script), 0o755)
+	os.Symlink(realProbe, filepath.Join(wrapDir, "ffprobe"))
+	notes, err = os.OpenFile(notify, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { notes.Close() })
+	return filepath.Join(wrapDir, "ffmpeg"), notes
 }
 
 // TestBatchKill9ThenResume kills a batch with SIGKILL in the middle of a run,
@@ -142,25 +130,18 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	root, out := filepath.Join(tmp, "root"), filepath.Join(tmp, "out")
 	rels := newDataset(t, root, 3) // scene0/run_000, scene0/run_002, scene1/run_001 (last in order)
 	last := "scene1/run_001"
-	fifo := filepath.Join(root, last, "a", "id_0003.png")
-	good, _ := os.ReadFile(fifo)
-	os.Remove(fifo)
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "batch", root, "-o", out, "--jobs", "1", "-q")
+	// The ffmpeg of the last run's id stream reports itself and waits: the
+	// runs before it and the img stream of this one are done by then.
+	ff, notes := gatedFFmpeg(t, tmp, filepath.Join(out, last, "a", ".id.mkv"))
+	cmd := exec.Command(bin, "batch", root, "-o", out, "--jobs", "1", "-q", "--ffmpeg", ff)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Opening the FIFO for writing returns once tdwstitch reads it: the runs
-	// before it and the img stream of this one are done by then.
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	if !bufio.NewScanner(notes).Scan() {
+		t.Fatal("the last stream's ffmpeg never started")
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	w.Close()
 	// The kernel kills tdwstitch's ffmpeg children when it dies (Pdeathsig);
 	// wait for each one's exit through a pidfd, bounded, rather than sleeping.
 	for _, p := range processesMentioning(t, out) {
@@ -179,8 +160,6 @@ func TestBatchKill9ThenResume(t *testing.T) {
 	}
 	times[last] = modTime(t, filepath.Join(out, last, "a", "img.mp4"))
 
-	os.Remove(fifo)
-	os.WriteFile(fifo, good, 0o644)
 	code, _, stderr := cli(t, "batch", root, "-o", out, "-q")
 	if code != 0 || !strings.Contains(stderr, "1 ok, 0 degraded, 0 failed, 2 up to date") {
 		t.Fatalf("resume: exit %d, %s", code, stderr)

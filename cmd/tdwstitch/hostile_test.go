@@ -1,0 +1,77 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+)
+
+// cliWithin runs a command line in-process and fails the test, instead of
+// stalling it, when the command has not finished within d.
+func cliWithin(t *testing.T, d time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := cli(t, args...)
+		done <- result{code, stdout, stderr}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.stdout, r.stderr
+	case <-time.After(d):
+		t.Fatalf("%v did not finish within %v (hung?)", args, d)
+		return 0, "", ""
+	}
+}
+
+// TestFIFONamedLikeAFrame: only regular files are frames. A FIFO named
+// img_0003.jpg is a bad frame, named, held over like any other; probe,
+// encode and batch never block on it.
+func TestFIFONamedLikeAFrame(t *testing.T) {
+	root := t.TempDir()
+	runDir := filepath.Join(root, "run1")
+	if err := (synth.Scene{Width: 32, Height: 32, Frames: 10, FPS: 60}).Write(runDir, "a", synth.Passes{Img: true, ID: true}); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(runDir, "a", "img_0003.jpg")
+	if err := syscall.Unlink(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "bad frame a/img_0003.jpg: cannot read: not a regular file (a FIFO): only regular files are frames; remove it"
+	if code, stdout, _ := cliWithin(t, time.Minute, "probe", runDir); code != 3 || !strings.Contains(stdout, want) {
+		t.Errorf("probe: exit %d\n%s", code, stdout)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", out)
+	if code != 3 || !strings.Contains(stderr, "a/img: "+want) || !strings.Contains(stdout, "DEGRADED: 1 bad: held") {
+		t.Errorf("encode: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if code, _, stderr := cliWithin(t, time.Minute, "batch", root, "-o", t.TempDir(), "-q"); code != 3 || !strings.Contains(stderr, "1 degraded") {
+		t.Errorf("batch: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestAudioFIFO: an audio file that is a FIFO is not probed (ffprobe would
+// wait for a writer for ever): the run goes on without it, saying why.
+func TestAudioFIFO(t *testing.T) {
+	runDir := sceneRun(t, 5)
+	fifo := filepath.Join(t.TempDir(), "audio.wav")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--audio", fifo)
+	if code != 0 || !strings.Contains(stderr, "audio "+fifo+" cannot be read (not a regular file (a FIFO))") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
