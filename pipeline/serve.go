@@ -33,6 +33,10 @@ const (
 // is degraded.
 const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
 
+// rejectedUnknownPass counts passes set aside because their mask is not
+// one of TDW's this build knows (a newer TDW's).
+const rejectedUnknownPass = "unknown pass mask"
+
 // SpoolDir is where a live run's frames wait, inside its output folder.
 const SpoolDir = ".spool"
 
@@ -84,7 +88,9 @@ type ServeReport struct {
 	IngestFPS      float64 `json:"ingest_fps"`
 	// Framerate is the last Framerate output data the controller sent, if any.
 	Framerate *wire.Framerate `json:"framerate"`
-	Rejected  map[string]int  `json:"rejected"` // reason -> count
+	Rejected  map[string]int  `json:"rejected"` // reason (a fixed set) -> count
+	// Examples holds the first rejected message's detail for each reason.
+	Examples map[string]string `json:"rejected_examples"`
 	// Chunks is how many parts of the run were encoded while it was still
 	// arriving (0: encoded whole at its end).
 	Chunks int `json:"chunks"`
@@ -308,7 +314,7 @@ func (l *live) consume(ctx context.Context) {
 				return
 			}
 			if in.dropped != nil {
-				l.reject(fmt.Sprintf("message over the caps (--max-message-mb, --max-parts): %v", in.dropped))
+				l.reject("message over the caps (--max-message-mb, --max-parts)", in.dropped.Error())
 			} else {
 				l.handle(ctx, in.parts)
 			}
@@ -336,17 +342,22 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 	case msgBegin:
 		l.finish(ctx, "next-begin") // a new run began before this one ended
 		var b struct {
-			Run   string  `json:"run"`
-			FPS   float64 `json:"fps"`
-			Audio *string `json:"audio"`
+			Run   string   `json:"run"`
+			FPS   *float64 `json:"fps"`
+			Audio *string  `json:"audio"`
 		}
 		if len(parts) != 2 || json.Unmarshal(parts[1], &b) != nil || wire.SafeName(b.Run) != nil {
-			l.reject("bad begin message")
+			l.reject("bad begin message", "")
 			return
 		}
 		opts := l.so.Options
-		if b.FPS > 0 && b.FPS <= 1000 {
-			opts.FPS = b.FPS
+		if b.FPS != nil {
+			if !(*b.FPS >= 1 && *b.FPS <= 1000) {
+				// 0.0001 would make 10 frames a 10,000 s video: refused.
+				l.reject("bad begin message", fmt.Sprintf("run %q: fps %g is not within 1 to 1000", b.Run, *b.FPS))
+				return
+			}
+			opts.FPS = *b.FPS
 		}
 		if b.Audio != nil {
 			opts.Audio = *b.Audio
@@ -358,7 +369,7 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 		return
 	case msgAudioStart:
 		if l.cur == nil {
-			l.reject("audio_start outside a run")
+			l.reject("audio_start outside a run", "")
 			return
 		}
 		l.cur.writer.AudioStart(now)
@@ -371,12 +382,12 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 // frame spools a TDW response: output-data blobs, the frame number last.
 func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(parts) < 2 {
-		l.reject("too few parts for a TDW response")
+		l.reject("too few parts for a TDW response", "")
 		return
 	}
 	number, err := wire.FrameNumber(parts[len(parts)-1])
 	if err != nil {
-		l.reject("bad frame number")
+		l.reject("bad frame number", "")
 		return
 	}
 	var images []*wire.Images
@@ -387,7 +398,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 			if fr, err := wire.ParseFramerate(p); err == nil {
 				framerate = &fr
 			} else {
-				l.reject("malformed Framerate")
+				l.reject("malformed Framerate", "")
 			}
 			continue
 		}
@@ -396,7 +407,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		}
 		im, err := wire.ParseImages(p)
 		if err != nil {
-			l.reject("malformed Images")
+			l.reject("malformed Images", "")
 			return
 		}
 		images = append(images, im)
@@ -415,7 +426,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	for _, im := range images {
 		for _, m := range im.Unknown {
 			// A newer TDW's pass: only that pass is set aside.
-			l.reject(fmt.Sprintf("unknown pass mask %d", m))
+			l.reject(rejectedUnknownPass, fmt.Sprintf("pass mask %d", m))
 		}
 	}
 	if framerate != nil {
@@ -426,14 +437,14 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	}
 	files, err := r.writer.Prepare(number, images)
 	if err != nil {
-		l.reject(fmt.Sprintf("rejected frame: %v", err))
+		l.reject("unusable frame", err.Error())
 		return
 	}
 	if len(files) == 0 {
 		return // only passes set aside: nothing of this frame to keep
 	}
 	if r.jumps(number, files) {
-		l.reject(rejectedJump)
+		l.reject(rejectedJump, fmt.Sprintf("frame %d after %d", number, r.last))
 		return
 	}
 	// Hand the chunk so far to the encoder once it is big enough; this frame
@@ -458,7 +469,7 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if err != nil {
 		// The disk failed under the spool: the frame may be partly written,
 		// and is counted as rejected (the index leaves it out).
-		l.reject(fmt.Sprintf("cannot spool frame %d: %v", number, err))
+		l.reject("cannot spool frame", fmt.Sprintf("frame %d: %v", number, err))
 		return
 	}
 
@@ -572,30 +583,34 @@ func (l *live) open(name string, opts Options) {
 	dir := filepath.Join(l.out, name)
 	w, err := spool.Create(filepath.Join(dir, SpoolDir), l.so.MaxStreams)
 	if err != nil {
-		l.reject(err.Error())
+		l.reject("cannot open the run's spool", err.Error())
 		return
 	}
 	m := &liveManifest{FPS: opts.FPS, Audio: opts.Audio}
 	if err := m.write(dir); err != nil {
 		w.Close()
-		l.reject(err.Error())
+		l.reject("cannot open the run's spool", err.Error())
 		return
 	}
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
-		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Report: filepath.Join(name, ReportName)},
+		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(name, ReportName)},
 		opts: opts, dir: dir, writer: w, manifest: m, last: -1, highest: map[string]int64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }
 
-// reject counts a rejected message or part in the current run's report and
-// says so once per reason and run (a flood of one kind is one line; the
-// report has the count).
-func (l *live) reject(reason string) {
+// reject counts a rejected message or part in the current run's report
+// under a reason from a fixed set (detail, a first example, is kept apart:
+// a flood of different junk makes no new keys) and says so once per reason
+// and run.
+func (l *live) reject(reason, detail string) {
 	run := ""
 	if l.cur != nil {
 		l.cur.rep.Rejected[reason]++
+		if _, ok := l.cur.rep.Examples[reason]; !ok && detail != "" {
+			l.cur.rep.Examples[reason] = detail
+		}
 		run = l.cur.rep.Run
 	}
 	if l.said[run+"\x00"+reason] {
@@ -605,7 +620,17 @@ func (l *live) reject(reason string) {
 		clear(l.said)
 	}
 	l.said[run+"\x00"+reason] = true
-	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s (more of this kind are counted in %s, not shown)", reason, ServeReportName)})
+	if detail != "" {
+		detail = ": " + detail
+	}
+	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s%s (more of this kind are counted in %s, not shown)", reason, detail, ServeReportName)})
+}
+
+func rejectedTotal(r *ServeReport) (n int) {
+	for _, c := range r.Rejected {
+		n += c
+	}
+	return n
 }
 
 // finish closes the current run's spool and hands the rest to an encoder:
@@ -625,6 +650,16 @@ func (l *live) finish(ctx context.Context, how string) {
 	}
 	delete(l.waiting, a.Run)
 	r.writer.Close()
+	if r.rep.Frames == 0 {
+		// Nothing accepted (junk, or a begin and an end only): nothing is
+		// left behind, not even an empty failed run. The folder goes only
+		// if empty (a reused name's earlier videos stay).
+		os.RemoveAll(filepath.Join(r.dir, SpoolDir))
+		os.Remove(filepath.Join(r.dir, liveManifestName))
+		os.Remove(r.dir)
+		l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", rejectedTotal(r.rep))})
+		return
+	}
 	if ctx.Err() != nil {
 		// Stopped by a signal: no new work. The frames stay spooled for
 		// the next start or --recover; the run counts as neither outcome.
@@ -745,7 +780,7 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 			break // no new work after a signal: the rest waits for the next start
 		}
 		runOut := filepath.Dir(sp)
-		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
+		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
 		o := opts
 		m, err := readManifest(runOut)
 		if err == nil {

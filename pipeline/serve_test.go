@@ -457,7 +457,7 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	}
 	var sr ServeReport
 	b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected[rejectedJump] != 1 || sr.Status != Degraded || sr.Rejected["unknown pass mask 256"] != 120 {
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected[rejectedJump] != 1 || sr.Status != Degraded || sr.Rejected[rejectedUnknownPass] != 120 || sr.Examples[rejectedUnknownPass] != "pass mask 256" {
 		t.Fatalf("serve report: frames %d, rejected %v (%v)", sr.Frames, sr.Rejected, err)
 	}
 }
@@ -581,5 +581,56 @@ func TestServeChunkedSlowControllerKeepsTime(t *testing.T) {
 	img := readPrevious(filepath.Join(srv.out, "slow")).Streams[0]
 	if img.FramesRead != 40 || img.FramesWritten < 110 || img.FramesWritten > 125 || img.Timing != "sidecar" {
 		t.Errorf("a/img: read %d, wrote %d slots (timing %q); want 40 frames over about 117 slots of 1/60 s", img.FramesRead, img.FramesWritten, img.Timing)
+	}
+}
+
+// TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun: a begin whose fps is not
+// within 1 to 1000 is refused (its frames make an implicit run at serve's
+// fps, not a 10,000 s video), and a run with no accepted frame (a begin and
+// an end only) leaves nothing on disk.
+func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 10, 16, 16)
+	var mu sync.Mutex
+	var said []string
+	srv := startServe(t, addr, func(so *ServeOptions) {
+		done := so.OnEvent
+		so.OnEvent = func(e Event) {
+			if e.Kind == Rejected {
+				mu.Lock()
+				said = append(said, e.Err.Error())
+				mu.Unlock()
+			}
+			done(e)
+		}
+	})
+	for _, args := range [][]string{
+		{"slowfps", frames, "10", "16", "16", "--passes", "img", "--begin-fps", "0.0001"},
+		{"empty", frames, "0", "16", "16"},
+		{"after", frames, "10", "16", "16", "--passes", "img"},
+	} {
+		if b, err := exec.Command("/usr/bin/python3", append([]string{"../fixtures/tdw_sender.py", addr}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("sender: %v\n%s", err, b)
+		}
+	}
+	e := <-srv.done // the implicit run the refused begin's frames made, ended by the next begin
+	if !strings.HasPrefix(e.Run, "live-") || e.Status != OK {
+		t.Fatalf("first run: %s %s, want live-<UTC> ok", e.Run, e.Status)
+	}
+	srv.waitRun(t, "after")
+	srv.stop()
+	if sr := readPrevious(filepath.Join(srv.out, e.Run)).Streams[0]; sr.FPS != 60 || sr.FramesWritten != 10 {
+		t.Errorf("%s: %g fps, %d frames; want 60 and 10", e.Run, sr.FPS, sr.FramesWritten)
+	}
+	if _, err := os.Stat(filepath.Join(srv.out, "empty")); err == nil {
+		t.Error("the run with no frame left a folder")
+	}
+	if _, err := os.Stat(filepath.Join(srv.out, "slowfps")); err == nil {
+		t.Error("the refused begin made a run folder")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, `bad begin message: run "slowfps": fps 0.0001 is not within 1 to 1000`) }) {
+		t.Errorf("rejections said: %q", said)
 	}
 }
