@@ -630,7 +630,9 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, `bad begin message: run "slowfps": fps 0.0001 is not within 1 to 1000`) }) {
+	if !slices.ContainsFunc(said, func(s string) bool {
+		return strings.Contains(s, `bad begin message: run "slowfps": fps 0.0001 is not within 1 to 1000`)
+	}) {
 		t.Errorf("rejections said: %q", said)
 	}
 }
