@@ -63,7 +63,7 @@ func check(f discover.Frame, deep, keep bool) checked {
 		c.err = fmt.Errorf("file is %s but named .%s", c.info.Format, extName(f.Format))
 	}
 	if c.err == nil && keep {
-		c.data = data
+		c.data = data[:c.info.Length] // the image only, not what follows it
 	}
 	return c
 }

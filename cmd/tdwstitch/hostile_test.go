@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // cliWithin runs a command line in-process and fails the test, instead of
@@ -73,5 +75,27 @@ func TestAudioFIFO(t *testing.T) {
 	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--audio", fifo)
 	if code != 0 || !strings.Contains(stderr, "audio "+fifo+" cannot be read (not a regular file (a FIFO))") {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestBytesAfterTheImage: bytes after a PNG's IEND or a JPEG's end marker
+// are not the image: they are not sent to ffmpeg, and the frame is good
+// (one stray byte used to fail the whole lossless stream).
+func TestBytesAfterTheImage(t *testing.T) {
+	runDir := sceneRun(t, 10)
+	mutate(t, filepath.Join(runDir, "a", "id_0003.png"), func(b []byte) []byte { return append(b, '\n') })
+	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func(b []byte) []byte { return append(b, "trailer"...) })
+	out := t.TempDir()
+	if code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", out, "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rep := readReport(t, out)
+	id := stream(t, rep, "a/id")
+	got := verify.FrameMD5(t, rep.Path(id), "rgb24", false)
+	if id.FramesWritten != 10 || len(got) != 10 || got[3] != verify.ImageMD5(t, filepath.Join(runDir, "a", "id_0003.png"), "rgb24") {
+		t.Errorf("a/id: %d frames; frame 3 bit-exact: %v", id.FramesWritten, len(got) == 10 && got[3] == verify.ImageMD5(t, filepath.Join(runDir, "a", "id_0003.png"), "rgb24"))
+	}
+	if img := stream(t, rep, "a/img"); img.FramesWritten != 10 || img.Status != pipeline.OK {
+		t.Errorf("a/img: %s, %d frames", img.Status, img.FramesWritten)
 	}
 }

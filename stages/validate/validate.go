@@ -21,6 +21,11 @@ type Info struct {
 	// (rgb24, rgba, gray, rgb48be...). Empty for JPEG, which is always
 	// converted to the video's YUV.
 	PixFmt string
+	// Length is how many of the file's bytes are the image: through PNG's
+	// IEND chunk or JPEG's end-of-image marker. Bytes after it are not the
+	// image, and are not sent to the decoder (one stray byte there would
+	// otherwise break the decoding of the whole stream).
+	Length int
 }
 
 // ErrEmpty is returned for a zero-byte file.
@@ -93,6 +98,7 @@ func checkPNG(data []byte) (Info, error) {
 			if !sawIDAT {
 				return info, errors.New("PNG has no image data (IDAT)")
 			}
+			info.Length = len(data) - len(rest) + 12 + int(n)
 			return info, nil
 		}
 		if first && string(typ) != "IHDR" {
@@ -175,10 +181,13 @@ func checkJPEG(data []byte) (Info, error) {
 	if info.Width == 0 {
 		return info, errors.New("JPEG has no frame header (SOF) before its image data")
 	}
-	end := bytes.TrimRight(data[i:], "\x00")
-	if !bytes.HasSuffix(end, []byte{0xFF, 0xD9}) {
+	// In the entropy-coded data 0xFF is followed by 0x00 or a restart
+	// marker: the first 0xFF 0xD9 is the end of the image.
+	end := bytes.Index(data[i:], []byte{0xFF, 0xD9})
+	if end < 0 {
 		return info, errors.New("JPEG is truncated (no end-of-image marker)")
 	}
+	info.Length = i + end + 2
 	return info, nil
 }
 

@@ -59,6 +59,8 @@ func TestCheck(t *testing.T) {
 		{"grey png", pngBytes(t, gray), Info{Format: tdw.PNG, Width: 5, Height: 3, PixFmt: "gray"}, ""},
 		{"jpeg", goodJPEG, Info{Format: tdw.JPEG, Width: 33, Height: 17}, ""},
 		{"jpeg with trailing zero padding", append(bytes.Clone(goodJPEG), 0, 0, 0), Info{Format: tdw.JPEG, Width: 33, Height: 17}, ""},
+		{"jpeg with bytes after its end", append(bytes.Clone(goodJPEG), "trailer"...), Info{Format: tdw.JPEG, Width: 33, Height: 17}, ""},
+		{"png with a stray byte after IEND", append(bytes.Clone(goodPNG), '\n'), Info{Format: tdw.PNG, Width: 33, Height: 17, PixFmt: "rgb24"}, ""},
 		{"empty", nil, Info{}, "empty"},
 		{"text", []byte("this is not an image\n"), Info{}, "not a PNG or JPEG"},
 		{"png bad crc", badCRC, Info{}, "bad CRC"},
@@ -82,6 +84,18 @@ func TestCheck(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Check() error = %v", err)
 			}
+			// Length covers the image and nothing after it.
+			want := len(tc.data)
+			switch {
+			case bytes.HasPrefix(tc.data, goodPNG):
+				want = len(goodPNG)
+			case bytes.HasPrefix(tc.data, goodJPEG):
+				want = len(goodJPEG)
+			}
+			if got.Length != want {
+				t.Errorf("Length = %d, want %d (the image without what follows)", got.Length, want)
+			}
+			got.Length = 0
 			if got != tc.want {
 				t.Fatalf("Check() = %+v, want %+v", got, tc.want)
 			}
@@ -116,6 +130,9 @@ func FuzzCheck(f *testing.F) {
 		info, err := Check(data)
 		if err == nil && (info.Width <= 0 || info.Height <= 0) {
 			t.Fatalf("accepted an image of size %dx%d", info.Width, info.Height)
+		}
+		if err == nil && (info.Length <= 0 || info.Length > len(data)) {
+			t.Fatalf("image length %d of %d bytes", info.Length, len(data))
 		}
 	})
 }
