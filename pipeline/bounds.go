@@ -20,6 +20,56 @@ type bounded struct {
 	// err: good frames on both sides of a gap wider than MaxGap; the stream
 	// fails (naming the file after the gap) instead of holding for hours.
 	err error
+	// shape is the size and format most of the stream's frames agree on
+	// (unset: none could be read); a frame of another is bad.
+	shape shape
+}
+
+// shapeSamples is how many frames, spread over a stream, vote for its shape.
+const shapeSamples = 9
+
+// majorityShape is the shape most of a sample of the stream's frames agree
+// on: never just the first frame's, so one odd frame (a 2x2 thumbnail saved
+// as img_0000.jpg) is the bad one instead of setting the video's size.
+func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) shape {
+	type key struct {
+		format        string
+		width, height int
+		pixFmt        string
+	}
+	votes := map[key]int{}
+	var order []key
+	examples := map[key]checked{}
+	n := len(frames)
+	for j := range min(n, shapeSamples) {
+		if ctx.Err() != nil {
+			break
+		}
+		i := j
+		if n > shapeSamples {
+			i = j * (n - 1) / (shapeSamples - 1)
+		}
+		c := check(frames[i], opts.Deep, false)
+		if c.err != nil {
+			continue
+		}
+		k := key{string(c.info.Format), c.info.Width, c.info.Height, c.info.PixFmt}
+		if votes[k] == 0 {
+			order = append(order, k)
+			examples[k] = c
+		}
+		votes[k]++
+	}
+	var s shape
+	best := 0
+	for _, k := range order {
+		if votes[k] > best {
+			best = votes[k]
+			c := examples[k]
+			s = shape{set: true, info: c.info, from: fmt.Sprintf("%d of %d frames sampled, e.g. %s", votes[k], min(n, shapeSamples), c.frame.Rel)}
+		}
+	}
+	return s
 }
 
 // bound finds the frames of s worth encoding. It reads the stream's first
@@ -32,7 +82,7 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 	frames := s.Frames
 	b := bounded{stream: s}
 	first := -1
-	var firstShape shape
+	firstShape := majorityShape(ctx, frames, opts)
 	reasons := map[int]string{} // why frames read so far are bad, by index
 	for i := range frames {
 		if ctx.Err() != nil {
@@ -40,12 +90,15 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 		}
 		c := check(frames[i], opts.Deep, false)
 		if c.err == nil {
+			c.err = firstShape.match(c)
+		}
+		if c.err == nil {
 			first = i
-			firstShape.match(c)
 			break
 		}
 		reasons[i] = c.err.Error()
 	}
+	b.shape = firstShape
 	if first < 0 {
 		return b // no good frame at all: the encode says so, listing them
 	}

@@ -74,7 +74,7 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 		return sr
 	}
 	place := planStream(s, sr, clock, audio, opts)
-	var shp shape
+	shp := b.shape
 	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
 		if c.err == nil {
 			c.err = shp.match(c)

@@ -38,7 +38,7 @@ func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioRep
 	}
 	err := b.err
 	if err == nil {
-		err = encodeStreamTo(ctx, s, sr, final, audio, clock, opts, emit)
+		err = encodeStreamTo(ctx, b, sr, final, audio, clock, opts, emit)
 	}
 	switch {
 	case err == nil:
@@ -134,7 +134,8 @@ func problemsError(s *discover.Stream, sr *StreamReport) error {
 		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
 }
 
-func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, final string, audio *AudioReport, clock *timing.Clock, opts Options, emit func(Event)) error {
+func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final string, audio *AudioReport, clock *timing.Clock, opts Options, emit func(Event)) error {
+	s := b.stream
 	tmp, err := tempBeside(final)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func encodeStreamTo(ctx context.Context, s *discover.Stream, sr *StreamReport, f
 	// Under --strict a stream with problems is not encoded, but still read
 	// to the end so that the error lists every problem.
 	failing := strictFails(sr, opts)
-	var shp shape
+	shp := b.shape // what most frames agree on; unset: the first good frame's
 	var failure error
 	done := 0
 	scan(ctx, s.Frames, opts.Readers, opts.Deep, !failing, func(c checked) bool {

@@ -99,3 +99,24 @@ func TestBytesAfterTheImage(t *testing.T) {
 		t.Errorf("a/img: %s, %d frames", img.Status, img.FramesWritten)
 	}
 }
+
+// TestOddFirstFrame: the stream's size is what most of its frames agree
+// on, not the first frame's: a 2x2 img_0000.jpg before 29 good 32x32
+// frames is the bad frame (held by frame 1), and the video is 32x32.
+func TestOddFirstFrame(t *testing.T) {
+	runDir := sceneRun(t, 30)
+	tiny := synth.Scene{Width: 2, Height: 2}
+	img, _, _ := tiny.Frame(0)
+	mutate(t, filepath.Join(runDir, "a", "img_0000.jpg"), func([]byte) []byte { return tiny.EncodeJPEG(img) })
+	out := t.TempDir()
+	code, stdout, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", out, "-q", "--passes", "img")
+	if code != 3 || !strings.Contains(stdout, "(30 frames, 0.50 s, h264; DEGRADED: 1 bad: held)") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	sr := stream(t, readReport(t, out), "a/img")
+	v, _ := verify.Probe(t, filepath.Join(out, "a", "img.mp4")).Video()
+	if sr.Width != 32 || v.Width != 32 || v.Height != 32 || len(sr.BadFrames) != 1 || sr.BadFrames[0].Path != "a/img_0000.jpg" ||
+		!strings.Contains(sr.BadFrames[0].Reason, "size 2x2 differs from the stream's 32x32") {
+		t.Errorf("report %dx%d, video %dx%d, bad %+v", sr.Width, sr.Height, v.Width, v.Height, sr.BadFrames)
+	}
+}
