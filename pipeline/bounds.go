@@ -49,7 +49,7 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 		if n > shapeSamples {
 			i = j * (n - 1) / (shapeSamples - 1)
 		}
-		c := check(frames[i], opts.Deep, false)
+		c := check(frames[i], opts, false)
 		if c.err != nil {
 			continue
 		}
@@ -88,7 +88,7 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 		if ctx.Err() != nil {
 			return b
 		}
-		c := check(frames[i], opts.Deep, false)
+		c := check(frames[i], opts, false)
 		if c.err == nil {
 			c.err = firstShape.match(c)
 		}
@@ -107,7 +107,7 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 		if ctx.Err() != nil {
 			return b
 		}
-		c := check(frames[i], opts.Deep, false)
+		c := check(frames[i], opts, false)
 		if c.err == nil {
 			c.err = firstShape.match(c)
 		}

@@ -345,7 +345,7 @@ func newReport(runDir, outDir string, opts Options, started time.Time) *Report {
 	return &Report{
 		Schema: ReportSchema, Tool: "tdwstitch", Version: version(),
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
-		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, MaxGap: opts.MaxGap, Deep: opts.Deep,
+		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},
 		Streams: []*StreamReport{}, Ignored: []discover.Ignored{}, Warnings: []string{},
 	}

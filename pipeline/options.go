@@ -93,6 +93,10 @@ type Options struct {
 	// of the encoder, which bounds memory to about Readers frames per stream.
 	// Default: 2 per CPU.
 	Readers int
+	// MaxPixels refuses frames whose header claims more pixels (an image
+	// bomb: a few hundred KB of PNG can claim 16000x16000 and cost GBs to
+	// decode). Default 8192x8192; negative: no limit.
+	MaxPixels int64
 	// Deep decodes every frame's pixels during validation, not just its
 	// structure. Default off: ffmpeg decodes them anyway.
 	Deep bool
@@ -134,6 +138,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.MaxGap == 0 {
 		o.MaxGap = 600
+	}
+	if o.MaxPixels == 0 {
+		o.MaxPixels = 8192 * 8192
 	}
 	if o.Timing == "" {
 		o.Timing = TimingAuto

@@ -75,7 +75,7 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 	}
 	place := planStream(s, sr, clock, audio, opts)
 	shp := b.shape
-	scan(ctx, s.Frames, opts.Readers, opts.Deep, false, func(c checked) bool {
+	scan(ctx, s.Frames, opts, false, func(c checked) bool {
 		if c.err == nil {
 			c.err = shp.match(c)
 		}

@@ -62,10 +62,12 @@ type ReportOptions struct {
 	Gaps   GapPolicy `json:"gaps"`
 	OnBad  BadPolicy `json:"on_bad"`
 	MaxGap int64     `json:"max_gap"` // -1: no limit
-	Deep   bool      `json:"deep_check"`
-	Timing string    `json:"timing"`
-	Fit    bool      `json:"fit_audio"`
-	VFR    bool      `json:"vfr"`
+	// MaxPixels is the largest frame accepted, in pixels; -1: no limit.
+	MaxPixels int64  `json:"max_pixels"`
+	Deep      bool   `json:"deep_check"`
+	Timing    string `json:"timing"`
+	Fit       bool   `json:"fit_audio"`
+	VFR       bool   `json:"vfr"`
 }
 
 // StreamReport is one (avatar, pass) stream's outcome.

@@ -24,8 +24,8 @@ const Running Status = "running"
 func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", ReportSchema, s.ID())
-	fmt.Fprintf(h, "fps=%v gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v max_gap=%d\n",
-		opts.FPS, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR, opts.MaxGap)
+	fmt.Fprintf(h, "fps=%v gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v max_gap=%d max_pixels=%d\n",
+		opts.FPS, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR, opts.MaxGap, opts.MaxPixels)
 	if s.Pass.Visual() { // x264's settings shape only the pictures
 		fmt.Fprintf(h, "crf=%d preset=%s\n", opts.CRF, opts.Preset)
 	}

@@ -28,15 +28,15 @@ type checked struct {
 // scan reads and validates frames with at most readers in flight and calls fn
 // for each in frame order, one call at a time. It stops submitting work when fn
 // returns false or ctx is done, and returns once every task has finished.
-func scan(ctx context.Context, frames []discover.Frame, readers int, deep, keep bool, fn func(checked) bool) {
-	s := stream.New().WithMaxGoroutines(readers)
+func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool, fn func(checked) bool) {
+	s := stream.New().WithMaxGoroutines(opts.Readers)
 	var stop atomic.Bool
 	for _, f := range frames {
 		if stop.Load() || ctx.Err() != nil {
 			break
 		}
 		s.Go(func() stream.Callback {
-			c := check(f, deep, keep)
+			c := check(f, opts, keep)
 			return func() {
 				if !stop.Load() && ctx.Err() == nil && !fn(c) {
 					stop.Store(true)
@@ -47,17 +47,22 @@ func scan(ctx context.Context, frames []discover.Frame, readers int, deep, keep 
 	s.Wait()
 }
 
-func check(f discover.Frame, deep, keep bool) checked {
+// check reads and validates one frame: its structure, its size against
+// --max-pixels from its header (before any pixel is decoded: a 200 KB PNG
+// can claim 16000x16000), then with --deep-check its pixels.
+func check(f discover.Frame, opts Options, keep bool) checked {
 	c := checked{frame: f}
 	data, err := readFrame(f)
 	if err != nil {
 		c.err = fmt.Errorf("cannot read: %w", err)
 		return c
 	}
-	if deep {
+	c.info, c.err = validate.Check(data)
+	if c.err == nil && opts.MaxPixels > 0 && int64(c.info.Width)*int64(c.info.Height) > opts.MaxPixels {
+		c.err = fmt.Errorf("frame is %dx%d, more pixels than --max-pixels %d allows (an image bomb? raise --max-pixels if it is real)", c.info.Width, c.info.Height, opts.MaxPixels)
+	}
+	if c.err == nil && opts.Deep {
 		c.info, c.err = validate.Deep(data)
-	} else {
-		c.info, c.err = validate.Check(data)
 	}
 	if c.err == nil && c.info.Format != f.Format {
 		c.err = fmt.Errorf("file is %s but named .%s", c.info.Format, extName(f.Format))

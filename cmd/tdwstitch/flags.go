@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -27,6 +29,7 @@ type jobFlags struct {
 	onBad   string
 	strict  bool
 	maxGap  int64
+	maxPix  string
 	jobs    int
 	deep    bool
 	ffmpeg  string
@@ -47,6 +50,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.onBad, "on-bad", "skip", "a frame that fails validation: skip (then --gaps applies) or fail")
 	fs.BoolVar(&f.strict, "strict", false, "fail a stream on any gap or bad frame (--gaps fail --on-bad fail)")
 	fs.Int64Var(&f.maxGap, "max-gap", 600, "fail a stream whose frame numbers jump by more than `N` (a stray file far past the run); 0: no limit")
+	fs.StringVar(&f.maxPix, "max-pixels", "8192x8192", "refuse frames whose header claims more pixels than `WxH` (or a count; 0: no limit): image bombs")
 	fs.IntVar(&f.jobs, "jobs", 0, "streams encoded at once (default: half the CPUs)")
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
@@ -54,8 +58,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 
 // options turns the flags into pipeline options, locating ffmpeg. Every
 // value is checked here, before any work starts (exit 2 when wrong).
-func (f *jobFlags) options(fs *pflag.FlagSet) (pipeline.Options, error) {
-	o := pipeline.Options{
+func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
+	o = pipeline.Options{
 		FPS: f.fps, CRF: f.crf, Preset: f.preset, Audio: f.audio, NoAudio: f.noAudio,
 		Avatars: f.avatars, Gaps: pipeline.GapPolicy(f.gaps), OnBad: pipeline.BadPolicy(f.onBad),
 		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio", VFR: f.vfr, MaxGap: f.maxGap,
@@ -65,6 +69,9 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (pipeline.Options, error) {
 	}
 	if f.maxGap == 0 {
 		o.MaxGap = -1 // the library's "no limit"
+	}
+	if o.MaxPixels, err = parsePixels(f.maxPix); err != nil {
+		return o, usageErrorf("--max-pixels %q: %v", f.maxPix, err)
 	}
 	if fs.Changed("jobs") && f.jobs < 1 {
 		return o, usageErrorf("--jobs %d: pass 1 or more (default: chosen from the CPUs)", f.jobs)
@@ -102,4 +109,22 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (pipeline.Options, error) {
 	}
 	o.Tool = tool
 	return o, nil
+}
+
+// parsePixels reads --max-pixels: "WxH" or a pixel count; 0 is no limit
+// (the library's -1).
+func parsePixels(v string) (int64, error) {
+	w, h, isSize := strings.Cut(strings.ToLower(v), "x")
+	if !isSize {
+		h = "1"
+	}
+	wn, err1 := strconv.ParseInt(strings.TrimSpace(w), 10, 64)
+	hn, err2 := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
+	switch {
+	case err1 != nil || err2 != nil || wn < 0 || hn < 0 || (wn > 0 && hn > (1<<62)/wn):
+		return 0, errors.New("pass WxH (e.g. 8192x8192), a pixel count, or 0 for no limit")
+	case wn*hn == 0:
+		return -1, nil
+	}
+	return wn * hn, nil
 }

@@ -120,3 +120,13 @@ func TestOddFirstFrame(t *testing.T) {
 		t.Errorf("report %dx%d, video %dx%d, bad %+v", sr.Width, sr.Height, v.Width, v.Height, sr.BadFrames)
 	}
 }
+
+// TestMaxPixels: frames larger than --max-pixels are bad, named with the
+// flag; here every frame is, so the stream fails.
+func TestMaxPixels(t *testing.T) {
+	runDir := sceneRun(t, 5)
+	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--passes", "img", "--max-pixels", "16x16")
+	if code != 1 || !strings.Contains(stderr, "frame is 32x32, more pixels than --max-pixels 256 allows") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

@@ -248,6 +248,7 @@ func TestFlagsCheckedBeforeWork(t *testing.T) {
 		{[]string{"--max-gap", "-1"}, "--max-gap -1"},
 		{[]string{"--fps", "NaN"}, "--fps NaN"},
 		{[]string{"--crf", "52"}, "--crf 52 is out of range"},
+		{[]string{"--max-pixels", "big"}, `--max-pixels "big": pass WxH`},
 	} {
 		out := filepath.Join(t.TempDir(), "out")
 		code, _, stderr := cli(t, append([]string{"encode", runDir, "-o", out}, tc.args...)...)
