@@ -69,7 +69,7 @@ class TdwstitchCapture(AddOn):
             self._timing.write("event,frame,time\n")
         self._sock = None
         self.run, self._ack, self._ack_timeout = run, ack, ack_timeout
-        self.acknowledged = None  # serve's answer to the ack: {"run", "frames", "ended"}
+        self.acknowledged = None  # serve's answer to the ack: {"run", "folder", "frames", "ended"}
         if address is not None:
             import json
             import zmq

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -74,8 +75,11 @@ type ServeOptions struct {
 
 // ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
 type ServeReport struct {
-	Run   string `json:"run"`
-	Ended string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
+	Run string `json:"run"`
+	// Folder is the run's folder under OUT: its name, or name-2, name-3...
+	// when a run of that name is already there.
+	Folder string `json:"folder"`
+	Ended  string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
 	// Interrupted: the run's end message never came (any ended but "end");
 	// its videos hold every frame received up to then.
 	Interrupted bool `json:"interrupted"`
@@ -580,7 +584,8 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 }
 
 func (l *live) open(name string, opts Options) {
-	dir := filepath.Join(l.out, name)
+	folder := l.freeFolder(name)
+	dir := filepath.Join(l.out, folder)
 	w, err := spool.Create(filepath.Join(dir, SpoolDir), l.so.MaxStreams)
 	if err != nil {
 		l.reject("cannot open the run's spool", err.Error())
@@ -594,9 +599,23 @@ func (l *live) open(name string, opts Options) {
 	}
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
-		rep:  &ServeReport{Run: name, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(name, ReportName)},
+		rep:  &ServeReport{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, ReportName)},
 		opts: opts, dir: dir, writer: w, manifest: m, last: -1, highest: map[string]int64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
+	}
+}
+
+// freeFolder is the folder a new run named name gets under OUT: name itself,
+// or, when that is taken (the same name again, an earlier day's run, two
+// implicit runs within one second), name-2, name-3, ...: a run never
+// reuses another's folder, whose spool or videos it would destroy.
+func (l *live) freeFolder(name string) string {
+	folder := name
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(filepath.Join(l.out, folder)); errors.Is(err, fs.ErrNotExist) {
+			return folder
+		}
+		folder = fmt.Sprintf("%s-%d", name, i)
 	}
 }
 
@@ -643,7 +662,7 @@ func (l *live) finish(ctx context.Context, how string) {
 	l.cur = nil
 	r.rep.Ended, r.rep.Interrupted = how, how != "end"
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
-	a := ackAnswer{Run: r.rep.Run, Frames: r.rep.Frames, Ended: how}
+	a := ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: how}
 	l.ended[a.Run] = a
 	for _, req := range l.waiting[a.Run] {
 		req.reply <- a
@@ -780,7 +799,7 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 			break // no new work after a signal: the rest waits for the next start
 		}
 		runOut := filepath.Dir(sp)
-		run := &ServeReport{Run: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
+		run := &ServeReport{Run: filepath.Base(runOut), Folder: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
 		o := opts
 		m, err := readManifest(runOut)
 		if err == nil {
@@ -824,6 +843,7 @@ type ackReq struct {
 // ackAnswer tells a controller what serve received of its run.
 type ackAnswer struct {
 	Run    string `json:"run"`
+	Folder string `json:"folder,omitempty"` // under OUT: the run's name, or name-2... when taken
 	Frames int    `json:"frames"`
 	Ended  string `json:"ended"`
 	Error  string `json:"error,omitempty"`

@@ -636,3 +636,29 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 		t.Errorf("rejections said: %q", said)
 	}
 }
+
+// TestServeReusedRunName: a second run of the same name gets its own folder
+// (X-2, said in its serve report), so neither run's clean-up or report
+// touches the other's.
+func TestServeReusedRunName(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, 30, 16, 16)
+	srv := startServe(t, addr, nil)
+	for _, n := range []string{"30", "10"} {
+		if b, err := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "X", frames, n, "16", "16", "--passes", "img").CombinedOutput(); err != nil {
+			t.Fatalf("sender: %v\n%s", err, b)
+		}
+	}
+	srv.waitRun(t, "X")
+	srv.waitRun(t, "X")
+	srv.stop()
+	for folder, want := range map[string]int{"X": 30, "X-2": 10} {
+		rep := readPrevious(filepath.Join(srv.out, folder))
+		var sr ServeReport
+		b, _ := os.ReadFile(filepath.Join(srv.out, folder, ServeReportName))
+		json.Unmarshal(b, &sr)
+		if rep == nil || rep.Streams[0].FramesWritten != want || sr.Run != "X" || sr.Folder != folder || sr.Status != OK {
+			t.Errorf("%s: report %+v, serve report run %q folder %q %s; want %d frames", folder, rep, sr.Run, sr.Folder, sr.Status, want)
+		}
+	}
+}

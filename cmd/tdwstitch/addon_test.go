@@ -126,7 +126,7 @@ func TestAddonStreamsToServe(t *testing.T) {
 	go func() { served <- pipeline.Serve(ctx, out, so) }()
 
 	cmd := pythonIn(t, []string{work, "testdata/pystub", "../../fixtures"}, "testdata/addon_stream_driver.py", addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12", so.Ack)
-	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12 acknowledged {'run': 'streamed', 'frames': 12, 'ended': 'end'}") {
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12 acknowledged {'run': 'streamed', 'folder': 'streamed', 'frames': 12, 'ended': 'end'}") {
 		t.Fatalf("streaming add-on: %v\n%s", err, b)
 	}
 	select {
