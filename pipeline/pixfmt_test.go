@@ -27,6 +27,7 @@ func TestDataPassPixelFormatsBitExact(t *testing.T) {
 		{"rgba", "rgba", "bgra"},
 		{"gray", "gray", "gray"},
 		{"rgb48", "rgb48le", "gbrp16le"}, // FFV1 stores 16-bit RGB planar
+		{"paletted", "rgba", "bgra"},     // a palette with transparency (tRNS) keeps its alpha
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := t.TempDir()
@@ -70,6 +71,15 @@ func pattern(kind string, i, w, h int) image.Image {
 		for y := range h {
 			for x := range w {
 				m.SetGray(x, y, color.Gray{uint8(x*11 + y*3 + i)})
+			}
+		}
+		return m
+	case "paletted":
+		pal := color.Palette{color.NRGBA{0, 0, 0, 0}, color.NRGBA{200, 30, 30, 128}, color.NRGBA{30, 200, 30, 255}, color.NRGBA{30, 30, 200, 60}}
+		m := image.NewPaletted(r, pal)
+		for y := range h {
+			for x := range w {
+				m.SetColorIndex(x, y, uint8((x+y+i)%len(pal)))
 			}
 		}
 		return m

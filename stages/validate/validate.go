@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"image/jpeg"
 	"image/png"
+	"strings"
 
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -69,7 +70,7 @@ var pngSignature = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}
 func checkPNG(data []byte) (Info, error) {
 	info := Info{Format: tdw.PNG}
 	rest := data[len(pngSignature):]
-	first, sawIDAT := true, false
+	first, sawIDAT, transparent := true, false, false
 	for {
 		if len(rest) < 12 {
 			return info, errors.New("PNG is truncated (no IEND chunk)")
@@ -94,9 +95,16 @@ func checkPNG(data []byte) (Info, error) {
 			}
 		case "IDAT":
 			sawIDAT = true
+		case "tRNS":
+			transparent = true
 		case "IEND":
 			if !sawIDAT {
 				return info, errors.New("PNG has no image data (IDAT)")
+			}
+			if transparent {
+				// A palette, grey or RGB image with a transparency chunk
+				// has alpha: kept as RGBA, or it would be lost.
+				info.PixFmt = pick(strings.HasSuffix(info.PixFmt, "be"), "rgba64be", "rgba")
 			}
 			info.Length = len(data) - len(rest) + 12 + int(n)
 			return info, nil
