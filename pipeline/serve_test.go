@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	zmq "github.com/pebbe/zmq4"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/stages/source"
@@ -661,4 +663,31 @@ func TestServeReusedRunName(t *testing.T) {
 			t.Errorf("%s: report %+v, serve report run %q folder %q %s; want %d frames", folder, rep, sr.Run, sr.Folder, sr.Status, want)
 		}
 	}
+}
+
+// TestServeAcksAnsweredIndependently: an acknowledgement request for a run
+// that never begins blocks no other: a whole run r2 is acknowledged while
+// the first request still waits.
+func TestServeAcksAnsweredIndependently(t *testing.T) {
+	dir := t.TempDir()
+	addr, ack := "ipc://"+filepath.Join(dir, "tdw.sock"), "ipc://"+filepath.Join(dir, "ack.sock")
+	frames, _ := senderFrames(t, 5, 16, 16)
+	srv := startServe(t, addr, func(so *ServeOptions) { so.Ack = ack })
+	never, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer never.Close()
+	never.SetLinger(0)
+	if err := never.Connect(ack); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := never.SendBytes([]byte(`{"run":"never"}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "r2", frames, "5", "16", "16", "--passes", "img", "--ack", ack).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `ack {"run": "r2", "folder": "r2", "frames": 5, "ended": "end"}`) {
+		t.Fatalf("r2's ack: %v\n%s", err, out)
+	}
+	srv.waitRun(t, "r2")
 }
