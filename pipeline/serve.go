@@ -49,7 +49,7 @@ const ServeReportName = "tdwstitch-serve.json"
 type ServeOptions struct {
 	Options
 	Source source.Options
-	// Ack, when set, binds a REP socket there: a controller sends
+	// Ack, when set, binds a ROUTER socket there: a controller's REQ sends
 	// {"run": NAME} after its end message and waits for the answer
 	// {"run", "frames", "ended"} before it exits, so that nothing it sent
 	// is lost in the connection (see queue.go). Default: none.

@@ -93,7 +93,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 	f.StringVarP(&outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
 	f.StringVar(&so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
 	f.StringVar(&so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
-	f.StringVar(&so.Ack, "ack", "", "also bind a socket here (a REQ peer's, answered in any order) that answers a controller's {\"run\": NAME} once the run has ended, so it can wait before exiting (the add-on's ack=)")
+	f.StringVar(&so.Ack, "ack", "", "also bind a socket here that answers a controller's REQ {\"run\": NAME} once that run has ended (requests in any order), so it can wait before exiting (the add-on's ack=)")
 	f.BoolVar(&anyIface, "any-interface", false, "allow --listen on a non-loopback address")
 	f.DurationVar(&so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
 	f.Int64Var(&maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
