@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -97,6 +98,10 @@ type Options struct {
 	// bomb: a few hundred KB of PNG can claim 16000x16000 and cost GBs to
 	// decode). Default 8192x8192; negative: no limit.
 	MaxPixels int64
+	// StallTimeout kills an encode whose input and output have not moved
+	// for this long (a stopped ffmpeg, a hung disk) and fails its stream,
+	// saying so. Default 5 minutes; negative: never.
+	StallTimeout time.Duration
 	// Deep decodes every frame's pixels during validation, not just its
 	// structure. Default off: ffmpeg decodes them anyway.
 	Deep bool
@@ -138,6 +143,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.MaxGap == 0 {
 		o.MaxGap = 600
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = 5 * time.Minute
 	}
 	if o.MaxPixels == 0 {
 		o.MaxPixels = 8192 * 8192

@@ -270,7 +270,7 @@ func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.
 		dec.PixFmt, enc.PixFmt = "yuv420p", "yuv420p"
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
-	enc.Threads = opts.EncoderThreads
+	enc.Threads, enc.StallTimeout = opts.EncoderThreads, opts.StallTimeout
 	sr.PixFmt = ffmpeg.StoredPixFmt(enc)
 	if opts.OneProcess {
 		enc.Images, enc.PixFmt = &dec, info.PixFmt

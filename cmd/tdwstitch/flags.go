@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -30,6 +31,7 @@ type jobFlags struct {
 	strict  bool
 	maxGap  int64
 	maxPix  string
+	stall   time.Duration
 	jobs    int
 	deep    bool
 	ffmpeg  string
@@ -51,6 +53,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.strict, "strict", false, "fail a stream on any gap or bad frame (--gaps fail --on-bad fail)")
 	fs.Int64Var(&f.maxGap, "max-gap", 600, "fail a stream whose frame numbers jump by more than `N` (a stray file far past the run); 0: no limit")
 	fs.StringVar(&f.maxPix, "max-pixels", "8192x8192", "refuse frames whose header claims more pixels than `WxH` (or a count; 0: no limit): image bombs")
+	fs.DurationVar(&f.stall, "stall-timeout", 5*time.Minute, "kill an encode whose input and output have not moved for this long (a stopped ffmpeg, a hung disk); 0: never")
 	fs.IntVar(&f.jobs, "jobs", 0, "streams encoded at once (default: half the CPUs)")
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
@@ -72,6 +75,14 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	}
 	if o.MaxPixels, err = parsePixels(f.maxPix); err != nil {
 		return o, usageErrorf("--max-pixels %q: %v", f.maxPix, err)
+	}
+	switch {
+	case f.stall < 0:
+		return o, usageErrorf("--stall-timeout %v: pass a positive duration, or 0 for never", f.stall)
+	case f.stall == 0:
+		o.StallTimeout = -1
+	default:
+		o.StallTimeout = f.stall
 	}
 	if fs.Changed("jobs") && f.jobs < 1 {
 		return o, usageErrorf("--jobs %d: pass 1 or more (default: chosen from the CPUs)", f.jobs)

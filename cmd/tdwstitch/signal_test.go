@@ -353,3 +353,43 @@ func TestServeSignalExits(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledEncoderIsKilled: an ffmpeg that makes no progress (here it
+// waits before it starts, as a SIGSTOPped one would) is killed after
+// --stall-timeout and its stream fails saying so; the next stream goes on.
+func TestStalledEncoderIsKilled(t *testing.T) {
+	tmp := t.TempDir()
+	runDir := newRun(t, 32, 32)
+	out := filepath.Join(tmp, "out")
+	ff, notes := gatedFFmpeg(t, tmp, ".img.mp4")
+	done := make(chan struct{})
+	var code int
+	var stderr string
+	go func() {
+		defer close(done)
+		code, _, stderr = cli(t, "encode", runDir, "-o", out, "-q", "--jobs", "1", "--stall-timeout", "1s", "--ffmpeg", ff)
+	}()
+	// The encoder (the only invocation writing .img.mp4) reports and waits.
+	var pids []int
+	if lines := bufio.NewScanner(notes); lines.Scan() {
+		pid, _ := strconv.Atoi(strings.TrimSpace(lines.Text()))
+		pids = append(pids, pid)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the stalled encode was not killed within 2 minutes")
+	}
+	if code != 1 || !strings.Contains(stderr, "a/img: FAILED: encoding "+filepath.Join(out, "a", "img.mp4")+": ffmpeg made no progress on") || !strings.Contains(stderr, "for 1s (stopped, or a hung disk?) and was killed") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != pipeline.OK {
+		t.Errorf("a/id after the stall: %s %s", sr.Status, sr.Error)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("stalled ffmpeg %d still there", pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}

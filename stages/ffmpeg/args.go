@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	ffgo "github.com/u2takey/ffmpeg-go"
 )
@@ -75,6 +76,9 @@ type Encode struct {
 	// run side by side, as in a batch. PixFmt is then the images' own.
 	Images *Decode
 	Output string // file to write (any name: the container is explicit)
+	// StallTimeout kills the encode when neither its input nor its output
+	// has moved for this long (a stopped ffmpeg, a hung disk); 0: never.
+	StallTimeout time.Duration
 }
 
 // Args is the encoder's argument vector.

@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 const stderrTail = 4 << 10
@@ -20,6 +23,82 @@ type Pipeline struct {
 	decErr   *tail
 	encErr   *tail
 	script   string // a temporary filter file, removed when the pipeline ends
+
+	// The watchdog: written counts bytes handed to ffmpeg; with the output
+	// file's size it is the progress a stall is judged by.
+	written atomic.Int64
+	out     string
+	stall   time.Duration
+	stalled atomic.Bool
+	stop    chan struct{}
+	stopped sync.Once
+	watch   sync.WaitGroup
+}
+
+// StallError is an encode killed because it made no progress.
+type StallError struct {
+	For    time.Duration
+	Output string
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("ffmpeg made no progress on %s for %v (stopped, or a hung disk?) and was killed; run again, or raise --stall-timeout", e.Output, e.For)
+}
+
+// watchStalls starts the watchdog, which the pipeline owns: Close and
+// Abort stop it and wait for it.
+func (p *Pipeline) watchStalls(out string, stall time.Duration) {
+	p.out, p.stall, p.stop = out, stall, make(chan struct{})
+	if stall <= 0 {
+		return
+	}
+	p.watch.Add(1)
+	go func() {
+		defer p.watch.Done()
+		tick := time.NewTicker(min(stall/4, 5*time.Second))
+		defer tick.Stop()
+		last, since := p.progress(), time.Now()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			if now := p.progress(); now != last {
+				last, since = now, time.Now()
+				continue
+			}
+			if time.Since(since) >= stall {
+				p.stalled.Store(true)
+				for _, c := range []*exec.Cmd{p.dec, p.enc} {
+					if c != nil {
+						c.Process.Kill() // Close/Abort reap it
+					}
+				}
+				return
+			}
+		}
+	}()
+}
+
+// progress is what has moved: bytes written to ffmpeg plus its output's size.
+func (p *Pipeline) progress() int64 {
+	n := p.written.Load()
+	if info, err := os.Stat(p.out); err == nil {
+		n += info.Size()
+	}
+	return n
+}
+
+// stopWatch ends the watchdog; it returns the stall, if that is why the
+// processes ended.
+func (p *Pipeline) stopWatch() error {
+	p.stopped.Do(func() { close(p.stop) })
+	p.watch.Wait()
+	if p.stalled.Load() {
+		return &StallError{For: p.stall, Output: p.out}
+	}
+	return nil
 }
 
 // Start starts the decoder and the encoder, the decoder's stdout piped straight
@@ -40,6 +119,7 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 	}
 	if p != nil {
 		p.script = script
+		p.watchStalls(enc.Output, enc.StallTimeout)
 	}
 	return p, err
 }
@@ -132,7 +212,11 @@ func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
 }
 
 // Write sends one image file's bytes to the decoder.
-func (p *Pipeline) Write(b []byte) (int, error) { return p.stdin.Write(b) }
+func (p *Pipeline) Write(b []byte) (int, error) {
+	n, err := p.stdin.Write(b)
+	p.written.Add(int64(n))
+	return n, err
+}
 
 // EncoderPID is the encoder's process id (for tests that kill it).
 func (p *Pipeline) EncoderPID() int { return p.enc.Process.Pid }
@@ -147,7 +231,7 @@ func (p *Pipeline) Close() error {
 		decErr = newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
 	}
 	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
-	return firstNonNil(encErr, decErr)
+	return firstNonNil(p.stopWatch(), encErr, decErr)
 }
 
 // Abort kills both processes and waits for them; for early exits.
@@ -160,6 +244,7 @@ func (p *Pipeline) Abort() {
 			c.Wait()
 		}
 	}
+	p.stopWatch()
 }
 
 func firstNonNil(errs ...error) error {
