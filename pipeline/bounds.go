@@ -81,41 +81,19 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 	frames := s.Frames
 	b := bounded{stream: s}
-	first := -1
-	firstShape := majorityShape(ctx, frames, opts)
+	shp := majorityShape(ctx, frames, opts)
 	reasons := map[int]string{} // why frames read so far are bad, by index
-	for i := range frames {
-		if ctx.Err() != nil {
-			return b
-		}
-		c := check(frames[i], opts, false)
-		if c.err == nil {
-			c.err = firstShape.match(c)
-		}
-		if c.err == nil {
-			first = i
-			break
-		}
-		reasons[i] = c.err.Error()
-	}
-	b.shape = firstShape
-	if first < 0 {
+	first := goodFrom(ctx, frames, 0, len(frames), 1, &shp, opts, reasons)
+	b.shape = shp
+	if first < 0 || ctx.Err() != nil {
 		return b // no good frame at all: the encode says so, listing them
 	}
-	last := first
-	for i := len(frames) - 1; i > first; i-- {
-		if ctx.Err() != nil {
-			return b
-		}
-		c := check(frames[i], opts, false)
-		if c.err == nil {
-			c.err = firstShape.match(c)
-		}
-		if c.err == nil {
-			last = i
-			break
-		}
-		reasons[i] = c.err.Error()
+	last := goodFrom(ctx, frames, len(frames)-1, first, -1, &shp, opts, reasons)
+	if ctx.Err() != nil {
+		return b
+	}
+	if last < 0 {
+		last = first
 	}
 	start := first
 	for start > 0 && !tooFar(frames[start-1].Number, frames[start].Number, opts.MaxGap) {
@@ -140,6 +118,23 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 	cut.Frames = frames[start : last+1]
 	b.stream, b.outside = &cut, bad
 	return b
+}
+
+// goodFrom walks frames from index from towards to (excluded) by step and
+// returns the first that is good and has the stream's shape (setting it
+// when unset), recording why the others are bad; -1 if none.
+func goodFrom(ctx context.Context, frames []discover.Frame, from, to, step int, shp *shape, opts Options, reasons map[int]string) int {
+	for i := from; i != to && ctx.Err() == nil; i += step {
+		c := check(frames[i], opts, false)
+		if c.err == nil {
+			c.err = shp.match(c)
+		}
+		if c.err == nil {
+			return i
+		}
+		reasons[i] = c.err.Error()
+	}
+	return -1
 }
 
 func outsideReason(before bool) string {
