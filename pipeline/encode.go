@@ -139,19 +139,8 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	// Decide again under the lock: another process may have written since.
 	prev = readPrevious(outDir)
 	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts)
-	// A run-level failure from here on fails each stream not yet done,
-	// saying whether an earlier video of it is still on disk.
-	failRest := func(err error) error {
-		for i, s := range streams {
-			if rep.Streams[i] == nil {
-				sr := newStreamReport(bounded{stream: s}, opts)
-				sr.Status, sr.Error, sr.Inputs = Failed, "not encoded: "+err.Error(), inputs[i]
-				markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
-				rep.Streams[i] = sr
-			}
-		}
-		return err
-	}
+	// A run-level failure from here on fails each stream not yet done.
+	failRest := func(err error) error { return rep.failRest(err, streams, inputs, outDir, opts) }
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
@@ -192,6 +181,20 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	p.Wait()
 
 	return rep.settle()
+}
+
+// failRest records a run-level failure (err) for each stream not yet done,
+// saying whether an earlier video of it is still on disk, and returns err.
+func (rep *Report) failRest(err error, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
+	for i, s := range streams {
+		if rep.Streams[i] == nil {
+			sr := newStreamReport(bounded{stream: s}, opts)
+			sr.Status, sr.Error, sr.Inputs = Failed, "not encoded: "+err.Error(), inputs[i]
+			markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
+			rep.Streams[i] = sr
+		}
+	}
+	return err
 }
 
 // keepUpToDate fingerprints each selected stream's inputs and puts the

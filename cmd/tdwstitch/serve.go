@@ -46,14 +46,9 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 				return err
 			}
 			so.Options = opts
-			for name, v := range map[string]int64{"max-part-mb": maxPartMB, "max-message-mb": maxMessageMB, "max-parts": int64(so.Source.MaxParts),
-				"hwm": int64(so.Source.HWM), "max-streams": int64(so.MaxStreams), "queue-mb": queueMB} {
-				if v < 1 {
-					return usageErrorf("--%s %d: pass 1 or more", name, v)
-				}
-			}
-			if spoolMaxMB < 0 || chunkMB < 0 || so.Idle <= 0 {
-				return usageErrorf("--spool-max-mb and --chunk-mb take 0 or more, --idle a positive duration")
+			if err := checkServeSizes(map[string]int64{"max-part-mb": maxPartMB, "max-message-mb": maxMessageMB, "max-parts": int64(so.Source.MaxParts),
+				"hwm": int64(so.Source.HWM), "max-streams": int64(so.MaxStreams), "queue-mb": queueMB}, spoolMaxMB, chunkMB, so.Idle); err != nil {
+				return err
 			}
 			if recover {
 				prog := newProgress(io, quiet)
@@ -128,3 +123,17 @@ type runsOutcome struct{ err error }
 
 func (o *runsOutcome) Error() string { return o.err.Error() }
 func (o *runsOutcome) Unwrap() error { return o.err }
+
+// checkServeSizes checks serve's size flags before it starts: each of
+// positive at least 1, --spool-max-mb and --chunk-mb 0 or more, --idle > 0.
+func checkServeSizes(positive map[string]int64, spoolMaxMB, chunkMB int64, idle time.Duration) error {
+	for name, v := range positive {
+		if v < 1 {
+			return usageErrorf("--%s %d: pass 1 or more", name, v)
+		}
+	}
+	if spoolMaxMB < 0 || chunkMB < 0 || idle <= 0 {
+		return usageErrorf("--spool-max-mb and --chunk-mb take 0 or more, --idle a positive duration")
+	}
+	return nil
+}
