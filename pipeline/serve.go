@@ -395,29 +395,8 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		l.reject("bad frame number", "")
 		return
 	}
-	var images []*wire.Images
-	var framerate *wire.Framerate
-	for _, p := range parts[:len(parts)-1] {
-		id, _ := wire.TypeID(p)
-		if id == wire.FramerateID {
-			if fr, err := wire.ParseFramerate(p); err == nil {
-				framerate = &fr
-			} else {
-				l.reject("malformed Framerate", "")
-			}
-			continue
-		}
-		if id != wire.ImagesID {
-			continue // other output data is not ours
-		}
-		im, err := wire.ParseImages(p)
-		if err != nil {
-			l.reject("malformed Images", "")
-			return
-		}
-		images = append(images, im)
-	}
-	if len(images) == 0 && framerate == nil {
+	images, framerate, ok := l.outputData(parts[:len(parts)-1])
+	if !ok || len(images) == 0 && framerate == nil {
 		return
 	}
 	if l.cur == nil {
@@ -486,6 +465,33 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if r.rep.ReceiveSeconds > 0 {
 		r.rep.IngestFPS = float64(r.rep.Frames-1) / r.rep.ReceiveSeconds
 	}
+}
+
+// outputData parses a response's output-data blobs that are ours (Images,
+// Framerate), rejecting malformed ones; ok is false when an Images blob is
+// malformed (the whole frame is then rejected).
+func (l *live) outputData(blobs [][]byte) (images []*wire.Images, framerate *wire.Framerate, ok bool) {
+	for _, p := range blobs {
+		id, _ := wire.TypeID(p)
+		if id == wire.FramerateID {
+			if fr, err := wire.ParseFramerate(p); err == nil {
+				framerate = &fr
+			} else {
+				l.reject("malformed Framerate", "")
+			}
+			continue
+		}
+		if id != wire.ImagesID {
+			continue // other output data is not ours
+		}
+		im, err := wire.ParseImages(p)
+		if err != nil {
+			l.reject("malformed Images", "")
+			return nil, nil, false
+		}
+		images = append(images, im)
+	}
+	return images, framerate, true
 }
 
 // jumps reports whether frame number is more than --max-gap past the run's
