@@ -81,36 +81,59 @@ func chunkDir(runOut string, index int) string {
 
 // segment restricts an Encode to one chunk of a live run.
 type segment struct {
+	// pack is the chunk's index: its frames are those the spool wrote to
+	// that chunk's packs (the last chunk: to any later one too), whose
+	// numbers lie in from..to. A frame of the chunk outside them (a stray
+	// number that arrived before frames below it) is set aside, named.
+	pack     int
 	from, to int64            // frame numbers, inclusive; to < 0: no upper bound
 	next     int64            // the next chunk's first frame; < 0: the last chunk
 	first    map[string]int64 // stream ID -> its first frame in the whole run
 	clock    *timing.Clock    // receive times of the run's frames so far
 	timed    bool             // the final videos get audio: visual streams are placed by time
+	// outside holds, per stream ID, the chunk's frames set aside by restrict.
+	outside map[string][]BadFrameInfo
 }
 
 // restrict keeps the chunk's frames of each stream, and the streams that
-// have any.
-func (g *segment) restrict(streams []*discover.Stream) []*discover.Stream {
+// have any; frames of the chunk's packs outside its numbers go to outside.
+func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, warnings []string) {
+	member := func(f discover.Frame) bool {
+		chunk := spool.ChunkOf(f)
+		return chunk < 0 || chunk == g.pack || g.to < 0 && chunk > g.pack
+	}
 	in := func(f discover.Frame) bool { return f.Number >= g.from && (g.to < 0 || f.Number <= g.to) }
-	var out []*discover.Stream
+	g.outside = map[string][]BadFrameInfo{}
 	for _, s := range streams {
 		c := *s
 		c.Frames, c.Duplicates = nil, nil
-		for _, f := range s.Frames {
-			if in(f) {
-				c.Frames = append(c.Frames, f)
+		keep := func(f discover.Frame, into *[]discover.Frame) {
+			switch {
+			case !member(f):
+			case in(f):
+				*into = append(*into, f)
+			case spool.ChunkOf(f) >= 0:
+				g.outside[s.ID()] = append(g.outside[s.ID()], BadFrameInfo{Path: f.Rel, Reason: fmt.Sprintf(
+					"frame number %d arrived among frames %d to %d and before the frames below it: a stray, set aside", f.Number, g.from, max(g.to, g.from))})
 			}
 		}
+		for _, f := range s.Frames {
+			keep(f, &c.Frames)
+		}
 		for _, f := range s.Duplicates {
-			if in(f) {
-				c.Duplicates = append(c.Duplicates, f)
-			}
+			keep(f, &c.Duplicates)
 		}
 		if len(c.Frames) > 0 {
 			out = append(out, &c)
+			continue
+		}
+		for _, b := range g.outside[s.ID()] {
+			// No frame of the stream to encode here: said in the chunk's
+			// warnings, which the join keeps.
+			warnings = append(warnings, fmt.Sprintf("%s: %s", b.Path, b.Reason))
 		}
 	}
-	return out
+	return out, warnings
 }
 
 // firstOf is stream s's first frame in the whole run, when encoding a chunk.
@@ -148,7 +171,7 @@ func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManife
 	opts.NoAudio, opts.Audio, opts.Force = true, "", true
 	opts.OnEvent = func(Event) {}
 	opts.find = spool.Find
-	opts.seg = &segment{from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
+	opts.seg = &segment{pack: c.Index, from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
 	_, _, err := Encode(ctx, filepath.Join(runOut, SpoolDir), dir, opts)
 	if err != nil && ctx.Err() != nil {
 		return err // interrupted: the chunk is redone on recovery
@@ -203,6 +226,13 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 			}
 			lastChunk[sr.ID] = pos
 			chunks[sr.ID] = append(chunks[sr.ID], sr)
+			if allBad(sr) {
+				// Its bad frames are listed; there is no frame to hold, so
+				// the video skips the span, as for a chunk without the stream.
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: every frame in %s is bad: its video skips that span instead of holding the previous frame",
+					sr.ID, c.frames()))
+				continue
+			}
 			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))
 		}
 	}
@@ -221,13 +251,19 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 	return rep.settle()
 }
 
+// allBad reports whether a chunk's stream failed only because none of its
+// frames in that chunk could be used: the stream goes on in other chunks.
+func allBad(sr *StreamReport) bool {
+	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesWritten == 0 && len(sr.BadFrames) > 0
+}
+
 // joinStream merges one stream's chunk reports and joins its chunk videos.
 func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
 	sr := *srs[0]
 	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, sr.Gaps...), append([]BadFrameInfo{}, sr.BadFrames...)
 	var failures []string
 	for i, c := range srs {
-		if c.Status == Failed {
+		if c.Status == Failed && !allBad(c) {
 			failures = append(failures, fmt.Sprintf("frames %d to %d: %s", c.FirstFrame, c.LastFrame, c.Error))
 		}
 		if i == 0 {
@@ -251,6 +287,9 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	final := filepath.Join(runOut, filepath.FromSlash(sr.Output))
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	emit(Event{Kind: StreamStarted, Total: sr.FramesFound})
+	if len(parts) == 0 {
+		failures = append(failures, fmt.Sprintf("no readable frame: all %d frames are bad (see bad_frames)", len(sr.BadFrames)))
+	}
 	err := errors.New(strings.Join(failures, "; "))
 	if len(failures) == 0 {
 		err = joinStreamTo(ctx, &sr, parts, final, audio, clock, opts)

@@ -122,7 +122,10 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	}
 	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
 	if opts.seg != nil {
-		if streams = opts.seg.restrict(streams); len(streams) == 0 {
+		var strays []string
+		streams, strays = opts.seg.restrict(streams)
+		rep.Warnings = append(rep.Warnings, strays...)
+		if len(streams) == 0 {
 			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
 		}
 	}
@@ -233,6 +236,9 @@ func boundStreams(ctx context.Context, streams []*discover.Stream, done []*Strea
 		bounds[i] = bounded{stream: s}
 		if opts.seg == nil || opts.seg.next < 0 {
 			bounds[i] = bound(ctx, s, opts)
+		}
+		if opts.seg != nil {
+			bounds[i].outside = append(opts.seg.outside[s.ID()], bounds[i].outside...)
 		}
 		if bounds[i].err == nil {
 			good = append(good, bounds[i].stream)

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,19 @@ const (
 // their number jumped past the stream's; such frames are lost, so the run
 // is degraded.
 const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
+
+// rejectedLate counts frames that arrived after the part of the run their
+// number belongs to was sealed for encoding: they are lost (degraded).
+const rejectedLate = "late frame (its part of the run was already being encoded)"
+
+// rejectedSpool counts frames the spool could not hold (a full disk): they
+// are lost (degraded), and the spool's sidecar keeps a "lost" row for each
+// so that a recovered run says so too.
+const rejectedSpool = "cannot spool frame"
+
+// lostReasons are the rejections that lose a TDW frame the controller
+// rendered: a run with any is degraded, never clean.
+var lostReasons = []string{rejectedJump, rejectedLate, rejectedSpool}
 
 // rejectedUnknownPass counts passes set aside because their mask is not
 // one of TDW's this build knows (a newer TDW's).
@@ -282,10 +297,13 @@ type liveRun struct {
 	first    float64       // receive time of the run's first frame
 	clock    *timing.Clock // receive times, the same as the spool's sidecar
 	manifest *liveManifest
-	last     int64            // highest frame number spooled
-	highest  map[string]int64 // each stream's ("avatar/pass") highest frame number
-	chunk    openChunk
-	waits0   int64 // the queue's wait count when the run began
+	last     int64 // highest frame number spooled
+	// prev and prev2 are the last two frame numbers spooled: a chunk ends
+	// only at a frame that keeps their step (see sealsAt).
+	prev, prev2 int64
+	highest     map[string]int64 // each stream's ("avatar/pass") highest frame number
+	chunk       openChunk
+	waits0      int64 // the queue's wait count when the run began
 	// jobs feeds the run's chunk encoder, started with the first chunk;
 	// done is closed when it has encoded the last one.
 	jobs chan chunkJob
@@ -294,6 +312,9 @@ type liveRun struct {
 
 // openChunk is the part of the spool not yet handed to the chunk encoder.
 type openChunk struct {
+	// from is the chunk's lowest frame number: the previous chunk's end,
+	// below which later frames are late; in the first chunk, its lowest
+	// frame so far.
 	from   int64
 	start  float64
 	bytes  int64
@@ -431,31 +452,41 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		l.reject(rejectedJump, fmt.Sprintf("frame %d after %d", number, r.last))
 		return
 	}
-	// Hand the chunk so far to the encoder once it is big enough; this frame
-	// starts the next one. A chunk placed by receive times spans two slots
-	// at least, so that it fills one. Sealing first lets a full spool wait
-	// for that chunk's encoder.
 	c := &r.chunk
-	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
-	// The frame's time first: the sealed chunk ends where this frame starts.
-	r.clock.Frames[number] = now
-	if c.frames > 0 && c.bytes >= l.so.ChunkBytes && number > r.last && !r.opts.VFR && (!timed || now-c.start >= 2/r.opts.FPS) {
+	if r.rep.Chunks > 0 && number < c.from {
+		l.reject(rejectedLate, fmt.Sprintf("frame %d after frames from %d on were sealed", number, c.from))
+		return
+	}
+	// The frame's time first: a chunk sealed now ends where this frame
+	// starts. A number seen before (a duplicate message) keeps its first time.
+	received := now
+	if _, dup := r.clock.Frames[number]; dup {
+		received = -1
+	} else {
+		r.clock.Frames[number] = now
+	}
+	// Hand the chunk so far to the encoder once it is big enough; this frame
+	// starts the next one. Sealing first lets a full spool wait for that
+	// chunk's encoder.
+	if l.sealsAt(r, number, now) {
 		l.seal(ctx, r, number)
 	}
 	l.waitForSpace(ctx, r)
-	size, err := r.writer.Write(number, now, files)
-	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
-	if c.frames == 0 {
-		c.from, c.start = number, now
-	}
-	c.bytes, c.frames = c.bytes+size, c.frames+1
-	r.last = max(r.last, number)
+	size, err := r.writer.Write(number, received, files)
 	if err != nil {
-		// The disk failed under the spool: the frame may be partly written,
-		// and is counted as rejected (the index leaves it out).
-		l.reject("cannot spool frame", fmt.Sprintf("frame %d: %v", number, err))
+		// The disk failed under the spool (e.g. it is full): the frame is
+		// not in the spool (Write cut it back) and is lost.
+		l.reject(rejectedSpool, fmt.Sprintf("frame %d: %v", number, err))
 		return
 	}
+	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
+	if c.frames == 0 {
+		c.start = now
+	}
+	c.from = min(c.from, number)
+	c.bytes, c.frames = c.bytes+size, c.frames+1
+	r.last = max(r.last, number)
+	r.prev2, r.prev = r.prev, number
 
 	if r.rep.Frames == 0 {
 		r.first = now
@@ -492,6 +523,24 @@ func (l *live) outputData(blobs [][]byte) (images []*wire.Images, framerate *wir
 		images = append(images, im)
 	}
 	return images, framerate, true
+}
+
+// sealsAt reports whether the open chunk ends before frame number: it is
+// full, and the frame follows the two before it in order, at most twice
+// their step past them (a stray's number, far ahead of real frames still to
+// come, does not: they would arrive late and be lost); and a chunk placed by
+// receive times spans two slots at least, so that it fills one.
+func (l *live) sealsAt(r *liveRun, number int64, now float64) bool {
+	c := &r.chunk
+	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
+		return false
+	}
+	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
+	if timed && now-c.start < 2/r.opts.FPS {
+		return false
+	}
+	step := r.prev - r.prev2
+	return r.prev2 >= 0 && step > 0 && number > r.prev && number-r.prev <= 2*step
 }
 
 // jumps reports whether frame number is more than --max-gap past the run's
@@ -569,7 +618,7 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 	}
 	first := r.writer.First()
 	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: chunkClock(r.clock, c.From, to, c.Next, first)}
-	r.chunk = openChunk{}
+	r.chunk = openChunk{from: next}
 }
 
 // encodeChunks encodes a run's chunks in order as they are sealed, and
@@ -607,7 +656,7 @@ func (l *live) open(name string, opts Options) {
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, ReportName)},
-		opts: opts, dir: dir, writer: w, manifest: m, last: -1, highest: map[string]int64{}, waits0: l.q.waits.Load(),
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }
@@ -750,9 +799,9 @@ func runEvents(run string, onEvent func(Event)) func(Event) {
 // it failed).
 func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) Status {
 	run.Status = rep.Status
-	if n := run.Rejected[rejectedJump]; n > 0 && !isFailure(err) && run.Status != Degraded {
+	if lost := lostFrames(run); lost != "" && !isFailure(err) {
 		// The videos are whole, but frames the controller sent are not in them.
-		run.Status, run.Error = Degraded, fmt.Sprintf("%d frames rejected: their frame number jumped more than --max-gap %d past the run's (raise --max-gap if the controller skips that far)", n, opts.MaxGap)
+		run.Status, run.Error = Degraded, lost
 	}
 	if isFailure(err) {
 		run.Status, run.Error = Failed, err.Error()
@@ -764,6 +813,27 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 	writeJSON(filepath.Join(runOut, ServeReportName), run)
 	opts.OnEvent(Event{Kind: RunDone, Run: run.Run, Status: run.Status, Err: err})
 	return run.Status
+}
+
+// lostFrames says which frames the controller sent are not in the run's
+// videos, or "" when none was lost.
+func lostFrames(run *ServeReport) string {
+	var lost []string
+	for _, reason := range lostReasons {
+		n := run.Rejected[reason]
+		if n == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("%d frames rejected (%s)", n, reason)
+		if ex := run.Examples[reason]; ex != "" {
+			msg += ", e.g. " + ex
+		}
+		lost = append(lost, msg)
+	}
+	if len(lost) == 0 {
+		return ""
+	}
+	return "frames the controller sent are not in the videos: " + strings.Join(lost, "; ")
 }
 
 // Recover finishes the runs a killed serve left under outDir: every
@@ -806,7 +876,7 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 			break // no new work after a signal: the rest waits for the next start
 		}
 		runOut := filepath.Dir(sp)
-		run := &ServeReport{Run: filepath.Base(runOut), Folder: filepath.Base(runOut), Ended: "recovered", Interrupted: true, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(filepath.Base(runOut), ReportName)}
+		run := recoveredReport(runOut)
 		o := opts
 		m, err := readManifest(runOut)
 		if err == nil {
@@ -839,6 +909,32 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 		count(finishChunked(ctx, runOut, run, m, clock, o))
 	}
 	return failed, degraded, nil
+}
+
+// recoveredReport is the ingest report of a run recovered from its spool:
+// what the serve that received it recorded (a report a signal left), and
+// the frames its spool lost, which a full disk may have kept it from
+// recording anywhere else.
+func recoveredReport(runOut string) *ServeReport {
+	run := &ServeReport{}
+	if b, err := os.ReadFile(filepath.Join(runOut, ServeReportName)); err != nil || json.Unmarshal(b, run) != nil {
+		run = &ServeReport{Run: filepath.Base(runOut)}
+	}
+	run.Folder, run.Ended, run.Interrupted = filepath.Base(runOut), "recovered", true
+	run.Report, run.Status, run.Error = filepath.Join(filepath.Base(runOut), ReportName), "", ""
+	if run.Rejected == nil {
+		run.Rejected = map[string]int{}
+	}
+	if run.Examples == nil {
+		run.Examples = map[string]string{}
+	}
+	if n := spool.LostFrames(filepath.Join(runOut, SpoolDir)); n > run.Rejected[rejectedSpool] {
+		run.Rejected[rejectedSpool] = n
+		if run.Examples[rejectedSpool] == "" {
+			run.Examples[rejectedSpool] = fmt.Sprintf("%d frames are recorded as lost in the spool's %s", n, timing.SidecarName)
+		}
+	}
+	return run
 }
 
 // ackReq is a controller's question, and where its answer goes.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -466,38 +467,56 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 
 // TestServeChunkedRunEndsAtLastGoodFrame: in a run encoded in chunks while
 // it arrives, a stray message of random bytes numbered past the others
-// (within --max-gap, so accepted) is a bad frame after the last good one:
-// set aside, never held, as in a run encoded whole.
+// (within --max-gap, so accepted) is set aside, never held, and costs no
+// real frame, wherever it comes: half-way (with chunks so small that the
+// stray arrives when one is full: before, the chunk ended at the stray's
+// number and every later real frame was lost), or first of all (before, its
+// number kept any chunk from ending, and the spool grew unbounded). A
+// duplicated message costs nothing either (its number keeps one time).
 func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
-	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
-	frames, _ := senderFrames(t, 120, 16, 16)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.ChunkBytes = 3000 })
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "chunked", frames, "120", "16", "16", "--passes", "img,id", "--stray", "300")
-	if b, err := sender.CombinedOutput(); err != nil {
-		t.Fatalf("sender: %v\n%s", err, b)
+	for _, tc := range []struct {
+		name       string
+		chunkBytes int64
+		n          int
+		args       []string
+	}{
+		{"stray half-way", 3000, 120, []string{"--stray", "300"}},
+		{"stray when a chunk is full", 1, 40, []string{"--stray", "300", "--duplicate"}},
+		{"stray first", 3000, 120, []string{"--stray", "10000000", "--stray-first"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+			frames, _ := senderFrames(t, tc.n, 16, 16)
+			srv := startServe(t, addr, func(so *ServeOptions) { so.ChunkBytes = tc.chunkBytes })
+			args := append([]string{"../fixtures/tdw_sender.py", addr, "chunked", frames, strconv.Itoa(tc.n), "16", "16", "--passes", "img,id"}, tc.args...)
+			if b, err := exec.Command("/usr/bin/python3", args...).CombinedOutput(); err != nil {
+				t.Fatalf("sender: %v\n%s", err, b)
+			}
+			var e Event
+			select {
+			case e = <-srv.done:
+			case <-time.After(2 * time.Minute):
+				t.Fatal("the run was not encoded within 2 minutes")
+			}
+			if e.Status != Degraded {
+				t.Fatalf("run %s: %s %v, want degraded (the stray frame is bad)", e.Run, e.Status, e.Err)
+			}
+			rep := readPrevious(filepath.Join(srv.out, "chunked"))
+			var sr ServeReport
+			b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", ServeReportName))
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || rejectedTotal(&sr) != 0 {
+				t.Fatalf("serve report: %d chunks, rejected %v (%v), want the run encoded in chunks and nothing rejected", sr.Chunks, sr.Rejected, err)
+			}
+			last := int64(tc.n - 1)
+			for _, s := range rep.Streams {
+				n := verify.Probe(t, rep.Path(s)).Streams[0].Packets
+				if s.FramesWritten != tc.n || n != tc.n || s.LastFrame != last || s.FramesSetAside < 1 {
+					t.Errorf("%s: wrote %d (video %d), last frame %d, set aside %d; want %d, %d, %d, 1 or more", s.ID, s.FramesWritten, n, s.LastFrame, s.FramesSetAside, tc.n, tc.n, last)
+				}
+			}
+			srv.degraded = true // Serve's error says so, as it should
+		})
 	}
-	var e Event
-	select {
-	case e = <-srv.done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the run was not encoded within 2 minutes")
-	}
-	if e.Status != Degraded {
-		t.Fatalf("run %s: %s %v, want degraded (the stray frame is bad)", e.Run, e.Status, e.Err)
-	}
-	rep := readPrevious(filepath.Join(srv.out, "chunked"))
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 {
-		t.Fatalf("serve report: %d chunks (%v), want the run encoded in chunks", sr.Chunks, err)
-	}
-	for _, s := range rep.Streams {
-		n := verify.Probe(t, rep.Path(s)).Streams[0].Packets
-		if s.FramesWritten != 120 || n != 120 || s.LastFrame != 119 || s.FramesSetAside != 1 {
-			t.Errorf("%s: wrote %d (video %d), last frame %d, set aside %d; want 120, 120, 119, 1", s.ID, s.FramesWritten, n, s.LastFrame, s.FramesSetAside)
-		}
-	}
-	srv.degraded = true // Serve's error says so, as it should
 }
 
 // TestOneServePerOutputFolder: serve --recover (or a second serve) on a

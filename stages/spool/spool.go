@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,7 +8,10 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 	"github.com/tdwstitch/tdwstitch/stages/wire"
@@ -30,20 +32,43 @@ type Writer struct {
 	dir        string
 	maxStreams int
 	streams    map[string]int64 // "avatar/pass" -> its first frame number
-	timing     *os.File
-	rows       *bufio.Writer
-	index      *os.File
-	entries    *bufio.Writer
+	sidecar    *appender        // timing rows
+	index      *appender
 	packs      map[string]*pack // "avatar/pass" -> this chunk's pack
 	chunk      int
 	frames     int
 	dirs       map[string]bool // avatar folders made so far
+	lost       int             // frames a failed write left out
 }
 
 type pack struct {
+	*appender
+	rel string // slash-separated, relative to the spool
+}
+
+// appender adds whole records to a file: a write that fails is cut back,
+// so the file always ends at a record's end (a full disk leaves no partial
+// frame or row behind).
+type appender struct {
 	f    *os.File
-	rel  string // slash-separated, relative to the spool
 	size int64
+}
+
+func (a *appender) append(b []byte) error {
+	if _, err := a.f.Write(b); err != nil {
+		a.f.Truncate(a.size)
+		return err
+	}
+	a.size += int64(len(b))
+	return nil
+}
+
+// cut drops what was appended after size.
+func (a *appender) cut(size int64) {
+	if a.size > size {
+		a.f.Truncate(size)
+		a.size = size
+	}
 }
 
 // File is one image of a frame, ready to spool.
@@ -69,17 +94,19 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("cannot create the spool's index: %w", err)
 	}
-	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, timing: f, rows: bufio.NewWriter(f),
-		index: idx, entries: bufio.NewWriter(idx), packs: map[string]*pack{}, dirs: map[string]bool{}}
-	w.rows.WriteString("event,frame,time\n")
-	w.entries.WriteString(indexHeader + "\n")
+	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, sidecar: &appender{f: f},
+		index: &appender{f: idx}, packs: map[string]*pack{}, dirs: map[string]bool{}}
+	if err := errors.Join(w.sidecar.append([]byte("event,frame,time\n")), w.index.append([]byte(indexHeader+"\n"))); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cannot start the spool in %s: %w", dir, err)
+	}
 	return w, nil
 }
 
 // Frames is how many frames were spooled.
 func (w *Writer) Frames() int { return w.frames }
 
-// First is each stream's first frame number ("avatar/pass" -> number).
+// First is each stream's lowest frame number ("avatar/pass" -> number).
 func (w *Writer) First() map[string]int64 {
 	m := make(map[string]int64, len(w.streams))
 	for k, v := range w.streams {
@@ -129,32 +156,93 @@ func (w *Writer) Prepare(number int64, images []*wire.Images) ([]File, error) {
 
 // Write appends a prepared frame to the current chunk's packs and lists it
 // in the index and the timing sidecar; it returns the bytes it added.
+// received < 0 says the frame number's time is already recorded (a
+// duplicate message): the sidecar, which holds one time per number, gets no
+// second row.
+//
+// A frame is written whole or not at all: when a write fails (the disk is
+// full), the packs are cut back to where the frame began, its index rows are
+// dropped, and a "lost" row in the sidecar records its number, so that a run
+// recovered later still knows it lost frames. The error wraps the cause
+// (e.g. syscall.ENOSPC).
 func (w *Writer) Write(number int64, received float64, files []File) (int64, error) {
 	var size int64
+	var rows bytes.Buffer
+	type mark struct {
+		p    *pack
+		size int64
+	}
+	var marks []mark
+	undo := func(err error) (int64, error) {
+		for _, m := range marks {
+			m.p.cut(m.size)
+		}
+		w.lost++
+		// Cutting the packs back freed the frame's blocks: this short row
+		// fits where the frame did not.
+		w.sidecar.append(fmt.Appendf(nil, "lost,%d,%.6f\n", number, max(received, 0)))
+		return 0, err
+	}
 	for _, f := range files {
-		key := f.Avatar + "/" + string(f.Pass)
 		p, err := w.pack(f)
 		if err != nil {
-			return size, err
+			return undo(err)
 		}
-		if _, err := p.f.Write(f.Data); err != nil {
-			return size, fmt.Errorf("cannot write %s: %w", filepath.Join(w.dir, p.rel), err)
+		marks = append(marks, mark{p, p.size})
+		offset := p.size
+		if err := p.append(f.Data); err != nil {
+			return undo(fmt.Errorf("cannot write %s: %w", filepath.Join(w.dir, p.rel), err))
 		}
-		fmt.Fprintf(w.entries, "%d,%s,%d,%d,%s\n", number, f.Ext, p.size, len(f.Data), p.rel)
-		p.size += int64(len(f.Data))
+		fmt.Fprintf(&rows, "%d,%s,%d,%d,%s\n", number, f.Ext, offset, len(f.Data), p.rel)
 		size += int64(len(f.Data))
-		if _, known := w.streams[key]; !known {
+	}
+	// Each frame's rows reach their files with it, so a killed serve leaves
+	// an index and a sidecar that cover every spooled frame.
+	if err := w.index.append(rows.Bytes()); err != nil {
+		return undo(fmt.Errorf("cannot write the spool's index: %w", err))
+	}
+	if received >= 0 {
+		if err := w.sidecar.append(fmt.Appendf(nil, "frame,%d,%.6f\n", number, received)); err != nil {
+			w.index.cut(w.index.size - int64(rows.Len()))
+			return undo(fmt.Errorf("cannot write the spool's timing sidecar: %w", err))
+		}
+	}
+	for _, f := range files {
+		key := f.Avatar + "/" + string(f.Pass)
+		if first, known := w.streams[key]; !known || number < first {
 			w.streams[key] = number
 		}
 	}
-	fmt.Fprintf(w.rows, "frame,%d,%.6f\n", number, received)
 	w.frames++
-	// Each frame's rows reach their files with it, so a killed serve leaves
-	// an index and a sidecar that cover every spooled frame.
-	if err := w.entries.Flush(); err != nil {
-		return size, err
+	return size, nil
+}
+
+// Lost is how many frames a failed write left out of the spool.
+func (w *Writer) Lost() int { return w.lost }
+
+// LostFrames counts the "lost" rows of a spool's sidecar: frames the
+// spool could not hold (see Write), which a recovered run must report.
+func LostFrames(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, timing.SidecarName))
+	if err != nil {
+		return 0
 	}
-	return size, w.rows.Flush()
+	return bytes.Count(b, []byte("\nlost,"))
+}
+
+// ChunkOf is the chunk whose pack holds frame f (see Rotate), or -1 for a
+// frame stored as a file of its own.
+func ChunkOf(f discover.Frame) int {
+	if !f.Packed {
+		return -1
+	}
+	base := strings.TrimSuffix(filepath.Base(f.Path), ".pack")
+	i := strings.LastIndexByte(base, '.')
+	n, err := strconv.Atoi(base[i+1:])
+	if i < 0 || err != nil {
+		return -1
+	}
+	return n
 }
 
 // pack is the open pack file of f's stream in the current chunk.
@@ -180,7 +268,7 @@ func (w *Writer) pack(f File) (*pack, error) {
 		pf.Close()
 		return nil, err
 	}
-	p := &pack{f: pf, rel: rel, size: info.Size()}
+	p := &pack{appender: &appender{f: pf, size: info.Size()}, rel: rel}
 	w.packs[key] = p
 	return p, nil
 }
@@ -201,18 +289,17 @@ func (w *Writer) Rotate() []string {
 
 // AudioStart records when the run's audio recording started (same clock).
 func (w *Writer) AudioStart(t float64) {
-	fmt.Fprintf(w.rows, "audio_start,,%.6f\n", t)
-	w.rows.Flush()
+	w.sidecar.append(fmt.Appendf(nil, "audio_start,,%.6f\n", t))
 }
 
-// Close flushes and closes the sidecar, the index and the packs.
+// Close closes the sidecar, the index and the packs.
 func (w *Writer) Close() error {
-	err := errors.Join(w.rows.Flush(), w.entries.Flush())
+	var err error
 	for _, p := range w.packs {
 		err = errors.Join(err, p.f.Close())
 	}
 	w.packs = map[string]*pack{}
-	return errors.Join(err, w.timing.Close(), w.index.Close())
+	return errors.Join(err, w.sidecar.f.Close(), w.index.f.Close())
 }
 
 // fileBytes is what the spool stores for a pass: image files as they came,

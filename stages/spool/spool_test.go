@@ -195,3 +195,68 @@ func TestDepthSimpleIsFlippedToo(t *testing.T) {
 		t.Fatalf("top-left pixel %d,%d,%d, want 1,2,3 (the top row, sent last)", r>>8, g>>8, b>>8)
 	}
 }
+
+// TestWriteIsWholeOrNothing: a write that fails half-way through a frame
+// (here the id pack refuses it, as a full disk would) leaves no byte of
+// that frame in any pack or in the index, records it as lost in the
+// sidecar, and the frames after it are stored at the right offsets.
+func TestWriteIsWholeOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := Create(dir, 8)
+	if err := w.Frame(0, 1, frameImages("a")); err != nil {
+		t.Fatal(err)
+	}
+	id := w.packs["a/id"]
+	good := id.f
+	ro, err := os.Open(good.Name()) // read-only: every write fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.f = ro
+	if err := w.Frame(1, 2, frameImages("a")); err == nil || !strings.Contains(err.Error(), "id.0000.pack") {
+		t.Fatalf("the failed write's error: %v", err)
+	}
+	id.f = good
+	ro.Close()
+	for n := int64(2); n < 4; n++ {
+		if err := w.Frame(n, float64(n)+1, frameImages("a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A duplicate message: stored, but its number keeps its first time.
+	if err := w.Frame(2, -1, frameImages("a")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if w.Lost() != 1 || LostFrames(dir) != 1 {
+		t.Fatalf("lost %d, sidecar lost rows %d; want 1 and 1", w.Lost(), LostFrames(dir))
+	}
+	clock, err := timing.ReadSidecar(filepath.Join(dir, timing.SidecarName))
+	if err != nil || len(clock.Frames) != 3 || clock.Frames[2] != 3 {
+		t.Fatalf("sidecar: %v %+v (want frames 0, 2, 3; frame 2 at 3 s)", err, clock)
+	}
+	run, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Streams {
+		var numbers []int64
+		for _, f := range append(s.Frames, s.Duplicates...) {
+			numbers = append(numbers, f.Number)
+			b, _ := os.ReadFile(f.Path)
+			want := frameImages("a")[0].Passes[0].Image
+			if s.Pass == tdw.ID {
+				want = frameImages("a")[0].Passes[1].Image
+			}
+			if s.Pass != tdw.Depth && !bytes.Equal(b[f.Offset:f.Offset+f.Size], want) {
+				t.Fatalf("%s frame %d: bytes %q at offset %d", s.ID(), f.Number, b[f.Offset:f.Offset+f.Size], f.Offset)
+			}
+			if ChunkOf(f) != 0 {
+				t.Fatalf("%s: chunk %d, want 0", f.Path, ChunkOf(f))
+			}
+		}
+		if len(numbers) != 4 || numbers[0] != 0 || numbers[1] != 2 || numbers[2] != 3 {
+			t.Fatalf("%s: frames %v, want 0 2 3 and a duplicate 2", s.ID(), numbers)
+		}
+	}
+}
