@@ -327,7 +327,7 @@ func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final s
 	defer os.Remove(tmp) // a no-op once renamed into place
 	job.Output = tmp
 	if err := opts.Tool.Concat(ctx, job); err != nil {
-		return fmt.Errorf("joining the chunks of %s: %w", final, err)
+		return whenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
 	}
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err

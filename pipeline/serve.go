@@ -17,6 +17,7 @@ import (
 
 	"github.com/sourcegraph/conc/pool"
 
+	"github.com/tdwstitch/tdwstitch/stages/gallery"
 	"github.com/tdwstitch/tdwstitch/stages/source"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
@@ -372,8 +373,12 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 			FPS   *float64 `json:"fps"`
 			Audio *string  `json:"audio"`
 		}
-		if len(parts) != 2 || json.Unmarshal(parts[1], &b) != nil || wire.SafeName(b.Run) != nil {
+		if len(parts) != 2 || json.Unmarshal(parts[1], &b) != nil {
 			l.reject("bad begin message", "")
+			return
+		}
+		if err := checkName(b.Run); err != nil {
+			l.reject("bad begin message", "run name: "+err.Error())
 			return
 		}
 		opts := l.so.Options
@@ -419,6 +424,12 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	images, framerate, ok := l.outputData(parts[:len(parts)-1])
 	if !ok || len(images) == 0 && framerate == nil {
 		return
+	}
+	for _, im := range images {
+		if ownName(im.AvatarID) {
+			l.reject("unusable frame", fmt.Sprintf("avatar id %q is one of tdwstitch's own file names", im.AvatarID))
+			return
+		}
 	}
 	if l.cur == nil {
 		l.open("live-"+time.Now().UTC().Format("20060102T150405Z"), l.so.Options)
@@ -640,8 +651,20 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 }
 
 func (l *live) open(name string, opts Options) {
-	folder := l.freeFolder(name)
+	folder, err := l.claimFolder(name)
+	if err != nil {
+		l.reject("cannot open the run's spool", err.Error())
+		return
+	}
 	dir := filepath.Join(l.out, folder)
+	if opts.Audio != "" && !filepath.IsAbs(opts.Audio) {
+		// Relative to the run's own folder, never to serve's working
+		// directory (which the controller cannot know).
+		if opts.Audio, err = filepath.Abs(filepath.Join(dir, opts.Audio)); err != nil {
+			l.reject("bad begin message", err.Error())
+			return
+		}
+	}
 	w, err := spool.Create(filepath.Join(dir, SpoolDir), l.so.MaxStreams)
 	if err != nil {
 		l.reject("cannot open the run's spool", err.Error())
@@ -661,18 +684,46 @@ func (l *live) open(name string, opts Options) {
 	}
 }
 
-// freeFolder is the folder a new run named name gets under OUT: name itself,
-// or, when that is taken (the same name again, an earlier day's run, two
-// implicit runs within one second), name-2, name-3, ...: a run never
-// reuses another's folder, whose spool or videos it would destroy.
-func (l *live) freeFolder(name string) string {
+// claimFolder makes the folder a new run named name gets under OUT: name
+// itself, or, when that is taken (the same name again, an earlier day's
+// run, two implicit runs within one second, anything else of that name,
+// a link included), name-2, name-3, ...: a run never reuses another's
+// folder, whose spool or videos it would destroy, and never writes through
+// a name it did not create (Mkdir claims the name atomically).
+func (l *live) claimFolder(name string) (string, error) {
 	folder := name
 	for i := 2; ; i++ {
-		if _, err := os.Lstat(filepath.Join(l.out, folder)); errors.Is(err, fs.ErrNotExist) {
-			return folder
+		err := os.Mkdir(filepath.Join(l.out, folder), 0o755)
+		if err == nil {
+			return folder, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i > 10000 {
+			return "", err
 		}
 		folder = fmt.Sprintf("%s-%d", name, i)
 	}
+}
+
+// ownName reports whether name (a run or avatar from the wire) is one of
+// the files tdwstitch itself writes in an output, run or spool folder: a
+// run or avatar of that name would take its place.
+func ownName(name string) bool {
+	switch name {
+	case ReportName, ServeReportName, BatchReportName, gallery.FileName, spool.IndexName, timing.SidecarName:
+		return true
+	}
+	return false
+}
+
+// checkName is wire.SafeName plus ownName.
+func checkName(name string) error {
+	if err := wire.SafeName(name); err != nil {
+		return err
+	}
+	if ownName(name) {
+		return fmt.Errorf("name %q is one of tdwstitch's own file names", name)
+	}
+	return nil
 }
 
 // reject counts a rejected message or part in the current run's report
@@ -743,7 +794,7 @@ func (l *live) finish(ctx context.Context, how string) {
 		}
 		r.rep.Status = Running
 		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start, or serve --recover, encodes them"
-		writeJSON(filepath.Join(r.dir, ServeReportName), r.rep)
+		saveServeReport(r.dir, r.rep, l.so.OnEvent)
 		return
 	}
 	if r.jobs == nil {
@@ -802,17 +853,35 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 	if lost := lostFrames(run); lost != "" && !isFailure(err) {
 		// The videos are whole, but frames the controller sent are not in them.
 		run.Status, run.Error = Degraded, lost
+		if err == nil {
+			err = fmt.Errorf("%w: %s", ErrDegraded, lost)
+		}
 	}
 	if isFailure(err) {
 		run.Status, run.Error = Failed, err.Error()
-	} else {
+	}
+	// The report first: the spool goes only once the record of the run is
+	// on disk (a full disk keeps both, for a retry that says what happened).
+	if werr := saveServeReport(runOut, run, opts.OnEvent); werr != nil {
+		run.Status, err = Failed, errors.Join(err, werr)
+	} else if !isFailure(err) {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
 		os.RemoveAll(filepath.Join(runOut, ChunksDir))
 		os.Remove(filepath.Join(runOut, liveManifestName))
 	}
-	writeJSON(filepath.Join(runOut, ServeReportName), run)
 	opts.OnEvent(Event{Kind: RunDone, Run: run.Run, Status: run.Status, Err: err})
 	return run.Status
+}
+
+// saveServeReport writes a run's ingest report; a failure is said (a full
+// disk named as such), never passed over.
+func saveServeReport(runOut string, run *ServeReport, onEvent func(Event)) error {
+	err := writeJSON(filepath.Join(runOut, ServeReportName), run)
+	if err != nil {
+		err = whenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", ServeReportName, err))
+		onEvent(Event{Kind: Rejected, Run: run.Run, Err: err})
+	}
+	return err
 }
 
 // lostFrames says which frames the controller sent are not in the run's
@@ -900,7 +969,7 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 			c := chunkRange{Index: last.Index + 1, From: last.Next, To: -1, Next: -1}
 			if err := encodeChunk(ctx, runOut, c, m, clock, o); err != nil {
 				run.Status, run.Error = Failed, err.Error()
-				writeJSON(filepath.Join(runOut, ServeReportName), run)
+				saveServeReport(runOut, run, opts.OnEvent)
 				count(Failed)
 				continue
 			}

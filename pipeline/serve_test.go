@@ -20,8 +20,13 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/tdwmsg"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/stages/source"
+	"github.com/tdwstitch/tdwstitch/stages/spool"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+	"github.com/tdwstitch/tdwstitch/stages/wire"
 )
 
 // freeTCP returns a loopback address nobody listens on.
@@ -709,4 +714,92 @@ func TestServeAcksAnsweredIndependently(t *testing.T) {
 		t.Fatalf("r2's ack: %v\n%s", err, out)
 	}
 	srv.waitRun(t, "r2")
+}
+
+// TestRecoverSaysFramesWereLost: a serve whose disk filled up could not
+// spool some frames, nor write its report; the spool's sidecar records each
+// lost frame. Recovery encodes what was spooled and reports the run
+// degraded, never clean, naming the reason.
+func TestRecoverSaysFramesWereLost(t *testing.T) {
+	frames, _ := senderFrames(t, 6, 16, 16)
+	out := t.TempDir()
+	w, err := spool.Create(filepath.Join(out, "full", SpoolDir), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 6 {
+		b, _ := os.ReadFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", n)))
+		ims := []*wire.Images{{AvatarID: "a", Width: 16, Height: 16, Passes: []wire.ImagePass{{Pass: tdw.Img, Format: tdw.JPEG, Image: b}}}}
+		if err := w.Frame(int64(n), float64(n)/60, ims); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	f, _ := os.OpenFile(filepath.Join(out, "full", SpoolDir, timing.SidecarName), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("lost,6,0.100000\nlost,7,0.116667\n") // as spool.Writer records a failed write
+	f.Close()
+
+	err = Recover(context.Background(), out, Options{Tool: tool(t)})
+	if !errors.Is(err, ErrDegraded) {
+		t.Fatalf("recover: %v, want degraded", err)
+	}
+	var sr ServeReport
+	b, _ := os.ReadFile(filepath.Join(out, "full", ServeReportName))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Status != Degraded || sr.Rejected[rejectedSpool] != 2 || !strings.Contains(sr.Error, "not in the videos") {
+		t.Fatalf("serve report: %s %q, rejected %v (%v)", sr.Status, sr.Error, sr.Rejected, err)
+	}
+	if rep := readPrevious(filepath.Join(out, "full")); rep == nil || rep.Streams[0].FramesWritten != 6 {
+		t.Fatalf("run report: %+v", rep)
+	}
+}
+
+// TestServeNamesStayTheirs: serve writes only in folders it created. A
+// link in OUT named like a run is left alone (the run gets NAME-2, nothing
+// is written where the link points); run and avatar names that are
+// tdwstitch's own file names are refused; a relative audio path in a begin
+// message is the run's own folder's, not serve's working directory's.
+func TestServeNamesStayTheirs(t *testing.T) {
+	out, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(out, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(Event) {}}}
+	so.applyDefaults()
+	l := &live{out: out, so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
+	begin := func(run string, audio any) {
+		b, _ := json.Marshal(map[string]any{"run": run, "fps": 30, "audio": audio})
+		l.handle(context.Background(), [][]byte{[]byte(msgBegin), b})
+	}
+
+	begin("linked", "rec.wav")
+	if l.cur == nil || l.cur.rep.Folder != "linked-2" {
+		t.Fatalf("a run named like a link in OUT: %+v", l.cur)
+	}
+	abs, _ := filepath.Abs(filepath.Join(out, "linked-2", "rec.wav"))
+	if l.cur.opts.Audio != abs || l.cur.manifest.Audio != abs {
+		t.Errorf("relative audio resolved to %q (manifest %q), want %q", l.cur.opts.Audio, l.cur.manifest.Audio, abs)
+	}
+	jpeg, _ := os.ReadFile(filepath.Join(sampleRun, "a", "img_0000.jpg"))
+	for _, avatar := range []string{ReportName, "a"} {
+		im := tdwmsg.Images(avatar, "SensorContainer", 256, 256, []tdwmsg.Pass{{Mask: 1, Image: jpeg, Ext: 2}})
+		l.handle(context.Background(), [][]byte{im, {0, 0, 0, 1}})
+	}
+	if l.cur.rep.Frames != 1 || l.cur.rep.Rejected["unusable frame"] != 1 {
+		t.Errorf("frames %d, rejected %v; want the avatar %q refused and a kept", l.cur.rep.Frames, l.cur.rep.Rejected, ReportName)
+	}
+	l.cur.writer.Close()
+	l.cur = nil
+
+	for _, name := range []string{ServeReportName, ReportName, "timing.csv"} {
+		begin(name, nil)
+		if l.cur != nil {
+			t.Errorf("a run named %q was opened", name)
+		}
+		if _, err := os.Lstat(filepath.Join(out, name)); err == nil {
+			t.Errorf("%s was made in OUT", name)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("written where the link points: %v", entries)
+	}
 }

@@ -205,7 +205,7 @@ func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final stri
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			return fmt.Errorf("encoding %s: %w", final, err)
+			return whenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
@@ -370,6 +370,11 @@ func tempBeside(final string) (string, error) {
 // count, size, codec and audio, read from the container's own tables
 // (stages/container), or by ffprobe when those cannot be parsed.
 func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
+	// A video that fails its checks on a full disk is a write that failed.
+	return whenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
+}
+
+func checkOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
 	var got container.Info
 	if info, err := container.Inspect(path); err == nil {
 		got = info
@@ -388,7 +393,7 @@ func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, too
 	}
 	sr.Codec = got.Codec
 	if got.Frames != sr.FramesWritten {
-		return fmt.Errorf("verifying %s: %d frames were sent but the video holds %d; a frame may be corrupt inside: run again with --deep-check to find it", final, sr.FramesWritten, got.Frames)
+		return &shortVideoError{final: final, sent: sr.FramesWritten, held: got.Frames}
 	}
 	if got.Width != sr.Width || got.Height != sr.Height {
 		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, got.Width, got.Height, sr.Width, sr.Height)
@@ -402,6 +407,22 @@ func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, too
 	}
 	sr.Verified = true
 	return nil
+}
+
+// shortVideoError: the video holds fewer frames than were sent. On a disk
+// with space left, a frame that passed the header checks but not the
+// decoder is the likely cause; on a full one, the write (see whenFull).
+type shortVideoError struct {
+	final      string
+	sent, held int
+}
+
+func (e *shortVideoError) Error() string {
+	return e.facts() + "; a frame may be corrupt inside: run again with --deep-check to find it"
+}
+
+func (e *shortVideoError) facts() string {
+	return fmt.Sprintf("verifying %s: %d frames were sent but the video holds %d", e.final, e.sent, e.held)
 }
 
 // globEscape quotes the characters filepath.Glob treats specially.

@@ -29,7 +29,10 @@ const IndexName = "index.csv"
 // each: creating a file per frame was the ingest's whole cost on a busy
 // disk (92% of serve's CPU time in open(2), 0.3-0.6 ms per frame).
 type Writer struct {
-	dir        string
+	dir string
+	// root confines every file the spool makes to dir: a name from the
+	// wire, or a link someone placed, cannot lead a write outside it.
+	root       *os.Root
 	maxStreams int
 	streams    map[string]int64 // "avatar/pass" -> its first frame number
 	sidecar    *appender        // timing rows
@@ -37,7 +40,7 @@ type Writer struct {
 	packs      map[string]*pack // "avatar/pass" -> this chunk's pack
 	chunk      int
 	frames     int
-	dirs       map[string]bool // avatar folders made so far
+	dirs       map[string]bool // avatar folders made so far (by name)
 	lost       int             // frames a failed write left out
 }
 
@@ -85,16 +88,22 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the spool %s: %w", dir, err)
 	}
-	f, err := os.Create(filepath.Join(dir, timing.SidecarName))
+	root, err := os.OpenRoot(dir)
 	if err != nil {
+		return nil, fmt.Errorf("cannot open the spool %s: %w", dir, err)
+	}
+	f, err := root.Create(timing.SidecarName)
+	if err != nil {
+		root.Close()
 		return nil, fmt.Errorf("cannot create the spool's timing sidecar: %w", err)
 	}
-	idx, err := os.Create(filepath.Join(dir, IndexName))
+	idx, err := root.Create(IndexName)
 	if err != nil {
 		f.Close()
+		root.Close()
 		return nil, fmt.Errorf("cannot create the spool's index: %w", err)
 	}
-	w := &Writer{dir: dir, maxStreams: maxStreams, streams: map[string]int64{}, sidecar: &appender{f: f},
+	w := &Writer{dir: dir, root: root, maxStreams: maxStreams, streams: map[string]int64{}, sidecar: &appender{f: f},
 		index: &appender{f: idx}, packs: map[string]*pack{}, dirs: map[string]bool{}}
 	if err := errors.Join(w.sidecar.append([]byte("event,frame,time\n")), w.index.append([]byte(indexHeader+"\n"))); err != nil {
 		w.Close()
@@ -251,15 +260,14 @@ func (w *Writer) pack(f File) (*pack, error) {
 	if p, ok := w.packs[key]; ok {
 		return p, nil
 	}
-	dir := filepath.Join(w.dir, f.Avatar)
-	if !w.dirs[dir] {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("cannot create %s: %w", dir, err)
+	if !w.dirs[f.Avatar] {
+		if err := w.root.Mkdir(f.Avatar, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("cannot create %s: %w", filepath.Join(w.dir, f.Avatar), err)
 		}
-		w.dirs[dir] = true
+		w.dirs[f.Avatar] = true
 	}
 	rel := fmt.Sprintf("%s/%s.%04d.pack", f.Avatar, f.Pass, w.chunk)
-	pf, err := os.OpenFile(filepath.Join(w.dir, filepath.FromSlash(rel)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	pf, err := w.root.OpenFile(filepath.FromSlash(rel), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", rel, err)
 	}
@@ -299,7 +307,7 @@ func (w *Writer) Close() error {
 		err = errors.Join(err, p.f.Close())
 	}
 	w.packs = map[string]*pack{}
-	return errors.Join(err, w.sidecar.f.Close(), w.index.f.Close())
+	return errors.Join(err, w.sidecar.f.Close(), w.index.f.Close(), w.root.Close())
 }
 
 // fileBytes is what the spool stores for a pass: image files as they came,

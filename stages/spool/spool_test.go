@@ -260,3 +260,21 @@ func TestWriteIsWholeOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolStaysInside: a link placed in the spool under an avatar's name,
+// pointing outside, does not lead the spool's writes out: the frame fails
+// and nothing is written there.
+func TestSpoolStaysInside(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	w, _ := Create(dir, 8)
+	defer w.Close()
+	if err := os.Symlink(outside, filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Frame(0, 0, frameImages("a")); err == nil {
+		t.Fatal("a frame was written through a link out of the spool")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("written outside the spool: %v", entries)
+	}
+}

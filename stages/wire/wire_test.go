@@ -13,6 +13,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/tdwstitch/tdwstitch/fixtures/tdwmsg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
 
@@ -22,33 +23,13 @@ type testPass struct {
 	ext   uint8
 }
 
-// buildImages writes an Images message exactly as TDW's generated builder
-// functions do (slots 0-4 of Images, 0-2 of ImagePass; identifier "imag").
+// buildImages builds an Images message as TDW does (see fixtures/tdwmsg).
 func buildImages(avatar, sensor string, w, h int32, passes []testPass) []byte {
-	b := flatbuffers.NewBuilder(1024)
-	var offs []flatbuffers.UOffsetT
+	var ps []tdwmsg.Pass
 	for _, p := range passes {
-		img := b.CreateByteVector(p.image)
-		b.StartObject(3)
-		b.PrependInt32Slot(0, p.mask, 1)
-		b.PrependUOffsetTSlot(1, img, 0)
-		b.PrependUint8Slot(2, p.ext, 1)
-		offs = append(offs, b.EndObject())
+		ps = append(ps, tdwmsg.Pass{Mask: p.mask, Image: p.image, Ext: p.ext})
 	}
-	b.StartVector(4, len(offs), 4)
-	for i := len(offs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(offs[i])
-	}
-	vec := b.EndVector(len(offs))
-	a, s := b.CreateString(avatar), b.CreateString(sensor)
-	b.StartObject(5)
-	b.PrependUOffsetTSlot(0, a, 0)
-	b.PrependUOffsetTSlot(1, s, 0)
-	b.PrependInt32Slot(2, w, 0)
-	b.PrependInt32Slot(3, h, 0)
-	b.PrependUOffsetTSlot(4, vec, 0)
-	b.FinishWithFileIdentifier(b.EndObject(), []byte(ImagesID))
-	return b.FinishedBytes()
+	return tdwmsg.Images(avatar, sensor, w, h, ps)
 }
 
 func sample() []byte {

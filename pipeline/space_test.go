@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// TestFullDiskIsNamed: ffmpeg's MP4 muxer exits 0 when its writes fail (a
+// full disk gives a truncated file, no message). Here the real ffmpeg runs
+// under a file-size limit (its writes fail the same silent way) on a disk
+// that reports no free space: the stream fails saying "no space left on
+// device" and naming the folder, with no --deep-check hint, and leaves no
+// video or temporary file.
+func TestFullDiskIsNamed(t *testing.T) {
+	real := freeSpace
+	freeSpace = func(string) (int64, error) { return 4096, nil }
+	t.Cleanup(func() { freeSpace = real })
+	tl := tool(t)
+	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		if name != tl.FFmpeg {
+			return exec.CommandContext(ctx, name, arg...)
+		}
+		// Ignoring SIGXFSZ (inherited across exec) turns the limit into
+		// failed writes, as a full disk fails them.
+		return exec.CommandContext(ctx, "bash", append([]string{"-c", `trap '' XFSZ; ulimit -f 16; exec "$0" "$@"`, name}, arg...)...)
+	}
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tl, Passes: []tdw.Pass{tdw.Img}})
+	if err == nil || len(rep.Streams) != 1 {
+		t.Fatalf("encode on a full disk: %v, %+v", err, rep)
+	}
+	sr := rep.Streams[0]
+	if sr.Status != Failed || !strings.Contains(sr.Error, "no space left on device") || !strings.Contains(sr.Error, out) || strings.Contains(sr.Error, "deep-check") {
+		t.Fatalf("a/img: %s: %s", sr.Status, sr.Error)
+	}
+	entries, _ := os.ReadDir(filepath.Join(out, "a"))
+	if len(entries) != 0 {
+		t.Fatalf("left in %s: %v", filepath.Join(out, "a"), entries)
+	}
+}
+
+// TestWhenFull: an error is taken for a full disk when it says so or when
+// the disk has almost no space left, and only then.
+func TestWhenFull(t *testing.T) {
+	dir := t.TempDir()
+	other := errors.New("verifying x.mp4: 3 frames were sent but the video holds 2")
+	if free, err := freeSpace(dir); err != nil || free < fullBelow {
+		t.Fatalf("free space of %s: %d, %v (the test needs 1 MiB)", dir, free, err)
+	}
+	if got := whenFull(dir, other); got != other {
+		t.Errorf("with space left: %v", got)
+	}
+	said := errors.New("ffmpeg encoder failed (exit code 1): Error closing file x.mkv: No space left on device")
+	if got := whenFull(dir, said); !errors.Is(got, syscall.ENOSPC) || !errors.Is(got, said) {
+		t.Errorf("ffmpeg's own words: %v", got)
+	}
+	real := freeSpace
+	freeSpace = func(string) (int64, error) { return 0, nil }
+	defer func() { freeSpace = real }()
+	if got := whenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
+		t.Errorf("on a full disk: %v", got)
+	}
+}
