@@ -82,6 +82,7 @@ interrupted, 2 for a wrong command line).`,
 			}
 			prog := newProgress(io, quiet)
 			prog.batch = true
+			prog.heartbeat(opts.StallTimeout)
 			bo.OnEvent = prog.event
 			br, err := pipeline.Batch(c.Context(), args[0], outRoot, bo)
 			prog.close()

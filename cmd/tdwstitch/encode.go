@@ -40,6 +40,7 @@ sidecar and options still matches; otherwise it is made again and replaced
 			}
 			opts.Force = force
 			prog := newProgress(io, quiet)
+			prog.heartbeat(opts.StallTimeout)
 			opts.OnEvent = prog.event
 			rep, reportPath, err := pipeline.Encode(c.Context(), args[0], outDir, opts)
 			prog.close()

@@ -42,10 +42,80 @@ type progress struct {
 	closed bool
 	// problems counts the problem lines of each stream, to cap them.
 	problems map[string]int
+	// active is each stream being encoded ("run: stream" in a batch) and
+	// when it last moved; the heartbeat names those that stopped moving.
+	active   map[string]*activity
+	stopBeat chan struct{}
+	beat     sync.WaitGroup
+}
+
+// activity is one stream's progress, for the heartbeat.
+type activity struct {
+	done, total int
+	moved, said time.Time
 }
 
 func newProgress(io ioStreams, quiet bool) *progress {
-	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, problems: map[string]int{}}
+	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, problems: map[string]int{},
+		active: map[string]*activity{}}
+}
+
+// heartbeat starts saying, every so often, which streams have made no
+// progress for a while (30 s, or half of --stall-timeout when shorter): a
+// stopped ffmpeg or a hung disk blocks the frames, so without it a stalled
+// job would look like one that is merely slow. close stops it.
+func (p *progress) heartbeat(stall time.Duration) {
+	after := 30 * time.Second
+	if stall > 0 {
+		after = min(after, stall/2)
+	}
+	p.stopBeat = make(chan struct{})
+	p.beat.Go(func() {
+		tick := time.NewTicker(after / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stopBeat:
+				return
+			case <-tick.C:
+			}
+			p.mu.Lock()
+			p.stalls(after)
+			p.mu.Unlock()
+		}
+	})
+}
+
+// stalls names the streams that have not moved for after (again after as
+// long each time).
+func (p *progress) stalls(after time.Duration) {
+	if p.quiet || p.closed {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.active)) {
+		a := p.active[name]
+		if time.Since(a.moved) < after || time.Since(a.said) < after {
+			continue
+		}
+		a.said = time.Now()
+		p.clearBar()
+		fmt.Fprintf(p.io.Err, "%s: no progress for %s (%d/%d frames): is ffmpeg stopped, or the disk hung? --stall-timeout ends it\n",
+			name, time.Since(a.moved).Round(time.Second), a.done, a.total)
+	}
+}
+
+// moved records a stream's progress for the heartbeat.
+func (p *progress) moved(name string, e pipeline.Event) {
+	switch e.Kind {
+	case pipeline.StreamStarted:
+		p.active[name] = &activity{total: e.Total, moved: time.Now()}
+	case pipeline.FrameDone:
+		if a := p.active[name]; a != nil {
+			a.done, a.moved = e.Done, time.Now()
+		}
+	case pipeline.StreamDone:
+		delete(p.active, name)
+	}
 }
 
 // problem prints one missing or bad frame of stream name, up to
@@ -82,9 +152,11 @@ func (p *progress) event(e pipeline.Event) {
 		return
 	}
 	if p.batch {
+		p.moved(e.Run+": "+e.Stream, e)
 		p.batchEvent(e)
 		return
 	}
+	p.moved(e.Stream, e)
 	if p.io.Terminal && !p.quiet {
 		p.drawBar(e)
 		return
@@ -232,8 +304,12 @@ func (p *progress) drawBar(e pipeline.Event) {
 	}
 }
 
-// close finishes the bar; later events are dropped.
+// close finishes the bar and stops the heartbeat; later events are dropped.
 func (p *progress) close() {
+	if p.stopBeat != nil {
+		close(p.stopBeat)
+		p.beat.Wait()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {

@@ -53,6 +53,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 			if recover {
 				prog := newProgress(io, quiet)
 				prog.batch = true
+				prog.heartbeat(opts.StallTimeout)
 				opts.OnEvent = prog.event
 				err := pipeline.Recover(c.Context(), outDir, opts)
 				prog.close()
@@ -77,6 +78,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 			}
 			prog := newProgress(io, quiet)
 			prog.batch = true
+			prog.heartbeat(opts.StallTimeout)
 			so.OnEvent = prog.event
 			err = pipeline.Serve(c.Context(), outDir, so)
 			prog.close()

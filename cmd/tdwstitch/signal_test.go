@@ -355,8 +355,9 @@ func TestServeSignalExits(t *testing.T) {
 }
 
 // TestStalledEncoderIsKilled: an ffmpeg that makes no progress (here it
-// waits before it starts, as a SIGSTOPped one would) is killed after
-// --stall-timeout and its stream fails saying so; the next stream goes on.
+// waits before it starts, as a SIGSTOPped one would) is named on stderr
+// while it stalls (after half of --stall-timeout), killed after
+// --stall-timeout, and its stream fails saying so; the next stream goes on.
 func TestStalledEncoderIsKilled(t *testing.T) {
 	tmp := t.TempDir()
 	runDir := newRun(t, 32, 32)
@@ -367,7 +368,7 @@ func TestStalledEncoderIsKilled(t *testing.T) {
 	var stderr string
 	go func() {
 		defer close(done)
-		code, _, stderr = cli(t, "encode", runDir, "-o", out, "-q", "--jobs", "1", "--stall-timeout", "1s", "--ffmpeg", ff)
+		code, _, stderr = cli(t, "encode", runDir, "-o", out, "--jobs", "1", "--stall-timeout", "4s", "--ffmpeg", ff)
 	}()
 	// The encoder (the only invocation writing .img.mp4) reports and waits.
 	var pids []int
@@ -380,8 +381,12 @@ func TestStalledEncoderIsKilled(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the stalled encode was not killed within 2 minutes")
 	}
-	if code != 1 || !strings.Contains(stderr, "a/img: FAILED: encoding "+filepath.Join(out, "a", "img.mp4")+": ffmpeg made no progress on") || !strings.Contains(stderr, "for 1s (stopped, or a hung disk?) and was killed") {
+	failed := strings.Index(stderr, "a/img: FAILED: encoding "+filepath.Join(out, "a", "img.mp4")+": ffmpeg made no progress on")
+	if code != 1 || failed < 0 || !strings.Contains(stderr, "for 4s (stopped, or a hung disk?) and was killed") {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if said := strings.Index(stderr, "a/img: no progress for "); said < 0 || said > failed {
+		t.Errorf("the stall was not named while it lasted: %s", stderr)
 	}
 	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != pipeline.OK {
 		t.Errorf("a/id after the stall: %s %s", sr.Status, sr.Error)
