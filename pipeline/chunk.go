@@ -310,7 +310,7 @@ func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final s
 		sr.OneLinerDrift = sr.CaptureSpan - float64(sr.FramesFound-1)/opts.FPS
 	}
 	visual := strings.HasSuffix(sr.Output, ".mp4")
-	job := ffmpeg.Concat{Parts: parts, Visual: visual}
+	job := ffmpeg.Concat{Parts: parts, Visual: visual, StallTimeout: opts.StallTimeout}
 	if audio != nil && visual {
 		offset := 0.0
 		if clock != nil && clock.HasAudio && sr.Timing != string(timing.None) {

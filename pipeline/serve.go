@@ -152,6 +152,9 @@ func (so *ServeOptions) applyDefaults() {
 	if so.Source.MaxParts <= 0 {
 		so.Source.MaxParts = 256
 	}
+	if so.Source.MaxPeers == 0 {
+		so.Source.MaxPeers = 8
+	}
 	if so.SpoolMax == 0 {
 		so.SpoolMax = 4 << 30
 	}

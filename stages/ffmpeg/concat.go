@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
+	"time"
 
 	ffgo "github.com/u2takey/ffmpeg-go"
 )
@@ -23,7 +23,10 @@ type Concat struct {
 	AudioOffset float64
 	Duration    float64
 	Output      string
-	list        string // the concat demuxer's list file, written by Tool.Concat
+	// StallTimeout kills the join when its output has not grown for this
+	// long (a stopped ffmpeg, a hung disk); 0: never.
+	StallTimeout time.Duration
+	list         string // the concat demuxer's list file, written by Tool.Concat
 }
 
 // Args is the argument vector.
@@ -64,11 +67,13 @@ func (t Tool) Concat(ctx context.Context, c Concat) error {
 	stderr := newTail(stderrTail)
 	cmd := t.command(ctx, t.FFmpeg, args)
 	cmd.Stderr = stderr
-	if err := cmd.Run(); err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
-		}
-		return newError("concat", args, err, stderr)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
-	return nil
+	dog := watch(c.Output, c.StallTimeout, func() int64 { return fileSize(c.Output) }, cmd)
+	err = cmd.Wait()
+	if stall := dog.end(); stall != nil {
+		return stall
+	}
+	return newError("concat", args, err, stderr)
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hasSeq reports whether args holds want as consecutive elements.
@@ -131,5 +132,26 @@ func TestPtsFilter(t *testing.T) {
 	}
 	if got := ptsFilter([]float64{1.5}, true); got != "pad=ceil(iw/2)*2:ceil(ih/2)*2,settb=1/90000,setpts='135000'\n" {
 		t.Fatalf("one frame: %q", got)
+	}
+}
+
+// TestConcatStallIsKilled: a join whose ffmpeg writes nothing (here a
+// process that only sleeps, as a stopped ffmpeg would) is killed after its
+// StallTimeout and says so, instead of holding serve's run for ever.
+func TestConcatStallIsKilled(t *testing.T) {
+	var proc *exec.Cmd
+	tl := Tool{FFmpeg: "ffmpeg", Command: func(ctx context.Context, _ string, _ ...string) *exec.Cmd {
+		proc = exec.CommandContext(ctx, "sleep", "600")
+		return proc
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
+	defer cancel()
+	err := tl.Concat(ctx, Concat{Parts: []string{"a.mkv"}, Output: t.TempDir() + "/out.mkv", StallTimeout: 400 * time.Millisecond})
+	var stall *StallError
+	if !errors.As(err, &stall) || ctx.Err() != nil {
+		t.Fatalf("concat: %v (context: %v), want a stall", err, ctx.Err())
+	}
+	if proc.ProcessState == nil || proc.ProcessState.Success() {
+		t.Fatalf("the stalled process was not killed: %v", proc.ProcessState)
 	}
 }

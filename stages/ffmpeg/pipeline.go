@@ -24,15 +24,10 @@ type Pipeline struct {
 	encErr   *tail
 	script   string // a temporary filter file, removed when the pipeline ends
 
-	// The watchdog: written counts bytes handed to ffmpeg; with the output
-	// file's size it is the progress a stall is judged by.
+	// written counts bytes handed to ffmpeg; with the output file's size
+	// it is the progress the watchdog judges a stall by.
 	written atomic.Int64
-	out     string
-	stall   time.Duration
-	stalled atomic.Bool
-	stop    chan struct{}
-	stopped sync.Once
-	watch   sync.WaitGroup
+	watch   *watchdog
 }
 
 // StallError is an encode killed because it made no progress.
@@ -45,58 +40,68 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("ffmpeg made no progress on %s for %v (stopped, or a hung disk?) and was killed; run again, or raise --stall-timeout", e.Output, e.For)
 }
 
-// watchStalls starts the watchdog, which the pipeline owns: Close and
-// Abort stop it and wait for it.
-func (p *Pipeline) watchStalls(out string, stall time.Duration) {
-	p.out, p.stall, p.stop = out, stall, make(chan struct{})
+// watchdog kills processes whose work has not moved for a while (a
+// SIGSTOPped ffmpeg, a hung disk): its owner starts it with the processes
+// and stops it when they end.
+type watchdog struct {
+	out      string
+	stall    time.Duration
+	stalled  atomic.Bool
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     sync.WaitGroup
+}
+
+// watch starts a watchdog over out: progress is what has moved (it must
+// grow while the work goes on); stall <= 0 watches nothing.
+func watch(out string, stall time.Duration, progress func() int64, procs ...*exec.Cmd) *watchdog {
+	w := &watchdog{out: out, stall: stall, stop: make(chan struct{})}
 	if stall <= 0 {
-		return
+		return w
 	}
-	p.watch.Add(1)
-	go func() {
-		defer p.watch.Done()
+	w.done.Go(func() {
 		tick := time.NewTicker(min(stall/4, 5*time.Second))
 		defer tick.Stop()
-		last, since := p.progress(), time.Now()
+		last, since := progress(), time.Now()
 		for {
 			select {
-			case <-p.stop:
+			case <-w.stop:
 				return
 			case <-tick.C:
 			}
-			if now := p.progress(); now != last {
+			if now := progress(); now != last {
 				last, since = now, time.Now()
 				continue
 			}
 			if time.Since(since) >= stall {
-				p.stalled.Store(true)
-				for _, c := range []*exec.Cmd{p.dec, p.enc} {
-					if c != nil {
-						c.Process.Kill() // Close/Abort reap it
+				w.stalled.Store(true)
+				for _, c := range procs {
+					if c != nil && c.Process != nil {
+						c.Process.Kill() // the owner reaps it
 					}
 				}
 				return
 			}
 		}
-	}()
+	})
+	return w
 }
 
-// progress is what has moved: bytes written to ffmpeg plus its output's size.
-func (p *Pipeline) progress() int64 {
-	n := p.written.Load()
-	if info, err := os.Stat(p.out); err == nil {
-		n += info.Size()
+// fileSize is a file's size, 0 when it is not there (yet).
+func fileSize(path string) int64 {
+	if info, err := os.Stat(path); err == nil {
+		return info.Size()
 	}
-	return n
+	return 0
 }
 
-// stopWatch ends the watchdog; it returns the stall, if that is why the
-// processes ended.
-func (p *Pipeline) stopWatch() error {
-	p.stopped.Do(func() { close(p.stop) })
-	p.watch.Wait()
-	if p.stalled.Load() {
-		return &StallError{For: p.stall, Output: p.out}
+// end stops the watchdog and waits for it; it returns the stall, if that
+// is why the processes ended.
+func (w *watchdog) end() error {
+	w.stopOnce.Do(func() { close(w.stop) })
+	w.done.Wait()
+	if w.stalled.Load() {
+		return &StallError{For: w.stall, Output: w.out}
 	}
 	return nil
 }
@@ -119,7 +124,7 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 	}
 	if p != nil {
 		p.script = script
-		p.watchStalls(enc.Output, enc.StallTimeout)
+		p.watch = watch(enc.Output, enc.StallTimeout, func() int64 { return p.written.Load() + fileSize(enc.Output) }, p.dec, p.enc)
 	}
 	return p, err
 }
@@ -231,7 +236,7 @@ func (p *Pipeline) Close() error {
 		decErr = newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
 	}
 	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
-	return firstNonNil(p.stopWatch(), encErr, decErr)
+	return firstNonNil(p.watch.end(), encErr, decErr)
 }
 
 // Abort kills both processes and waits for them; for early exits.
@@ -244,7 +249,7 @@ func (p *Pipeline) Abort() {
 			c.Wait()
 		}
 	}
-	p.stopWatch()
+	p.watch.end()
 }
 
 func firstNonNil(errs ...error) error {

@@ -26,6 +26,9 @@ type Options struct {
 	MaxParts   int
 	// HWM is how many messages libzmq may queue in memory.
 	HWM int
+	// MaxPeers caps the connections to a listening socket (see peers.go);
+	// 0: no cap. Memory for parts not yet whole is at most MaxPeers x MaxPart.
+	MaxPeers int
 }
 
 // Socket is an open PULL socket.
@@ -33,6 +36,7 @@ type Socket struct {
 	o      Options
 	s      *zmq.Socket
 	poller *zmq.Poller
+	guard  *peerGuard // nil: no peer cap
 }
 
 // Open creates the socket and binds or connects it.
@@ -54,6 +58,13 @@ func Open(o Options) (*Socket, error) {
 			return nil, fmt.Errorf("cannot set up the ZeroMQ socket: %w", err)
 		}
 	}
+	var guard *peerGuard
+	if o.Listen != "" && o.MaxPeers > 0 {
+		if guard, err = guardPeers(s, o.MaxPeers); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if o.Listen != "" {
 		err = s.Bind(o.Listen)
 	} else {
@@ -61,11 +72,14 @@ func Open(o Options) (*Socket, error) {
 	}
 	if err != nil {
 		s.Close()
+		if guard != nil {
+			guard.close()
+		}
 		return nil, fmt.Errorf("cannot %s %s: %w (check the address; tcp://127.0.0.1:5556 or ipc:///tmp/tdw.sock)", verb(o), o.Listen+o.Connect, err)
 	}
 	p := zmq.NewPoller()
 	p.Add(s, zmq.POLLIN)
-	return &Socket{o: o, s: s, poller: p}, nil
+	return &Socket{o: o, s: s, poller: p, guard: guard}, nil
 }
 
 func verb(o Options) string {
@@ -119,8 +133,23 @@ func (s *Socket) Recv(timeout time.Duration) ([][]byte, error) {
 	return parts, nil
 }
 
-// Close closes the socket at once (pending messages are dropped).
-func (s *Socket) Close() error { return s.s.Close() }
+// Refused counts the connections refused for the peer cap.
+func (s *Socket) Refused() int64 {
+	if s.guard == nil {
+		return 0
+	}
+	return s.guard.refused.Load()
+}
+
+// Close closes the socket at once (pending messages are dropped), then
+// its peer guard.
+func (s *Socket) Close() error {
+	err := s.s.Close()
+	if s.guard != nil {
+		s.guard.close()
+	}
+	return err
+}
 
 // Loopback reports whether a tcp:// address binds only the loopback
 // interface (ipc:// is local by nature).
