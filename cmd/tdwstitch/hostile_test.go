@@ -1,13 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/zmtp"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
@@ -129,4 +140,76 @@ func TestMaxPixels(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "frame is 32x32, more pixels than --max-pixels 256 allows") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+}
+
+// TestServePeerFloodMemory: 20 raw peers connect to a serve binary (built
+// without the race detector, so its memory is its own), each announcing a
+// 63 MiB part and sending 62 MiB of it, then staying connected: the issue's
+// flood, which held 1.3 GB. With --max-peers 4 the peers past the fourth are
+// refused in their handshake, and once they are dropped serve holds less
+// than (4+2) x 64 MiB (read from /proc/PID/status, VmRSS).
+func TestServePeerFloodMemory(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "tdwstitch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	serve := exec.Command(bin, "serve", "-o", filepath.Join(tmp, "out"), "--listen", "tcp://"+addr, "--max-peers", "4", "-q")
+	stderr, _ := serve.StderrPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		serve.Process.Signal(syscall.SIGINT)
+		serve.Wait()
+	}()
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() && !strings.Contains(lines.Text(), "listening on") {
+	}
+	go io.Copy(io.Discard, stderr)
+
+	payload := make([]byte, 62<<20)
+	var conns []net.Conn
+	var wg sync.WaitGroup
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		wg.Go(func() {
+			c.SetWriteDeadline(time.Now().Add(time.Minute)) // a hang guard only
+			if zmtp.Handshake(c) == nil {
+				c.Write(zmtp.LongFrame(63 << 20))
+				c.Write(payload)
+			}
+		})
+	}
+	wg.Wait()
+	status := fmt.Sprintf("/proc/%d/status", serve.Process.Pid)
+	rss := func() int {
+		b, _ := os.ReadFile(status)
+		m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no VmRSS in %s", status)
+		}
+		kb, _ := strconv.Atoi(string(m[1]))
+		return kb
+	}
+	const bound = 6 * 64 << 10 // KiB
+	held := rss()
+	for deadline := time.Now().Add(20 * time.Second); held > bound && time.Now().Before(deadline); held = rss() {
+		runtime.Gosched() // the refused peers are being dropped
+	}
+	if held > bound {
+		t.Fatalf("serve holds %d MiB with 20 peers and --max-peers 4 (bound %d MiB)", held>>10, bound>>10)
+	}
+	t.Logf("serve holds %d MiB with 20 peers flooding and --max-peers 4", held>>10)
 }

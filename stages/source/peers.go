@@ -87,26 +87,33 @@ func (g *peerGuard) serve() {
 		if _, err := poller.Poll(100 * time.Millisecond); err != nil {
 			continue
 		}
-		// Events first: a connection's ACCEPTED is queued before its
-		// handshake asks the handler.
-		for {
-			ev, _, _, err := g.mon.RecvEvent(zmq.DONTWAIT)
-			if err != nil {
-				break
-			}
-			switch ev {
-			case zmq.EVENT_ACCEPTED:
-				g.peers++
-			case zmq.EVENT_DISCONNECTED:
-				g.peers--
-			}
-		}
+		g.count()
 		for {
 			req, err := g.zap.RecvMessage(zmq.DONTWAIT)
 			if err != nil {
 				break
 			}
+			// A connection's ACCEPTED event is queued before its handshake
+			// asks: counting again now includes it.
+			g.count()
 			g.zap.SendMessage(g.answer(req))
+		}
+	}
+}
+
+// count takes in the monitor's events so far: connections accepted, and
+// gone.
+func (g *peerGuard) count() {
+	for {
+		ev, _, _, err := g.mon.RecvEvent(zmq.DONTWAIT)
+		if err != nil {
+			return
+		}
+		switch ev {
+		case zmq.EVENT_ACCEPTED:
+			g.peers++
+		case zmq.EVENT_DISCONNECTED:
+			g.peers--
 		}
 	}
 }
