@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
@@ -154,4 +156,18 @@ func gapError(frames []discover.Frame, i, start, last int, maxGap int64) error {
 	return fmt.Errorf("%s (frame %d) comes %d frames after %s (frame %d), more than --max-gap %d allows: "+
 		"%d files lie before the gap and %d from it on; remove the stray files (or pass --max-gap %d, or 0 for no limit, if the gap is real)",
 		next.Rel, next.Number, next.Number-prev.Number-1, prev.Rel, prev.Number, maxGap, i-start, last-i+1, next.Number-prev.Number-1)
+}
+
+// preferGood makes sure that, of two files with one frame number, a good
+// one is the frame and the other the duplicate: a live stray that took a
+// number first must not push out the real frame of that number. Only
+// duplicated numbers are checked (headers only).
+func preferGood(s *discover.Stream, opts Options) {
+	for i, d := range s.Duplicates {
+		k, ok := slices.BinarySearchFunc(s.Frames, d.Number, func(f discover.Frame, n int64) int { return cmp.Compare(f.Number, n) })
+		if !ok || check(s.Frames[k], opts, false).err == nil || check(d, opts, false).err != nil {
+			continue
+		}
+		s.Frames[k], s.Duplicates[i] = d, s.Frames[k]
+	}
 }

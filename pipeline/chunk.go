@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -96,33 +97,29 @@ type segment struct {
 }
 
 // restrict keeps the chunk's frames of each stream, and the streams that
-// have any; frames of the chunk's packs outside its numbers go to outside.
+// have any; frames of the chunk's packs outside its numbers go to outside
+// (or, for a stream with none inside, to warnings). Duplicates are sorted
+// out among the chunk's own frames: a stray in an earlier chunk that took
+// a number first does not make the real frame of that number a duplicate.
 func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, warnings []string) {
-	member := func(f discover.Frame) bool {
-		chunk := spool.ChunkOf(f)
-		return chunk < 0 || chunk == g.pack || g.to < 0 && chunk > g.pack
-	}
-	in := func(f discover.Frame) bool { return f.Number >= g.from && (g.to < 0 || f.Number <= g.to) }
 	g.outside = map[string][]BadFrameInfo{}
 	for _, s := range streams {
 		c := *s
 		c.Frames, c.Duplicates = nil, nil
-		keep := func(f discover.Frame, into *[]discover.Frame) {
+		for _, f := range slices.Concat(s.Frames, s.Duplicates) {
+			chunk := spool.ChunkOf(f)
+			member := chunk < 0 || chunk == g.pack || g.to < 0 && chunk > g.pack
+			in := f.Number >= g.from && (g.to < 0 || f.Number <= g.to)
 			switch {
-			case !member(f):
-			case in(f):
-				*into = append(*into, f)
-			case spool.ChunkOf(f) >= 0:
+			case !member:
+			case in:
+				c.Frames = append(c.Frames, f)
+			case chunk >= 0:
 				g.outside[s.ID()] = append(g.outside[s.ID()], BadFrameInfo{Path: f.Rel, Reason: fmt.Sprintf(
-					"frame number %d arrived among frames %d to %d and before the frames below it: a stray, set aside", f.Number, g.from, max(g.to, g.from))})
+					"frame number %d arrived with frames %d to %d, ahead of frames still to come: a stray, set aside", f.Number, g.from, max(g.to, g.from))})
 			}
 		}
-		for _, f := range s.Frames {
-			keep(f, &c.Frames)
-		}
-		for _, f := range s.Duplicates {
-			keep(f, &c.Duplicates)
-		}
+		c.Sort()
 		if len(c.Frames) > 0 {
 			out = append(out, &c)
 			continue
@@ -254,13 +251,22 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 // allBad reports whether a chunk's stream failed only because none of its
 // frames in that chunk could be used: the stream goes on in other chunks.
 func allBad(sr *StreamReport) bool {
-	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesWritten == 0 && len(sr.BadFrames) > 0
+	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesFound > 0 && len(sr.BadFrames) == sr.FramesFound
 }
 
 // joinStream merges one stream's chunk reports and joins its chunk videos.
 func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
-	sr := *srs[0]
-	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, sr.Gaps...), append([]BadFrameInfo{}, sr.BadFrames...)
+	// The first chunk that wrote frames says what the video is (size,
+	// format); a chunk of only bad frames has none of that.
+	base := slices.IndexFunc(srs, func(c *StreamReport) bool { return !allBad(c) })
+	if base < 0 {
+		base = 0
+	}
+	sr := *srs[base]
+	first := srs[0]
+	sr.FirstFrame, sr.FramesFound, sr.FramesRead, sr.FramesWritten, sr.FramesDropped = first.FirstFrame, first.FramesFound, first.FramesRead, first.FramesWritten, first.FramesDropped
+	sr.LastFrame, sr.MissingFrames, sr.FramesSetAside = first.LastFrame, first.MissingFrames, first.FramesSetAside
+	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, first.Gaps...), append([]BadFrameInfo{}, first.BadFrames...)
 	var failures []string
 	for i, c := range srs {
 		if c.Status == Failed && !allBad(c) {
@@ -286,7 +292,8 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	sr.Status, sr.Error, sr.Verified, sr.Audio = "", "", false, nil
 	final := filepath.Join(runOut, filepath.FromSlash(sr.Output))
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
-	emit(Event{Kind: StreamStarted, Total: sr.FramesFound})
+	// A join reads no frames (Total 0): progress has nothing to count.
+	emit(Event{Kind: StreamStarted})
 	if len(parts) == 0 {
 		failures = append(failures, fmt.Sprintf("no readable frame: all %d frames are bad (see bad_frames)", len(sr.BadFrames)))
 	}

@@ -129,6 +129,9 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
 		}
 	}
+	for _, s := range streams {
+		preferGood(s, opts)
+	}
 	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		rep.settle()
@@ -238,7 +241,7 @@ func boundStreams(ctx context.Context, streams []*discover.Stream, done []*Strea
 			bounds[i] = bound(ctx, s, opts)
 		}
 		if opts.seg != nil {
-			bounds[i].outside = append(opts.seg.outside[s.ID()], bounds[i].outside...)
+			bounds[i].outside = slices.Concat(opts.seg.outside[s.ID()], bounds[i].outside)
 		}
 		if bounds[i].err == nil {
 			good = append(good, bounds[i].stream)
@@ -464,6 +467,11 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 		err = errors.New("it has no audio stream")
 	}
 	msg := fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file or pass --no-audio", path, err)
+	if opts.Audio != "" {
+		// Asked for by name (--audio, a live run's begin message): not
+		// honoured, so not done.
+		return nil, nil, fmt.Errorf("audio %s cannot be read (%v): replace the file (a live run stays spooled: then serve --recover), or leave the audio out", path, err)
+	}
 	if opts.OnBad == FailBad {
 		return nil, nil, errors.New(msg)
 	}

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"math"
 	"os"
@@ -50,6 +52,10 @@ const rejectedSpool = "cannot spool frame"
 // lostReasons are the rejections that lose a TDW frame the controller
 // rendered: a run with any is degraded, never clean.
 var lostReasons = []string{rejectedJump, rejectedLate, rejectedSpool}
+
+// rejectedDuplicate counts messages of a frame already received (the first
+// copy is kept): nothing is lost.
+const rejectedDuplicate = "duplicate frame message (the first copy is kept)"
 
 // rejectedUnknownPass counts passes set aside because their mask is not
 // one of TDW's this build knows (a newer TDW's).
@@ -171,6 +177,14 @@ func (so *ServeOptions) applyDefaults() {
 // ends. It first finishes runs a killed serve left in outDir (see Recover).
 func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	so.applyDefaults()
+	if so.Audio != "" {
+		// --audio is the working directory's; a begin message's, its run's.
+		abs, err := filepath.Abs(so.Audio)
+		if err != nil {
+			return err
+		}
+		so.Audio = abs
+	}
 	// One serve (or --recover) per output folder: a second one would take
 	// over the first one's spools.
 	unlock, err := lockOutput(outDir)
@@ -266,6 +280,8 @@ type live struct {
 	freed            chan struct{}
 
 	cur *liveRun
+	// refused: the last begin message was rejected, and no end came since.
+	refused bool
 	// said: the rejection reasons already shown, per run.
 	said map[string]bool
 	// failed and degraded count the runs encoded so far that were.
@@ -302,10 +318,12 @@ type liveRun struct {
 	clock    *timing.Clock // receive times, the same as the spool's sidecar
 	manifest *liveManifest
 	last     int64 // highest frame number spooled
-	// prev and prev2 are the last two frame numbers spooled: a chunk ends
-	// only at a frame that keeps their step (see sealsAt).
+	// prev and prev2 are the last two frame numbers spooled (a number
+	// repeated by another avatar's message counts once): a chunk ends only
+	// at a frame that keeps their step (see sealsAt).
 	prev, prev2 int64
 	highest     map[string]int64 // each stream's ("avatar/pass") highest frame number
+	sums        map[int64]uint64 // each frame number's first message's fingerprint
 	chunk       openChunk
 	waits0      int64 // the queue's wait count when the run began
 	// jobs feeds the run's chunk encoder, started with the first chunk;
@@ -371,6 +389,9 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 	switch string(parts[0]) {
 	case msgBegin:
 		l.finish(ctx, "next-begin") // a new run began before this one ended
+		// Until it is opened, the frames that follow belong to a refused
+		// run: they are rejected, not taken for an implicit live-* run.
+		l.refused = true
 		var b struct {
 			Run   string   `json:"run"`
 			FPS   *float64 `json:"fps"`
@@ -393,13 +414,16 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 			}
 			opts.FPS = *b.FPS
 		}
+		audio := ""
 		if b.Audio != nil {
-			opts.Audio = *b.Audio
+			audio = *b.Audio
 		}
-		l.open(b.Run, opts)
+		l.open(b.Run, opts, audio)
+		l.refused = l.cur == nil
 		return
 	case msgEnd:
 		l.finish(ctx, "end")
+		l.refused = false
 		return
 	case msgAudioStart:
 		if l.cur == nil {
@@ -434,8 +458,12 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 			return
 		}
 	}
+	if l.cur == nil && l.refused {
+		l.reject("frame of a refused run (its begin message was rejected)", "")
+		return
+	}
 	if l.cur == nil {
-		l.open("live-"+time.Now().UTC().Format("20060102T150405Z"), l.so.Options)
+		l.open("live-"+time.Now().UTC().Format("20060102T150405Z"), l.so.Options, "")
 		if l.cur == nil {
 			return
 		}
@@ -462,6 +490,15 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(files) == 0 {
 		return // only passes set aside: nothing of this frame to keep
 	}
+	_, seen := r.clock.Frames[number]
+	sum := fingerprint(files)
+	if seen && r.sums[number] == sum && r.reached(number, files) {
+		// The same message again: its first copy is kept; nothing is lost.
+		// (Another frame of that number, e.g. a stray's, is spooled: the
+		// encode keeps one and lists the other.)
+		l.reject(rejectedDuplicate, fmt.Sprintf("frame %d", number))
+		return
+	}
 	if r.jumps(number, files) {
 		l.reject(rejectedJump, fmt.Sprintf("frame %d after %d", number, r.last))
 		return
@@ -472,12 +509,14 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		return
 	}
 	// The frame's time first: a chunk sealed now ends where this frame
-	// starts. A number seen before (a duplicate message) keeps its first time.
+	// starts. A number seen before (another avatar's message of the same
+	// frame) keeps its first time: the sidecar holds one per number.
 	received := now
-	if _, dup := r.clock.Frames[number]; dup {
+	if seen {
 		received = -1
 	} else {
 		r.clock.Frames[number] = now
+		r.sums[number] = sum
 	}
 	// Hand the chunk so far to the encoder once it is big enough; this frame
 	// starts the next one. Sealing first lets a full spool wait for that
@@ -490,6 +529,10 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if err != nil {
 		// The disk failed under the spool (e.g. it is full): the frame is
 		// not in the spool (Write cut it back) and is lost.
+		if !seen {
+			delete(r.clock.Frames, number) // a resend may still bring it
+			delete(r.sums, number)
+		}
 		l.reject(rejectedSpool, fmt.Sprintf("frame %d: %v", number, err))
 		return
 	}
@@ -500,7 +543,9 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	c.from = min(c.from, number)
 	c.bytes, c.frames = c.bytes+size, c.frames+1
 	r.last = max(r.last, number)
-	r.prev2, r.prev = r.prev, number
+	if number != r.prev { // not another avatar's message of the same frame
+		r.prev2, r.prev = r.prev, number
+	}
 
 	if r.rep.Frames == 0 {
 		r.first = now
@@ -554,7 +599,39 @@ func (l *live) sealsAt(r *liveRun, number int64, now float64) bool {
 		return false
 	}
 	step := r.prev - r.prev2
-	return r.prev2 >= 0 && step > 0 && number > r.prev && number-r.prev <= 2*step
+	inStep := r.prev2 >= 0 && step > 0 && number > r.prev && number-r.prev <= 2*step
+	// Frames slightly out of order never keep a step: they still get
+	// chunks, at a frame just above all so far, so that the spool stays
+	// bounded.
+	return inStep || c.bytes >= 4*l.so.ChunkBytes && number > r.last && number-r.last <= 2
+}
+
+// fingerprint tells a resent message from another frame of the same
+// number: its passes, sizes and the ends of their bytes (hashing every byte
+// of every frame would cost a core at 1080p).
+func fingerprint(files []spool.File) uint64 {
+	var h maphash.Hash
+	h.SetSeed(fingerprintSeed)
+	for _, f := range files {
+		h.WriteString(f.Avatar + "/" + string(f.Pass))
+		binary.Write(&h, binary.LittleEndian, int64(len(f.Data)))
+		h.Write(f.Data[:min(256, len(f.Data))])
+		h.Write(f.Data[max(0, len(f.Data)-256):])
+	}
+	return h.Sum64()
+}
+
+var fingerprintSeed = maphash.MakeSeed()
+
+// reached reports whether every stream of files has had frame number, or a
+// later one, spooled already.
+func (r *liveRun) reached(number int64, files []spool.File) bool {
+	for _, f := range files {
+		if top, ok := r.highest[f.Avatar+"/"+string(f.Pass)]; !ok || top < number {
+			return false
+		}
+	}
+	return true
 }
 
 // jumps reports whether frame number is more than --max-gap past the run's
@@ -642,7 +719,11 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 	for job := range r.jobs {
 		r.manifest.First = job.first
 		if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
-			l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+			// Its frames stay spooled (not freed, no longer being freed).
+			l.pending.Add(-job.bytes)
+			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
+				l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+			}
 			continue
 		}
 		for _, f := range job.files {
@@ -653,17 +734,22 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 	}
 }
 
-func (l *live) open(name string, opts Options) {
+// open starts run name; audio is its begin message's audio file ("":
+// none, or --audio), a relative path being in the run's own folder.
+func (l *live) open(name string, opts Options, audio string) {
 	folder, err := l.claimFolder(name)
 	if err != nil {
 		l.reject("cannot open the run's spool", err.Error())
 		return
 	}
 	dir := filepath.Join(l.out, folder)
-	if opts.Audio != "" && !filepath.IsAbs(opts.Audio) {
+	if audio != "" {
 		// Relative to the run's own folder, never to serve's working
 		// directory (which the controller cannot know).
-		if opts.Audio, err = filepath.Abs(filepath.Join(dir, opts.Audio)); err != nil {
+		if !filepath.IsAbs(audio) {
+			audio = filepath.Join(dir, audio)
+		}
+		if opts.Audio, err = filepath.Abs(audio); err != nil {
 			l.reject("bad begin message", err.Error())
 			return
 		}
@@ -682,7 +768,7 @@ func (l *live) open(name string, opts Options) {
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, ReportName)},
-		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, waits0: l.q.waits.Load(),
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, sums: map[int64]uint64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }

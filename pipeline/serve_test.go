@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -475,19 +476,28 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 // (within --max-gap, so accepted) is set aside, never held, and costs no
 // real frame, wherever it comes: half-way (with chunks so small that the
 // stray arrives when one is full: before, the chunk ended at the stray's
-// number and every later real frame was lost), or first of all (before, its
-// number kept any chunk from ending, and the spool grew unbounded). A
-// duplicated message costs nothing either (its number keeps one time).
+// number and every later real frame was lost), first of all (before, its
+// number kept any chunk from ending, and the spool grew unbounded), or
+// numbered like a real frame still to come (the real one is encoded). A
+// resent message is dropped as a duplicate and costs nothing; frames that
+// arrive after their part of the run was encoded are counted as late, and
+// the run is degraded. Every id video is bit-exact against the frames.
 func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		chunkBytes int64
 		n          int
 		args       []string
+		status     Status
+		rejected   map[string]int
+		setAside   int
 	}{
-		{"stray half-way", 3000, 120, []string{"--stray", "300"}},
-		{"stray when a chunk is full", 1, 40, []string{"--stray", "300", "--duplicate"}},
-		{"stray first", 3000, 120, []string{"--stray", "10000000", "--stray-first"}},
+		{"stray half-way", 6000, 60, []string{"--stray", "300"}, Degraded, map[string]int{}, 1},
+		{"stray when a chunk is full", 1, 24, []string{"--stray", "300"}, Degraded, map[string]int{}, 1},
+		{"stray first", 6000, 60, []string{"--stray", "10000000", "--stray-first"}, Degraded, map[string]int{}, 1},
+		{"stray with a later frame's number", 2500, 40, []string{"--stray", "25"}, Degraded, map[string]int{}, 1},
+		{"resent message", 2500, 40, []string{"--duplicate"}, OK, map[string]int{rejectedDuplicate: 1}, 0},
+		{"late frames", 2500, 40, []string{"--resend-old", "3"}, Degraded, map[string]int{rejectedLate: 3}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
@@ -503,23 +513,26 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 			case <-time.After(2 * time.Minute):
 				t.Fatal("the run was not encoded within 2 minutes")
 			}
-			if e.Status != Degraded {
-				t.Fatalf("run %s: %s %v, want degraded (the stray frame is bad)", e.Run, e.Status, e.Err)
+			if e.Status != tc.status {
+				t.Fatalf("run %s: %s %v, want %s", e.Run, e.Status, e.Err, tc.status)
 			}
 			rep := readPrevious(filepath.Join(srv.out, "chunked"))
 			var sr ServeReport
 			b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", ServeReportName))
-			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || rejectedTotal(&sr) != 0 {
-				t.Fatalf("serve report: %d chunks, rejected %v (%v), want the run encoded in chunks and nothing rejected", sr.Chunks, sr.Rejected, err)
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || !maps.Equal(sr.Rejected, tc.rejected) {
+				t.Fatalf("serve report: %d chunks, rejected %v (%v); want the run encoded in chunks, rejected %v", sr.Chunks, sr.Rejected, err, tc.rejected)
 			}
 			last := int64(tc.n - 1)
 			for _, s := range rep.Streams {
 				n := verify.Probe(t, rep.Path(s)).Streams[0].Packets
-				if s.FramesWritten != tc.n || n != tc.n || s.LastFrame != last || s.FramesSetAside < 1 {
-					t.Errorf("%s: wrote %d (video %d), last frame %d, set aside %d; want %d, %d, %d, 1 or more", s.ID, s.FramesWritten, n, s.LastFrame, s.FramesSetAside, tc.n, tc.n, last)
+				if s.FramesWritten != tc.n || n != tc.n || s.LastFrame != last || s.FramesSetAside != tc.setAside {
+					t.Errorf("%s: wrote %d (video %d), last frame %d, set aside %d; want %d, %d, %d, %d", s.ID, s.FramesWritten, n, s.LastFrame, s.FramesSetAside, tc.n, tc.n, last, tc.setAside)
+				}
+				if s.Pass == "id" {
+					assertSameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
 				}
 			}
-			srv.degraded = true // Serve's error says so, as it should
+			srv.degraded = tc.status == Degraded // Serve's error says so, as it should
 		})
 	}
 }
@@ -611,9 +624,9 @@ func TestServeChunkedSlowControllerKeepsTime(t *testing.T) {
 }
 
 // TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun: a begin whose fps is not
-// within 1 to 1000 is refused (its frames make an implicit run at serve's
-// fps, not a 10,000 s video), and a run with no accepted frame (a begin and
-// an end only) leaves nothing on disk.
+// within 1 to 1000 is refused and its frames are rejected (no 10,000 s
+// video, no implicit run either), and a run with no accepted frame (a begin
+// and an end only) leaves nothing on disk.
 func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, _ := senderFrames(t, 10, 16, 16)
@@ -639,14 +652,13 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 			t.Fatalf("sender: %v\n%s", err, b)
 		}
 	}
-	e := <-srv.done // the implicit run the refused begin's frames made, ended by the next begin
-	if !strings.HasPrefix(e.Run, "live-") || e.Status != OK {
-		t.Fatalf("first run: %s %s, want live-<UTC> ok", e.Run, e.Status)
+	// The refused begin's frames are rejected: no implicit live-* run.
+	if e := <-srv.done; e.Run != "after" || e.Status != OK {
+		t.Fatalf("first run done: %s %s, want after ok", e.Run, e.Status)
 	}
-	srv.waitRun(t, "after")
 	srv.stop()
-	if sr := readPrevious(filepath.Join(srv.out, e.Run)).Streams[0]; sr.FPS != 60 || sr.FramesWritten != 10 {
-		t.Errorf("%s: %g fps, %d frames; want 60 and 10", e.Run, sr.FPS, sr.FramesWritten)
+	if live, _ := filepath.Glob(filepath.Join(srv.out, "live-*")); len(live) != 0 {
+		t.Errorf("the refused run's frames made %v", live)
 	}
 	if _, err := os.Stat(filepath.Join(srv.out, "empty")); err == nil {
 		t.Error("the run with no frame left a folder")
@@ -658,7 +670,7 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.ContainsFunc(said, func(s string) bool {
 		return strings.Contains(s, `bad begin message: run "slowfps": fps 0.0001 is not within 1 to 1000`)
-	}) {
+	}) || !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, "frame of a refused run") }) {
 		t.Errorf("rejections said: %q", said)
 	}
 }
@@ -799,6 +811,19 @@ func TestServeNamesStayTheirs(t *testing.T) {
 			t.Errorf("%s was made in OUT", name)
 		}
 	}
+	// The frames of a refused run are rejected, not encoded as an implicit
+	// live-* run; after its end, frames without a begin are one again.
+	frame := tdwmsg.Images("a", "SensorContainer", 256, 256, []tdwmsg.Pass{{Mask: 1, Image: jpeg, Ext: 2}})
+	l.handle(context.Background(), [][]byte{frame, {0, 0, 0, 2}})
+	if l.cur != nil {
+		t.Fatalf("a frame of a refused run opened run %q", l.cur.rep.Run)
+	}
+	l.handle(context.Background(), [][]byte{[]byte(msgEnd), []byte(`{}`)})
+	l.handle(context.Background(), [][]byte{frame, {0, 0, 0, 3}})
+	if l.cur == nil || !strings.HasPrefix(l.cur.rep.Run, "live-") {
+		t.Fatalf("a frame after the refused run's end: %+v", l.cur)
+	}
+	l.cur.writer.Close()
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("written where the link points: %v", entries)
 	}

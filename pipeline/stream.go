@@ -48,6 +48,9 @@ func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioRep
 		sr.Status, sr.Error = Failed, err.Error()
 	}
 	if sr.Status == Failed {
+		// No video: nothing was written to one (the counts said what was
+		// sent to ffmpeg).
+		sr.FramesWritten, sr.FramesDropped, sr.Duration, sr.Bytes = 0, 0, 0, 0
 		markStale(sr, final)
 	}
 	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(sr)})

@@ -76,16 +76,26 @@ func TestFIFONamedLikeAFrame(t *testing.T) {
 }
 
 // TestAudioFIFO: an audio file that is a FIFO is not probed (ffprobe would
-// wait for a writer for ever): the run goes on without it, saying why.
+// wait for a writer for ever). Found in the run, it is left out, saying
+// why; named by --audio, the request cannot be honoured and the run fails,
+// at once.
 func TestAudioFIFO(t *testing.T) {
 	runDir := sceneRun(t, 5)
-	fifo := filepath.Join(t.TempDir(), "audio.wav")
+	fifo := filepath.Join(runDir, "audio.wav")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--audio", fifo)
+	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q")
 	if code != 0 || !strings.Contains(stderr, "audio "+fifo+" cannot be read (not a regular file (a FIFO))") {
-		t.Errorf("exit %d: %s", code, stderr)
+		t.Errorf("found in the run: exit %d: %s", code, stderr)
+	}
+	out := t.TempDir()
+	code, _, stderr = cliWithin(t, time.Minute, "encode", runDir, "-o", out, "-q", "--audio", fifo)
+	if code != 1 || !strings.Contains(stderr, "audio "+fifo+" cannot be read (not a regular file (a FIFO))") {
+		t.Errorf("named by --audio: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "a", "img.mp4")); err == nil {
+		t.Error("a video without the audio asked for was written")
 	}
 }
 
@@ -146,8 +156,8 @@ func TestMaxPixels(t *testing.T) {
 // without the race detector, so its memory is its own), each announcing a
 // 63 MiB part and sending 62 MiB of it, then staying connected: the issue's
 // flood, which held 1.3 GB. With --max-peers 4 the peers past the fourth are
-// refused in their handshake, and once they are dropped serve holds less
-// than (4+2) x 64 MiB (read from /proc/PID/status, VmRSS).
+// closed unread, and serve holds less than (4+2) x 64 MiB (read from
+// /proc/PID/status, VmRSS, once the accepted peers' data is in).
 func TestServePeerFloodMemory(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "tdwstitch")

@@ -46,6 +46,7 @@ type progress struct {
 	// when it last moved; the heartbeat names those that stopped moving.
 	active   map[string]*activity
 	stopBeat chan struct{}
+	hint     string // how a stall ends, when it does
 	beat     sync.WaitGroup
 }
 
@@ -67,7 +68,11 @@ func newProgress(io ioStreams, quiet bool) *progress {
 func (p *progress) heartbeat(stall time.Duration) {
 	after := 30 * time.Second
 	if stall > 0 {
-		after = min(after, stall/2)
+		after = max(min(after, stall/2), 10*time.Millisecond)
+	}
+	p.hint = ""
+	if stall > 0 {
+		p.hint = " --stall-timeout ends it"
 	}
 	p.stopBeat = make(chan struct{})
 	p.beat.Go(func() {
@@ -99,8 +104,8 @@ func (p *progress) stalls(after time.Duration) {
 		}
 		a.said = time.Now()
 		p.clearBar()
-		fmt.Fprintf(p.io.Err, "%s: no progress for %s (%d/%d frames): is ffmpeg stopped, or the disk hung? --stall-timeout ends it\n",
-			name, time.Since(a.moved).Round(time.Second), a.done, a.total)
+		fmt.Fprintf(p.io.Err, "%s: no progress for %s (%d/%d frames): is ffmpeg stopped, or the disk hung?%s\n",
+			name, time.Since(a.moved).Round(time.Second), a.done, a.total, p.hint)
 	}
 }
 
@@ -108,7 +113,9 @@ func (p *progress) stalls(after time.Duration) {
 func (p *progress) moved(name string, e pipeline.Event) {
 	switch e.Kind {
 	case pipeline.StreamStarted:
-		p.active[name] = &activity{total: e.Total, moved: time.Now()}
+		if e.Total > 0 { // a chunk join reads no frames: nothing to watch
+			p.active[name] = &activity{total: e.Total, moved: time.Now()}
+		}
 	case pipeline.FrameDone:
 		if a := p.active[name]; a != nil {
 			a.done, a.moved = e.Done, time.Now()
@@ -181,6 +188,10 @@ func (p *progress) batchEvent(e pipeline.Event) {
 		fmt.Fprintf(w, "tdwstitch: listening on %s\n", e.Path)
 	case pipeline.Rejected:
 		p.clearBar()
+		if e.Run == "" { // no run open (a refused begin, say)
+			fmt.Fprintf(w, "rejected: %v\n", e.Err)
+			return
+		}
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
 	case pipeline.ChunkDone:
 		if !p.quiet {

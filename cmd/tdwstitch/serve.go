@@ -97,7 +97,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 	f.Int64Var(&maxMessageMB, "max-message-mb", 256, "largest whole message accepted, MiB (bigger ones are dropped part by part and counted)")
 	f.IntVar(&so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
 	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
-	f.IntVar(&so.Source.MaxPeers, "max-peers", 8, "most controllers connected at once to --listen (more are refused in their handshake): memory for parts still arriving stays under max-peers x max-part-mb")
+	f.IntVar(&so.Source.MaxPeers, "max-peers", 8, "most controllers connected at once to --listen (more are closed unread): memory for parts still arriving stays under max-peers x max-part-mb")
 	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
 	f.Int64Var(&queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
 	f.Int64Var(&spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")

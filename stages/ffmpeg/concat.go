@@ -70,7 +70,9 @@ func (t Tool) Concat(ctx context.Context, c Concat) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
-	dog := watch(c.Output, c.StallTimeout, func() int64 { return fileSize(c.Output) }, cmd)
+	// +faststart ends by moving the index to the front of the file, which
+	// does not grow it: its modification time is progress too.
+	dog := watch(c.Output, c.StallTimeout, func() int64 { return fileSize(c.Output) + fileTime(c.Output) }, cmd)
 	err = cmd.Wait()
 	if stall := dog.end(); stall != nil {
 		return stall

@@ -95,6 +95,15 @@ func fileSize(path string) int64 {
 	return 0
 }
 
+// fileTime is a file's modification time in nanoseconds, 0 when it is not
+// there (yet).
+func fileTime(path string) int64 {
+	if info, err := os.Stat(path); err == nil {
+		return info.ModTime().UnixNano()
+	}
+	return 0
+}
+
 // end stops the watchdog and waits for it; it returns the stall, if that
 // is why the processes ended.
 func (w *watchdog) end() error {

@@ -26,7 +26,7 @@ type Options struct {
 	MaxParts   int
 	// HWM is how many messages libzmq may queue in memory.
 	HWM int
-	// MaxPeers caps the connections to a listening socket (see peers.go);
+	// MaxPeers caps the connections to a listening socket (see gate.go);
 	// 0: no cap. Memory for parts not yet whole is at most MaxPeers x MaxPart.
 	MaxPeers int
 }
@@ -36,7 +36,7 @@ type Socket struct {
 	o      Options
 	s      *zmq.Socket
 	poller *zmq.Poller
-	guard  *peerGuard // nil: no peer cap
+	gate   *gate // nil: no peer cap
 }
 
 // Open creates the socket and binds or connects it.
@@ -58,28 +58,31 @@ func Open(o Options) (*Socket, error) {
 			return nil, fmt.Errorf("cannot set up the ZeroMQ socket: %w", err)
 		}
 	}
-	var guard *peerGuard
+	var g *gate
 	if o.Listen != "" && o.MaxPeers > 0 {
-		if guard, err = guardPeers(s, o.MaxPeers); err != nil {
+		if g, err = openGate(o.Listen, o.MaxPeers); err != nil {
 			s.Close()
-			return nil, err
+			return nil, fmt.Errorf("cannot listen on %s: %w (check the address; tcp://127.0.0.1:5556 or ipc:///tmp/tdw.sock)", o.Listen, err)
 		}
-	}
-	if o.Listen != "" {
+		err = s.Bind(g.inner)
+	} else if o.Listen != "" {
 		err = s.Bind(o.Listen)
 	} else {
 		err = s.Connect(o.Connect)
 	}
 	if err != nil {
 		s.Close()
-		if guard != nil {
-			guard.close()
+		if g != nil {
+			g.close()
 		}
 		return nil, fmt.Errorf("cannot %s %s: %w (check the address; tcp://127.0.0.1:5556 or ipc:///tmp/tdw.sock)", verb(o), o.Listen+o.Connect, err)
 	}
 	p := zmq.NewPoller()
 	p.Add(s, zmq.POLLIN)
-	return &Socket{o: o, s: s, poller: p, guard: guard}, nil
+	if g != nil {
+		g.serve()
+	}
+	return &Socket{o: o, s: s, poller: p, gate: g}, nil
 }
 
 func verb(o Options) string {
@@ -133,22 +136,21 @@ func (s *Socket) Recv(timeout time.Duration) ([][]byte, error) {
 	return parts, nil
 }
 
-// Refused counts the connections refused for the peer cap.
+// Refused counts the connections closed for the peer cap.
 func (s *Socket) Refused() int64 {
-	if s.guard == nil {
+	if s.gate == nil {
 		return 0
 	}
-	return s.guard.refused.Load()
+	return s.gate.refused.Load()
 }
 
-// Close closes the socket at once (pending messages are dropped), then
-// its peer guard.
+// Close stops accepting and closes the socket at once (pending messages
+// are dropped).
 func (s *Socket) Close() error {
-	err := s.s.Close()
-	if s.guard != nil {
-		s.guard.close()
+	if s.gate != nil {
+		s.gate.close()
 	}
-	return err
+	return s.s.Close()
 }
 
 // Loopback reports whether a tcp:// address binds only the loopback

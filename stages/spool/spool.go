@@ -92,12 +92,15 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the spool %s: %w", dir, err)
 	}
-	f, err := root.Create(timing.SidecarName)
+	// Append mode: after a failed write is cut back, the next one starts
+	// at the new end, not past it (which would leave a hole of zeros).
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | os.O_APPEND
+	f, err := root.OpenFile(timing.SidecarName, flags, 0o644)
 	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("cannot create the spool's timing sidecar: %w", err)
 	}
-	idx, err := root.Create(IndexName)
+	idx, err := root.OpenFile(IndexName, flags, 0o644)
 	if err != nil {
 		f.Close()
 		root.Close()

@@ -278,3 +278,46 @@ func TestSpoolStaysInside(t *testing.T) {
 		t.Fatalf("written outside the spool: %v", entries)
 	}
 }
+
+// TestFailedRowLeavesNoHole: when the sidecar refuses a frame's row (after
+// its pack and index rows were written), the index is cut back too, and
+// the frames after it are listed and timed without a gap or a hole of
+// zeros in either file.
+func TestFailedRowLeavesNoHole(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := Create(dir, 8)
+	if err := w.Frame(0, 1, frameImages("a")); err != nil {
+		t.Fatal(err)
+	}
+	good := w.sidecar.f
+	ro, _ := os.Open(good.Name())
+	w.sidecar.f = ro
+	if err := w.Frame(1, 2, frameImages("a")); err == nil {
+		t.Fatal("a refused sidecar row went unnoticed")
+	}
+	w.sidecar.f = good
+	ro.Close()
+	for n := int64(2); n < 4; n++ {
+		if err := w.Frame(n, float64(n)+1, frameImages("a")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	for _, name := range []string{IndexName, timing.SidecarName} {
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); bytes.IndexByte(b, 0) >= 0 {
+			t.Fatalf("%s has a hole of zeros:\n%q", name, b)
+		}
+	}
+	run, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Streams {
+		if len(s.Frames) != 3 || s.Frames[1].Number != 2 || len(s.Duplicates) != 0 {
+			t.Fatalf("%s: %+v, want frames 0, 2, 3", s.ID(), s.Frames)
+		}
+	}
+	if clock, err := timing.ReadSidecar(filepath.Join(dir, timing.SidecarName)); err != nil || len(clock.Frames) != 3 {
+		t.Fatalf("sidecar: %v %+v", err, clock)
+	}
+}
