@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
-	"github.com/tdwstitch/tdwstitch/fixtures/zmtp"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/fixtures/zmtp"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
