@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,8 +47,9 @@ type liveServe struct {
 	so   ServeOptions
 	done chan Event
 	stop func() // cancels Serve and waits for it; safe to call twice
-	// degraded: the test expects a degraded run, so Serve's ErrDegraded.
-	degraded bool
+	// degraded: the test expects a degraded run, so Serve's ErrDegraded;
+	// failed: a failed one, so ErrFailed.
+	degraded, failed bool
 }
 
 // startServe runs Serve on addr into a fresh folder; tune adjusts the
@@ -71,7 +73,7 @@ func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe 
 	l.stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-served; err != nil && !(l.degraded && errors.Is(err, ErrDegraded) && !errors.Is(err, ErrFailed)) {
+			if err := <-served; err != nil && !(l.failed && errors.Is(err, ErrFailed)) && !(l.degraded && errors.Is(err, ErrDegraded) && !errors.Is(err, ErrFailed)) {
 				t.Errorf("Serve: %v", err)
 			}
 		})
@@ -826,5 +828,41 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	l.cur.writer.Close()
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("written where the link points: %v", entries)
+	}
+}
+
+// TestServeAudioFIFO: a begin message naming a FIFO as its audio (ffprobe
+// would wait in open for ever) does not wedge serve: that run fails at once,
+// saying why (its frames stay spooled for a retry), and the next run is
+// encoded.
+func TestServeAudioFIFO(t *testing.T) {
+	tmp := t.TempDir()
+	fifo := filepath.Join(tmp, "audio.wav")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "ipc://" + filepath.Join(tmp, "tdw.sock")
+	frames, _ := senderFrames(t, 10, 16, 16)
+	srv := startServe(t, addr, nil)
+	for _, args := range [][]string{
+		{"fifo", frames, "10", "16", "16", "--audio", fifo},
+		{"after", frames, "10", "16", "16"},
+	} {
+		if b, err := exec.Command("/usr/bin/python3", append([]string{"../fixtures/tdw_sender.py", addr}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("sender: %v\n%s", err, b)
+		}
+	}
+	select {
+	case e := <-srv.done:
+		if e.Run != "fifo" || e.Status != Failed || e.Err == nil || !strings.Contains(e.Err.Error(), "not a regular file (a FIFO)") {
+			t.Fatalf("run %s: %s %v, want fifo failed naming the FIFO", e.Run, e.Status, e.Err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run with a FIFO for audio did not end within 2 minutes (wedged?)")
+	}
+	srv.waitRun(t, "after")
+	srv.failed = true
+	if _, err := os.Stat(filepath.Join(srv.out, "fifo", SpoolDir)); err != nil {
+		t.Errorf("the failed run's frames are not kept for a retry: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -96,6 +97,29 @@ func TestAudioFIFO(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "a", "img.mp4")); err == nil {
 		t.Error("a video without the audio asked for was written")
+	}
+}
+
+// TestUndecodableJPEG: an arithmetic-coded JPEG passes every other header
+// check, then fails in ffmpeg's decoder: it is a bad frame, named and held
+// over, and the stream is written whole.
+func TestUndecodableJPEG(t *testing.T) {
+	runDir := sceneRun(t, 10)
+	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func(b []byte) []byte {
+		b[bytes.Index(b, []byte{0xFF, 0xC0})+1] = 0xC9 // SOF9: arithmetic coding
+		return b
+	})
+	out := t.TempDir()
+	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", out, "-q")
+	if code != 3 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sr := stream(t, readReport(t, out), "a/img")
+	if len(sr.BadFrames) != 1 || sr.BadFrames[0].Path != "a/img_0004.jpg" || !strings.Contains(sr.BadFrames[0].Reason, "arithmetic coding") {
+		t.Fatalf("a/img bad frames: %+v", sr.BadFrames)
+	}
+	if n := verify.Probe(t, filepath.Join(out, "a", "img.mp4")).Streams[0].Packets; n != 10 {
+		t.Fatalf("img.mp4 holds %d frames, want 10 (the bad one held over)", n)
 	}
 }
 

@@ -172,6 +172,11 @@ func checkJPEG(data []byte) (Info, error) {
 		}
 		seg := data[i+2 : i+n]
 		if isSOF(marker) {
+			if coding := undecodable(marker); coding != "" {
+				// These pass every header check, then fail in ffmpeg's
+				// decoder: the frame is bad, never the stream.
+				return info, fmt.Errorf("JPEG uses %s (SOF%d), which ffmpeg cannot decode: save the frames as baseline or progressive JPEG", coding, marker-0xC0)
+			}
 			if len(seg) < 6 {
 				return info, errors.New("JPEG has a malformed frame header")
 			}
@@ -197,6 +202,18 @@ func checkJPEG(data []byte) (Info, error) {
 	}
 	info.Length = i + end + 2
 	return info, nil
+}
+
+// undecodable names the coding of a frame header ffmpeg's JPEG decoder does
+// not support, or "" (baseline, extended, progressive and lossless are).
+func undecodable(m byte) string {
+	switch m {
+	case 0xC5, 0xC6, 0xC7:
+		return "hierarchical coding"
+	case 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
+		return "arithmetic coding"
+	}
+	return ""
 }
 
 // isSOF reports whether marker starts a frame (SOF0-SOF15 less DHT, JPG, DAC).

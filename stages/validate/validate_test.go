@@ -47,6 +47,8 @@ func TestCheck(t *testing.T) {
 	badCRC := bytes.Clone(goodPNG)
 	badCRC[len(badCRC)/2] ^= 0xFF // inside IDAT
 	noIEND := goodPNG[:len(goodPNG)-12]
+	arithmetic := bytes.Clone(goodJPEG) // as libjpeg's -arithmetic writes it: SOF9
+	arithmetic[bytes.Index(arithmetic, []byte{0xFF, 0xC0})+1] = 0xC9
 
 	tests := []struct {
 		name    string
@@ -71,6 +73,7 @@ func TestCheck(t *testing.T) {
 		{"jpeg header only", goodJPEG[:20], Info{}, "truncated"},
 		{"jpeg soi only", goodJPEG[:2], Info{}, "truncated or corrupt"},
 		{"jpeg no eoi", goodJPEG[:len(goodJPEG)-2], Info{}, "no end-of-image"},
+		{"arithmetic-coded jpeg", arithmetic, Info{}, "arithmetic coding (SOF9), which ffmpeg cannot decode"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
