@@ -33,6 +33,7 @@ func main() {
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
 	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), rerun (1,000 unchanged runs), or serve (live ingest)")
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
+	serveArgs := flag.String("serve-args", "", "serve: more flags for tdwstitch serve, space-separated (e.g. --max-peers 0)")
 	flag.Parse()
 	switch *mode {
 	case "batch":
@@ -42,7 +43,7 @@ func main() {
 		}
 		return
 	case "serve":
-		if err := benchServe(*rounds, *work, *bin); err != nil {
+		if err := benchServe(*rounds, *work, *bin, strings.Fields(*serveArgs)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -18,7 +18,7 @@ import (
 // controller) pushes frames to `tdwstitch serve` as fast as it can; serve's
 // report gives frames received over the receive span (receive + check +
 // spool), the sender prints its median time per send.
-func benchServe(rounds int, work, bin string) error {
+func benchServe(rounds int, work, bin string, extra []string) error {
 	for _, c := range []struct {
 		name   string
 		size   int
@@ -42,7 +42,7 @@ func benchServe(rounds int, work, bin string) error {
 		}
 		var ingest, sendMS []float64
 		for round := range rounds {
-			r, send, err := serveRound(work, bin, dir, c.size, c.frames, c.pass)
+			r, send, err := serveRound(work, bin, dir, c.size, c.frames, c.pass, extra)
 			if err != nil {
 				return err
 			}
@@ -71,12 +71,12 @@ type serveReport struct {
 // serveRound runs serve, pushes the workload with the Python sender and
 // reads the run's ingest report. Chunks of 16 MiB make the encoder work
 // behind the receiver, as in a long run.
-func serveRound(work, bin, dir string, size, frames int, pass string) (serveReport, float64, error) {
+func serveRound(work, bin, dir string, size, frames int, pass string, extra []string) (serveReport, float64, error) {
 	var r serveReport
 	out := filepath.Join(work, "serve-out")
 	os.RemoveAll(out)
 	addr := "ipc://" + filepath.Join(work, "serve.sock")
-	serve := exec.Command(bin, "serve", "-o", out, "--listen", addr, "--idle", "10m", "--chunk-mb", "16")
+	serve := exec.Command(bin, append([]string{"serve", "-o", out, "--listen", addr, "--idle", "10m", "--chunk-mb", "16"}, extra...)...)
 	var serveErr strings.Builder
 	serve.Stderr = &serveErr
 	if err := serve.Start(); err != nil {

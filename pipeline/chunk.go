@@ -251,7 +251,8 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 // allBad reports whether a chunk's stream failed only because none of its
 // frames in that chunk could be used: the stream goes on in other chunks.
 func allBad(sr *StreamReport) bool {
-	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesFound > 0 && len(sr.BadFrames) == sr.FramesFound
+	// Bad frames include duplicates, which frames found do not count.
+	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesFound > 0 && len(sr.BadFrames) >= sr.FramesFound
 }
 
 // joinStream merges one stream's chunk reports and joins its chunk videos.
@@ -264,7 +265,9 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	}
 	sr := *srs[base]
 	first := srs[0]
-	sr.FirstFrame, sr.FramesFound, sr.FramesRead, sr.FramesWritten, sr.FramesDropped = first.FirstFrame, first.FramesFound, first.FramesRead, first.FramesWritten, first.FramesDropped
+	// The video starts at the base chunk's first frame (the audio is lined
+	// up there); the counts are the whole stream's.
+	sr.FramesFound, sr.FramesRead, sr.FramesWritten, sr.FramesDropped = first.FramesFound, first.FramesRead, first.FramesWritten, first.FramesDropped
 	sr.LastFrame, sr.MissingFrames, sr.FramesSetAside = first.LastFrame, first.MissingFrames, first.FramesSetAside
 	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, first.Gaps...), append([]BadFrameInfo{}, first.BadFrames...)
 	var failures []string

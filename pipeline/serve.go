@@ -322,8 +322,8 @@ type liveRun struct {
 	// repeated by another avatar's message counts once): a chunk ends only
 	// at a frame that keeps their step (see sealsAt).
 	prev, prev2 int64
-	highest     map[string]int64 // each stream's ("avatar/pass") highest frame number
-	sums        map[int64]uint64 // each frame number's first message's fingerprint
+	highest     map[string]int64   // each stream's ("avatar/pass") highest frame number
+	sums        map[int64][]uint64 // each frame number's messages' fingerprints (one per avatar's message)
 	chunk       openChunk
 	waits0      int64 // the queue's wait count when the run began
 	// jobs feeds the run's chunk encoder, started with the first chunk;
@@ -337,10 +337,12 @@ type openChunk struct {
 	// from is the chunk's lowest frame number: the previous chunk's end,
 	// below which later frames are late; in the first chunk, its lowest
 	// frame so far.
-	from   int64
-	start  float64
-	bytes  int64
-	frames int
+	from int64
+	// numbers counts the frame numbers the chunk holds (each once).
+	numbers int
+	start   float64
+	bytes   int64
+	frames  int
 }
 
 type chunkJob struct {
@@ -376,6 +378,7 @@ func (l *live) consume(ctx context.Context) {
 			}
 		case <-idle.C:
 			l.finish(ctx, "idle")
+			l.refused = false // its controller is gone too
 			idle.Reset(l.so.Idle)
 		}
 	}
@@ -415,7 +418,10 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 			opts.FPS = *b.FPS
 		}
 		audio := ""
-		if b.Audio != nil {
+		switch {
+		case b.Audio != nil && *b.Audio == "":
+			opts.Audio = "" // this run has none, whatever --audio says
+		case b.Audio != nil:
 			audio = *b.Audio
 		}
 		l.open(b.Run, opts, audio)
@@ -490,39 +496,52 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if len(files) == 0 {
 		return // only passes set aside: nothing of this frame to keep
 	}
+	if l.admit(r, number, files) {
+		l.spoolFrame(ctx, r, number, now, files)
+	}
+}
+
+// admit decides whether a frame is taken: not a message received before
+// (dropped as a duplicate), not a jump past --max-gap, not late for a
+// chunk already sealed; each rejection is counted.
+func (l *live) admit(r *liveRun, number int64, files []spool.File) bool {
 	_, seen := r.clock.Frames[number]
-	sum := fingerprint(files)
-	if seen && r.sums[number] == sum && r.reached(number, files) {
+	if seen && slices.Contains(r.sums[number], fingerprint(files)) && r.reached(number, files) {
 		// The same message again: its first copy is kept; nothing is lost.
 		// (Another frame of that number, e.g. a stray's, is spooled: the
 		// encode keeps one and lists the other.)
 		l.reject(rejectedDuplicate, fmt.Sprintf("frame %d", number))
-		return
+		return false
 	}
 	if r.jumps(number, files) {
 		l.reject(rejectedJump, fmt.Sprintf("frame %d after %d", number, r.last))
-		return
+		return false
 	}
-	c := &r.chunk
-	if r.rep.Chunks > 0 && number < c.from {
-		l.reject(rejectedLate, fmt.Sprintf("frame %d after frames from %d on were sealed", number, c.from))
-		return
+	if r.rep.Chunks > 0 && number < r.chunk.from {
+		l.reject(rejectedLate, fmt.Sprintf("frame %d after frames from %d on were sealed", number, r.chunk.from))
+		return false
 	}
+	return true
+}
+
+// spoolFrame writes an admitted frame to the spool, sealing the chunk so
+// far first when this frame ends it, and keeps the run's accounts.
+func (l *live) spoolFrame(ctx context.Context, r *liveRun, number int64, now float64, files []spool.File) {
 	// The frame's time first: a chunk sealed now ends where this frame
 	// starts. A number seen before (another avatar's message of the same
 	// frame) keeps its first time: the sidecar holds one per number.
+	_, seen := r.clock.Frames[number]
 	received := now
 	if seen {
 		received = -1
 	} else {
 		r.clock.Frames[number] = now
-		r.sums[number] = sum
 	}
-	// Hand the chunk so far to the encoder once it is big enough; this frame
-	// starts the next one. Sealing first lets a full spool wait for that
-	// chunk's encoder.
-	if l.sealsAt(r, number, now) {
-		l.seal(ctx, r, number)
+	sum := fingerprint(files)
+	r.sums[number] = append(r.sums[number], sum)
+	// Sealing first lets a full spool wait for that chunk's encoder.
+	if next, ok := l.sealsAt(r, number, now); ok {
+		l.seal(ctx, r, next)
 	}
 	l.waitForSpace(ctx, r)
 	size, err := r.writer.Write(number, received, files)
@@ -531,14 +550,18 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		// not in the spool (Write cut it back) and is lost.
 		if !seen {
 			delete(r.clock.Frames, number) // a resend may still bring it
-			delete(r.sums, number)
 		}
+		r.sums[number] = slices.DeleteFunc(r.sums[number], func(s uint64) bool { return s == sum })
 		l.reject(rejectedSpool, fmt.Sprintf("frame %d: %v", number, err))
 		return
 	}
 	r.rep.SpoolPeakBytes = max(r.rep.SpoolPeakBytes, l.spooled.Add(size))
+	c := &r.chunk
 	if c.frames == 0 {
 		c.start = now
+	}
+	if !seen || number < c.from {
+		c.numbers++
 	}
 	c.from = min(c.from, number)
 	c.bytes, c.frames = c.bytes+size, c.frames+1
@@ -546,7 +569,6 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 	if number != r.prev { // not another avatar's message of the same frame
 		r.prev2, r.prev = r.prev, number
 	}
-
 	if r.rep.Frames == 0 {
 		r.first = now
 	}
@@ -584,26 +606,39 @@ func (l *live) outputData(blobs [][]byte) (images []*wire.Images, framerate *wir
 	return images, framerate, true
 }
 
-// sealsAt reports whether the open chunk ends before frame number: it is
-// full, and the frame follows the two before it in order, at most twice
-// their step past them (a stray's number, far ahead of real frames still to
-// come, does not: they would arrive late and be lost); and a chunk placed by
-// receive times spans two slots at least, so that it fills one.
-func (l *live) sealsAt(r *liveRun, number int64, now float64) bool {
+// sealsAt reports whether the open chunk ends before frame number, and
+// where the next chunk begins (its first frame number, below which later
+// frames are late). The chunk must be full; a chunk placed by receive times
+// spans two slots at least, so that it fills one, and ends at this frame
+// (whose time is known). Otherwise the chunk ends just after the frames in
+// step: the frame follows the two before it in order, at most twice their
+// step past them (a stray's number, far ahead of real frames still to come,
+// does not), and a frame skipped in between still belongs to the next
+// chunk. Frames out of order never keep a step: once the chunk is four
+// times full and holds every number up to its highest, it ends there.
+func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bool) {
 	c := &r.chunk
 	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
-		return false
+		return 0, false
 	}
 	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
 	if timed && now-c.start < 2/r.opts.FPS {
-		return false
+		return 0, false
 	}
 	step := r.prev - r.prev2
 	inStep := r.prev2 >= 0 && step > 0 && number > r.prev && number-r.prev <= 2*step
-	// Frames slightly out of order never keep a step: they still get
-	// chunks, at a frame just above all so far, so that the spool stays
-	// bounded.
-	return inStep || c.bytes >= 4*l.so.ChunkBytes && number > r.last && number-r.last <= 2
+	contiguous := r.last-c.from+1 == int64(c.numbers)
+	switch {
+	case timed && (inStep || c.bytes >= 4*l.so.ChunkBytes && contiguous && number == r.last+1):
+		return number, true
+	case timed:
+		return 0, false
+	case inStep:
+		return r.prev + 1, true
+	case c.bytes >= 4*l.so.ChunkBytes && contiguous && number > r.last:
+		return r.last + 1, true
+	}
+	return 0, false
 }
 
 // fingerprint tells a resent message from another frame of the same
@@ -768,7 +803,7 @@ func (l *live) open(name string, opts Options, audio string) {
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
 		rep:  &ServeReport{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, ReportName)},
-		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, sums: map[int64]uint64{}, waits0: l.q.waits.Load(),
+		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, sums: map[int64][]uint64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
 }
@@ -838,7 +873,11 @@ func (l *live) reject(reason, detail string) {
 	if detail != "" {
 		detail = ": " + detail
 	}
-	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s%s (more of this kind are counted in %s, not shown)", reason, detail, ServeReportName)})
+	more := fmt.Sprintf("more of this kind are counted in %s, not shown", ServeReportName)
+	if run == "" {
+		more = "more of this kind outside a run are not shown"
+	}
+	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
 }
 
 func rejectedTotal(r *ServeReport) (n int) {

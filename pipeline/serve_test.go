@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -864,5 +866,64 @@ func TestServeAudioFIFO(t *testing.T) {
 	srv.failed = true
 	if _, err := os.Stat(filepath.Join(srv.out, "fifo", SpoolDir)); err != nil {
 		t.Errorf("the failed run's frames are not kept for a retry: %v", err)
+	}
+}
+
+// TestChunkBoundaries: the orders frames really arrive in end chunks
+// without making any frame late: swapped pairs (1,0,3,2,...), one message
+// per avatar with the same number, a stray far ahead, a resent message. The
+// chunks are collected, not encoded.
+func TestChunkBoundaries(t *testing.T) {
+	jpeg, _ := os.ReadFile(filepath.Join(sampleRun, "a", "img_0000.jpg"))
+	msg := func(avatar string, n int64, image []byte) [][]byte {
+		im := tdwmsg.Images(avatar, "SensorContainer", 160, 160, []tdwmsg.Pass{{Mask: 1, Image: image, Ext: 2}})
+		return [][]byte{im, binary.BigEndian.AppendUint32(nil, uint32(n))}
+	}
+	other := append(bytes.Clone(jpeg[:len(jpeg)-2]), 0, 0xFF, 0xD9) // another image of the same size
+	for _, tc := range []struct {
+		name      string
+		messages  [][][]byte
+		duplicate int
+	}{
+		{"swapped pairs", func() (m [][][]byte) {
+			for n := int64(0); n < 40; n += 2 {
+				m = append(m, msg("a", n+1, jpeg), msg("a", n, jpeg))
+			}
+			return m
+		}(), 0},
+		{"a message per avatar", func() (m [][][]byte) {
+			for n := range int64(20) {
+				m = append(m, msg("a", n, jpeg), msg("b", n, jpeg))
+			}
+			return m
+		}(), 0},
+		{"stray far ahead, then a resend", func() (m [][][]byte) {
+			for n := range int64(20) {
+				m = append(m, msg("a", n, jpeg))
+				if n == 9 {
+					m = append(m, msg("a", 300, other))
+				}
+				if n == 15 {
+					m = append(m, msg("a", 4, jpeg))
+				}
+			}
+			return m
+		}(), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(Event) {}}, ChunkBytes: 1}
+			so.applyDefaults()
+			l := &live{out: t.TempDir(), so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
+			l.handle(context.Background(), [][]byte{[]byte(msgBegin), []byte(`{"run": "order"}`)})
+			r := l.cur
+			r.jobs, r.done = make(chan chunkJob, 1000), make(chan struct{}) // collected, not encoded
+			for _, m := range tc.messages {
+				l.handle(context.Background(), m)
+			}
+			r.writer.Close()
+			if r.rep.Chunks < 3 || r.rep.Rejected[rejectedLate] != 0 || r.rep.Rejected[rejectedDuplicate] != tc.duplicate {
+				t.Fatalf("%d chunks, rejected %v; want chunks, no late frame, %d duplicates", r.rep.Chunks, r.rep.Rejected, tc.duplicate)
+			}
+		})
 	}
 }

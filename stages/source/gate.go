@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,8 +46,10 @@ func openGate(addr string, max int) (*gate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if network == "unix" {
-		os.Remove(where) // as libzmq does: a stale socket file from a killed serve
+	if info, err := os.Lstat(where); network == "unix" && err == nil && info.Mode()&fs.ModeSocket != 0 {
+		// A stale socket a killed serve left, as libzmq removes it (never
+		// any other file a mistyped address names).
+		os.Remove(where)
 	}
 	dir, err := os.MkdirTemp("", "tdwstitch-gate-")
 	if err != nil {
@@ -56,6 +59,11 @@ func openGate(addr string, max int) (*gate, error) {
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	if inner := filepath.Join(dir, "frames"); len(inner) > 100 {
+		ln.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("the socket's private endpoint %s is too long for a Unix socket: set TMPDIR to a shorter folder", inner)
 	}
 	g := &gate{ln: ln, dir: dir, inner: "ipc://" + filepath.Join(dir, "frames"), slots: make(chan struct{}, max), conns: map[net.Conn]bool{}}
 	return g, nil
@@ -67,9 +75,13 @@ func netAddress(addr string) (network, where string, err error) {
 		return "unix", rest, nil
 	}
 	if rest, ok := strings.CutPrefix(addr, "tcp://"); ok {
-		return "tcp", strings.Replace(rest, "*:", ":", 1), nil
+		if port, ok := strings.CutPrefix(rest, "*:"); ok {
+			// Every IPv4 interface, as libzmq binds "*" by default.
+			return "tcp4", "0.0.0.0:" + port, nil
+		}
+		return "tcp", rest, nil
 	}
-	return "", "", fmt.Errorf("%s: --listen takes tcp://HOST:PORT or ipc://PATH", addr)
+	return "", "", errors.New("--listen takes tcp://HOST:PORT or ipc://PATH")
 }
 
 // serve accepts until close; the gate owns the goroutines it starts.
@@ -128,14 +140,19 @@ func (g *gate) relay(c net.Conn) {
 	if err != nil {
 		return
 	}
+	// Closed at shutdown too: a relay blocked writing to a socket that
+	// stopped reading (its queue full) must not hold close up.
+	if !g.track(in, true) {
+		in.Close()
+		return
+	}
+	defer g.track(in, false)
 	defer in.Close()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(in, c); done <- struct{}{} }()
-	go func() { io.Copy(c, in); done <- struct{}{} }()
-	<-done // one side ended: closing both (deferred) ends the other
-	c.Close()
-	in.Close()
-	<-done
+	// Whichever direction ends first closes both, which ends the other.
+	var both sync.WaitGroup
+	both.Go(func() { io.Copy(in, c); c.Close(); in.Close() })
+	both.Go(func() { io.Copy(c, in); c.Close(); in.Close() })
+	both.Wait()
 }
 
 // close stops accepting, closes every relayed connection and waits.

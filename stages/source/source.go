@@ -64,7 +64,11 @@ func Open(o Options) (*Socket, error) {
 			s.Close()
 			return nil, fmt.Errorf("cannot listen on %s: %w (check the address; tcp://127.0.0.1:5556 or ipc:///tmp/tdw.sock)", o.Listen, err)
 		}
-		err = s.Bind(g.inner)
+		if err = s.Bind(g.inner); err != nil {
+			g.close()
+			s.Close()
+			return nil, fmt.Errorf("cannot bind the socket's private endpoint %s: %w", g.inner, err)
+		}
 	} else if o.Listen != "" {
 		err = s.Bind(o.Listen)
 	} else {

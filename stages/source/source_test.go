@@ -200,3 +200,39 @@ s.close(linger=5000); ctx.term()`, zaddr)
 		t.Fatalf("never received %q", want)
 	}
 }
+
+// TestCloseWhilePeerPushes: a peer keeps pushing while nothing receives, so
+// the relay to the socket is blocked writing; Close still returns (serve's
+// shutdown on a signal must not hang on a busy controller).
+func TestCloseWhilePeerPushes(t *testing.T) {
+	zaddr, addr := freeAddr(t)
+	s, err := Open(Options{Listen: zaddr, MaxPart: 2 << 20, HWM: 1, MaxPeers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := zmtp.Handshake(c); err != nil {
+		t.Fatal(err)
+	}
+	frame := append(zmtp.LongFrame(1<<20), make([]byte, 1<<20)...)
+	for blocked := false; !blocked; {
+		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		_, err := c.Write(frame)
+		var ne net.Error
+		blocked = errors.As(err, &ne) && ne.Timeout() // everything between is full
+		if err != nil && !blocked {
+			t.Fatalf("push: %v", err)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close hung while the peer was pushing")
+	}
+}
