@@ -31,7 +31,7 @@ type bounded struct {
 const shapeSamples = 9
 
 // majorityShape is the shape most of a sample of the stream's frames agree
-// on: never just the first frame's, so one odd frame (a 2x2 thumbnail saved
+// on, from their headers (a bomb in the sample is never decoded): never just the first frame's, so one odd frame (a 2x2 thumbnail saved
 // as img_0000.jpg) is the bad one instead of setting the video's size.
 func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) shape {
 	type key struct {
@@ -51,7 +51,7 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 		if n > shapeSamples {
 			i = j * (n - 1) / (shapeSamples - 1)
 		}
-		c := check(frames[i], opts, false)
+		c := check(ctx, frames[i], headersOnly(opts), false, nil)
 		if c.err != nil {
 			continue
 		}
@@ -127,9 +127,9 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 // when unset), recording why the others are bad; -1 if none.
 func goodFrom(ctx context.Context, frames []discover.Frame, from, to, step int, shp *shape, opts Options, reasons map[int]string) int {
 	for i := from; i != to && ctx.Err() == nil; i += step {
-		c := check(frames[i], opts, false)
+		c := check(ctx, frames[i], opts, false, shp)
 		if c.err == nil {
-			c.err = shp.match(c)
+			c.err = shp.match(c) // sets an unset shape
 		}
 		if c.err == nil {
 			return i
@@ -165,9 +165,17 @@ func gapError(frames []discover.Frame, i, start, last int, maxGap int64) error {
 func preferGood(s *discover.Stream, opts Options) {
 	for i, d := range s.Duplicates {
 		k, ok := slices.BinarySearchFunc(s.Frames, d.Number, func(f discover.Frame, n int64) int { return cmp.Compare(f.Number, n) })
-		if !ok || check(s.Frames[k], opts, false).err == nil || check(d, opts, false).err != nil {
+		headers := headersOnly(opts)
+		if !ok || check(context.Background(), s.Frames[k], headers, false, nil).err == nil || check(context.Background(), d, headers, false, nil).err != nil {
 			continue
 		}
 		s.Frames[k], s.Duplicates[i] = d, s.Frames[k]
 	}
+}
+
+// headersOnly is opts without --deep-check: for the reads that only need a
+// frame's header (its shape's vote, which of two files is the frame).
+func headersOnly(opts Options) Options {
+	opts.Deep = false
+	return opts
 }

@@ -75,7 +75,8 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 	}
 	place := planStream(s, sr, clock, audio, opts)
 	shp := b.shape
-	scan(ctx, s.Frames, opts, false, func(c checked) bool {
+	want := b.shape // read by the readers; shp is set by this goroutine
+	scan(ctx, s.Frames, opts, false, &want, func(c checked) bool {
 		if c.err == nil {
 			c.err = shp.match(c)
 		}

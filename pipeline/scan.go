@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/sourcegraph/conc/stream"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -28,7 +29,7 @@ type checked struct {
 // scan reads and validates frames with at most readers in flight and calls fn
 // for each in frame order, one call at a time. It stops submitting work when fn
 // returns false or ctx is done, and returns once every task has finished.
-func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool, fn func(checked) bool) {
+func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool, want *shape, fn func(checked) bool) {
 	s := stream.New().WithMaxGoroutines(opts.Readers)
 	var stop atomic.Bool
 	for _, f := range frames {
@@ -36,7 +37,7 @@ func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool,
 			break
 		}
 		s.Go(func() stream.Callback {
-			c := check(f, opts, keep)
+			c := check(ctx, f, opts, keep, want)
 			return func() {
 				if !stop.Load() && ctx.Err() == nil && !fn(c) {
 					stop.Store(true)
@@ -48,9 +49,10 @@ func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool,
 }
 
 // check reads and validates one frame: its structure, its size against
-// --max-pixels from its header (before any pixel is decoded: a 200 KB PNG
-// can claim 16000x16000), then with --deep-check its pixels.
-func check(f discover.Frame, opts Options, keep bool) checked {
+// --max-pixels and the stream's shape (when set) from its header, before any
+// pixel is decoded (a 60 KB PNG can claim 8000x8000), then with
+// --deep-check its pixels, within the process-wide decode budget.
+func check(ctx context.Context, f discover.Frame, opts Options, keep bool, want *shape) checked {
 	c := checked{frame: f}
 	data, err := readFrame(f)
 	if err != nil {
@@ -61,16 +63,39 @@ func check(f discover.Frame, opts Options, keep bool) checked {
 	if c.err == nil && opts.MaxPixels > 0 && int64(c.info.Width)*int64(c.info.Height) > opts.MaxPixels {
 		c.err = fmt.Errorf("frame is %dx%d, more pixels than --max-pixels %d allows (an image bomb? raise --max-pixels if it is real)", c.info.Width, c.info.Height, opts.MaxPixels)
 	}
-	if c.err == nil && opts.Deep {
-		c.info, c.err = validate.Deep(data)
-	}
 	if c.err == nil && c.info.Format != f.Format {
 		c.err = fmt.Errorf("file is %s but named .%s", c.info.Format, extName(f.Format))
+	}
+	if c.err == nil && want != nil && want.set {
+		c.err = want.match(c)
+	}
+	if c.err == nil && opts.Deep {
+		c.err = decodeWithin(ctx, data, c.info)
 	}
 	if c.err == nil && keep {
 		c.data = data[:c.info.Length] // the image only, not what follows it
 	}
 	return c
+}
+
+// decodeBudget bounds the memory of --deep-check's decodes across the
+// process: at most this many bytes of decoded pixels at once, so that
+// readers x a large frame cannot add up. A frame larger than the whole
+// budget (allowed by a raised --max-pixels) decodes alone.
+const decodeBudget = 512 << 20
+
+var decoding = semaphore.NewWeighted(decodeBudget)
+
+// decodeWithin decodes data's pixels once its share of the decode budget
+// (4 bytes a pixel) is free.
+func decodeWithin(ctx context.Context, data []byte, info validate.Info) error {
+	cost := min(int64(info.Width)*int64(info.Height)*4, decodeBudget)
+	if err := decoding.Acquire(ctx, cost); err != nil {
+		return err
+	}
+	defer decoding.Release(cost)
+	_, err := validate.Deep(data)
+	return err
 }
 
 // readFrame reads a frame's bytes: its file, or its range of a pack. Only

@@ -155,7 +155,8 @@ func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final stri
 	shp := b.shape // what most frames agree on; unset: the first good frame's
 	var failure error
 	done := 0
-	scan(ctx, s.Frames, opts, !failing, func(c checked) bool {
+	want := b.shape // read by the readers; shp is set by this goroutine
+	scan(ctx, s.Frames, opts, !failing, &want, func(c checked) bool {
 		done++
 		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
 		if c.err == nil {

@@ -29,10 +29,7 @@ import (
 // the encode until the test releases it, and a wrapper around ffmpeg reports
 // each ffmpeg PID when it starts.
 func TestSignalMidEncode(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "tdwstitch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	for _, tc := range []struct {
 		sig  syscall.Signal
 		code int
@@ -123,10 +120,7 @@ func gatedFFmpeg(t *testing.T, dir, match string) (ffmpeg string, notes *os.File
 // redone, and no partial file is ever at a final path.
 func TestBatchKill9ThenResume(t *testing.T) {
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "tdwstitch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	root, out := filepath.Join(tmp, "root"), filepath.Join(tmp, "out")
 	rels := newDataset(t, root, 3) // scene0/run_000, scene0/run_002, scene1/run_001 (last in order)
 	last := "scene1/run_001"
@@ -219,11 +213,7 @@ func exitsWithin(pid int, d time.Duration) bool {
 // first chunk was encoded while it arrived: recovery keeps that chunk,
 // encodes the frames still spooled and joins, losing no frame.
 func TestServeKill9ThenRecover(t *testing.T) {
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "tdwstitch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	for _, tc := range []struct {
 		name   string
 		n, px  int
@@ -308,10 +298,7 @@ c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01
 // end it with 143 / 130, unless a run it encoded (here: one a killed serve
 // left, recovered at start) was degraded: then 3, its result.
 func TestServeSignalExits(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "tdwstitch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	for _, tc := range []struct {
 		name     string
 		sig      syscall.Signal

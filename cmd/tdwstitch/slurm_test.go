@@ -20,10 +20,7 @@ func TestSlurmArrayBatch(t *testing.T) {
 		t.Fatalf("starting Slurm: %v\n%s", err, out)
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "tdwstitch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtBinary(t)
 	root, out := filepath.Join(tmp, "root"), filepath.Join(tmp, "out")
 	rels := newDataset(t, root, 10)
 	job := filepath.Join(tmp, "job.sh")
