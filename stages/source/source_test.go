@@ -15,7 +15,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/fixtures/zmtp"
 )
 
-func freeAddr(t *testing.T) (string, string) {
+func freeAddr(t testing.TB) (string, string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
