@@ -12,13 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
-
-// BatchReportName is the batch summary's file name in the output root.
-const BatchReportName = "tdwstitch-batch.json"
 
 // shardDir holds each shard's own summary until the shards are merged.
 const shardDir = ".tdwstitch-shards"
@@ -39,49 +38,12 @@ type BatchOptions struct {
 	Gallery bool
 }
 
-// BatchRun is one run's line in the batch summary.
-type BatchRun struct {
-	Run           string  `json:"run"`    // relative to the root, slash-separated
-	Status        Status  `json:"status"` // ok, degraded, failed, skipped (up to date), planned (dry run)
-	Error         string  `json:"error,omitempty"`
-	Report        string  `json:"report"` // the run's report, relative to the output root
-	Streams       int     `json:"streams"`
-	ToEncode      int     `json:"to_encode"` // streams not up to date (dry run and live)
-	FramesWritten int     `json:"frames_written"`
-	VideoSeconds  float64 `json:"video_seconds"`
-}
-
-// BatchReport is the summary of a batch, OUT_ROOT/tdwstitch-batch.json.
-// Field names are a contract like the run report's (README.md).
-type BatchReport struct {
-	Schema        int                `json:"schema"`
-	Tool          string             `json:"tool"`
-	Version       string             `json:"version"`
-	Root          string             `json:"root"`
-	Output        string             `json:"output"`
-	Shard         *Shard             `json:"shard"`
-	Started       time.Time          `json:"started"`
-	WallSeconds   float64            `json:"wall_seconds"`
-	Runs          int                `json:"runs"`
-	OK            int                `json:"ok"`
-	Degraded      int                `json:"degraded"` // written (or up to date), but frames were missing or bad
-	Failed        int                `json:"failed"`
-	Skipped       int                `json:"skipped"`
-	FramesWritten int                `json:"frames_written"`
-	VideoSeconds  float64            `json:"video_seconds"`
-	Problems      []discover.Problem `json:"problems"`
-	Failures      []BatchRun         `json:"failures"`
-	// DegradedRuns lists the degraded runs (their reports say which frames).
-	DegradedRuns []BatchRun `json:"degraded_runs"`
-	RunList      []BatchRun `json:"run_list"`
-}
-
 // Batch encodes every run found under root into the same relative path under
 // outRoot, skipping runs whose outputs are up to date, and writes the batch
 // summary (or, for a shard, its share, merged once every shard has written
 // its own). One failing run never stops the others; the error wraps
 // ErrFailed when any failed.
-func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchReport, error) {
+func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.Batch, error) {
 	started := time.Now()
 	if bo.Jobs <= 0 {
 		bo.Jobs = runtime.NumCPU()
@@ -90,33 +52,36 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 		bo.EncoderThreads = max(1, runtime.NumCPU()/bo.Jobs)
 	}
 	bo.applyDefaults()
-	br := &BatchReport{Schema: ReportSchema, Tool: "tdwstitch", Version: version(), Root: absPath(root), Output: absPath(outRoot),
-		Started: started.UTC(), Problems: []discover.Problem{}, Failures: []BatchRun{}, DegradedRuns: []BatchRun{}, RunList: []BatchRun{}}
+	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: version(), Root: absPath(root), Output: absPath(outRoot),
+		Started: started.UTC(), Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	if bo.Shard.Count > 1 {
-		br.Shard = &bo.Shard
+		sh := report.Shard(bo.Shard)
+		br.Shard = &sh
 	}
 	rels, problems, err := discover.FindRuns(root)
 	if err != nil {
 		return br, err
 	}
-	br.Problems = append(br.Problems, problems...)
+	for _, p := range problems {
+		br.Problems = append(br.Problems, report.Problem(p))
+	}
 	rels = slices.DeleteFunc(rels, func(rel string) bool { return !bo.selects(rel) })
 
 	bo.OnEvent(Event{Kind: BatchPlanned, Total: len(rels)})
-	results := make([]BatchRun, len(rels))
+	results := make([]report.BatchRun, len(rels))
 	p := pool.New().WithMaxGoroutines(bo.Jobs)
 	for i, rel := range rels {
 		p.Go(func() { results[i] = bo.runOne(ctx, root, outRoot, rel) })
 	}
 	p.Wait()
 	for _, r := range results {
-		br.add(r)
+		br.Add(r)
 	}
 	br.WallSeconds = time.Since(started).Seconds()
 	if bo.DryRun {
 		return br, nil
 	}
-	merged, err := br.save(outRoot, bo.Shard)
+	merged, err := saveBatch(br, outRoot, bo.Shard)
 	if err != nil {
 		return br, err
 	}
@@ -128,13 +93,13 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*BatchRe
 	if err := ctx.Err(); err != nil && br.Failed == 0 {
 		return br, err
 	}
-	return br, br.Err()
+	return br, BatchErr(br)
 }
 
-// Err is the batch's outcome as an error: wrapping ErrFailed if any run
+// BatchErr is a batch's outcome as an error: wrapping ErrFailed if any run
 // failed, else ErrDegraded if any is degraded, else nil.
-func (br *BatchReport) Err() error {
-	return runsOutcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), BatchReportName)
+func BatchErr(br *report.Batch) error {
+	return runsOutcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), report.BatchFile)
 }
 
 // selects applies the shard and the include/exclude globs to a run.
@@ -157,12 +122,12 @@ func (bo BatchOptions) selects(rel string) bool {
 }
 
 // runOne encodes (or, for a dry run, plans) one run.
-func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) BatchRun {
+func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) report.BatchRun {
 	runDir := filepath.Join(root, filepath.FromSlash(rel))
 	outDir := filepath.Join(outRoot, filepath.FromSlash(rel))
-	br := BatchRun{Run: rel, Report: path.Join(rel, ReportName)}
+	br := report.BatchRun{Run: rel, Report: path.Join(rel, report.RunFile)}
 	if ctx.Err() != nil {
-		br.Status, br.Error = Failed, "interrupted before it started: run the batch again to encode it"
+		br.Status, br.Error = report.Failed, "interrupted before it started: run the batch again to encode it"
 		return br
 	}
 	opts := bo.Options
@@ -183,7 +148,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 		}
 	}
 	if isFailure(err) {
-		br.Status, br.Error = Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
+		br.Status, br.Error = report.Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
 	}
 	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})
 	return br
@@ -191,13 +156,13 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) Ba
 
 // planRun is a dry run's view of one run: its streams and how many are not
 // up to date.
-func planRun(runDir, outDir, rel string, opts Options) BatchRun {
-	br := BatchRun{Run: rel, Report: path.Join(rel, ReportName), Status: Planned}
+func planRun(runDir, outDir, rel string, opts Options) report.BatchRun {
+	br := report.BatchRun{Run: rel, Report: path.Join(rel, report.RunFile), Status: report.Planned}
 	run, err := discover.Find(runDir)
 	if err == nil {
 		var streams []*discover.Stream
 		if streams, err = selectStreams(run, opts); err == nil {
-			prev := readPrevious(outDir)
+			prev := readRun(outDir)
 			br.Streams = len(streams)
 			for _, s := range streams {
 				if upToDate(prev, outDir, s.ID(), streamInputs(run, s, opts)) == nil {
@@ -205,50 +170,31 @@ func planRun(runDir, outDir, rel string, opts Options) BatchRun {
 				}
 			}
 			if br.ToEncode == 0 {
-				br.Status = Skipped
+				br.Status = report.Skipped
 			}
 		}
 	}
 	if err != nil {
-		br.Status, br.Error = Failed, err.Error()
+		br.Status, br.Error = report.Failed, err.Error()
 	}
 	return br
 }
 
-func (br *BatchReport) add(r BatchRun) {
-	br.Runs++
-	br.RunList = append(br.RunList, r)
-	switch r.Status {
-	case OK:
-		br.OK++
-	case Failed:
-		br.Failed++
-		br.Failures = append(br.Failures, r)
-	case Degraded:
-		br.Degraded++
-		br.DegradedRuns = append(br.DegradedRuns, r)
-	case Skipped:
-		br.Skipped++
-	}
-	br.FramesWritten += r.FramesWritten
-	br.VideoSeconds += r.VideoSeconds
-}
-
-// save writes the summary; a shard writes its share and, when it finds every
+// saveBatch writes the summary; a shard writes its share and, when it finds every
 // shard's share written, the merged summary. It returns the complete summary,
 // or nil when other shards are still to finish.
-func (br *BatchReport) save(outRoot string, shard Shard) (*BatchReport, error) {
+func saveBatch(br *report.Batch, outRoot string, shard Shard) (*report.Batch, error) {
 	if err := os.MkdirAll(outRoot, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the output root %s: %w (choose a writable folder with -o)", outRoot, err)
 	}
 	if shard.Count <= 1 {
-		return br, writeJSON(filepath.Join(outRoot, BatchReportName), br)
+		return br, report.Write(filepath.Join(outRoot, report.BatchFile), br)
 	}
 	dir := filepath.Join(outRoot, shardDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", shard.Index, shard.Count)), br); err != nil {
+	if err := report.Write(filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", shard.Index, shard.Count)), br); err != nil {
 		return nil, err
 	}
 	for k := range shard.Count {
@@ -261,16 +207,16 @@ func (br *BatchReport) save(outRoot string, shard Shard) (*BatchReport, error) {
 
 // MergeReports builds the batch summary from every shard's summary in
 // outRoot (their runs, problems and wall times) and writes it.
-func MergeReports(outRoot string) (*BatchReport, error) {
+func MergeReports(outRoot string) (*report.Batch, error) {
 	files, _ := filepath.Glob(filepath.Join(outRoot, shardDir, "shard-*-of-*.json"))
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no shard summaries in %s: run the shards (tdwstitch batch --shard K/N) first", filepath.Join(outRoot, shardDir))
 	}
-	merged := &BatchReport{Schema: ReportSchema, Tool: "tdwstitch", Version: version(), Output: absPath(outRoot),
-		Problems: []discover.Problem{}, Failures: []BatchRun{}, DegradedRuns: []BatchRun{}, RunList: []BatchRun{}}
+	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: version(), Output: absPath(outRoot),
+		Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	counts := map[int]bool{}
 	for _, f := range files {
-		var part BatchReport
+		var part report.Batch
 		b, err := os.ReadFile(f)
 		if err == nil {
 			err = json.Unmarshal(b, &part)
@@ -289,25 +235,14 @@ func MergeReports(outRoot string) (*BatchReport, error) {
 		merged.WallSeconds = max(merged.WallSeconds, end.Sub(merged.Started).Seconds())
 		merged.Problems = append(merged.Problems, part.Problems...)
 		for _, r := range part.RunList {
-			merged.add(r)
+			merged.Add(r)
 		}
 	}
 	if len(counts) > 1 {
 		return nil, fmt.Errorf("shard summaries in %s come from different shard counts: remove %s and run the shards again", outRoot, shardDir)
 	}
-	slices.SortFunc(merged.RunList, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
-	slices.SortFunc(merged.Failures, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
-	slices.SortFunc(merged.DegradedRuns, func(a, b BatchRun) int { return strings.Compare(a.Run, b.Run) })
-	return merged, writeJSON(filepath.Join(outRoot, BatchReportName), merged)
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
+	slices.SortFunc(merged.RunList, func(a, b report.BatchRun) int { return strings.Compare(a.Run, b.Run) })
+	slices.SortFunc(merged.Failures, func(a, b report.BatchRun) int { return strings.Compare(a.Run, b.Run) })
+	slices.SortFunc(merged.DegradedRuns, func(a, b report.BatchRun) int { return strings.Compare(a.Run, b.Run) })
+	return merged, report.Write(filepath.Join(outRoot, report.BatchFile), merged)
 }

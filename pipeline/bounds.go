@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
 
@@ -18,7 +20,7 @@ type bounded struct {
 	stream *discover.Stream
 	// outside are the bad frames before or after that range: listed in the
 	// report, never held.
-	outside []BadFrameInfo
+	outside []report.BadFrame
 	// err: good frames on both sides of a gap wider than MaxGap; the stream
 	// fails (naming the file after the gap) instead of holding for hours.
 	err error
@@ -101,10 +103,10 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 	for start > 0 && !tooFar(frames[start-1].Number, frames[start].Number, opts.MaxGap) {
 		start--
 	}
-	var bad []BadFrameInfo
+	var bad []report.BadFrame
 	for i := range frames {
 		if i < start || i > last {
-			bad = append(bad, BadFrameInfo{Path: frames[i].Rel, Reason: reasons[i] + outsideReason(i < start)})
+			bad = append(bad, report.BadFrame{Path: frames[i].Rel, Reason: reasons[i] + outsideReason(i < start)})
 		}
 	}
 	for i := start + 1; i <= last; i++ {

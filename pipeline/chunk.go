@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -61,7 +63,7 @@ func (c chunkRange) frames() string {
 }
 
 func (m *liveManifest) write(runOut string) error {
-	return writeJSON(filepath.Join(runOut, liveManifestName), m)
+	return report.Write(filepath.Join(runOut, liveManifestName), m)
 }
 
 func readManifest(runOut string) (*liveManifest, error) {
@@ -93,7 +95,7 @@ type segment struct {
 	clock    *timing.Clock    // receive times of the run's frames so far
 	timed    bool             // the final videos get audio: visual streams are placed by time
 	// outside holds, per stream ID, the chunk's frames set aside by restrict.
-	outside map[string][]BadFrameInfo
+	outside map[string][]report.BadFrame
 }
 
 // restrict keeps the chunk's frames of each stream, and the streams that
@@ -102,7 +104,7 @@ type segment struct {
 // out among the chunk's own frames: a stray in an earlier chunk that took
 // a number first does not make the real frame of that number a duplicate.
 func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, warnings []string) {
-	g.outside = map[string][]BadFrameInfo{}
+	g.outside = map[string][]report.BadFrame{}
 	for _, s := range streams {
 		c := *s
 		c.Frames, c.Duplicates = nil, nil
@@ -115,7 +117,7 @@ func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, 
 			case in:
 				c.Frames = append(c.Frames, f)
 			case chunk >= 0:
-				g.outside[s.ID()] = append(g.outside[s.ID()], BadFrameInfo{Path: f.Rel, Reason: fmt.Sprintf(
+				g.outside[s.ID()] = append(g.outside[s.ID()], report.BadFrame{Path: f.Rel, Reason: fmt.Sprintf(
 					"frame number %d arrived with frames %d to %d, ahead of frames still to come: a stray, set aside", f.Number, g.from, max(g.to, g.from))})
 			}
 		}
@@ -180,7 +182,7 @@ func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManife
 
 // joinChunks makes a chunked live run's final videos and report: per stream,
 // the chunks' videos joined in order (no re-encoding) with the run's audio.
-func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timing.Clock, opts Options) (*Report, error) {
+func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timing.Clock, opts Options) (*report.Run, error) {
 	opts.applyDefaults()
 	started := time.Now()
 	spoolDir := filepath.Join(runOut, SpoolDir)
@@ -189,20 +191,20 @@ func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timi
 	return rep, err
 }
 
-func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, clock *timing.Clock, opts Options) error {
+func joinRun(ctx context.Context, rep *report.Run, runOut string, m *liveManifest, clock *timing.Clock, opts Options) error {
 	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: filepath.Join(runOut, SpoolDir)}, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
 		return err
 	}
 	var order []string
-	chunks := map[string][]*StreamReport{}
+	chunks := map[string][]*report.Stream{}
 	parts := map[string][]string{}
 	seen := map[string]bool{}
 	lastChunk := map[string]int{} // stream -> position of its last chunk so far
 	for pos, c := range m.Chunks {
 		dir := chunkDir(runOut, c.Index)
-		cr := readPrevious(dir)
+		cr := readRun(dir)
 		if cr == nil {
 			return fmt.Errorf("chunk %d of the run (frames from %d) has no report in %s: run tdwstitch serve --recover again", c.Index, c.From, dir)
 		}
@@ -233,7 +235,7 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))
 		}
 	}
-	rep.Streams = make([]*StreamReport, len(order))
+	rep.Streams = make([]*report.Stream, len(order))
 	var mu sync.Mutex
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, id := range order {
@@ -245,21 +247,21 @@ func joinRun(ctx context.Context, rep *Report, runOut string, m *liveManifest, c
 		})
 	}
 	p.Wait()
-	return rep.settle()
+	return settle(rep)
 }
 
 // allBad reports whether a chunk's stream failed only because none of its
 // frames in that chunk could be used: the stream goes on in other chunks.
-func allBad(sr *StreamReport) bool {
+func allBad(sr *report.Stream) bool {
 	// Bad frames include duplicates, which frames found do not count.
-	return sr.Status == Failed && sr.FramesRead == 0 && sr.FramesFound > 0 && len(sr.BadFrames) >= sr.FramesFound
+	return sr.Status == report.Failed && sr.FramesRead == 0 && sr.FramesFound > 0 && len(sr.BadFrames) >= sr.FramesFound
 }
 
 // joinStream merges one stream's chunk reports and joins its chunk videos.
-func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+func joinStream(ctx context.Context, srs []*report.Stream, parts []string, runOut string, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	// The first chunk that wrote frames says what the video is (size,
 	// format); a chunk of only bad frames has none of that.
-	base := slices.IndexFunc(srs, func(c *StreamReport) bool { return !allBad(c) })
+	base := slices.IndexFunc(srs, func(c *report.Stream) bool { return !allBad(c) })
 	if base < 0 {
 		base = 0
 	}
@@ -269,17 +271,17 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	// up there); the counts are the whole stream's.
 	sr.FramesFound, sr.FramesRead, sr.FramesWritten, sr.FramesDropped = first.FramesFound, first.FramesRead, first.FramesWritten, first.FramesDropped
 	sr.LastFrame, sr.MissingFrames, sr.FramesSetAside = first.LastFrame, first.MissingFrames, first.FramesSetAside
-	sr.Gaps, sr.BadFrames = append([]discover.Gap{}, first.Gaps...), append([]BadFrameInfo{}, first.BadFrames...)
+	sr.Gaps, sr.BadFrames = append([]report.Gap{}, first.Gaps...), append([]report.BadFrame{}, first.BadFrames...)
 	var failures []string
 	for i, c := range srs {
-		if c.Status == Failed && !allBad(c) {
+		if c.Status == report.Failed && !allBad(c) {
 			failures = append(failures, fmt.Sprintf("frames %d to %d: %s", c.FirstFrame, c.LastFrame, c.Error))
 		}
 		if i == 0 {
 			continue
 		}
 		if c.FirstFrame > sr.LastFrame+1 {
-			sr.Gaps = append(sr.Gaps, discover.Gap{From: sr.LastFrame + 1, To: c.FirstFrame - 1})
+			sr.Gaps = append(sr.Gaps, report.Gap{From: sr.LastFrame + 1, To: c.FirstFrame - 1})
 			sr.MissingFrames += c.FirstFrame - sr.LastFrame - 1
 		}
 		sr.FramesFound += c.FramesFound
@@ -305,7 +307,7 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 		err = joinStreamTo(ctx, &sr, parts, final, audio, clock, opts)
 	}
 	if err != nil {
-		sr.Status, sr.Error = Failed, err.Error()
+		sr.Status, sr.Error = report.Failed, err.Error()
 	} else {
 		sr.Status = writtenStatus(&sr)
 	}
@@ -313,17 +315,17 @@ func joinStream(ctx context.Context, srs []*StreamReport, parts []string, runOut
 	return &sr
 }
 
-func joinStreamTo(ctx context.Context, sr *StreamReport, parts []string, final string, audio *AudioReport, clock *timing.Clock, opts Options) error {
-	if clock != nil && sr.Timing != "" && sr.Timing != string(timing.None) {
+func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final string, audio *report.Audio, clock *timing.Clock, opts Options) error {
+	if clock != nil && sr.Timing != "" && sr.Timing != report.TimingNone {
 		t0 := clock.Frames[sr.FirstFrame]
 		sr.CaptureSpan = clock.Frames[sr.LastFrame] - t0
 		sr.OneLinerDrift = sr.CaptureSpan - float64(sr.FramesFound-1)/opts.FPS
 	}
-	visual := strings.HasSuffix(sr.Output, ".mp4")
+	visual := sr.Visual()
 	job := ffmpeg.Concat{Parts: parts, Visual: visual, StallTimeout: opts.StallTimeout}
 	if audio != nil && visual {
 		offset := 0.0
-		if clock != nil && clock.HasAudio && sr.Timing != string(timing.None) {
+		if clock != nil && clock.HasAudio && sr.Timing != report.TimingNone {
 			offset = clock.AudioStart - clock.Frames[sr.FirstFrame]
 		}
 		duration := float64(sr.FramesWritten) / opts.FPS

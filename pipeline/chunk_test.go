@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
@@ -43,7 +45,7 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 
 	// The run has gaps: both ways write every stream, degraded.
 	whole, _, err := Encode(ctx, dir, t.TempDir(), opts)
-	if !errors.Is(err, ErrDegraded) || whole.Status != Degraded {
+	if !errors.Is(err, ErrDegraded) || whole.Status != report.Degraded {
 		t.Fatalf("whole: %s, %v; want degraded", whole.Status, err)
 	}
 
@@ -72,12 +74,12 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	o := opts
 	o.Audio = m.Audio
 	joined, err := joinChunks(ctx, runOut, m, clock, o)
-	if !errors.Is(err, ErrDegraded) || joined.Status != Degraded {
+	if !errors.Is(err, ErrDegraded) || joined.Status != report.Degraded {
 		t.Fatalf("join: %s, %v; want degraded like the whole encode", joined.Status, err)
 	}
 
 	for _, w := range whole.Streams {
-		i := slices.IndexFunc(joined.Streams, func(s *StreamReport) bool { return s.ID == w.ID })
+		i := slices.IndexFunc(joined.Streams, func(s *report.Stream) bool { return s.ID == w.ID })
 		if i < 0 {
 			t.Fatalf("%s missing from the joined run", w.ID)
 		}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -31,7 +33,7 @@ var errUpToDate = errors.New("up to date")
 // returns the report and where it was written (empty when even that
 // failed), and an error wrapping ErrFailed when anything failed, or
 // ErrDegraded when every output was written but some is degraded.
-func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, string, error) {
+func Encode(ctx context.Context, runDir, outDir string, opts Options) (*report.Run, string, error) {
 	opts.applyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
@@ -59,22 +61,22 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 	}
 	if errors.As(err, &locked) {
 		// Another process owns the folder: its report is not ours to write.
-		rep.Status, rep.Error, rep.Streams = Failed, err.Error(), nil
+		rep.Status, rep.Error, rep.Streams = report.Failed, err.Error(), nil
 		return rep, "", fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	if errors.Is(err, errUpToDate) {
 		// Nothing to do: the report on disk already describes the outputs.
-		rep.Streams = rep.compact().Streams
-		path := filepath.Join(outDir, ReportName)
+		rep.Streams = rep.Compact().Streams
+		path := filepath.Join(outDir, report.RunFile)
 		switch rep.Status {
-		case Failed:
+		case report.Failed:
 			return rep, path, fmt.Errorf("%w: %s", ErrFailed, prevError(rep))
-		case Degraded:
+		case report.Degraded:
 			return rep, path, fmt.Errorf("%w: kept outputs are degraded (see the report)", ErrDegraded)
 		}
 		return rep, path, nil
 	}
-	rep.Streams = rep.compact().Streams
+	rep.Streams = rep.Compact().Streams
 	path, err := finishReport(rep, outDir, started, err)
 	return rep, path, err
 }
@@ -82,14 +84,14 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*Report, 
 // finishReport records the outcome of a run (err: why it failed, or
 // ErrDegraded) in its report and writes it; the error wraps ErrFailed when
 // anything failed, ErrDegraded when everything was written but damaged.
-func finishReport(rep *Report, outDir string, started time.Time, err error) (string, error) {
+func finishReport(rep *report.Run, outDir string, started time.Time, err error) (string, error) {
 	rep.WallSeconds = time.Since(started).Seconds()
 	if err != nil && !errors.Is(err, ErrDegraded) {
-		rep.Status, rep.Error = Failed, err.Error()
+		rep.Status, rep.Error = report.Failed, err.Error()
 	}
-	path, werr := rep.write(outDir)
+	path, werr := writeRun(rep, outDir)
 	if werr != nil {
-		rep.Status, rep.Error = Failed, werr.Error()
+		rep.Status, rep.Error = report.Failed, werr.Error()
 		err = errors.Join(err, werr)
 	}
 	switch {
@@ -100,11 +102,11 @@ func finishReport(rep *Report, outDir string, started time.Time, err error) (str
 	}
 }
 
-func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Options, lock func() error) error {
+func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts Options, lock func() error) error {
 	// An output is kept only while the report's fingerprint of its inputs
 	// and options matches; everything else is made again (--force: all).
 	// Whatever happens, the new report lists every video left on disk.
-	prev := readPrevious(outDir)
+	prev := readRun(outDir)
 	find := discover.Find
 	if opts.find != nil {
 		find = opts.find
@@ -114,7 +116,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 		rep.Streams = unselected(prev, outDir, nil)
 		return err
 	}
-	rep.Ignored = run.Ignored
+	rep.Ignored = ignored(run.Ignored)
 	streams, err := selectStreams(run, opts)
 	if err != nil {
 		rep.Streams = unselected(prev, outDir, nil)
@@ -134,8 +136,8 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	}
 	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
-		rep.settle()
-		if rep.Status == prev.Status || rep.Status == Skipped && prev.Status == OK {
+		settle(rep)
+		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
 			return errUpToDate // the report on disk says so already
 		}
 	}
@@ -143,10 +145,10 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 		return &lockedError{err}
 	}
 	// Decide again under the lock: another process may have written since.
-	prev = readPrevious(outDir)
+	prev = readRun(outDir)
 	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts)
 	// A run-level failure from here on fails each stream not yet done.
-	failRest := func(err error) error { return rep.failRest(err, streams, inputs, outDir, opts) }
+	failRest := func(err error) error { return failRemaining(rep, err, streams, inputs, outDir, opts) }
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
@@ -167,7 +169,7 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 	// The report is rewritten as each stream finishes, so a run killed
 	// half-way keeps what it finished (status "running" tells it stopped).
 	var mu sync.Mutex
-	rep.Status = Running
+	rep.Status = report.Running
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i := range streams {
 		if rep.Streams[i] != nil {
@@ -180,22 +182,22 @@ func encodeRun(ctx context.Context, rep *Report, runDir, outDir string, opts Opt
 			defer mu.Unlock()
 			rep.Streams[i] = sr
 			if todo > 1 {
-				rep.write(outDir)
+				writeRun(rep, outDir)
 			}
 		})
 	}
 	p.Wait()
 
-	return rep.settle()
+	return settle(rep)
 }
 
-// failRest records a run-level failure (err) for each stream not yet done,
+// failRemaining records a run-level failure (err) for each stream not yet done,
 // saying whether an earlier video of it is still on disk, and returns err.
-func (rep *Report) failRest(err error, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
+func failRemaining(rep *report.Run, err error, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
 	for i, s := range streams {
 		if rep.Streams[i] == nil {
 			sr := newStreamReport(bounded{stream: s}, opts)
-			sr.Status, sr.Error, sr.Inputs = Failed, "not encoded: "+err.Error(), inputs[i]
+			sr.Status, sr.Error, sr.Inputs = report.Failed, "not encoded: "+err.Error(), inputs[i]
 			markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
 			rep.Streams[i] = sr
 		}
@@ -207,8 +209,8 @@ func (rep *Report) failRest(err error, streams []*discover.Stream, inputs []stri
 // previous report's entry in rep.Streams for those whose outputs are up to
 // date (nil slots are to encode, todo of them), then the entries of the
 // streams not selected whose videos are still on disk.
-func keepUpToDate(rep, prev *Report, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (inputs []string, todo int) {
-	rep.Streams = make([]*StreamReport, len(streams))
+func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (inputs []string, todo int) {
+	rep.Streams = make([]*report.Stream, len(streams))
 	inputs = make([]string, len(streams))
 	for i, s := range streams {
 		inputs[i] = streamInputs(run, s, opts)
@@ -228,7 +230,7 @@ func keepUpToDate(rep, prev *Report, run *discover.Run, streams []*discover.Stre
 // boundStreams bounds the range of each stream to encode (nil in done) by
 // its good frames, before anything is timed or encoded: a few reads per
 // stream. good are the streams that can be encoded, for the clock.
-func boundStreams(ctx context.Context, streams []*discover.Stream, done []*StreamReport, opts Options) (bounds []bounded, good []*discover.Stream) {
+func boundStreams(ctx context.Context, streams []*discover.Stream, done []*report.Stream, opts Options) (bounds []bounded, good []*discover.Stream) {
 	bounds = make([]bounded, len(streams))
 	for i, s := range streams {
 		if done[i] != nil {
@@ -252,10 +254,10 @@ func boundStreams(ctx context.Context, streams []*discover.Stream, done []*Strea
 
 // prevError is what failed in a run whose report is unchanged: its failed
 // streams' errors.
-func prevError(rep *Report) string {
+func prevError(rep *report.Run) string {
 	var msgs []string
 	for _, sr := range rep.Streams {
-		if sr.Status == Failed && !sr.NotSelected {
+		if sr.Status == report.Failed && !sr.NotSelected {
 			msgs = append(msgs, sr.ID+": "+sr.Error)
 		}
 	}
@@ -271,16 +273,16 @@ func (e *lockedError) Unwrap() error { return e.err }
 // unselected are the previous report's entries for streams not encoded this
 // time (--passes, --avatars), kept with their last result while their video
 // is still on disk: a report lists every output in its folder.
-func unselected(prev *Report, outDir string, streams []*discover.Stream) []*StreamReport {
+func unselected(prev *report.Run, outDir string, streams []*discover.Stream) []*report.Stream {
 	if prev == nil {
 		return nil
 	}
-	var out []*StreamReport
+	var out []*report.Stream
 	for _, sr := range prev.Streams {
 		if slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == sr.ID }) {
 			continue
 		}
-		if sr.Status == Failed && !sr.StaleOutput {
+		if sr.Status == report.Failed && !sr.StaleOutput {
 			sr.Kept, sr.NotSelected = true, true
 			out = append(out, sr) // describes no file
 			continue
@@ -320,7 +322,7 @@ func isFailure(err error) bool {
 // failed (the error lists them, wrapping nothing), degraded if any is (the
 // error wraps ErrDegraded), skipped if every one was kept up to date, else
 // ok. Streams listed only because their videos are on disk do not count.
-func (rep *Report) settle() error {
+func settle(rep *report.Run) error {
 	var failed, degraded []string
 	kept, selected := 0, 0
 	for _, sr := range rep.Streams {
@@ -329,9 +331,9 @@ func (rep *Report) settle() error {
 		}
 		selected++
 		switch sr.Status {
-		case Failed:
+		case report.Failed:
 			failed = append(failed, sr.ID+": "+sr.Error)
-		case Degraded:
+		case report.Degraded:
 			degraded = append(degraded, sr.ID)
 		}
 		if sr.Kept {
@@ -340,26 +342,26 @@ func (rep *Report) settle() error {
 	}
 	switch {
 	case len(failed) > 0:
-		rep.Status = Failed
+		rep.Status = report.Failed
 		return fmt.Errorf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; "))
 	case len(degraded) > 0:
-		rep.Status = Degraded
+		rep.Status = report.Degraded
 		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))
 	case kept == selected:
-		rep.Status = Skipped
+		rep.Status = report.Skipped
 	default:
-		rep.Status = OK
+		rep.Status = report.OK
 	}
 	return nil
 }
 
-func newReport(runDir, outDir string, opts Options, started time.Time) *Report {
-	return &Report{
-		Schema: ReportSchema, Tool: "tdwstitch", Version: version(),
+func newReport(runDir, outDir string, opts Options, started time.Time) *report.Run {
+	return &report.Run{
+		Schema: report.Schema, Tool: report.Tool, Version: version(),
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
-		Options: ReportOptions{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: opts.Gaps, OnBad: opts.OnBad, MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
+		Options: report.Options{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: string(opts.Gaps), OnBad: string(opts.OnBad), MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},
-		Streams: []*StreamReport{}, Ignored: []discover.Ignored{}, Warnings: []string{},
+		Streams: []*report.Stream{}, Ignored: []report.Ignored{}, Warnings: []string{},
 	}
 }
 
@@ -429,7 +431,7 @@ const audioProbeTimeout = time.Minute
 // resolveAudio picks the audio file for the run and reads its length. An
 // unreadable file is a warning (the videos go without audio) unless OnBad is
 // FailBad, which makes it an error.
-func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioReport, []string, error) {
+func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report.Audio, []string, error) {
 	if opts.NoAudio {
 		return nil, nil, nil
 	}
@@ -462,7 +464,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*AudioR
 	}
 	if err == nil {
 		if a, ok := m.Audio(); ok {
-			return &AudioReport{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec, SampleRate: a.SampleRate}, nil, nil
+			return &report.Audio{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec, SampleRate: a.SampleRate}, nil, nil
 		}
 		err = errors.New("it has no audio stream")
 	}

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"go.uber.org/goleak"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -62,14 +64,14 @@ func TestEncodeSampleRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
-	if reportPath != filepath.Join(out, ReportName) || rep.Status != OK || len(rep.Streams) != 3 {
+	if reportPath != filepath.Join(out, report.RunFile) || rep.Status != report.OK || len(rep.Streams) != 3 {
 		t.Fatalf("report %s: status %s, %d streams", reportPath, rep.Status, len(rep.Streams))
 	}
 	if treeHash(t, sampleRun) != before {
 		t.Fatal("encoding modified the input run")
 	}
 	for _, sr := range rep.Streams {
-		if sr.Status != OK || !sr.Verified || sr.FramesWritten != 90 || sr.FramesRead != 90 {
+		if sr.Status != report.OK || !sr.Verified || sr.FramesWritten != 90 || sr.FramesRead != 90 {
 			t.Fatalf("%s: %+v", sr.ID, sr)
 		}
 		m := verify.Probe(t, rep.Path(sr))
@@ -116,7 +118,7 @@ func TestEncodeSampleRun(t *testing.T) {
 	}
 	// A second run keeps the outputs, and says so.
 	rep2, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tool(t)})
-	if err != nil || rep2.Status != Skipped {
+	if err != nil || rep2.Status != report.Skipped {
 		t.Fatalf("second encode: status %s, err %v; want skipped", rep2.Status, err)
 	}
 }
@@ -162,7 +164,7 @@ func (w *watchTool) assertAllExited(t *testing.T) {
 	}
 }
 
-func writeRun(t *testing.T, frames, size int, p synth.Passes) string {
+func synthRun(t *testing.T, frames, size int, p synth.Passes) string {
 	t.Helper()
 	dir := t.TempDir()
 	s := synth.Scene{Width: size, Height: size, Frames: frames, FPS: 60}
@@ -174,7 +176,7 @@ func writeRun(t *testing.T, frames, size int, p synth.Passes) string {
 
 func TestEncoderKilledMidStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	run := writeRun(t, 120, 64, synth.Passes{Img: true})
+	run := synthRun(t, 120, 64, synth.Passes{Img: true})
 	out := t.TempDir()
 	var w watchTool
 	var once sync.Once
@@ -188,7 +190,7 @@ func TestEncoderKilledMidStream(t *testing.T) {
 		t.Fatalf("Encode error = %v, want ErrFailed", err)
 	}
 	sr := rep.Streams[0]
-	if sr.Status != Failed || !strings.Contains(sr.Error, "encoder was killed") {
+	if sr.Status != report.Failed || !strings.Contains(sr.Error, "encoder was killed") {
 		t.Fatalf("stream: %s %q", sr.Status, sr.Error)
 	}
 	assertNoVideo(t, out)
@@ -197,7 +199,7 @@ func TestEncoderKilledMidStream(t *testing.T) {
 
 func TestCancelMidStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	run := writeRun(t, 120, 64, synth.Passes{Img: true, ID: true})
+	run := synthRun(t, 120, 64, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -212,7 +214,7 @@ func TestCancelMidStream(t *testing.T) {
 		t.Fatalf("Encode error = %v, want ErrFailed", err)
 	}
 	for _, sr := range rep.Streams {
-		if sr.Status != Failed || !strings.Contains(sr.Error, "interrupted") {
+		if sr.Status != report.Failed || !strings.Contains(sr.Error, "interrupted") {
 			t.Errorf("%s: %s %q, want failed: interrupted", sr.ID, sr.Status, sr.Error)
 		}
 	}
@@ -225,7 +227,7 @@ func TestCancelMidStream(t *testing.T) {
 func assertNoVideo(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != ReportName && filepath.Base(p) != LockName {
+		if err == nil && !d.IsDir() && filepath.Base(p) != report.RunFile && filepath.Base(p) != LockName {
 			t.Errorf("left behind: %s", p)
 		}
 		return nil

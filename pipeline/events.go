@@ -1,5 +1,7 @@
 package pipeline
 
+import "github.com/tdwstitch/tdwstitch/pipeline/report"
+
 // EventKind says what an Event reports.
 type EventKind int
 
@@ -41,7 +43,7 @@ type Event struct {
 	Done   int
 	Total  int
 	Path   string
-	Status Status
+	Status report.Status
 	Output string
 	Err    error
 }

@@ -5,17 +5,19 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/gallery"
 )
 
 // WriteGallery writes OUT_ROOT/index.html for the runs of a batch summary,
 // reading each run's report and source frames. It returns the page's path.
-func WriteGallery(br *BatchReport, outRoot string) (string, error) {
+func WriteGallery(br *report.Batch, outRoot string) (string, error) {
 	var runs []gallery.Run
 	for _, r := range br.RunList {
-		g := gallery.Run{Name: r.Run, Status: string(r.Status), Error: r.Error, Report: r.Report}
-		rep := readPrevious(filepath.Join(outRoot, filepath.FromSlash(r.Run)))
+		g := gallery.Run{Name: r.Run, Status: r.Status, Error: r.Error, Report: r.Report}
+		rep := readRun(filepath.Join(outRoot, filepath.FromSlash(r.Run)))
 		var frames map[string][]string
 		if rep != nil {
 			if run, err := discover.Find(rep.Run); err == nil {
@@ -27,9 +29,9 @@ func WriteGallery(br *BatchReport, outRoot string) (string, error) {
 				}
 			}
 			for _, s := range rep.Streams {
-				gs := gallery.Stream{ID: s.ID, Visual: s.Codec == "h264", Frames: frames[s.ID], Gaps: s.MissingFrames,
-					Status: string(s.Status), Error: s.Error, Seconds: s.Duration}
-				if s.Status == OK || s.Status == Degraded {
+				gs := gallery.Stream{ID: s.ID, Visual: s.Visual(), Frames: frames[s.ID], Gaps: s.MissingFrames,
+					Status: s.Status, Error: s.Error, Seconds: s.Duration}
+				if s.Status.Written() {
 					gs.Video = path.Join(r.Run, s.Output)
 				}
 				for _, b := range s.BadFrames {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
@@ -25,7 +27,7 @@ const (
 // and line, and frames go 1/fps apart (or over the audio with --fit audio);
 // under --strict it is an error. An explicit --timing sidecar or mtime, or
 // --vfr, that cannot be honoured is an error: never a silent fallback.
-func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
+func resolveClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, []string, error) {
 	clock, warnings, err := findClock(run, streams, audio, opts)
 	if err == nil && opts.VFR && clock == nil {
 		err = fmt.Errorf("--vfr needs capture times, and %s has none that can be used (no valid %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
@@ -33,7 +35,7 @@ func resolveClock(run *discover.Run, streams []*discover.Stream, audio *AudioRep
 	return clock, warnings, err
 }
 
-func findClock(run *discover.Run, streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, []string, error) {
+func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, []string, error) {
 	frames := frameNumbers(streams)
 	audioDur := 0.0
 	if audio != nil {
@@ -102,7 +104,7 @@ func checkTimeGaps(clock *timing.Clock, frames []int64, opts Options, what strin
 
 // fitClock spreads the frames over the audio for --fit audio, which needs
 // audio; nil without --fit.
-func fitClock(frames []int64, audio *AudioReport, opts Options) (*timing.Clock, error) {
+func fitClock(frames []int64, audio *report.Audio, opts Options) (*timing.Clock, error) {
 	if !opts.FitAudio {
 		return nil, nil
 	}
@@ -121,7 +123,7 @@ func fitClock(frames []int64, audio *AudioReport, opts Options) (*timing.Clock, 
 // they cannot serve: out of order, or far too close together for the
 // frames at --fps (the files were copied without their times). probe and
 // encode both use it.
-func fileTimesClock(streams []*discover.Stream, audio *AudioReport, opts Options) (*timing.Clock, error) {
+func fileTimesClock(streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, error) {
 	frames := frameNumbers(streams)
 	clock := modTimeClock(streams, audio)
 	dur := 0.0
@@ -159,7 +161,7 @@ func frameNumbers(streams []*discover.Stream) []int64 {
 
 // modTimeClock takes each frame number's earliest file time: ImageCapture
 // writes every pass of a frame right after it arrives.
-func modTimeClock(streams []*discover.Stream, audio *AudioReport) *timing.Clock {
+func modTimeClock(streams []*discover.Stream, audio *report.Audio) *timing.Clock {
 	times := map[int64]time.Time{}
 	for _, s := range streams {
 		for _, f := range s.Frames {
@@ -182,7 +184,7 @@ func modTimeClock(streams []*discover.Stream, audio *AudioReport) *timing.Clock 
 // records both in its report. Capture times place frames when the stream
 // carries audio or --timing was given; a silent video under --timing auto
 // keeps one frame per 1/fps, the simulation's own time step.
-func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio *AudioReport, opts Options) placement {
+func planStream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, opts Options) placement {
 	withAudio := audio != nil && s.Pass.Visual()
 	// A chunk of a live run is placed as its final video, which gets the audio.
 	timed := withAudio || (opts.seg != nil && opts.seg.timed && s.Pass.Visual())
@@ -190,9 +192,9 @@ func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio
 		clock = nil
 	}
 	p := newPlacement(s, clock, opts)
-	sr.Timing = string(timing.None)
+	sr.Timing = report.TimingNone
 	if clock != nil {
-		sr.Timing, sr.TimingEstimate = string(clock.Source), clock.Estimate()
+		sr.Timing, sr.TimingEstimate = report.TimingSource(clock.Source), clock.Estimate()
 		sr.CaptureSpan = clock.Frames[p.last] - p.t0
 		sr.OneLinerDrift = sr.CaptureSpan - float64(len(s.Frames)-1)/opts.FPS
 	}
@@ -205,7 +207,7 @@ func planStream(s *discover.Stream, sr *StreamReport, clock *timing.Clock, audio
 
 // streamAudio is the run's audio as a stream of duration seconds carries it,
 // starting offset seconds after the first frame.
-func streamAudio(run *AudioReport, duration, offset float64) *AudioReport {
+func streamAudio(run *report.Audio, duration, offset float64) *report.Audio {
 	a := *run
 	a.Offset, a.Codec = offset, "aac"
 	// The part of the recording inside [0, duration) of the video.
@@ -310,7 +312,7 @@ func (p placement) audioOffset() float64 {
 
 // assessFileTimes tells whether file modification times could serve as
 // capture times, and what they would correct, for probe.
-func assessFileTimes(streams []*discover.Stream, audio *AudioReport, opts Options) string {
+func assessFileTimes(streams []*discover.Stream, audio *report.Audio, opts Options) string {
 	clock, err := fileTimesClock(streams, audio, opts)
 	if err != nil {
 		return fmt.Sprintf("not usable (--timing mtime would fail): %v", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -11,13 +13,10 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
-// Planned is the status of a stream in a probe: what encode would do.
-const Planned Status = "planned"
-
 // Probe reads and validates every frame of the run in runDir, as Encode
 // would, and reports what Encode would write, without running ffmpeg (but
 // ffprobe, for the audio).
-func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
+func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error) {
 	opts.applyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, "", opts, started)
@@ -26,7 +25,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Ignored = run.Ignored
+	rep.Ignored = ignored(run.Ignored)
 	streams, err := selectStreams(run, opts)
 	if err != nil {
 		return rep, err
@@ -55,22 +54,22 @@ func Probe(ctx context.Context, runDir string, opts Options) (*Report, error) {
 			rep.FileTimes = assessFileTimes(good, audio, opts)
 		}
 	}
-	rep.Streams = make([]*StreamReport, len(streams))
+	rep.Streams = make([]*report.Stream, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i := range streams {
 		p.Go(func() { rep.Streams[i] = probeStream(ctx, bounds[i], audio, clock, opts) })
 	}
 	p.Wait()
-	rep.Status = Planned
+	rep.Status = report.Planned
 	rep.WallSeconds = time.Since(started).Seconds()
 	return rep, ctx.Err()
 }
 
-func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+func probeStream(ctx context.Context, b bounded, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	s := b.stream
 	sr := newStreamReport(b, opts)
 	if b.err != nil {
-		sr.Status, sr.Error = Failed, b.err.Error()
+		sr.Status, sr.Error = report.Failed, b.err.Error()
 		return sr
 	}
 	place := planStream(s, sr, clock, audio, opts)
@@ -81,7 +80,7 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 			c.err = shp.match(c)
 		}
 		if c.err != nil {
-			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
+			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.frame.Rel, Reason: c.err.Error()})
 			return true
 		}
 		sr.FramesRead++
@@ -102,14 +101,14 @@ func probeStream(ctx context.Context, b bounded, audio *AudioReport, clock *timi
 	}
 	sr.FramesWritten = int(slots)
 	sr.Duration = float64(slots) / opts.FPS
-	sr.Status = Planned
+	sr.Status = report.Planned
 	switch {
 	case sr.FramesRead == 0:
-		sr.Status, sr.Error = Failed, "no readable frame"
+		sr.Status, sr.Error = report.Failed, "no readable frame"
 	case strictFails(sr, opts):
-		sr.Status, sr.Error = Failed, problemsError(s, sr).Error()
-	case writtenStatus(sr) == Degraded:
-		sr.Status = Degraded // would be written, with frames missing or bad
+		sr.Status, sr.Error = report.Failed, problemsError(s, sr).Error()
+	case writtenStatus(sr) == report.Degraded:
+		sr.Status = report.Degraded // would be written, with frames missing or bad
 	}
 	return sr
 }

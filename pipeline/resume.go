@@ -3,19 +3,16 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"os"
 	"path/filepath"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
-
-// Running is a run's status while it is being encoded; a report left in this
-// state on disk means the run was interrupted (its finished streams count).
-const Running Status = "running"
 
 // streamInputs fingerprints what a stream's video is made from: every frame
 // file's name, size and modification time, the audio and timing sidecar it
@@ -23,7 +20,7 @@ const Running Status = "running"
 // over an unchanged tree decides it has nothing to do without reading frames.
 func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", ReportSchema, s.ID())
+	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", report.Schema, s.ID())
 	fmt.Fprintf(h, "fps=%v gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v max_gap=%d max_pixels=%d\n",
 		opts.FPS, opts.Gaps, opts.OnBad, opts.Deep, opts.Timing, opts.FitAudio, opts.VFR, opts.MaxGap, opts.MaxPixels)
 	if s.Pass.Visual() { // x264's settings shape only the pictures
@@ -56,28 +53,15 @@ func statInto(h hash.Hash, tag, path string) {
 	}
 }
 
-// readPrevious loads the report an earlier run left in outDir, if any.
-func readPrevious(outDir string) *Report {
-	b, err := os.ReadFile(filepath.Join(outDir, ReportName))
-	if err != nil {
-		return nil
-	}
-	var r Report
-	if json.Unmarshal(b, &r) != nil || r.Schema != ReportSchema {
-		return nil
-	}
-	return &r
-}
-
 // upToDate returns the previous report's entry for a stream whose inputs are
 // unchanged and whose video is still in place, as large as it was written,
 // or nil.
-func upToDate(prev *Report, outDir, id, inputs string) *StreamReport {
+func upToDate(prev *report.Run, outDir, id, inputs string) *report.Stream {
 	if prev == nil {
 		return nil
 	}
 	for _, sr := range prev.Streams {
-		if sr.ID != id || (sr.Status != OK && sr.Status != Degraded) || sr.Inputs != inputs {
+		if sr.ID != id || (sr.Status != report.OK && sr.Status != report.Degraded) || sr.Inputs != inputs {
 			continue
 		}
 		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() && info.Size() == sr.Bytes {

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/gallery"
@@ -64,9 +66,6 @@ const rejectedUnknownPass = "unknown pass mask"
 // SpoolDir is where a live run's frames wait, inside its output folder.
 const SpoolDir = ".spool"
 
-// ServeReportName is the live-ingest report beside a run's report.
-const ServeReportName = "tdwstitch-serve.json"
-
 // ServeOptions tune `serve`. Options apply to every run's encode.
 type ServeOptions struct {
 	Options
@@ -94,53 +93,6 @@ type ServeOptions struct {
 	// spool stays bounded whatever the run's length. Default SpoolMax/8,
 	// 512 MiB without a cap.
 	ChunkBytes int64
-}
-
-// ServeReport is one live run's ingest record, OUT/<run>/tdwstitch-serve.json.
-type ServeReport struct {
-	Run string `json:"run"`
-	// Folder is the run's folder under OUT: its name, or name-2, name-3...
-	// when a run of that name is already there.
-	Folder string `json:"folder"`
-	Ended  string `json:"ended"` // "end", "next-begin" (a begin without an end first), "idle" (the controller vanished), "shutdown", "recovered"
-	// Interrupted: the run's end message never came (any ended but "end");
-	// its videos hold every frame received up to then.
-	Interrupted bool `json:"interrupted"`
-	Messages    int  `json:"messages"`
-	Frames      int  `json:"frames"`
-	// ReceiveSeconds is the time from the first frame received to the last;
-	// IngestFPS is frames over it: receive + check + spool, the encoder
-	// running afterwards.
-	ReceiveSeconds float64 `json:"receive_seconds"`
-	IngestFPS      float64 `json:"ingest_fps"`
-	// Framerate is the last Framerate output data the controller sent, if any.
-	Framerate *wire.Framerate `json:"framerate"`
-	Rejected  map[string]int  `json:"rejected"` // reason (a fixed set) -> count
-	// Examples holds the first rejected message's detail for each reason.
-	Examples map[string]string `json:"rejected_examples"`
-	// Chunks is how many parts of the run were encoded while it was still
-	// arriving (0: encoded whole at its end).
-	Chunks int `json:"chunks"`
-	// SpoolPeakBytes is the most spooled, not yet encoded bytes (all runs)
-	// while this run was received.
-	SpoolPeakBytes int64        `json:"spool_peak_bytes"`
-	Backpressure   Backpressure `json:"backpressure"`
-	Report         string       `json:"report"` // the run's encode report
-	Status         Status       `json:"status"`
-	Error          string       `json:"error,omitempty"`
-}
-
-// Backpressure is how often, and how long, receiving paused for a full spool.
-type Backpressure struct {
-	// QueueWaits counts the times the receiver waited because the messages
-	// in memory reached --queue-mb (the spool writer fell behind).
-	QueueWaits int64 `json:"queue_waits"`
-	// Waits and Seconds: the spool at --spool-max-mb, waiting for the encoder.
-	Waits   int     `json:"waits"`
-	Seconds float64 `json:"seconds"`
-	// OverCap counts frames spooled past the cap because no encoder was at
-	// work that would free space (the cap is then exceeded, never deadlocked).
-	OverCap int `json:"over_cap"`
 }
 
 // applyDefaults fills the zero fields with their documented defaults.
@@ -291,26 +243,26 @@ type live struct {
 // count records a finished run's status for Serve's outcome; a failure
 // while a signal stops serve is taken for the encode it cut short, no
 // outcome (the run stays spooled for recovery).
-func (l *live) count(ctx context.Context, s Status) {
-	if s == Failed && ctx.Err() != nil {
+func (l *live) count(ctx context.Context, s report.Status) {
+	if s == report.Failed && ctx.Err() != nil {
 		return
 	}
 	switch s {
-	case Failed:
+	case report.Failed:
 		l.failed.Add(1)
-	case Degraded:
+	case report.Degraded:
 		l.degraded.Add(1)
 	}
 }
 
 // outcome is Serve's error from the statuses of the runs it encoded.
 func outcome(failed, degraded int64) error {
-	return runsOutcome(failed, degraded, "", "their "+ReportName)
+	return runsOutcome(failed, degraded, "", "their "+report.RunFile)
 }
 
 // liveRun is the run being received.
 type liveRun struct {
-	rep      *ServeReport
+	rep      *report.Serve
 	opts     Options // this run's encode options
 	dir      string  // OUT/<run>
 	writer   *spool.Writer
@@ -483,7 +435,8 @@ func (l *live) frame(ctx context.Context, parts [][]byte, now float64) {
 		}
 	}
 	if framerate != nil {
-		r.rep.Framerate = framerate
+		fr := report.Framerate(*framerate)
+		r.rep.Framerate = &fr
 	}
 	if len(images) == 0 {
 		return
@@ -802,7 +755,7 @@ func (l *live) open(name string, opts Options, audio string) {
 	}
 	delete(l.ended, name) // a run of the same name again: acks wait for this one
 	l.cur = &liveRun{
-		rep:  &ServeReport{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, ReportName)},
+		rep:  &report.Serve{Run: name, Folder: folder, Rejected: map[string]int{}, Examples: map[string]string{}, Report: filepath.Join(folder, report.RunFile)},
 		opts: opts, dir: dir, writer: w, manifest: m, last: -1, prev: -1, prev2: -1, chunk: openChunk{from: math.MaxInt64}, highest: map[string]int64{}, sums: map[int64][]uint64{}, waits0: l.q.waits.Load(),
 		clock: &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{}},
 	}
@@ -833,7 +786,7 @@ func (l *live) claimFolder(name string) (string, error) {
 // run or avatar of that name would take its place.
 func ownName(name string) bool {
 	switch name {
-	case ReportName, ServeReportName, BatchReportName, gallery.FileName, spool.IndexName, timing.SidecarName:
+	case report.RunFile, report.ServeFile, report.BatchFile, gallery.FileName, spool.IndexName, timing.SidecarName:
 		return true
 	}
 	return false
@@ -873,23 +826,16 @@ func (l *live) reject(reason, detail string) {
 	if detail != "" {
 		detail = ": " + detail
 	}
-	more := fmt.Sprintf("more of this kind are counted in %s, not shown", ServeReportName)
+	more := fmt.Sprintf("more of this kind are counted in %s, not shown", report.ServeFile)
 	if run == "" {
 		more = "more of this kind outside a run are not shown"
 	}
 	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
 }
 
-func rejectedTotal(r *ServeReport) (n int) {
-	for _, c := range r.Rejected {
-		n += c
-	}
-	return n
-}
-
 // finish closes the current run's spool and hands the rest to an encoder:
 // the whole run, or its last chunk and then the join.
-func (l *live) finish(ctx context.Context, how string) {
+func (l *live) finish(ctx context.Context, how report.EndReason) {
 	r := l.cur
 	if r == nil {
 		return
@@ -897,7 +843,7 @@ func (l *live) finish(ctx context.Context, how string) {
 	l.cur = nil
 	r.rep.Ended, r.rep.Interrupted = how, how != "end"
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
-	a := ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: how}
+	a := ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: string(how)}
 	l.ended[a.Run] = a
 	for _, req := range l.waiting[a.Run] {
 		req.reply <- a
@@ -911,7 +857,7 @@ func (l *live) finish(ctx context.Context, how string) {
 		os.RemoveAll(filepath.Join(r.dir, SpoolDir))
 		os.Remove(filepath.Join(r.dir, liveManifestName))
 		os.Remove(r.dir)
-		l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", rejectedTotal(r.rep))})
+		l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
 		return
 	}
 	if ctx.Err() != nil {
@@ -920,7 +866,7 @@ func (l *live) finish(ctx context.Context, how string) {
 		if r.jobs != nil {
 			close(r.jobs) // the chunk encoder stops at its cancelled job
 		}
-		r.rep.Status = Running
+		r.rep.Status = report.Running
 		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start, or serve --recover, encodes them"
 		saveServeReport(r.dir, r.rep, l.so.OnEvent)
 		return
@@ -946,7 +892,7 @@ func (l *live) finish(ctx context.Context, how string) {
 
 // encodeSpool encodes a spooled run, records the ingest report and removes
 // the spool once the videos are in place.
-func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Options) Status {
+func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts Options) report.Status {
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
@@ -956,7 +902,7 @@ func encodeSpool(ctx context.Context, runOut string, run *ServeReport, opts Opti
 }
 
 // finishChunked joins a chunked run's videos and records its reports.
-func finishChunked(ctx context.Context, runOut string, run *ServeReport, m *liveManifest, clock *timing.Clock, opts Options) Status {
+func finishChunked(ctx context.Context, runOut string, run *report.Serve, m *liveManifest, clock *timing.Clock, opts Options) report.Status {
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
 	rep, err := joinChunks(ctx, runOut, m, clock, opts)
@@ -976,22 +922,22 @@ func runEvents(run string, onEvent func(Event)) func(Event) {
 // endLive writes the ingest report, and removes the spool, chunks and
 // manifest once the run's videos are in place (they stay for a retry when
 // it failed).
-func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Options) Status {
+func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts Options) report.Status {
 	run.Status = rep.Status
 	if lost := lostFrames(run); lost != "" && !isFailure(err) {
 		// The videos are whole, but frames the controller sent are not in them.
-		run.Status, run.Error = Degraded, lost
+		run.Status, run.Error = report.Degraded, lost
 		if err == nil {
 			err = fmt.Errorf("%w: %s", ErrDegraded, lost)
 		}
 	}
 	if isFailure(err) {
-		run.Status, run.Error = Failed, err.Error()
+		run.Status, run.Error = report.Failed, err.Error()
 	}
 	// The report first: the spool goes only once the record of the run is
 	// on disk (a full disk keeps both, for a retry that says what happened).
 	if werr := saveServeReport(runOut, run, opts.OnEvent); werr != nil {
-		run.Status, err = Failed, errors.Join(err, werr)
+		run.Status, err = report.Failed, errors.Join(err, werr)
 	} else if !isFailure(err) {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
 		os.RemoveAll(filepath.Join(runOut, ChunksDir))
@@ -1003,10 +949,10 @@ func endLive(runOut string, run *ServeReport, rep *Report, err error, opts Optio
 
 // saveServeReport writes a run's ingest report; a failure is said (a full
 // disk named as such), never passed over.
-func saveServeReport(runOut string, run *ServeReport, onEvent func(Event)) error {
-	err := writeJSON(filepath.Join(runOut, ServeReportName), run)
+func saveServeReport(runOut string, run *report.Serve, onEvent func(Event)) error {
+	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
-		err = whenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", ServeReportName, err))
+		err = whenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
 		onEvent(Event{Kind: Rejected, Run: run.Run, Err: err})
 	}
 	return err
@@ -1014,7 +960,7 @@ func saveServeReport(runOut string, run *ServeReport, onEvent func(Event)) error
 
 // lostFrames says which frames the controller sent are not in the run's
 // videos, or "" when none was lost.
-func lostFrames(run *ServeReport) string {
+func lostFrames(run *report.Serve) string {
 	var lost []string
 	for _, reason := range lostReasons {
 		n := run.Rejected[reason]
@@ -1057,14 +1003,14 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 	if err != nil {
 		return 0, 0, err
 	}
-	count := func(s Status) {
-		if s == Failed && ctx.Err() != nil {
+	count := func(s report.Status) {
+		if s == report.Failed && ctx.Err() != nil {
 			return // cut short by a signal: still spooled, no outcome
 		}
 		switch s {
-		case Failed:
+		case report.Failed:
 			failed++
-		case Degraded:
+		case report.Degraded:
 			degraded++
 		}
 	}
@@ -1096,9 +1042,9 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 		if last := m.Chunks[len(m.Chunks)-1]; last.Next >= 0 {
 			c := chunkRange{Index: last.Index + 1, From: last.Next, To: -1, Next: -1}
 			if err := encodeChunk(ctx, runOut, c, m, clock, o); err != nil {
-				run.Status, run.Error = Failed, err.Error()
+				run.Status, run.Error = report.Failed, err.Error()
 				saveServeReport(runOut, run, opts.OnEvent)
-				count(Failed)
+				count(report.Failed)
 				continue
 			}
 		}
@@ -1112,13 +1058,13 @@ func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degr
 // what the serve that received it recorded (a report a signal left), and
 // the frames its spool lost, which a full disk may have kept it from
 // recording anywhere else.
-func recoveredReport(runOut string) *ServeReport {
-	run := &ServeReport{}
-	if b, err := os.ReadFile(filepath.Join(runOut, ServeReportName)); err != nil || json.Unmarshal(b, run) != nil {
-		run = &ServeReport{Run: filepath.Base(runOut)}
+func recoveredReport(runOut string) *report.Serve {
+	run := &report.Serve{}
+	if b, err := os.ReadFile(filepath.Join(runOut, report.ServeFile)); err != nil || json.Unmarshal(b, run) != nil {
+		run = &report.Serve{Run: filepath.Base(runOut)}
 	}
 	run.Folder, run.Ended, run.Interrupted = filepath.Base(runOut), "recovered", true
-	run.Report, run.Status, run.Error = filepath.Join(filepath.Base(runOut), ReportName), "", ""
+	run.Report, run.Status, run.Error = filepath.Join(filepath.Base(runOut), report.RunFile), "", ""
 	if run.Rejected == nil {
 		run.Rejected = map[string]int{}
 	}

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -87,12 +89,12 @@ func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe 
 // waitRun waits (bounded) for the next finished run and checks it is name, ok.
 func (l *liveServe) waitRun(t *testing.T, name string) {
 	t.Helper()
-	l.waitRunStatus(t, name, OK)
+	l.waitRunStatus(t, name, report.OK)
 }
 
 // waitRunStatus waits (bounded) for the next finished run and checks it is
 // name, with status want.
-func (l *liveServe) waitRunStatus(t *testing.T, name string, want Status) {
+func (l *liveServe) waitRunStatus(t *testing.T, name string, want report.Status) {
 	t.Helper()
 	select {
 	case e := <-l.done:
@@ -143,8 +145,8 @@ func TestServeFromPythonSender(t *testing.T) {
 			srv.stop()
 
 			runOut := filepath.Join(out, "episode_1")
-			rep := readPrevious(runOut)
-			if rep == nil || rep.Status != OK || len(rep.Streams) != 3 {
+			rep := readRun(runOut)
+			if rep == nil || rep.Status != report.OK || len(rep.Streams) != 3 {
 				t.Fatalf("report: %+v", rep)
 			}
 			// The same frames saved to disk as save_images writes them, encoded.
@@ -172,8 +174,8 @@ func TestServeFromPythonSender(t *testing.T) {
 					t.Errorf("%s: serve's video differs from encode's of the same frames on disk", sr.ID)
 				}
 			}
-			var sr ServeReport
-			b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
+			var sr report.Serve
+			b, _ := os.ReadFile(filepath.Join(runOut, report.ServeFile))
 			if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 15 || sr.Ended != "end" || sr.Interrupted || len(sr.Rejected) == 0 ||
 				sr.Framerate == nil || sr.Framerate.Target != 60 || float32(sr.Framerate.FrameDt) != 0.025 {
 				t.Fatalf("serve report %+v (%v)", sr, err)
@@ -238,12 +240,12 @@ s.close(linger=5000); ctx.term()`
 	}
 	srv.waitRun(t, "crashed")
 	srv.stop()
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(out, "crashed", ServeReportName))
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(out, "crashed", report.ServeFile))
 	if err := json.Unmarshal(b, &sr); err != nil || sr.Ended != "idle" || !sr.Interrupted || sr.Frames != 6 {
 		t.Fatalf("serve report %+v (%v)", sr, err)
 	}
-	rep := readPrevious(filepath.Join(out, "crashed"))
+	rep := readRun(filepath.Join(out, "crashed"))
 	for _, s := range rep.Streams {
 		if s.Pass == "img" && (s.Audio == nil || s.Timing != "sidecar" || s.FPS != 30) {
 			t.Fatalf("img stream: audio %+v, timing %s, fps %v", s.Audio, s.Timing, s.FPS)
@@ -321,9 +323,9 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	srv.stop()
 
 	runOut := filepath.Join(srv.out, "long_run")
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != n || sr.Status != OK {
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(runOut, report.ServeFile))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != n || sr.Status != report.OK {
 		t.Fatalf("serve report %+v (%v)", sr, err)
 	}
 	if sr.Chunks < 3 || sr.Backpressure.Waits == 0 || sr.Backpressure.QueueWaits == 0 || sr.Backpressure.OverCap != 0 || sr.SpoolPeakBytes > spoolMax+64<<10 {
@@ -331,8 +333,8 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 			sr.Chunks, sr.Backpressure, sr.SpoolPeakBytes, spoolMax)
 	}
 	t.Logf("%d frames in %d chunks; spool peak %d bytes (cap %d); backpressure %+v", sr.Frames, sr.Chunks, sr.SpoolPeakBytes, spoolMax, sr.Backpressure)
-	rep := readPrevious(runOut)
-	if rep == nil || rep.Status != OK || len(rep.Streams) != 3 {
+	rep := readRun(runOut)
+	if rep == nil || rep.Status != report.OK || len(rep.Streams) != 3 {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, s := range rep.Streams {
@@ -382,12 +384,12 @@ func TestServeConnectsToABindingController(t *testing.T) {
 	srv.stop()
 	name, ok := strings.CutPrefix(e.Run, "live-")
 	started, err := time.Parse("20060102T150405Z", name)
-	if !ok || err != nil || started.Before(before.Truncate(time.Second)) || started.After(time.Now()) || e.Status != OK {
+	if !ok || err != nil || started.Before(before.Truncate(time.Second)) || started.After(time.Now()) || e.Status != report.OK {
 		t.Fatalf("run %q (%s, %v), want live-<UTC time of its first frame>", e.Run, e.Status, e.Err)
 	}
-	rep := readPrevious(filepath.Join(srv.out, e.Run))
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(srv.out, e.Run, ServeReportName))
+	rep := readRun(filepath.Join(srv.out, e.Run))
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(srv.out, e.Run, report.ServeFile))
 	if json.Unmarshal(b, &sr) != nil || sr.Frames != 5 || sr.Ended != "idle" || rep == nil || rep.Streams[0].FramesWritten != 5 {
 		t.Fatalf("serve report %+v, report %+v", sr, rep)
 	}
@@ -413,7 +415,7 @@ func TestServeRunsFollowEachOther(t *testing.T) {
 	for range 3 {
 		select {
 		case e := <-srv.done:
-			if e.Status != OK {
+			if e.Status != report.OK {
 				t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
 			}
 			ended[e.Run] = true
@@ -422,10 +424,10 @@ func TestServeRunsFollowEachOther(t *testing.T) {
 		}
 	}
 	srv.stop()
-	for name, how := range map[string]string{"ep_a": "next-begin", "ep_b": "end", "ep_c": "end"} {
-		var sr ServeReport
-		b, _ := os.ReadFile(filepath.Join(srv.out, name, ServeReportName))
-		rep := readPrevious(filepath.Join(srv.out, name))
+	for name, how := range map[string]report.EndReason{"ep_a": "next-begin", "ep_b": "end", "ep_c": "end"} {
+		var sr report.Serve
+		b, _ := os.ReadFile(filepath.Join(srv.out, name, report.ServeFile))
+		rep := readRun(filepath.Join(srv.out, name))
 		if json.Unmarshal(b, &sr) != nil || sr.Ended != how || sr.Interrupted != (how != "end") || sr.Frames != 6 || rep == nil || len(rep.Streams) != 3 {
 			t.Errorf("%s: serve report %+v, report %v; want ended %s, 6 frames, 3 streams", name, sr, rep, how)
 		}
@@ -449,16 +451,16 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
-	srv.waitRunStatus(t, "hostile", Degraded)
+	srv.waitRunStatus(t, "hostile", report.Degraded)
 	srv.degraded = true
 	srv.stop()
 
 	runOut := filepath.Join(srv.out, "hostile")
-	rep := readPrevious(runOut)
+	rep := readRun(runOut)
 	var ids []string
 	for _, sr := range rep.Streams {
 		ids = append(ids, sr.ID)
-		if sr.FramesRead != 120 || sr.FramesWritten != 120 || sr.LastFrame != 119 || sr.Status != OK {
+		if sr.FramesRead != 120 || sr.FramesWritten != 120 || sr.LastFrame != 119 || sr.Status != report.OK {
 			t.Errorf("%s: read %d, wrote %d, last frame %d, %s; want 120, 120, 119, ok", sr.ID, sr.FramesRead, sr.FramesWritten, sr.LastFrame, sr.Status)
 		}
 		if n := verify.Probe(t, rep.Path(sr)).Streams[0].Packets; n != 120 {
@@ -468,9 +470,9 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	if want := []string{"a/img", "a/id", "a/depth", "a/albedo"}; !slices.Equal(ids, want) {
 		t.Errorf("streams %v, want %v", ids, want)
 	}
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(runOut, ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected[rejectedJump] != 1 || sr.Status != Degraded || sr.Rejected[rejectedUnknownPass] != 120 || sr.Examples[rejectedUnknownPass] != "pass mask 256" {
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(runOut, report.ServeFile))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Frames != 120 || sr.Rejected[rejectedJump] != 1 || sr.Status != report.Degraded || sr.Rejected[rejectedUnknownPass] != 120 || sr.Examples[rejectedUnknownPass] != "pass mask 256" {
 		t.Fatalf("serve report: frames %d, rejected %v (%v)", sr.Frames, sr.Rejected, err)
 	}
 }
@@ -492,16 +494,16 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 		chunkBytes int64
 		n          int
 		args       []string
-		status     Status
+		status     report.Status
 		rejected   map[string]int
 		setAside   int
 	}{
-		{"stray half-way", 6000, 60, []string{"--stray", "300"}, Degraded, map[string]int{}, 1},
-		{"stray when a chunk is full", 1, 24, []string{"--stray", "300"}, Degraded, map[string]int{}, 1},
-		{"stray first", 6000, 60, []string{"--stray", "10000000", "--stray-first"}, Degraded, map[string]int{}, 1},
-		{"stray with a later frame's number", 2500, 40, []string{"--stray", "25"}, Degraded, map[string]int{}, 1},
-		{"resent message", 2500, 40, []string{"--duplicate"}, OK, map[string]int{rejectedDuplicate: 1}, 0},
-		{"late frames", 2500, 40, []string{"--resend-old", "3"}, Degraded, map[string]int{rejectedLate: 3}, 0},
+		{"stray half-way", 6000, 60, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1},
+		{"stray when a chunk is full", 1, 24, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1},
+		{"stray first", 6000, 60, []string{"--stray", "10000000", "--stray-first"}, report.Degraded, map[string]int{}, 1},
+		{"stray with a later frame's number", 2500, 40, []string{"--stray", "25"}, report.Degraded, map[string]int{}, 1},
+		{"resent message", 2500, 40, []string{"--duplicate"}, report.OK, map[string]int{rejectedDuplicate: 1}, 0},
+		{"late frames", 2500, 40, []string{"--resend-old", "3"}, report.Degraded, map[string]int{rejectedLate: 3}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
@@ -520,9 +522,9 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 			if e.Status != tc.status {
 				t.Fatalf("run %s: %s %v, want %s", e.Run, e.Status, e.Err, tc.status)
 			}
-			rep := readPrevious(filepath.Join(srv.out, "chunked"))
-			var sr ServeReport
-			b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", ServeReportName))
+			rep := readRun(filepath.Join(srv.out, "chunked"))
+			var sr report.Serve
+			b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", report.ServeFile))
 			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || !maps.Equal(sr.Rejected, tc.rejected) {
 				t.Fatalf("serve report: %d chunks, rejected %v (%v); want the run encoded in chunks, rejected %v", sr.Chunks, sr.Rejected, err, tc.rejected)
 			}
@@ -536,7 +538,7 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 					assertSameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
 				}
 			}
-			srv.degraded = tc.status == Degraded // Serve's error says so, as it should
+			srv.degraded = tc.status == report.Degraded // Serve's error says so, as it should
 		})
 	}
 }
@@ -589,7 +591,7 @@ func TestServeExitReflectsRuns(t *testing.T) {
 	}
 	select {
 	case e := <-l.done:
-		if e.Status != Degraded {
+		if e.Status != report.Degraded {
 			t.Fatalf("run %s: %s, want degraded", e.Run, e.Status)
 		}
 	case <-time.After(2 * time.Minute):
@@ -616,12 +618,12 @@ func TestServeChunkedSlowControllerKeepsTime(t *testing.T) {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
 	srv.waitRun(t, "slow")
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(srv.out, "slow", ServeReportName))
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(srv.out, "slow", report.ServeFile))
 	if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 3 {
 		t.Fatalf("serve report: %d chunks (%v), want several", sr.Chunks, err)
 	}
-	img := readPrevious(filepath.Join(srv.out, "slow")).Streams[0]
+	img := readRun(filepath.Join(srv.out, "slow")).Streams[0]
 	if img.FramesRead != 40 || img.FramesWritten < 110 || img.FramesWritten > 125 || img.Timing != "sidecar" {
 		t.Errorf("a/img: read %d, wrote %d slots (timing %q); want 40 frames over about 117 slots of 1/60 s", img.FramesRead, img.FramesWritten, img.Timing)
 	}
@@ -657,7 +659,7 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 		}
 	}
 	// The refused begin's frames are rejected: no implicit live-* run.
-	if e := <-srv.done; e.Run != "after" || e.Status != OK {
+	if e := <-srv.done; e.Run != "after" || e.Status != report.OK {
 		t.Fatalf("first run done: %s %s, want after ok", e.Run, e.Status)
 	}
 	srv.stop()
@@ -695,11 +697,11 @@ func TestServeReusedRunName(t *testing.T) {
 	srv.waitRun(t, "X")
 	srv.stop()
 	for folder, want := range map[string]int{"X": 30, "X-2": 10} {
-		rep := readPrevious(filepath.Join(srv.out, folder))
-		var sr ServeReport
-		b, _ := os.ReadFile(filepath.Join(srv.out, folder, ServeReportName))
+		rep := readRun(filepath.Join(srv.out, folder))
+		var sr report.Serve
+		b, _ := os.ReadFile(filepath.Join(srv.out, folder, report.ServeFile))
 		json.Unmarshal(b, &sr)
-		if rep == nil || rep.Streams[0].FramesWritten != want || sr.Run != "X" || sr.Folder != folder || sr.Status != OK {
+		if rep == nil || rep.Streams[0].FramesWritten != want || sr.Run != "X" || sr.Folder != folder || sr.Status != report.OK {
 			t.Errorf("%s: report %+v, serve report run %q folder %q %s; want %d frames", folder, rep, sr.Run, sr.Folder, sr.Status, want)
 		}
 	}
@@ -759,12 +761,12 @@ func TestRecoverSaysFramesWereLost(t *testing.T) {
 	if !errors.Is(err, ErrDegraded) {
 		t.Fatalf("recover: %v, want degraded", err)
 	}
-	var sr ServeReport
-	b, _ := os.ReadFile(filepath.Join(out, "full", ServeReportName))
-	if err := json.Unmarshal(b, &sr); err != nil || sr.Status != Degraded || sr.Rejected[rejectedSpool] != 2 || !strings.Contains(sr.Error, "not in the videos") {
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(out, "full", report.ServeFile))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Status != report.Degraded || sr.Rejected[rejectedSpool] != 2 || !strings.Contains(sr.Error, "not in the videos") {
 		t.Fatalf("serve report: %s %q, rejected %v (%v)", sr.Status, sr.Error, sr.Rejected, err)
 	}
-	if rep := readPrevious(filepath.Join(out, "full")); rep == nil || rep.Streams[0].FramesWritten != 6 {
+	if rep := readRun(filepath.Join(out, "full")); rep == nil || rep.Streams[0].FramesWritten != 6 {
 		t.Fatalf("run report: %+v", rep)
 	}
 }
@@ -796,17 +798,17 @@ func TestServeNamesStayTheirs(t *testing.T) {
 		t.Errorf("relative audio resolved to %q (manifest %q), want %q", l.cur.opts.Audio, l.cur.manifest.Audio, abs)
 	}
 	jpeg, _ := os.ReadFile(filepath.Join(sampleRun, "a", "img_0000.jpg"))
-	for _, avatar := range []string{ReportName, "a"} {
+	for _, avatar := range []string{report.RunFile, "a"} {
 		im := tdwmsg.Images(avatar, "SensorContainer", 256, 256, []tdwmsg.Pass{{Mask: 1, Image: jpeg, Ext: 2}})
 		l.handle(context.Background(), [][]byte{im, {0, 0, 0, 1}})
 	}
 	if l.cur.rep.Frames != 1 || l.cur.rep.Rejected["unusable frame"] != 1 {
-		t.Errorf("frames %d, rejected %v; want the avatar %q refused and a kept", l.cur.rep.Frames, l.cur.rep.Rejected, ReportName)
+		t.Errorf("frames %d, rejected %v; want the avatar %q refused and a kept", l.cur.rep.Frames, l.cur.rep.Rejected, report.RunFile)
 	}
 	l.cur.writer.Close()
 	l.cur = nil
 
-	for _, name := range []string{ServeReportName, ReportName, "timing.csv"} {
+	for _, name := range []string{report.ServeFile, report.RunFile, "timing.csv"} {
 		begin(name, nil)
 		if l.cur != nil {
 			t.Errorf("a run named %q was opened", name)
@@ -856,7 +858,7 @@ func TestServeAudioFIFO(t *testing.T) {
 	}
 	select {
 	case e := <-srv.done:
-		if e.Run != "fifo" || e.Status != Failed || e.Err == nil || !strings.Contains(e.Err.Error(), "not a regular file (a FIFO)") {
+		if e.Run != "fifo" || e.Status != report.Failed || e.Err == nil || !strings.Contains(e.Err.Error(), "not a regular file (a FIFO)") {
 			t.Fatalf("run %s: %s %v, want fifo failed naming the FIFO", e.Run, e.Status, e.Err)
 		}
 	case <-time.After(2 * time.Minute):

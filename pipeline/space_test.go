@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
 
@@ -38,7 +40,7 @@ func TestFullDiskIsNamed(t *testing.T) {
 		t.Fatalf("encode on a full disk: %v, %+v", err, rep)
 	}
 	sr := rep.Streams[0]
-	if sr.Status != Failed || !strings.Contains(sr.Error, "no space left on device") || !strings.Contains(sr.Error, out) || strings.Contains(sr.Error, "deep-check") {
+	if sr.Status != report.Failed || !strings.Contains(sr.Error, "no space left on device") || !strings.Contains(sr.Error, out) || strings.Contains(sr.Error, "deep-check") {
 		t.Fatalf("a/img: %s: %s", sr.Status, sr.Error)
 	}
 	entries, _ := os.ReadDir(filepath.Join(out, "a"))

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -48,7 +50,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 		t.Fatalf("%d streams", len(rep.Streams))
 	}
 	for _, sr := range rep.Streams {
-		if sr.FramesWritten != 12 || sr.Status != OK {
+		if sr.FramesWritten != 12 || sr.Status != report.OK {
 			t.Fatalf("%s: %s, %d frames", sr.ID, sr.Status, sr.FramesWritten)
 		}
 		if sr.Pass == "depth" {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/stages/container"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -18,13 +20,13 @@ import (
 
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
-func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioReport, clock *timing.Clock, opts Options) *StreamReport {
+func encodeStream(ctx context.Context, b bounded, outDir string, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	s := b.stream
 	sr := newStreamReport(b, opts)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	if ctx.Err() != nil {
 		// Interrupted before this stream began: say so, start nothing.
-		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v) before it started: run again to encode this stream", context.Cause(ctx))
+		sr.Status, sr.Error = report.Failed, fmt.Sprintf("interrupted (%v) before it started: run again to encode this stream", context.Cause(ctx))
 		markStale(sr, final)
 		return sr
 	}
@@ -43,11 +45,11 @@ func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioRep
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		sr.Status, sr.Error = Failed, fmt.Sprintf("interrupted (%v): no output written; run again to encode this stream", context.Cause(ctx))
+		sr.Status, sr.Error = report.Failed, fmt.Sprintf("interrupted (%v): no output written; run again to encode this stream", context.Cause(ctx))
 	default:
-		sr.Status, sr.Error = Failed, err.Error()
+		sr.Status, sr.Error = report.Failed, err.Error()
 	}
-	if sr.Status == Failed {
+	if sr.Status == report.Failed {
 		// No video: nothing was written to one (the counts said what was
 		// sent to ffmpeg).
 		sr.FramesWritten, sr.FramesDropped, sr.Duration, sr.Bytes = 0, 0, 0, 0
@@ -59,7 +61,7 @@ func encodeStream(ctx context.Context, b bounded, outDir string, audio *AudioRep
 
 // markStale notes in a failed stream's report that the file at its output
 // path is an earlier encode's, left in place.
-func markStale(sr *StreamReport, final string) {
+func markStale(sr *report.Stream, final string) {
 	if info, err := os.Stat(final); err == nil && info.Mode().IsRegular() {
 		sr.StaleOutput = true
 		sr.Error += fmt.Sprintf("; %s is from an earlier encode and does not match these inputs (left in place)", final)
@@ -67,7 +69,7 @@ func markStale(sr *StreamReport, final string) {
 }
 
 // gapNames names a gap's missing frames by the files they would have been.
-func gapNames(s *discover.Stream, g discover.Gap) string {
+func gapNames(s *discover.Stream, g report.Gap) string {
 	if g.From == g.To {
 		return s.NameOf(g.From)
 	}
@@ -76,21 +78,21 @@ func gapNames(s *discover.Stream, g discover.Gap) string {
 
 var errWrite = errors.New("ffmpeg stopped reading frames")
 
-func errorOrNil(sr *StreamReport) error {
-	if sr.Status == Failed {
+func errorOrNil(sr *report.Stream) error {
+	if sr.Status == report.Failed {
 		return errors.New(sr.Error)
 	}
 	return nil
 }
 
-func newStreamReport(b bounded, opts Options) *StreamReport {
+func newStreamReport(b bounded, opts Options) *report.Stream {
 	s := b.stream
-	sr := &StreamReport{
+	sr := &report.Stream{
 		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: outputName(s),
-		FramesFound: len(s.Frames) + len(b.outside), FPS: opts.FPS, Gaps: s.Gaps(), BadFrames: []BadFrameInfo{},
+		FramesFound: len(s.Frames) + len(b.outside), FPS: opts.FPS, Gaps: gaps(s.Gaps()), BadFrames: []report.BadFrame{},
 	}
 	if sr.Gaps == nil {
-		sr.Gaps = []discover.Gap{}
+		sr.Gaps = []report.Gap{}
 	}
 	if n := len(s.Frames); n > 0 {
 		sr.FirstFrame, sr.LastFrame = s.Frames[0].Number, s.Frames[n-1].Number
@@ -99,7 +101,7 @@ func newStreamReport(b bounded, opts Options) *StreamReport {
 		sr.MissingFrames += g.Missing()
 	}
 	for _, d := range s.Duplicates {
-		sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
+		sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
 	}
 	sr.BadFrames = append(sr.BadFrames, b.outside...)
 	sr.FramesSetAside = len(sr.BadFrames)
@@ -112,14 +114,14 @@ func newStreamReport(b bounded, opts Options) *StreamReport {
 
 // strictFails reports whether the stream's problems so far fail it under
 // --gaps fail / --on-bad fail (--strict).
-func strictFails(sr *StreamReport, opts Options) bool {
+func strictFails(sr *report.Stream, opts Options) bool {
 	held := len(sr.BadFrames) - sr.FramesSetAside // bad frames whose slots --gaps fills
 	return opts.Gaps == FailGaps && (sr.MissingFrames > 0 || held > 0) || opts.OnBad == FailBad && len(sr.BadFrames) > 0
 }
 
 // problemsError lists a stream's missing and bad frames by file name for
 // --strict: the first few in the message, all of them in the report.
-func problemsError(s *discover.Stream, sr *StreamReport) error {
+func problemsError(s *discover.Stream, sr *report.Stream) error {
 	var items []string
 	for _, g := range sr.Gaps {
 		items = append(items, "missing "+gapNames(s, g))
@@ -137,7 +139,7 @@ func problemsError(s *discover.Stream, sr *StreamReport) error {
 		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
 }
 
-func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final string, audio *AudioReport, clock *timing.Clock, opts Options, emit func(Event)) error {
+func encodeStreamTo(ctx context.Context, b bounded, sr *report.Stream, final string, audio *report.Audio, clock *timing.Clock, opts Options, emit func(Event)) error {
 	s := b.stream
 	tmp, err := tempBeside(final)
 	if err != nil {
@@ -164,7 +166,7 @@ func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final stri
 		}
 		if c.err != nil {
 			w.bad++
-			sr.BadFrames = append(sr.BadFrames, BadFrameInfo{Path: c.frame.Rel, Reason: c.err.Error()})
+			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.frame.Rel, Reason: c.err.Error()})
 			emit(Event{Kind: BadFrame, Path: c.frame.Rel, Err: c.err})
 			if !failing && strictFails(sr, opts) {
 				failing = true
@@ -234,11 +236,11 @@ func encodeStreamTo(ctx context.Context, b bounded, sr *StreamReport, final stri
 
 // writtenStatus is a written stream's status: degraded when frames were
 // missing or bad (held, dropped or left out), else ok.
-func writtenStatus(sr *StreamReport) Status {
+func writtenStatus(sr *report.Stream) report.Status {
 	if sr.MissingFrames > 0 || len(sr.BadFrames) > 0 {
-		return Degraded
+		return report.Degraded
 	}
-	return OK
+	return report.OK
 }
 
 // slotWriter writes frames to the encoder, one write per output slot. It
@@ -262,8 +264,8 @@ type slotWriter struct {
 	bad    int64
 }
 
-func (w *slotWriter) start(ctx context.Context, sr *StreamReport, info validate.Info, out string, opts Options) error {
-	visual := tdw.Pass(sr.Pass).Visual()
+func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate.Info, out string, opts Options) error {
+	visual := sr.Visual()
 	dec := ffmpeg.Decode{Codec: "png", PixFmt: info.PixFmt, PadEven: visual && (info.Width%2 == 1 || info.Height%2 == 1)}
 	if info.Format == tdw.JPEG {
 		dec.Codec = "mjpeg"
@@ -373,12 +375,12 @@ func tempBeside(final string) (string, error) {
 // verifyOutput checks the finished file before it is moved into place: frame
 // count, size, codec and audio, read from the container's own tables
 // (stages/container), or by ffprobe when those cannot be parsed.
-func verifyOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
+func verifyOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
 	// A video that fails its checks on a full disk is a write that failed.
 	return whenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
 }
 
-func checkOutput(ctx context.Context, sr *StreamReport, path, final string, tool ffmpeg.Tool) error {
+func checkOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
 	var got container.Info
 	if info, err := container.Inspect(path); err == nil {
 		got = info

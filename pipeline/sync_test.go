@@ -62,7 +62,7 @@ func TestSyncClapperboard(t *testing.T) {
 			if tc.timing != "" {
 				wantSource = tc.timing
 			}
-			if sr.Timing != wantSource || sr.Audio == nil || sr.VFR != tc.vfr {
+			if string(sr.Timing) != wantSource || sr.Audio == nil || sr.VFR != tc.vfr {
 				t.Fatalf("timing %q, audio %+v; want %s with audio", sr.Timing, sr.Audio, wantSource)
 			}
 			flashes := verify.FlashTimes(t, rep.Path(sr))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -131,7 +133,7 @@ func TestAddonStreamsToServe(t *testing.T) {
 	}
 	select {
 	case e := <-done:
-		if e.Run != "streamed" || e.Status != pipeline.OK {
+		if e.Run != "streamed" || e.Status != report.OK {
 			t.Fatalf("run %s: %s %v", e.Run, e.Status, e.Err)
 		}
 	case <-time.After(time.Minute):

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -54,7 +56,7 @@ interrupted, 2 for a wrong command line).`,
 					return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
 				}
 				printBatchSummary(io, br, quiet)
-				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], pipeline.BatchReportName))
+				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], report.BatchFile))
 				if withGallery {
 					page, err := pipeline.WriteGallery(br, args[0])
 					if err != nil {
@@ -62,7 +64,7 @@ interrupted, 2 for a wrong command line).`,
 					}
 					fmt.Fprintf(io.Out, "gallery: %s\n", page)
 				}
-				return br.Err()
+				return pipeline.BatchErr(br)
 			}
 			if outRoot == "" && !dryRun {
 				return usageErrorf("batch needs an output root: -o OUT_ROOT")
@@ -91,8 +93,8 @@ interrupted, 2 for a wrong command line).`,
 				return err
 			}
 			printBatchSummary(io, br, quiet)
-			if _, serr := os.Stat(filepath.Join(outRoot, pipeline.BatchReportName)); serr == nil && (br.Shard == nil || allShardsDone(outRoot, br.Shard)) {
-				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, pipeline.BatchReportName))
+			if _, serr := os.Stat(filepath.Join(outRoot, report.BatchFile)); serr == nil && (br.Shard == nil || allShardsDone(outRoot, br.Shard)) {
+				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
 				if withGallery {
 					fmt.Fprintf(io.Out, "gallery: %s\n", filepath.Join(outRoot, "index.html"))
 				}
@@ -115,7 +117,7 @@ interrupted, 2 for a wrong command line).`,
 
 // allShardsDone reports whether every shard's share is in outRoot, i.e.
 // the summary there is this batch's merged one.
-func allShardsDone(outRoot string, s *pipeline.Shard) bool {
+func allShardsDone(outRoot string, s *report.Shard) bool {
 	files, _ := filepath.Glob(filepath.Join(outRoot, ".tdwstitch-shards", fmt.Sprintf("shard-*-of-%d.json", s.Count)))
 	return len(files) == s.Count
 }
@@ -136,12 +138,12 @@ func resolveShard(flag string) (pipeline.Shard, error) {
 	return s, nil
 }
 
-func printPlan(io ioStreams, br *pipeline.BatchReport) {
+func printPlan(io ioStreams, br *report.Batch) {
 	for _, r := range br.RunList {
 		switch r.Status {
-		case pipeline.Failed:
+		case report.Failed:
 			fmt.Fprintf(io.Out, "%s: cannot encode: %s\n", r.Run, r.Error)
-		case pipeline.Skipped:
+		case report.Skipped:
 			fmt.Fprintf(io.Out, "%s: up to date (%d streams)\n", r.Run, r.Streams)
 		default:
 			fmt.Fprintf(io.Out, "%s: encode %d of %d streams\n", r.Run, r.ToEncode, r.Streams)
@@ -159,7 +161,7 @@ func printPlan(io ioStreams, br *pipeline.BatchReport) {
 
 // printBatchSummary is the one-screen summary on stderr: counts, then every
 // failure and problem, since those are what a morning reader needs.
-func printBatchSummary(io ioStreams, br *pipeline.BatchReport, quiet bool) {
+func printBatchSummary(io ioStreams, br *report.Batch, quiet bool) {
 	w := io.Err
 	shard := ""
 	if br.Shard != nil {

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // newDataset writes n small ImageCapture runs (img + id, audio beside them)
@@ -31,9 +32,9 @@ func newDataset(t *testing.T, root string, n int) []string {
 	return rels
 }
 
-func readBatch(t *testing.T, path string) *pipeline.BatchReport {
+func readBatch(t *testing.T, path string) *report.Batch {
 	t.Helper()
-	return readJSON[pipeline.BatchReport](t, path)
+	return readJSON[report.Batch](t, path)
 }
 
 func modTime(t *testing.T, path string) time.Time {
@@ -58,7 +59,7 @@ func TestBatchResumesAndRedoesChangedRuns(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "FAILED scene9/broken") || !strings.Contains(stderr, "5 ok, 0 degraded, 1 failed") {
 		t.Fatalf("first batch: exit %d\nstderr: %s", code, stderr)
 	}
-	summary := filepath.Join(out, pipeline.BatchReportName)
+	summary := filepath.Join(out, report.BatchFile)
 	if !strings.Contains(stdout, "summary: "+summary) {
 		t.Fatalf("stdout does not name the summary: %s", stdout)
 	}
@@ -67,7 +68,7 @@ func TestBatchResumesAndRedoesChangedRuns(t *testing.T) {
 		t.Fatalf("summary: %+v", br)
 	}
 	for _, rel := range rels {
-		for _, f := range []string{"a/img.mp4", "a/id.mkv", pipeline.ReportName} {
+		for _, f := range []string{"a/img.mp4", "a/id.mkv", report.RunFile} {
 			if _, err := os.Stat(filepath.Join(out, rel, f)); err != nil {
 				t.Errorf("missing %s/%s", rel, f)
 			}
@@ -130,7 +131,7 @@ func TestBatchShardsCoverEveryRunOnce(t *testing.T) {
 		if part.Shard == nil || part.Shard.Source != "flag" {
 			t.Errorf("shard %d summary does not say where its shard came from: %+v", k, part.Shard)
 		}
-		if _, err := os.Stat(filepath.Join(out, pipeline.BatchReportName)); (err == nil) != (k == 3) {
+		if _, err := os.Stat(filepath.Join(out, report.BatchFile)); (err == nil) != (k == 3) {
 			t.Errorf("after shard %d: merged summary present = %v", k, err == nil)
 		}
 	}
@@ -139,12 +140,12 @@ func TestBatchShardsCoverEveryRunOnce(t *testing.T) {
 	if !slices.Equal(owned, rels) {
 		t.Fatalf("shards encoded %q, want each of %q once", owned, rels)
 	}
-	merged := readBatch(t, filepath.Join(out, pipeline.BatchReportName))
+	merged := readBatch(t, filepath.Join(out, report.BatchFile))
 	if merged.Runs != 9 || merged.OK != 9 {
 		t.Fatalf("merged summary: %d runs, %d ok", merged.Runs, merged.OK)
 	}
-	os.Remove(filepath.Join(out, pipeline.BatchReportName))
-	if code, _, _ := cli(t, "batch", "--merge-reports", out); code != 0 || readBatch(t, filepath.Join(out, pipeline.BatchReportName)).Runs != 9 {
+	os.Remove(filepath.Join(out, report.BatchFile))
+	if code, _, _ := cli(t, "batch", "--merge-reports", out); code != 0 || readBatch(t, filepath.Join(out, report.BatchFile)).Runs != 9 {
 		t.Fatal("--merge-reports did not rebuild the summary")
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 func TestCommandLineErrorsExit2(t *testing.T) {
@@ -151,14 +152,14 @@ func TestForceReplaces(t *testing.T) {
 	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id"); code != 0 {
 		t.Fatal("first encode failed")
 	}
-	video, report := filepath.Join(out, "a", "id.mkv"), filepath.Join(out, pipeline.ReportName)
-	made, reported := modTime(t, video), modTime(t, report)
+	video, reportFile := filepath.Join(out, "a", "id.mkv"), filepath.Join(out, report.RunFile)
+	made, reported := modTime(t, video), modTime(t, reportFile)
 	code, stdout, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id")
 	if code != 0 || !modTime(t, video).Equal(made) || !strings.Contains(stdout, "kept "+video) {
 		t.Fatalf("up to date: exit %d, stdout %q, file replaced: %v", code, stdout, !modTime(t, video).Equal(made))
 	}
-	if !modTime(t, report).Equal(reported) || readReport(t, out).Status != pipeline.OK {
-		t.Error("the report of an up-to-date run was rewritten")
+	if !modTime(t, reportFile).Equal(reported) || readReport(t, out).Status != report.OK {
+		t.Error("the reportFile of an up-to-date run was rewritten")
 	}
 	os.WriteFile(video, []byte("precious"), 0o644)
 	code, stdout, _ = cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id")
@@ -186,7 +187,7 @@ func TestProbe(t *testing.T) {
 		}
 	}
 	code, stdout, _ = cli(t, "probe", runDir, "--json")
-	var rep pipeline.Report
+	var rep report.Run
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 3 {
 		t.Fatalf("probe --json: exit %d, %v", code, err)
 	}

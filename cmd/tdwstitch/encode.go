@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -63,11 +65,11 @@ sidecar and options still matches; otherwise it is made again and replaced
 
 // printStreams says on stdout what became of each output, damage included
 // (also with --quiet): failures are on stderr.
-func printStreams(io ioStreams, rep *pipeline.Report, outDir string) {
+func printStreams(io ioStreams, rep *report.Run, outDir string) {
 	for _, s := range rep.Streams {
 		path := filepath.Join(outDir, filepath.FromSlash(s.Output))
 		switch {
-		case s.Status == pipeline.Failed, s.NotSelected:
+		case s.Status == report.Failed, s.NotSelected:
 		case s.Kept:
 			fmt.Fprintf(io.Out, "kept %s (up to date%s)\n", path, damage(s, rep.Options.Gaps))
 		default:
@@ -78,8 +80,8 @@ func printStreams(io ioStreams, rep *pipeline.Report, outDir string) {
 
 // damage describes a degraded stream's missing and bad frames: "; DEGRADED:
 // 3 missing, 2 bad: held; 1 set aside (not encoded)".
-func damage(s *pipeline.StreamReport, gaps pipeline.GapPolicy) string {
-	if s.Status != pipeline.Degraded {
+func damage(s *report.Stream, gaps string) string {
+	if s.Status != report.Degraded {
 		return ""
 	}
 	var filled, parts []string
@@ -91,7 +93,7 @@ func damage(s *pipeline.StreamReport, gaps pipeline.GapPolicy) string {
 	}
 	if len(filled) > 0 {
 		how := "held"
-		if gaps == pipeline.Drop {
+		if gaps == string(pipeline.Drop) {
 			how = "dropped"
 		}
 		parts = append(parts, strings.Join(filled, ", ")+": "+how)

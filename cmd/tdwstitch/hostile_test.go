@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/fixtures/zmtp"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // cliWithin runs a command line in-process and fails the test, instead of
@@ -140,7 +141,7 @@ func TestBytesAfterTheImage(t *testing.T) {
 	if id.FramesWritten != 10 || len(got) != 10 || got[3] != verify.ImageMD5(t, filepath.Join(runDir, "a", "id_0003.png"), "rgb24") {
 		t.Errorf("a/id: %d frames; frame 3 bit-exact: %v", id.FramesWritten, len(got) == 10 && got[3] == verify.ImageMD5(t, filepath.Join(runDir, "a", "id_0003.png"), "rgb24"))
 	}
-	if img := stream(t, rep, "a/img"); img.FramesWritten != 10 || img.Status != pipeline.OK {
+	if img := stream(t, rep, "a/img"); img.FramesWritten != 10 || img.Status != report.OK {
 		t.Errorf("a/img: %s, %d frames", img.Status, img.FramesWritten)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -50,12 +52,12 @@ func readJSON[T any](t *testing.T, path string) *T {
 	return &v
 }
 
-func readReport(t *testing.T, out string) *pipeline.Report {
+func readReport(t *testing.T, out string) *report.Run {
 	t.Helper()
-	return readJSON[pipeline.Report](t, filepath.Join(out, pipeline.ReportName))
+	return readJSON[report.Run](t, filepath.Join(out, report.RunFile))
 }
 
-func stream(t *testing.T, r *pipeline.Report, id string) *pipeline.StreamReport {
+func stream(t *testing.T, r *report.Run, id string) *report.Stream {
 	t.Helper()
 	for _, s := range r.Streams {
 		if s.ID == id {
@@ -72,7 +74,7 @@ func leftovers(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() != pipeline.ReportName && d.Name() != pipeline.LockName {
+		if err == nil && !d.IsDir() && d.Name() != report.RunFile && d.Name() != pipeline.LockName {
 			rel, _ := filepath.Rel(dir, p)
 			files = append(files, rel)
 		}
@@ -148,7 +150,7 @@ func TestBadFrames(t *testing.T) {
 			}
 			rep := readReport(t, out)
 			sr := stream(t, rep, tc.stream)
-			if rep.Status != pipeline.Degraded || sr.Status != pipeline.Degraded {
+			if rep.Status != report.Degraded || sr.Status != report.Degraded {
 				t.Errorf("status run %s stream %s, want degraded", rep.Status, sr.Status)
 			}
 			if len(sr.BadFrames) != 1 || sr.BadFrames[0].Path != tc.file || !strings.Contains(sr.BadFrames[0].Reason, tc.reason) {

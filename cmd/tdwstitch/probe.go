@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -47,9 +49,9 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			var failed, degraded []string
 			for _, s := range rep.Streams {
 				switch s.Status {
-				case pipeline.Failed:
+				case report.Failed:
 					failed = append(failed, s.ID)
-				case pipeline.Degraded:
+				case report.Degraded:
 					degraded = append(degraded, s.ID)
 				}
 			}
@@ -67,7 +69,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 	return c
 }
 
-func printProbe(io ioStreams, rep *pipeline.Report) {
+func printProbe(io ioStreams, rep *report.Run) {
 	w := io.Out
 	fmt.Fprintf(w, "run %s\n", rep.Run)
 	if a := rep.Audio; a != nil {
@@ -83,12 +85,12 @@ func printProbe(io ioStreams, rep *pipeline.Report) {
 	}
 	tw.Flush()
 	for _, s := range rep.Streams {
-		if s.Status == pipeline.Failed {
+		if s.Status == report.Failed {
 			fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
 		}
 		lines := 0
 		held := ""
-		if s.Status != pipeline.Failed {
+		if s.Status != report.Failed {
 			held = " (held by the previous frame unless --gaps drop)"
 		}
 		for _, g := range s.Gaps {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -206,7 +208,7 @@ func (p *progress) batchEvent(e pipeline.Event) {
 	case pipeline.StreamDone:
 		p.problemsDone(name)
 		delete(p.running, name)
-		if e.Status == pipeline.Failed {
+		if e.Status == report.Failed {
 			p.clearBar()
 			fmt.Fprintf(w, "%s: FAILED: %v\n", name, e.Err)
 		}
@@ -217,7 +219,7 @@ func (p *progress) batchEvent(e pipeline.Event) {
 			p.bar.Add(1)
 			return
 		}
-		if !p.quiet || e.Status == pipeline.Failed || e.Status == pipeline.Degraded {
+		if !p.quiet || e.Status == report.Failed || e.Status == report.Degraded {
 			if p.runsTotal == 0 { // serve: runs keep coming
 				fmt.Fprintf(w, "run %s: %s (%d done)\n", e.Run, e.Status, p.runsDone)
 				return
@@ -280,7 +282,7 @@ func (p *progress) line(e pipeline.Event) {
 
 func (p *progress) streamDone(e pipeline.Event) {
 	switch {
-	case e.Status == pipeline.Failed:
+	case e.Status == report.Failed:
 		fmt.Fprintf(p.io.Err, "%s: FAILED: %v\n", e.Stream, e.Err)
 	case !p.quiet:
 		fmt.Fprintf(p.io.Err, "%s: %s %s\n", e.Stream, e.Status, e.Output)

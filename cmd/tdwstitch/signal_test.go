@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -69,7 +71,7 @@ func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int)
 		t.Errorf("stderr does not say it was interrupted, or a/id started after it:\n%s", stderr.String())
 	}
 	rep := readReport(t, out)
-	if sr := stream(t, rep, "a/id"); sr.Status != pipeline.Failed || !strings.Contains(sr.Error, "before it started") {
+	if sr := stream(t, rep, "a/id"); sr.Status != report.Failed || !strings.Contains(sr.Error, "before it started") {
 		t.Errorf("a/id in the report: %s %q, want failed, interrupted before it started", sr.Status, sr.Error)
 	}
 	for _, pid := range pids {
@@ -270,7 +272,7 @@ c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01
 				t.Fatalf("recover: exit %d: %s", code, stderrText)
 			}
 			rep := readReport(t, filepath.Join(out, "ep"))
-			if rep.Status != pipeline.OK || len(rep.Streams) != 3 {
+			if rep.Status != report.OK || len(rep.Streams) != 3 {
 				t.Fatalf("recovered report: %s, %d streams", rep.Status, len(rep.Streams))
 			}
 			for _, s := range rep.Streams {
@@ -281,7 +283,7 @@ c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01
 					t.Error("the recovered id video is not bit-exact against the frames sent")
 				}
 			}
-			sr := readJSON[pipeline.ServeReport](t, filepath.Join(out, "ep", pipeline.ServeReportName))
+			sr := readJSON[report.Serve](t, filepath.Join(out, "ep", report.ServeFile))
 			if sr.Ended != "recovered" || sr.Chunks < tc.chunks {
 				t.Fatalf("serve report says %q with %d chunks, want recovered with >= %d", sr.Ended, sr.Chunks, tc.chunks)
 			}
@@ -375,7 +377,7 @@ func TestStalledEncoderIsKilled(t *testing.T) {
 	if said := strings.Index(stderr, "a/img: no progress for "); said < 0 || said > failed {
 		t.Errorf("the stall was not named while it lasted: %s", stderr)
 	}
-	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != pipeline.OK {
+	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != report.OK {
 		t.Errorf("a/id after the stall: %s %s", sr.Status, sr.Error)
 	}
 	for _, pid := range pids {

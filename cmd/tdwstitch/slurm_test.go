@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
 )
 
 // TestSlurmArrayBatch runs a batch as a real Slurm job array on a
@@ -43,7 +43,7 @@ func TestSlurmArrayBatch(t *testing.T) {
 			t.Errorf("shard %d: %+v, want index %d from slurm", k, part.Shard, k)
 		}
 		for _, r := range part.RunList {
-			if r.Status != pipeline.OK {
+			if r.Status != report.OK {
 				t.Errorf("%s: %s %s", r.Run, r.Status, r.Error)
 			}
 			encoded = append(encoded, r.Run)
@@ -54,7 +54,7 @@ func TestSlurmArrayBatch(t *testing.T) {
 	if !slices.Equal(encoded, rels) {
 		t.Fatalf("array tasks encoded %q, want each of %q exactly once", encoded, rels)
 	}
-	merged := readBatch(t, filepath.Join(out, pipeline.BatchReportName))
+	merged := readBatch(t, filepath.Join(out, report.BatchFile))
 	if merged.Runs != 10 || merged.OK != 10 || len(merged.RunList) != 10 {
 		t.Fatalf("merged summary: %d runs, %d ok", merged.Runs, merged.OK)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -80,10 +82,10 @@ func TestStrayFrameFarPastTheRun(t *testing.T) {
 			t.Fatalf("exit %d, want 1 naming the stray file:\n%s", code, stderr)
 		}
 		rep := readReport(t, out)
-		if sr := stream(t, rep, "a/img"); sr.Status != pipeline.Failed {
+		if sr := stream(t, rep, "a/img"); sr.Status != report.Failed {
 			t.Errorf("a/img: %s", sr.Status)
 		}
-		if sr := stream(t, rep, "a/id"); sr.Status != pipeline.OK || sr.FramesWritten != 30 || !strings.Contains(stdout, "wrote "+filepath.Join(out, "a", "id.mkv")) {
+		if sr := stream(t, rep, "a/id"); sr.Status != report.OK || sr.FramesWritten != 30 || !strings.Contains(stdout, "wrote "+filepath.Join(out, "a", "id.mkv")) {
 			t.Errorf("a/id: %s, %d frames; stdout %q", sr.Status, sr.FramesWritten, stdout)
 		}
 		if _, err := os.Stat(filepath.Join(out, "a", "img.mp4")); err == nil {
@@ -119,7 +121,7 @@ func TestDamageIsVisible(t *testing.T) {
 	if code != 3 || !strings.Contains(stdout, "wrote "+filepath.Join(out, "a", "img.mp4")+" (30 frames, 0.50 s, h264; DEGRADED: 3 missing, 3 bad: held)") {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if rep := readReport(t, out); rep.Status != pipeline.Degraded || rep.Streams[0].Status != pipeline.Degraded {
+	if rep := readReport(t, out); rep.Status != report.Degraded || rep.Streams[0].Status != report.Degraded {
 		t.Errorf("report: run %s, stream %s", rep.Status, rep.Streams[0].Status)
 	}
 	// Run again: kept (up to date), and still degraded.
@@ -137,7 +139,7 @@ func TestDamageIsVisible(t *testing.T) {
 	if code != 3 || !strings.Contains(stderr, "2 runs: 1 ok, 1 degraded, 0 failed, 0 up to date") || !strings.Contains(stderr, "DEGRADED run1/a: ") {
 		t.Fatalf("batch: exit %d\n%s", code, stderr)
 	}
-	br := readBatch(t, filepath.Join(batchOut, pipeline.BatchReportName))
+	br := readBatch(t, filepath.Join(batchOut, report.BatchFile))
 	if br.Degraded != 1 || br.OK != 1 || len(br.DegradedRuns) != 1 || br.DegradedRuns[0].Run != "run1/a" {
 		t.Errorf("batch summary: %+v", br)
 	}
@@ -216,7 +218,7 @@ func TestOutputsFollowTheirInputs(t *testing.T) {
 	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img"); code != 0 {
 		t.Fatalf("--passes img: exit %d", code)
 	}
-	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != pipeline.OK || !sr.Kept {
+	if sr := stream(t, readReport(t, out), "a/id"); sr.Status != report.OK || !sr.Kept {
 		t.Errorf("a/id after --passes img: %s, kept %v", sr.Status, sr.Kept)
 	}
 	// Each entry says how its own video was made, whatever this run's options.
@@ -368,11 +370,11 @@ func TestRunFailureKeepsTheListing(t *testing.T) {
 	}
 	code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--crf", "30", "--timing", "sidecar")
 	rep := readReport(t, out)
-	if code != 1 || rep.Status != pipeline.Failed || len(rep.Streams) != 2 {
+	if code != 1 || rep.Status != report.Failed || len(rep.Streams) != 2 {
 		t.Fatalf("exit %d, report %s with %d streams", code, rep.Status, len(rep.Streams))
 	}
 	for _, sr := range rep.Streams {
-		if sr.Status != pipeline.Failed || !sr.StaleOutput || !strings.Contains(sr.Error, "timing.csv") {
+		if sr.Status != report.Failed || !sr.StaleOutput || !strings.Contains(sr.Error, "timing.csv") {
 			t.Errorf("%s: %s, stale %v, %q", sr.ID, sr.Status, sr.StaleOutput, sr.Error)
 		}
 	}

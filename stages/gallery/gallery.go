@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+
 	"golang.org/x/image/draw"
 )
 
@@ -27,7 +29,7 @@ const thumbWidth = 160
 // Run is one card.
 type Run struct {
 	Name    string // path relative to the dataset root
-	Status  string // ok, degraded, failed, skipped
+	Status  report.Status
 	Error   string
 	Report  string // report path relative to the output root
 	Streams []Stream
@@ -41,7 +43,7 @@ type Stream struct {
 	Frames  []string // source frame files, in order (a sample is shown)
 	Gaps    int64
 	Bad     []string // "path: reason"
-	Status  string
+	Status  report.Status
 	Error   string
 	Seconds float64
 }
@@ -73,11 +75,11 @@ func Write(outRoot string, runs []Run) (string, error) {
 }
 
 // rank puts failed runs first, then degraded ones, then the rest as given.
-func rank(status string) int {
+func rank(status report.Status) int {
 	switch status {
-	case "failed":
+	case report.Failed:
 		return 0
-	case "degraded":
+	case report.Degraded:
 		return 1
 	}
 	return 2

@@ -1,0 +1,50 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+)
+
+// writeRun stores a run's report at dir/report.RunFile atomically.
+func writeRun(r *report.Run, dir string) (string, error) {
+	final := filepath.Join(dir, report.RunFile)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot write the report %s: %w (choose a writable folder with -o)", final, err)
+	}
+	if err := report.Write(final, r.Compact()); err != nil {
+		return "", fmt.Errorf("cannot write the report: %w", err)
+	}
+	return final, nil
+}
+
+// readRun is the report an earlier run left in outDir, or nil when there is
+// none of this schema to read.
+func readRun(outDir string) *report.Run {
+	var r report.Run
+	if report.Read(filepath.Join(outDir, report.RunFile), &r) != nil || r.Schema != report.Schema {
+		return nil
+	}
+	return &r
+}
+
+// gaps are a stream's missing frame numbers as the report says them.
+func gaps(gs []discover.Gap) []report.Gap {
+	out := make([]report.Gap, len(gs))
+	for i, g := range gs {
+		out[i] = report.Gap(g)
+	}
+	return out
+}
+
+// ignored are a run's files that are not frames, as the report says them.
+func ignored(is []discover.Ignored) []report.Ignored {
+	out := make([]report.Ignored, len(is))
+	for i, g := range is {
+		out[i] = report.Ignored(g)
+	}
+	return out
+}
