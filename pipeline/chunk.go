@@ -82,18 +82,23 @@ func chunkDir(runOut string, index int) string {
 	return filepath.Join(runOut, ChunksDir, fmt.Sprintf("%04d", index))
 }
 
-// segment restricts an Encode to one chunk of a live run.
+// Window is one chunk of a live run, the part of an encode EncodeChunk
+// makes: the frames the spool wrote to pack Pack (the last chunk: to any
+// later one too) whose numbers lie in From..To. A frame of the chunk
+// outside them (a stray number that arrived before frames below it) is set
+// aside, named.
+type Window struct {
+	Pack     int
+	From, To int64            // frame numbers, inclusive; To < 0: no upper bound
+	Next     int64            // the next chunk's first frame; < 0: the last chunk
+	First    map[string]int64 // stream ID -> its first frame in the whole run
+	Clock    *timing.Clock    // receive times of the run's frames so far
+	Timed    bool             // the final videos get audio: visual streams are placed by time
+}
+
+// segment is a Window being encoded.
 type segment struct {
-	// pack is the chunk's index: its frames are those the spool wrote to
-	// that chunk's packs (the last chunk: to any later one too), whose
-	// numbers lie in from..to. A frame of the chunk outside them (a stray
-	// number that arrived before frames below it) is set aside, named.
-	pack     int
-	from, to int64            // frame numbers, inclusive; to < 0: no upper bound
-	next     int64            // the next chunk's first frame; < 0: the last chunk
-	first    map[string]int64 // stream ID -> its first frame in the whole run
-	clock    *timing.Clock    // receive times of the run's frames so far
-	timed    bool             // the final videos get audio: visual streams are placed by time
+	Window
 	// outside holds, per stream ID, the chunk's frames set aside by restrict.
 	outside map[string][]report.BadFrame
 }
@@ -110,15 +115,15 @@ func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, 
 		c.Frames, c.Duplicates = nil, nil
 		for _, f := range slices.Concat(s.Frames, s.Duplicates) {
 			chunk := spool.ChunkOf(f)
-			member := chunk < 0 || chunk == g.pack || g.to < 0 && chunk > g.pack
-			in := f.Number >= g.from && (g.to < 0 || f.Number <= g.to)
+			member := chunk < 0 || chunk == g.Pack || g.To < 0 && chunk > g.Pack
+			in := f.Number >= g.From && (g.To < 0 || f.Number <= g.To)
 			switch {
 			case !member:
 			case in:
 				c.Frames = append(c.Frames, f)
 			case chunk >= 0:
 				g.outside[s.ID()] = append(g.outside[s.ID()], report.BadFrame{Path: f.Rel, Reason: fmt.Sprintf(
-					"frame number %d arrived with frames %d to %d, ahead of frames still to come: a stray, set aside", f.Number, g.from, max(g.to, g.from))})
+					"frame number %d arrived with frames %d to %d, ahead of frames still to come: a stray, set aside", f.Number, g.From, max(g.To, g.From))})
 			}
 		}
 		c.Sort()
@@ -140,7 +145,7 @@ func (g *segment) firstOf(s *discover.Stream) (int64, bool) {
 	if g == nil {
 		return 0, false
 	}
-	n, ok := g.first[s.ID()]
+	n, ok := g.First[s.ID()]
 	return n, ok && n <= s.Frames[0].Number
 }
 
@@ -152,13 +157,13 @@ func (g *segment) bounds(p placement) (start, last int64) {
 		return 0, -1
 	}
 	if p.clock != nil {
-		if _, ok := p.clock.Frames[g.from]; !ok {
+		if _, ok := p.clock.Frames[g.From]; !ok {
 			return 0, -1
 		}
 	}
-	start, last = max(0, p.slot(g.from, 0)), -1
-	if g.next >= 0 {
-		last = p.slot(g.next, 0) - 1
+	start, last = max(0, p.slot(g.From, 0)), -1
+	if g.Next >= 0 {
+		last = p.slot(g.Next, 0) - 1
 	}
 	return start, last
 }
@@ -166,18 +171,28 @@ func (g *segment) bounds(p placement) (start, last int64) {
 // encodeChunk encodes chunk c of the live run spooled in runOut.
 func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManifest, clock *timing.Clock, opts Options) error {
 	dir := chunkDir(runOut, c.Index)
-	os.RemoveAll(dir) // a chunk a killed serve was writing
-	opts.NoAudio, opts.Audio, opts.Force = true, "", true
-	opts.OnEvent = func(Event) {}
-	opts.find = spool.Find
-	opts.seg = &segment{pack: c.Index, from: c.From, to: c.To, next: c.Next, first: m.First, clock: clock, timed: m.Audio != ""}
-	_, _, err := Encode(ctx, filepath.Join(runOut, SpoolDir), dir, opts)
+	w := Window{Pack: c.Index, From: c.From, To: c.To, Next: c.Next, First: m.First, Clock: clock, Timed: m.Audio != ""}
+	err := EncodeChunk(ctx, filepath.Join(runOut, SpoolDir), dir, w, opts)
 	if err != nil && ctx.Err() != nil {
 		return err // interrupted: the chunk is redone on recovery
 	}
 	// A chunk whose streams failed is still a chunk: the join reports them.
 	m.Chunks = append(m.Chunks, c)
 	return m.write(runOut)
+}
+
+// EncodeChunk encodes window w of the live run spooled in spoolDir into
+// outDir, a folder of its own: one video per stream on the whole run's slot
+// grid, silent (the join adds the audio), made afresh (a chunk a killed
+// serve was writing is replaced), with no events (the run's progress is its
+// chunks). A chunk whose streams failed is still written with its report:
+// the join says what failed.
+func EncodeChunk(ctx context.Context, spoolDir, outDir string, w Window, opts Options) error {
+	os.RemoveAll(outDir)
+	opts.NoAudio, opts.Audio, opts.Force = true, "", true
+	opts.OnEvent = func(Event) {}
+	_, _, err := encode(ctx, runJob{dir: spoolDir, out: outDir, find: spool.Find, seg: &segment{Window: w}}, opts)
+	return err
 }
 
 // joinChunks makes a chunked live run's final videos and report: per stream,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -34,6 +35,26 @@ var errUpToDate = errors.New("up to date")
 // failed), and an error wrapping ErrFailed when anything failed, or
 // ErrDegraded when every output was written but some is degraded.
 func Encode(ctx context.Context, runDir, outDir string, opts Options) (*report.Run, string, error) {
+	return encode(ctx, runJob{dir: runDir, out: outDir, find: discover.Find}, opts)
+}
+
+// EncodeSpool is Encode for a live run whose frames are in spoolDir, as
+// stages/spool lays them out.
+func EncodeSpool(ctx context.Context, spoolDir, outDir string, opts Options) (*report.Run, string, error) {
+	return encode(ctx, runJob{dir: spoolDir, out: outDir, find: spool.Find}, opts)
+}
+
+// runJob is one run to encode: where its frames are and how they are laid
+// out (find), where its videos go, and, for a chunk of a live run, which of
+// its frames (seg).
+type runJob struct {
+	dir, out string
+	find     func(dir string) (*discover.Run, error)
+	seg      *segment
+}
+
+func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string, error) {
+	runDir, outDir := job.dir, job.out
 	opts.applyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
@@ -52,7 +73,7 @@ func Encode(ctx context.Context, runDir, outDir string, opts Options) (*report.R
 		}
 		return err
 	}
-	err := encodeRun(ctx, rep, runDir, outDir, opts, lock)
+	err := encodeRun(ctx, rep, job, opts, lock)
 	var locked *lockedError
 	if !errors.As(err, &locked) && !errors.Is(err, errUpToDate) {
 		if lerr := lock(); lerr != nil { // to write the report of a run that failed early
@@ -102,16 +123,13 @@ func finishReport(rep *report.Run, outDir string, started time.Time, err error) 
 	}
 }
 
-func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts Options, lock func() error) error {
+func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, lock func() error) error {
+	runDir, outDir, seg := job.dir, job.out, job.seg
 	// An output is kept only while the report's fingerprint of its inputs
 	// and options matches; everything else is made again (--force: all).
 	// Whatever happens, the new report lists every video left on disk.
 	prev := readRun(outDir)
-	find := discover.Find
-	if opts.find != nil {
-		find = opts.find
-	}
-	run, err := find(runDir)
+	run, err := job.find(runDir)
 	if err != nil {
 		rep.Streams = unselected(prev, outDir, nil)
 		return err
@@ -123,18 +141,18 @@ func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts
 		return err
 	}
 	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
-	if opts.seg != nil {
+	if seg != nil {
 		var strays []string
-		streams, strays = opts.seg.restrict(streams)
+		streams, strays = seg.restrict(streams)
 		rep.Warnings = append(rep.Warnings, strays...)
 		if len(streams) == 0 {
-			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, opts.seg.from, opts.seg.to)
+			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, seg.From, seg.To)
 		}
 	}
 	for _, s := range streams {
 		preferGood(s, opts)
 	}
-	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts)
+	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts.Force || seg != nil, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
@@ -146,7 +164,7 @@ func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts
 	}
 	// Decide again under the lock: another process may have written since.
 	prev = readRun(outDir)
-	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts)
+	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts.Force || seg != nil, opts)
 	// A run-level failure from here on fails each stream not yet done.
 	failRest := func(err error) error { return failRemaining(rep, err, streams, inputs, outDir, opts) }
 	audio, warnings, err := resolveAudio(ctx, run, opts)
@@ -154,10 +172,10 @@ func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts
 	if err != nil {
 		return failRest(err)
 	}
-	bounds, good := boundStreams(ctx, streams, rep.Streams, opts)
+	bounds, good := boundStreams(ctx, streams, rep.Streams, seg, opts)
 	var clock *timing.Clock
-	if opts.seg != nil {
-		clock = opts.seg.clock // the spool's sidecar is still being written
+	if seg != nil {
+		clock = seg.Clock // the spool's sidecar is still being written
 	} else if len(good) > 0 {
 		clock, warnings, err = resolveClock(run, good, audio, opts)
 		rep.Warnings = append(rep.Warnings, warnings...)
@@ -176,7 +194,7 @@ func encodeRun(ctx context.Context, rep *report.Run, runDir, outDir string, opts
 			continue
 		}
 		p.Go(func() {
-			sr := encodeStream(ctx, bounds[i], outDir, audio, clock, opts)
+			sr := encodeStream(ctx, streamJob{bounded: bounds[i], outDir: outDir, audio: audio, clock: clock, seg: seg}, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
@@ -207,14 +225,14 @@ func failRemaining(rep *report.Run, err error, streams []*discover.Stream, input
 
 // keepUpToDate fingerprints each selected stream's inputs and puts the
 // previous report's entry in rep.Streams for those whose outputs are up to
-// date (nil slots are to encode, todo of them), then the entries of the
+// date (none when force) (nil slots are to encode, todo of them), then the entries of the
 // streams not selected whose videos are still on disk.
-func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (inputs []string, todo int) {
+func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, outDir string, force bool, opts Options) (inputs []string, todo int) {
 	rep.Streams = make([]*report.Stream, len(streams))
 	inputs = make([]string, len(streams))
 	for i, s := range streams {
 		inputs[i] = streamInputs(run, s, opts)
-		if !opts.Force && opts.seg == nil {
+		if !force {
 			rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i])
 		}
 		if rep.Streams[i] == nil {
@@ -230,7 +248,7 @@ func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.
 // boundStreams bounds the range of each stream to encode (nil in done) by
 // its good frames, before anything is timed or encoded: a few reads per
 // stream. good are the streams that can be encoded, for the clock.
-func boundStreams(ctx context.Context, streams []*discover.Stream, done []*report.Stream, opts Options) (bounds []bounded, good []*discover.Stream) {
+func boundStreams(ctx context.Context, streams []*discover.Stream, done []*report.Stream, seg *segment, opts Options) (bounds []bounded, good []*discover.Stream) {
 	bounds = make([]bounded, len(streams))
 	for i, s := range streams {
 		if done[i] != nil {
@@ -239,11 +257,11 @@ func boundStreams(ctx context.Context, streams []*discover.Stream, done []*repor
 		// A live run's chunks end where the next begins; its last chunk
 		// ends at the last good frame, like any run.
 		bounds[i] = bounded{stream: s}
-		if opts.seg == nil || opts.seg.next < 0 {
+		if seg == nil || seg.Next < 0 {
 			bounds[i] = bound(ctx, s, opts)
 		}
-		if opts.seg != nil {
-			bounds[i].outside = slices.Concat(opts.seg.outside[s.ID()], bounds[i].outside)
+		if seg != nil {
+			bounds[i].outside = slices.Concat(seg.outside[s.ID()], bounds[i].outside)
 		}
 		if bounds[i].err == nil {
 			good = append(good, bounds[i].stream)

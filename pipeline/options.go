@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -113,13 +112,8 @@ type Options struct {
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
 	OnEvent func(Event)
-	// seg restricts the encode to one chunk of a live run (see chunk.go).
-	seg *segment
 	// defaulted: applyDefaults has run.
 	defaulted bool
-	// find lists the run's frames; default discover.Find (a live run's
-	// spool: spool.Find).
-	find func(dir string) (*discover.Run, error)
 }
 
 // applyDefaults fills the zero fields with their documented defaults, once:

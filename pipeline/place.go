@@ -184,14 +184,14 @@ func modTimeClock(streams []*discover.Stream, audio *report.Audio) *timing.Clock
 // records both in its report. Capture times place frames when the stream
 // carries audio or --timing was given; a silent video under --timing auto
 // keeps one frame per 1/fps, the simulation's own time step.
-func planStream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, opts Options) placement {
+func planStream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, seg *segment, opts Options) placement {
 	withAudio := audio != nil && s.Pass.Visual()
 	// A chunk of a live run is placed as its final video, which gets the audio.
-	timed := withAudio || (opts.seg != nil && opts.seg.timed && s.Pass.Visual())
+	timed := withAudio || (seg != nil && seg.Timed && s.Pass.Visual())
 	if !timed && opts.Timing == TimingAuto && !opts.VFR {
 		clock = nil
 	}
-	p := newPlacement(s, clock, opts)
+	p := newPlacement(s, clock, seg, opts)
 	sr.Timing = report.TimingNone
 	if clock != nil {
 		sr.Timing, sr.TimingEstimate = report.TimingSource(clock.Source), clock.Estimate()
@@ -235,9 +235,9 @@ type placement struct {
 	frames   []int64
 }
 
-func newPlacement(s *discover.Stream, clock *timing.Clock, opts Options) placement {
+func newPlacement(s *discover.Stream, clock *timing.Clock, seg *segment, opts Options) placement {
 	p := placement{clock: clock, fps: opts.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: opts.Gaps == Drop}
-	if first, ok := opts.seg.firstOf(s); ok {
+	if first, ok := seg.firstOf(s); ok {
 		p.first = first // a later chunk: slots count from the stream's first frame in the run
 	}
 	if clock != nil {

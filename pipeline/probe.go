@@ -72,7 +72,7 @@ func probeStream(ctx context.Context, b bounded, audio *report.Audio, clock *tim
 		sr.Status, sr.Error = report.Failed, b.err.Error()
 		return sr
 	}
-	place := planStream(s, sr, clock, audio, opts)
+	place := planStream(s, sr, clock, audio, nil, opts)
 	shp := b.shape
 	want := b.shape // read by the readers; shp is set by this goroutine
 	scan(ctx, s.Frames, opts, false, &want, func(c checked) bool {

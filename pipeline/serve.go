@@ -896,8 +896,7 @@ func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts Opt
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
 	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
-	opts.find = spool.Find
-	rep, _, err := Encode(ctx, spoolDir, runOut, opts)
+	rep, _, err := EncodeSpool(ctx, spoolDir, runOut, opts)
 	return endLive(runOut, run, rep, err, opts)
 }
 

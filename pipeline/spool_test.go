@@ -42,7 +42,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t), find: spool.Find})
+	rep, _, err := EncodeSpool(context.Background(), dir, out, Options{Tool: tool(t)})
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}

@@ -18,9 +18,19 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/validate"
 )
 
+// streamJob is one stream's encode as encodeRun planned it.
+type streamJob struct {
+	bounded               // the stream cut to its evidence, and its shape
+	outDir  string        // the run's output folder
+	audio   *report.Audio // the run's audio (visual passes carry it), or nil
+	clock   *timing.Clock // capture times, or nil
+	seg     *segment      // a chunk of a live run, or nil
+}
+
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
-func encodeStream(ctx context.Context, b bounded, outDir string, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
+func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stream {
+	b, outDir := job.bounded, job.outDir
 	s := b.stream
 	sr := newStreamReport(b, opts)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
@@ -40,7 +50,7 @@ func encodeStream(ctx context.Context, b bounded, outDir string, audio *report.A
 	}
 	err := b.err
 	if err == nil {
-		err = encodeStreamTo(ctx, b, sr, final, audio, clock, opts, emit)
+		err = encodeStreamTo(ctx, job, sr, final, opts, emit)
 	}
 	switch {
 	case err == nil:
@@ -139,7 +149,8 @@ func problemsError(s *discover.Stream, sr *report.Stream) error {
 		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
 }
 
-func encodeStreamTo(ctx context.Context, b bounded, sr *report.Stream, final string, audio *report.Audio, clock *timing.Clock, opts Options, emit func(Event)) error {
+func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(Event)) error {
+	b := job.bounded
 	s := b.stream
 	tmp, err := tempBeside(final)
 	if err != nil {
@@ -147,9 +158,9 @@ func encodeStreamTo(ctx context.Context, b bounded, sr *report.Stream, final str
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 
-	w := &slotWriter{place: planStream(s, sr, clock, audio, opts), limit: -1, maxGap: opts.MaxGap}
-	if opts.seg != nil {
-		w.next, w.limit = opts.seg.bounds(w.place)
+	w := &slotWriter{place: planStream(s, sr, job.clock, job.audio, job.seg, opts), limit: -1, maxGap: opts.MaxGap}
+	if job.seg != nil {
+		w.next, w.limit = job.seg.bounds(w.place)
 	}
 	// Under --strict a stream with problems is not encoded, but still read
 	// to the end so that the error lists every problem.
