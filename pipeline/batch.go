@@ -51,7 +51,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.
 	if bo.EncoderThreads <= 0 {
 		bo.EncoderThreads = max(1, runtime.NumCPU()/bo.Jobs)
 	}
-	bo.applyDefaults()
+	bo.ApplyDefaults()
 	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: version(), Root: absPath(root), Output: absPath(outRoot),
 		Started: started.UTC(), Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	if bo.Shard.Count > 1 {
@@ -99,7 +99,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.
 // BatchErr is a batch's outcome as an error: wrapping ErrFailed if any run
 // failed, else ErrDegraded if any is degraded, else nil.
 func BatchErr(br *report.Batch) error {
-	return runsOutcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), report.BatchFile)
+	return Outcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), report.BatchFile)
 }
 
 // selects applies the shard and the include/exclude globs to a run.
@@ -147,7 +147,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) re
 			br.VideoSeconds += s.Duration
 		}
 	}
-	if isFailure(err) {
+	if IsFailure(err) {
 		br.Status, br.Error = report.Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
 	}
 	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})

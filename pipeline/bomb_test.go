@@ -44,14 +44,14 @@ func TestImageBombRefusedFromItsHeader(t *testing.T) {
 	f := discover.Frame{Path: path, Rel: "a/id_0000.png", Format: tdw.PNG}
 	for _, deep := range []bool{false, true} {
 		opts := Options{Deep: deep}
-		opts.applyDefaults()
+		opts.ApplyDefaults()
 		c := check(t.Context(), f, opts, true, nil)
 		if c.err == nil || !strings.Contains(c.err.Error(), "frame is 16000x16000, more pixels than --max-pixels 67108864 allows") || c.data != nil {
 			t.Errorf("deep %v: %v", deep, c.err)
 		}
 	}
 	opts := Options{MaxPixels: -1}
-	opts.applyDefaults()
+	opts.ApplyDefaults()
 	if c := check(t.Context(), f, opts, false, nil); c.err != nil {
 		t.Errorf("no limit: %v (the header alone is valid)", c.err)
 	}

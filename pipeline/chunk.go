@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,58 +28,6 @@ import (
 // re-encoding and the audio is muxed. So the spool stays bounded, and a
 // killed serve loses only the chunk it was encoding (its frames are still
 // spooled; recovery encodes them and joins).
-
-// ChunksDir holds a live run's encoded chunks, inside its output folder.
-const ChunksDir = ".chunks"
-
-// liveManifestName records a live run's settings and encoded chunks, so that
-// recovery after a kill finishes the run as it would have been finished.
-const liveManifestName = ".live.json"
-
-// liveManifest is OUT/<run>/.live.json.
-type liveManifest struct {
-	FPS    float64          `json:"fps"`
-	Audio  string           `json:"audio,omitempty"`
-	First  map[string]int64 `json:"first"`  // stream ID -> its first frame number
-	Chunks []chunkRange     `json:"chunks"` // encoded chunks, in order
-}
-
-// chunkRange is one chunk: frames From..To (To < 0: to the end); Next is the
-// following chunk's first frame (< 0: this chunk ends the run).
-type chunkRange struct {
-	Index int   `json:"index"`
-	From  int64 `json:"from"`
-	To    int64 `json:"to"`
-	Next  int64 `json:"next"`
-}
-
-// frames names the chunk's frames for messages.
-func (c chunkRange) frames() string {
-	if c.To < 0 {
-		return fmt.Sprintf("frames %d to the end", c.From)
-	}
-	return fmt.Sprintf("frames %d to %d", c.From, c.To)
-}
-
-func (m *liveManifest) write(runOut string) error {
-	return report.Write(filepath.Join(runOut, liveManifestName), m)
-}
-
-func readManifest(runOut string) (*liveManifest, error) {
-	b, err := os.ReadFile(filepath.Join(runOut, liveManifestName))
-	if err != nil {
-		return nil, err
-	}
-	var m liveManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(runOut, liveManifestName), err)
-	}
-	return &m, nil
-}
-
-func chunkDir(runOut string, index int) string {
-	return filepath.Join(runOut, ChunksDir, fmt.Sprintf("%04d", index))
-}
 
 // Window is one chunk of a live run, the part of an encode EncodeChunk
 // makes: the frames the spool wrote to pack Pack (the last chunk: to any
@@ -168,19 +115,6 @@ func (g *segment) bounds(p placement) (start, last int64) {
 	return start, last
 }
 
-// encodeChunk encodes chunk c of the live run spooled in runOut.
-func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManifest, clock *timing.Clock, opts Options) error {
-	dir := chunkDir(runOut, c.Index)
-	w := Window{Pack: c.Index, From: c.From, To: c.To, Next: c.Next, First: m.First, Clock: clock, Timed: m.Audio != ""}
-	err := EncodeChunk(ctx, filepath.Join(runOut, SpoolDir), dir, w, opts)
-	if err != nil && ctx.Err() != nil {
-		return err // interrupted: the chunk is redone on recovery
-	}
-	// A chunk whose streams failed is still a chunk: the join reports them.
-	m.Chunks = append(m.Chunks, c)
-	return m.write(runOut)
-}
-
 // EncodeChunk encodes window w of the live run spooled in spoolDir into
 // outDir, a folder of its own: one video per stream on the whole run's slot
 // grid, silent (the join adds the audio), made afresh (a chunk a killed
@@ -195,33 +129,49 @@ func EncodeChunk(ctx context.Context, spoolDir, outDir string, w Window, opts Op
 	return err
 }
 
-// joinChunks makes a chunked live run's final videos and report: per stream,
-// the chunks' videos joined in order (no re-encoding) with the run's audio.
-func joinChunks(ctx context.Context, runOut string, m *liveManifest, clock *timing.Clock, opts Options) (*report.Run, error) {
-	opts.applyDefaults()
+// Chunk is one encoded chunk of a live run: the folder EncodeChunk wrote,
+// and the frame numbers it was given (To < 0: to the end).
+type Chunk struct {
+	Dir      string
+	From, To int64
+}
+
+// frames names a span of frames for messages.
+func frames(from, to int64) string {
+	if to < 0 {
+		return fmt.Sprintf("frames %d to the end", from)
+	}
+	return fmt.Sprintf("frames %d to %d", from, to)
+}
+
+// JoinChunks makes a chunked live run's final videos and report in runOut:
+// per stream, the chunks' videos joined in order (no re-encoding) with the
+// run's audio. spoolDir is the run's spool (the report names it as the
+// run); clock, the run's receive times (nil: none).
+func JoinChunks(ctx context.Context, runOut, spoolDir string, chunks []Chunk, clock *timing.Clock, opts Options) (*report.Run, error) {
+	opts.ApplyDefaults()
 	started := time.Now()
-	spoolDir := filepath.Join(runOut, SpoolDir)
 	rep := newReport(spoolDir, runOut, opts, started)
-	_, err := finishReport(rep, runOut, started, joinRun(ctx, rep, runOut, m, clock, opts))
+	_, err := finishReport(rep, runOut, started, joinRun(ctx, rep, runOut, spoolDir, chunks, clock, opts))
 	return rep, err
 }
 
-func joinRun(ctx context.Context, rep *report.Run, runOut string, m *liveManifest, clock *timing.Clock, opts Options) error {
-	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: filepath.Join(runOut, SpoolDir)}, opts)
+func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chunks []Chunk, clock *timing.Clock, opts Options) error {
+	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: spoolDir}, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
 		return err
 	}
 	var order []string
-	chunks := map[string][]*report.Stream{}
+	byStream := map[string][]*report.Stream{}
 	parts := map[string][]string{}
 	seen := map[string]bool{}
 	lastChunk := map[string]int{} // stream -> position of its last chunk so far
-	for pos, c := range m.Chunks {
-		dir := chunkDir(runOut, c.Index)
+	for pos, c := range chunks {
+		dir := c.Dir
 		cr := readRun(dir)
 		if cr == nil {
-			return fmt.Errorf("chunk %d of the run (frames from %d) has no report in %s: run tdwstitch serve --recover again", c.Index, c.From, dir)
+			return fmt.Errorf("the chunk of the run with %s has no report in %s: run tdwstitch serve --recover again", frames(c.From, c.To), dir)
 		}
 		for _, w := range cr.Warnings {
 			if !seen[w] {
@@ -230,21 +180,21 @@ func joinRun(ctx context.Context, rep *report.Run, runOut string, m *liveManifes
 			}
 		}
 		for _, sr := range cr.Streams {
-			if chunks[sr.ID] == nil {
+			if byStream[sr.ID] == nil {
 				order = append(order, sr.ID)
 			} else if prev := lastChunk[sr.ID]; pos > prev+1 {
 				// No frame of this stream in a whole chunk: there is no frame
 				// left to hold there, so its video skips that span.
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: no frame in %s: its video skips that span instead of holding the previous frame",
-					sr.ID, chunkRange{From: m.Chunks[prev+1].From, To: m.Chunks[pos-1].To}.frames()))
+					sr.ID, frames(chunks[prev+1].From, chunks[pos-1].To)))
 			}
 			lastChunk[sr.ID] = pos
-			chunks[sr.ID] = append(chunks[sr.ID], sr)
+			byStream[sr.ID] = append(byStream[sr.ID], sr)
 			if allBad(sr) {
 				// Its bad frames are listed; there is no frame to hold, so
 				// the video skips the span, as for a chunk without the stream.
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: every frame in %s is bad: its video skips that span instead of holding the previous frame",
-					sr.ID, c.frames()))
+					sr.ID, frames(c.From, c.To)))
 				continue
 			}
 			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))
@@ -255,7 +205,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut string, m *liveManifes
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, id := range order {
 		p.Go(func() {
-			sr := joinStream(ctx, chunks[id], parts[id], runOut, audio, clock, opts)
+			sr := joinStream(ctx, byStream[id], parts[id], runOut, audio, clock, opts)
 			mu.Lock()
 			rep.Streams[i] = sr
 			mu.Unlock()
@@ -354,7 +304,7 @@ func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final 
 	defer os.Remove(tmp) // a no-op once renamed into place
 	job.Output = tmp
 	if err := opts.Tool.Concat(ctx, job); err != nil {
-		return whenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
+		return WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
 	}
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
@@ -363,26 +313,4 @@ func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final 
 		sr.Bytes = info.Size()
 	}
 	return publish(tmp, final)
-}
-
-// chunkClock copies what a chunk's encode needs of the live clock, which
-// goes on growing: the times of frames from..to and of next (where the
-// chunk ends) and of each stream's first frame (where its slots count
-// from). Copying only those keeps sealing a chunk cheap in a long run.
-func chunkClock(c *timing.Clock, from, to, next int64, first map[string]int64) *timing.Clock {
-	cp := *c
-	cp.Frames = make(map[int64]float64, to-from+2+int64(len(first)))
-	keep := func(n int64) {
-		if t, ok := c.Frames[n]; ok {
-			cp.Frames[n] = t
-		}
-	}
-	for n := from; n <= to; n++ {
-		keep(n)
-	}
-	keep(next)
-	for _, n := range first {
-		keep(n)
-	}
-	return &cp
 }

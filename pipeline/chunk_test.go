@@ -50,7 +50,7 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	}
 
 	runOut := t.TempDir()
-	spool := filepath.Join(runOut, SpoolDir)
+	spool := filepath.Join(runOut, ".spool")
 	if err := os.CopyFS(spool, os.DirFS(dir)); err != nil {
 		t.Fatal(err)
 	}
@@ -59,21 +59,25 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &liveManifest{FPS: 60, Audio: filepath.Join(dir, "audio.wav"), First: map[string]int64{"a/img": numbers[0], "a/id": numbers[0]}}
+	first := map[string]int64{"a/img": numbers[0], "a/id": numbers[0]}
 	cut1, cut2 := numbers[len(numbers)/3], numbers[2*len(numbers)/3]
-	for _, c := range []chunkRange{{0, numbers[0], cut1 - 1, cut1}, {1, cut1, cut2 - 1, cut2}, {2, cut2, -1, -1}} {
-		to := c.To
+	var chunks []Chunk
+	for _, w := range []Window{{Pack: 0, From: numbers[0], To: cut1 - 1, Next: cut1}, {Pack: 1, From: cut1, To: cut2 - 1, Next: cut2}, {Pack: 2, From: cut2, To: -1, Next: -1}} {
+		to := w.To
 		if to < 0 {
 			to = numbers[len(numbers)-1]
 		}
 		// Each chunk gets only its part of the clock, as serve hands it over.
-		if err := encodeChunk(ctx, runOut, c, m, chunkClock(clock, c.From, to, c.Next, m.First), opts); err != nil {
-			t.Fatalf("chunk %d: %v", c.Index, err)
+		w.First, w.Clock, w.Timed = first, clock.Window(w.From, to, w.Next, first), true
+		c := Chunk{Dir: filepath.Join(runOut, "chunks", fmt.Sprint(w.Pack)), From: w.From, To: w.To}
+		if err := EncodeChunk(ctx, spool, c.Dir, w, opts); IsFailure(err) {
+			t.Fatalf("chunk %d: %v", w.Pack, err)
 		}
+		chunks = append(chunks, c)
 	}
 	o := opts
-	o.Audio = m.Audio
-	joined, err := joinChunks(ctx, runOut, m, clock, o)
+	o.Audio = filepath.Join(dir, "audio.wav")
+	joined, err := JoinChunks(ctx, runOut, spool, chunks, clock, o)
 	if !errors.Is(err, ErrDegraded) || joined.Status != report.Degraded {
 		t.Fatalf("join: %s, %v; want degraded like the whole encode", joined.Status, err)
 	}
@@ -121,21 +125,25 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 // chunk cannot hold across it; the join says so instead of hiding it.
 func TestJoinWarnsOfAStreamMissingFromAChunk(t *testing.T) {
 	runOut := t.TempDir()
-	spool := filepath.Join(runOut, SpoolDir)
+	spool := filepath.Join(runOut, ".spool")
 	if err := (synth.Scene{Width: 16, Height: 16, Frames: 30, FPS: 60}).Write(spool, "a", synth.Passes{Img: true, ID: true}); err != nil {
 		t.Fatal(err)
 	}
 	for n := 10; n < 20; n++ {
 		os.Remove(filepath.Join(spool, "a", fmt.Sprintf("id_%04d.png", n)))
 	}
-	m := &liveManifest{FPS: 60, First: map[string]int64{"a/img": 0, "a/id": 0}}
+	first := map[string]int64{"a/img": 0, "a/id": 0}
 	opts := Options{Tool: tool(t), FPS: 60}
-	for _, c := range []chunkRange{{0, 0, 9, 10}, {1, 10, 19, 20}, {2, 20, -1, -1}} {
-		if err := encodeChunk(context.Background(), runOut, c, m, nil, opts); err != nil {
+	var chunks []Chunk
+	for _, w := range []Window{{Pack: 0, From: 0, To: 9, Next: 10}, {Pack: 1, From: 10, To: 19, Next: 20}, {Pack: 2, From: 20, To: -1, Next: -1}} {
+		w.First = first
+		c := Chunk{Dir: filepath.Join(runOut, "chunks", fmt.Sprint(w.Pack)), From: w.From, To: w.To}
+		if err := EncodeChunk(context.Background(), spool, c.Dir, w, opts); IsFailure(err) {
 			t.Fatal(err)
 		}
+		chunks = append(chunks, c)
 	}
-	rep, err := joinChunks(context.Background(), runOut, m, nil, opts)
+	rep, err := JoinChunks(context.Background(), runOut, spool, chunks, nil, opts)
 	if !errors.Is(err, ErrDegraded) { // a/id's frames 10-19 are missing
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ type runJob struct {
 
 func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string, error) {
 	runDir, outDir := job.dir, job.out
-	opts.applyDefaults()
+	opts.ApplyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, outDir, opts, started)
 	// The output folder's lock is taken only before its first write: a
@@ -69,7 +69,7 @@ func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string,
 	}()
 	lock := func() (err error) {
 		if unlock == nil {
-			unlock, err = lockOutput(outDir)
+			unlock, err = LockOutput(outDir)
 		}
 		return err
 	}
@@ -317,10 +317,10 @@ func unselected(prev *report.Run, outDir string, streams []*discover.Stream) []*
 // some stream is degraded (frames were missing or bad: held or dropped).
 var ErrDegraded = errors.New("degraded")
 
-// runsOutcome is the outcome of many runs as an error: wrapping ErrFailed if
+// Outcome is the outcome of many runs as an error: wrapping ErrFailed if
 // any failed, else ErrDegraded if any is degraded, else nil. of says out of
 // how many (" of 6"; "" when open-ended), see where the details are.
-func runsOutcome(failed, degraded int64, of, see string) error {
+func Outcome(failed, degraded int64, of, see string) error {
 	switch {
 	case failed > 0:
 		return fmt.Errorf("%w: %d%s runs failed (see %s)", ErrFailed, failed, of, see)
@@ -330,9 +330,9 @@ func runsOutcome(failed, degraded int64, of, see string) error {
 	return nil
 }
 
-// isFailure reports whether err means something failed: any error but one
+// IsFailure reports whether err means something failed: any error but one
 // that only says the outputs are degraded.
-func isFailure(err error) bool {
+func IsFailure(err error) bool {
 	return err != nil && (errors.Is(err, ErrFailed) || !errors.Is(err, ErrDegraded))
 }
 

@@ -116,9 +116,9 @@ type Options struct {
 	defaulted bool
 }
 
-// applyDefaults fills the zero fields with their documented defaults, once:
+// ApplyDefaults fills the zero fields with their documented defaults, once:
 // a second call (Batch, then Encode) must not read -1 turned 0 as "unset".
-func (o *Options) applyDefaults() {
+func (o *Options) ApplyDefaults() {
 	if o.defaulted {
 		return
 	}

@@ -17,7 +17,7 @@ import (
 // would, and reports what Encode would write, without running ffmpeg (but
 // ffprobe, for the audio).
 func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error) {
-	opts.applyDefaults()
+	opts.ApplyDefaults()
 	started := time.Now()
 	rep := newReport(runDir, "", opts, started)
 	rep.Output = ""

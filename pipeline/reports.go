@@ -24,11 +24,11 @@ func writeRun(r *report.Run, dir string) (string, error) {
 // readRun is the report an earlier run left in outDir, or nil when there is
 // none of this schema to read.
 func readRun(outDir string) *report.Run {
-	var r report.Run
-	if report.Read(filepath.Join(outDir, report.RunFile), &r) != nil || r.Schema != report.Schema {
+	r, err := report.ReadRun(outDir)
+	if err != nil || r.Schema != report.Schema {
 		return nil
 	}
-	return &r
+	return r
 }
 
 // gaps are a stream's missing frame numbers as the report says them.

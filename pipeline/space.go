@@ -49,10 +49,10 @@ func (e *NoSpaceError) Error() string {
 
 func (e *NoSpaceError) Unwrap() []error { return []error{e.Err, syscall.ENOSPC} }
 
-// whenFull names a failed write into dir for what it is when the disk is
+// WhenFull names a failed write into dir for what it is when the disk is
 // full (the error says so, or too little space is left), and returns other
 // errors unchanged.
-func whenFull(dir string, err error) error {
+func WhenFull(dir string, err error) error {
 	var full *NoSpaceError
 	if err == nil || errors.As(err, &full) {
 		return err

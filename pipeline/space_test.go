@@ -57,17 +57,17 @@ func TestWhenFull(t *testing.T) {
 	if free, err := freeSpace(dir); err != nil || free < fullBelow {
 		t.Fatalf("free space of %s: %d, %v (the test needs 1 MiB)", dir, free, err)
 	}
-	if got := whenFull(dir, other); got != other {
+	if got := WhenFull(dir, other); got != other {
 		t.Errorf("with space left: %v", got)
 	}
 	said := errors.New("ffmpeg encoder failed (exit code 1): Error closing file x.mkv: No space left on device")
-	if got := whenFull(dir, said); !errors.Is(got, syscall.ENOSPC) || !errors.Is(got, said) {
+	if got := WhenFull(dir, said); !errors.Is(got, syscall.ENOSPC) || !errors.Is(got, said) {
 		t.Errorf("ffmpeg's own words: %v", got)
 	}
 	real := freeSpace
 	freeSpace = func(string) (int64, error) { return 0, nil }
 	defer func() { freeSpace = real }()
-	if got := whenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
+	if got := WhenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
 		t.Errorf("on a full disk: %v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 	"github.com/tdwstitch/tdwstitch/stages/wire"
@@ -27,7 +28,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 	}
 	for n := range 12 {
 		img, id, depth := scene.Frame(n)
-		raw := rawBottomUp(depth)
+		raw := synth.RawBottomUp(depth)
 		os.WriteFile(filepath.Join(want, fmt.Sprintf("depth_%04d.png", n)), synth.EncodePNG(depth), 0o644)
 		frame := []*wire.Images{{AvatarID: "a", Width: 32, Height: 24, Passes: []wire.ImagePass{
 			{Pass: tdw.Img, Format: tdw.JPEG, Image: scene.EncodeJPEG(img)},
@@ -54,7 +55,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 			t.Fatalf("%s: %s, %d frames", sr.ID, sr.Status, sr.FramesWritten)
 		}
 		if sr.Pass == "depth" {
-			assertSameFrames(t, rep.Path(sr), filepath.Join(want, "depth_%04d.png"))
+			verify.SameFrames(t, rep.Path(sr), filepath.Join(want, "depth_%04d.png"))
 		}
 	}
 }

@@ -222,7 +222,7 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			return whenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
+			return WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
@@ -388,7 +388,7 @@ func tempBeside(final string) (string, error) {
 // (stages/container), or by ffprobe when those cannot be parsed.
 func verifyOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
 	// A video that fails its checks on a full disk is a write that failed.
-	return whenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
+	return WhenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
 }
 
 func checkOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {

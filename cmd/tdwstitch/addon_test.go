@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/live"
+
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -118,14 +120,14 @@ func TestAddonStreamsToServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan pipeline.Event, 4)
-	so := pipeline.ServeOptions{Options: pipeline.Options{Tool: tl, OnEvent: func(e pipeline.Event) {
+	so := live.Options{Options: pipeline.Options{Tool: tl, OnEvent: func(e pipeline.Event) {
 		if e.Kind == pipeline.RunDone {
 			done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute,
 		Ack: "ipc://" + filepath.Join(work, "ack.sock")}
 	served := make(chan error, 1)
-	go func() { served <- pipeline.Serve(ctx, out, so) }()
+	go func() { served <- live.Serve(ctx, out, so) }()
 
 	cmd := pythonIn(t, []string{work, "testdata/pystub", "../../fixtures"}, "testdata/addon_stream_driver.py", addr, filepath.Join(work, "frame.jpg"), filepath.Join(work, "frame.png"), "12", so.Ack)
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "streamed 12 acknowledged {'run': 'streamed', 'folder': 'streamed', 'frames': 12, 'ended': 'end'}") {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/live"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -15,7 +17,7 @@ func newServeCmd(io ioStreams) *cobra.Command {
 	var (
 		flags                   jobFlags
 		outDir                  string
-		so                      pipeline.ServeOptions
+		so                      live.Options
 		anyIface                bool
 		maxPartMB, maxMessageMB int64
 		spoolMaxMB, chunkMB     int64
@@ -55,7 +57,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 				prog.batch = true
 				prog.heartbeat(opts.StallTimeout)
 				opts.OnEvent = prog.event
-				err := pipeline.Recover(c.Context(), outDir, opts)
+				err := live.Recover(c.Context(), outDir, opts)
 				prog.close()
 				return outcomeError(err)
 			}
@@ -80,7 +82,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 			prog.batch = true
 			prog.heartbeat(opts.StallTimeout)
 			so.OnEvent = prog.event
-			err = pipeline.Serve(c.Context(), outDir, so)
+			err = live.Serve(c.Context(), outDir, so)
 			prog.close()
 			return outcomeError(err)
 		},

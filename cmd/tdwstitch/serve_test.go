@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/live"
+
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // noticeWriter collects what is written and signals each write.
@@ -99,7 +100,7 @@ func TestServeRecoverExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
-			spool := filepath.Join(out, "run1", pipeline.SpoolDir)
+			spool := filepath.Join(out, "run1", live.SpoolDir)
 			if err := (synth.Scene{Width: 16, Height: 16, Frames: 10, FPS: 60}).Write(spool, "a", synth.Passes{Img: true}); err != nil {
 				t.Fatal(err)
 			}

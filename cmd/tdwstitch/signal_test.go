@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/live"
+
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // TestSignalMidEncode runs the real binary, stops it with SIGTERM or SIGINT
@@ -287,7 +288,7 @@ c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01
 			if sr.Ended != "recovered" || sr.Chunks < tc.chunks {
 				t.Fatalf("serve report says %q with %d chunks, want recovered with >= %d", sr.Ended, sr.Chunks, tc.chunks)
 			}
-			for _, left := range []string{pipeline.SpoolDir, pipeline.ChunksDir} {
+			for _, left := range []string{live.SpoolDir, live.ChunksDir} {
 				if _, err := os.Stat(filepath.Join(out, "ep", left)); err == nil {
 					t.Errorf("%s is still there after a successful recovery", left)
 				}
@@ -310,7 +311,7 @@ func TestServeSignalExits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
 			if tc.degraded {
-				spool := filepath.Join(out, "run1", pipeline.SpoolDir)
+				spool := filepath.Join(out, "run1", live.SpoolDir)
 				if err := (synth.Scene{Width: 16, Height: 16, Frames: 10, FPS: 60}).Write(spool, "a", synth.Passes{Img: true}); err != nil {
 					t.Fatal(err)
 				}

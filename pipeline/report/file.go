@@ -52,3 +52,12 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// ReadRun is the run report in dir (its output folder).
+func ReadRun(dir string) (*Run, error) {
+	var r Run
+	if err := Read(filepath.Join(dir, RunFile), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

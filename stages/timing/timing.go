@@ -190,3 +190,25 @@ func Evenly(frames []int64, audioDuration float64) (*Clock, error) {
 	}
 	return c, nil
 }
+
+// Window copies what the encode of a live run's chunk needs of the run's
+// clock, which goes on growing: the times of frames from..to and of next
+// (where the chunk ends) and of each stream's first frame (where its slots
+// count from). Copying only those keeps sealing a chunk cheap in a long run.
+func (c *Clock) Window(from, to, next int64, first map[string]int64) *Clock {
+	cp := *c
+	cp.Frames = make(map[int64]float64, to-from+2+int64(len(first)))
+	keep := func(n int64) {
+		if t, ok := c.Frames[n]; ok {
+			cp.Frames[n] = t
+		}
+	}
+	for n := from; n <= to; n++ {
+		keep(n)
+	}
+	keep(next)
+	for _, n := range first {
+		keep(n)
+	}
+	return &cp
+}

@@ -1,4 +1,4 @@
-package pipeline
+package live
 
 import (
 	"bytes"
@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
@@ -35,21 +37,11 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/wire"
 )
 
-// freeTCP returns a loopback address nobody listens on.
-func freeTCP(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return "tcp://" + l.Addr().String()
-}
-
 // liveServe is Serve running in the background for one test.
 type liveServe struct {
 	out  string
-	so   ServeOptions
-	done chan Event
+	so   Options
+	done chan pipeline.Event
 	stop func() // cancels Serve and waits for it; safe to call twice
 	// degraded: the test expects a degraded run, so Serve's ErrDegraded;
 	// failed: a failed one, so ErrFailed.
@@ -58,11 +50,11 @@ type liveServe struct {
 
 // startServe runs Serve on addr into a fresh folder; tune adjusts the
 // options. Each finished run is reported to waitRun.
-func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe {
+func startServe(t *testing.T, addr string, tune func(*Options)) *liveServe {
 	t.Helper()
-	l := &liveServe{out: t.TempDir(), done: make(chan Event, 16)}
-	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
-		if e.Kind == RunDone {
+	l := &liveServe{out: t.TempDir(), done: make(chan pipeline.Event, 16)}
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e pipeline.Event) {
+		if e.Kind == pipeline.RunDone {
 			l.done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
@@ -77,7 +69,7 @@ func startServe(t *testing.T, addr string, tune func(*ServeOptions)) *liveServe 
 	l.stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-served; err != nil && !(l.failed && errors.Is(err, ErrFailed)) && !(l.degraded && errors.Is(err, ErrDegraded) && !errors.Is(err, ErrFailed)) {
+			if err := <-served; err != nil && !(l.failed && errors.Is(err, pipeline.ErrFailed)) && !(l.degraded && errors.Is(err, pipeline.ErrDegraded) && !errors.Is(err, pipeline.ErrFailed)) {
 				t.Errorf("Serve: %v", err)
 			}
 		})
@@ -115,7 +107,7 @@ func senderFrames(t *testing.T, n, w, h int) (frames, depthPNGs string) {
 		img, id, depth := scene.Frame(i)
 		os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
 		os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
-		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), rawBottomUp(depth), 0o644)
+		os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), synth.RawBottomUp(depth), 0o644)
 		os.WriteFile(filepath.Join(depthPNGs, fmt.Sprintf("depth_%04d.png", i)), synth.EncodePNG(depth), 0o644)
 	}
 	return frames, depthPNGs
@@ -129,7 +121,7 @@ func senderFrames(t *testing.T, n, w, h int) (frames, depthPNGs string) {
 func TestServeFromPythonSender(t *testing.T) {
 	for _, transport := range []string{"tcp", "ipc"} {
 		t.Run(transport, func(t *testing.T) {
-			addr := freeTCP(t)
+			addr := testkit.FreeTCP(t)
 			if transport == "ipc" {
 				addr = "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 			}
@@ -137,7 +129,7 @@ func TestServeFromPythonSender(t *testing.T) {
 			srv := startServe(t, addr, nil)
 			out := srv.out
 
-			sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "episode_1", frames, "15", "32", "24", "--garbage")
+			sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "episode_1", frames, "15", "32", "24", "--garbage")
 			if b, err := sender.CombinedOutput(); err != nil {
 				t.Fatalf("sender: %v\n%s", err, b)
 			}
@@ -158,7 +150,7 @@ func TestServeFromPythonSender(t *testing.T) {
 					os.WriteFile(filepath.Join(onDisk, filepath.Base(f)), b, 0o644)
 				}
 			}
-			enc, _, err := Encode(context.Background(), filepath.Dir(onDisk), t.TempDir(), Options{Tool: tool(t)})
+			enc, _, err := pipeline.Encode(context.Background(), filepath.Dir(onDisk), t.TempDir(), pipeline.Options{Tool: testkit.FFmpeg(t)})
 			if err != nil {
 				t.Fatalf("encode of the frames on disk: %v", err)
 			}
@@ -167,7 +159,7 @@ func TestServeFromPythonSender(t *testing.T) {
 					t.Errorf("%s: read %d frames, wrote %d, want 15", sr.ID, sr.FramesRead, sr.FramesWritten)
 				}
 				if sr.Pass == "depth" {
-					assertSameFrames(t, rep.Path(sr), filepath.Join(depthPNGs, "depth_%04d.png"))
+					verify.SameFrames(t, rep.Path(sr), filepath.Join(depthPNGs, "depth_%04d.png"))
 				}
 				// Every pass decodes to exactly what encode made of the files.
 				if e := enc.Streams[i]; e.ID != sr.ID || !slices.Equal(verify.FrameMD5(t, rep.Path(sr), "rgb24", false), verify.FrameMD5(t, enc.Path(e), "rgb24", false)) {
@@ -184,32 +176,10 @@ func TestServeFromPythonSender(t *testing.T) {
 				t.Error("the spool was not removed after a successful encode")
 			}
 			entries, _ := os.ReadDir(out)
-			if len(entries) != 2 || entries[0].Name() != LockName || entries[1].Name() != "episode_1" {
+			if len(entries) != 2 || entries[0].Name() != pipeline.LockName || entries[1].Name() != "episode_1" {
 				t.Errorf("output folder holds %v, want only serve's lock and episode_1", entries)
 			}
 		})
-	}
-}
-
-// rawBottomUp is a depth image as TDW sends it live: raw RGB, bottom row first.
-func rawBottomUp(depth *image.RGBA) []byte {
-	b := depth.Bounds()
-	raw := make([]byte, 0, 3*b.Dx()*b.Dy())
-	for y := b.Max.Y - 1; y >= b.Min.Y; y-- {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			o := depth.PixOffset(x, y)
-			raw = append(raw, depth.Pix[o:o+3]...)
-		}
-	}
-	return raw
-}
-
-// assertSameFrames: a video decodes to exactly the pixels of the PNGs the
-// image2 pattern names (bit-exact, compared in rgb24).
-func assertSameFrames(t *testing.T, video, pattern string) {
-	t.Helper()
-	if !slices.Equal(verify.FrameMD5(t, video, "rgb24", false), verify.FrameMD5(t, pattern, "rgb24", true)) {
-		t.Errorf("%s is not bit-exact against %s", video, pattern)
 	}
 }
 
@@ -221,7 +191,7 @@ func TestServeIdleEndsVanishedRun(t *testing.T) {
 	frames, _ := senderFrames(t, 6, 16, 16)
 	wav := filepath.Join(t.TempDir(), "rec.wav")
 	os.WriteFile(wav, synth.WAV(1), 0o644)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.Idle = time.Second })
+	srv := startServe(t, addr, func(so *Options) { so.Idle = time.Second })
 	out := srv.out
 
 	script := `
@@ -230,11 +200,11 @@ ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
 s.send_multipart([b"tdwstitch/begin", json.dumps({"run": "crashed", "fps": 30, "audio": sys.argv[2]}).encode()])
 s.send_multipart([b"tdwstitch/audio_start", b"{}"])
 s.close(linger=5000); ctx.term()`
-	if b, err := exec.Command("/usr/bin/python3", "-c", script, addr, wav).CombinedOutput(); err != nil {
+	if b, err := exec.Command(testkit.Python(t), "-c", script, addr, wav).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
 	// Then frames, and the sender "dies": no end message.
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "ignored", frames, "6", "16", "16", "--no-begin", "--no-end")
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "ignored", frames, "6", "16", "16", "--no-begin", "--no-end")
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -258,7 +228,7 @@ s.close(linger=5000); ctx.term()`
 func TestServeSurvivesGarbageFlood(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, _ := senderFrames(t, 5, 16, 16)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.Source.MaxPart, so.Source.MaxParts = 1<<20, 8 })
+	srv := startServe(t, addr, func(so *Options) { so.Source.MaxPart, so.Source.MaxParts = 1<<20, 8 })
 	out := srv.out
 
 	flood := `
@@ -273,10 +243,10 @@ for i in range(3000):
     elif kind == 3: s.send_multipart([b"tdwstitch/begin", b"{not json"])
     else: s.send_multipart([b"tdwstitch/begin", b'{"run": "../../escape"}'])
 s.close(linger=10000); c.term()`
-	if b, err := exec.Command("/usr/bin/python3", "-c", flood, addr).CombinedOutput(); err != nil {
+	if b, err := exec.Command(testkit.Python(t), "-c", flood, addr).CombinedOutput(); err != nil {
 		t.Fatalf("flood: %v\n%s", err, b)
 	}
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "after_flood", frames, "5", "16", "16")
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "after_flood", frames, "5", "16", "16")
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -287,7 +257,7 @@ s.close(linger=10000); c.term()`
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{LockName, "after_flood"}) {
+	if !slices.Equal(names, []string{pipeline.LockName, "after_flood"}) {
 		t.Fatalf("output folder holds %v, want only after_flood (no escape, no runs from garbage)", names)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "escape")); err == nil {
@@ -308,14 +278,14 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, depthPNGs := senderFrames(t, n, 96, 64)
 	slow := filepath.Join(t.TempDir(), "slow-ffmpeg")
-	real := tool(t)
+	real := testkit.FFmpeg(t)
 	os.WriteFile(slow, []byte("#!/bin/sh\nsleep 0.3\nexec "+real.FFmpeg+" \"$@\"\n"), 0o755)
-	srv := startServe(t, addr, func(so *ServeOptions) {
+	srv := startServe(t, addr, func(so *Options) {
 		so.Tool.FFmpeg = slow
 		so.SpoolMax, so.ChunkBytes, so.QueueBytes, so.Source.HWM = spoolMax, 1<<20, 256<<10, 8
 		so.Ack = "ipc://" + filepath.Join(filepath.Dir(strings.TrimPrefix(addr, "ipc://")), "ack.sock")
 	})
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -343,9 +313,9 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 		}
 		switch s.Pass {
 		case "depth":
-			assertSameFrames(t, rep.Path(s), filepath.Join(depthPNGs, "depth_%04d.png"))
+			verify.SameFrames(t, rep.Path(s), filepath.Join(depthPNGs, "depth_%04d.png"))
 		case "id":
-			assertSameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
+			verify.SameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
 		}
 	}
 	for _, left := range []string{SpoolDir, ChunksDir, liveManifestName} {
@@ -359,9 +329,9 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 // a controller whose PUSH socket binds; frames sent without a begin message
 // make a run named after the UTC time of its first frame, ended by --idle.
 func TestServeConnectsToABindingController(t *testing.T) {
-	addr := freeTCP(t)
+	addr := testkit.FreeTCP(t)
 	frames, _ := senderFrames(t, 5, 16, 16)
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "ignored", frames, "5", "16", "16", "--bind", "--no-begin", "--no-end")
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "ignored", frames, "5", "16", "16", "--bind", "--no-begin", "--no-end")
 	out := make(chan []byte, 1)
 	go func() {
 		b, err := sender.CombinedOutput()
@@ -371,11 +341,11 @@ func TestServeConnectsToABindingController(t *testing.T) {
 		out <- b
 	}()
 	before := time.Now().UTC().Add(-time.Second)
-	srv := startServe(t, "", func(so *ServeOptions) { so.Source.Listen, so.Source.Connect, so.Idle = "", addr, time.Second })
+	srv := startServe(t, "", func(so *Options) { so.Source.Listen, so.Source.Connect, so.Idle = "", addr, time.Second })
 	if b := <-out; !strings.Contains(string(b), "sent 5") {
 		t.Fatalf("sender: %s", b)
 	}
-	var e Event
+	var e pipeline.Event
 	select {
 	case e = <-srv.done:
 	case <-time.After(2 * time.Minute):
@@ -406,8 +376,8 @@ func TestServeRunsFollowEachOther(t *testing.T) {
 		name  string
 		flags []string
 	}{{"ep_a", []string{"--no-end"}}, {"ep_b", nil}, {"ep_c", nil}} {
-		args := append([]string{"../fixtures/tdw_sender.py", addr, run.name, frames, "6", "16", "16"}, run.flags...)
-		if b, err := exec.Command("/usr/bin/python3", args...).CombinedOutput(); err != nil {
+		args := append([]string{testkit.Fixture("tdw_sender.py"), addr, run.name, frames, "6", "16", "16"}, run.flags...)
+		if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
 			t.Fatalf("sender %s: %v\n%s", run.name, err, b)
 		}
 	}
@@ -446,7 +416,7 @@ func TestServeHostileFrameNumberAndNewPasses(t *testing.T) {
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, _ := senderFrames(t, 120, 16, 16)
 	srv := startServe(t, addr, nil)
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "hostile", frames, "120", "16", "16",
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "hostile", frames, "120", "16", "16",
 		"--passes", "img,id,depth,albedo", "--unknown-pass", "256", "--stray", "10000000")
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
@@ -508,12 +478,12 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 			frames, _ := senderFrames(t, tc.n, 16, 16)
-			srv := startServe(t, addr, func(so *ServeOptions) { so.ChunkBytes = tc.chunkBytes })
-			args := append([]string{"../fixtures/tdw_sender.py", addr, "chunked", frames, strconv.Itoa(tc.n), "16", "16", "--passes", "img,id"}, tc.args...)
-			if b, err := exec.Command("/usr/bin/python3", args...).CombinedOutput(); err != nil {
+			srv := startServe(t, addr, func(so *Options) { so.ChunkBytes = tc.chunkBytes })
+			args := append([]string{testkit.Fixture("tdw_sender.py"), addr, "chunked", frames, strconv.Itoa(tc.n), "16", "16", "--passes", "img,id"}, tc.args...)
+			if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
 				t.Fatalf("sender: %v\n%s", err, b)
 			}
-			var e Event
+			var e pipeline.Event
 			select {
 			case e = <-srv.done:
 			case <-time.After(2 * time.Minute):
@@ -535,7 +505,7 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 					t.Errorf("%s: wrote %d (video %d), last frame %d, set aside %d; want %d, %d, %d, %d", s.ID, s.FramesWritten, n, s.LastFrame, s.FramesSetAside, tc.n, tc.n, last, tc.setAside)
 				}
 				if s.Pass == "id" {
-					assertSameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
+					verify.SameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
 				}
 			}
 			srv.degraded = tc.status == report.Degraded // Serve's error says so, as it should
@@ -548,10 +518,10 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 // the running serve's spools.
 func TestOneServePerOutputFolder(t *testing.T) {
 	ready := make(chan struct{})
-	srv := startServe(t, "ipc://"+filepath.Join(t.TempDir(), "tdw.sock"), func(so *ServeOptions) {
+	srv := startServe(t, "ipc://"+filepath.Join(t.TempDir(), "tdw.sock"), func(so *Options) {
 		done := so.OnEvent
-		so.OnEvent = func(e Event) {
-			if e.Kind == Listening { // serve holds the lock before it listens
+		so.OnEvent = func(e pipeline.Event) {
+			if e.Kind == pipeline.Listening { // serve holds the lock before it listens
 				close(ready)
 			}
 			done(e)
@@ -562,7 +532,7 @@ func TestOneServePerOutputFolder(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("serve took no lock within a minute")
 	}
-	err := Recover(context.Background(), srv.out, Options{Tool: tool(t)})
+	err := Recover(context.Background(), srv.out, pipeline.Options{Tool: testkit.FFmpeg(t)})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("another tdwstitch (pid %d on ", os.Getpid())) {
 		t.Fatalf("Recover beside a running serve: %v", err)
 	}
@@ -575,9 +545,9 @@ func TestServeExitReflectsRuns(t *testing.T) {
 	frames, _ := senderFrames(t, 12, 16, 16)
 	os.Remove(filepath.Join(frames, "img_0005.jpg"))
 	os.WriteFile(filepath.Join(frames, "img_0005.jpg"), []byte("\xff\xd8 cut short"), 0o644)
-	l := &liveServe{out: t.TempDir(), done: make(chan Event, 4)}
-	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(e Event) {
-		if e.Kind == RunDone {
+	l := &liveServe{out: t.TempDir(), done: make(chan pipeline.Event, 4)}
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e pipeline.Event) {
+		if e.Kind == pipeline.RunDone {
 			l.done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
@@ -585,7 +555,7 @@ func TestServeExitReflectsRuns(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- Serve(ctx, l.out, so) }()
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "damaged", frames, "12", "16", "16", "--passes", "img")
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "damaged", frames, "12", "16", "16", "--passes", "img")
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -598,8 +568,8 @@ func TestServeExitReflectsRuns(t *testing.T) {
 		t.Fatal("the run was not encoded within 2 minutes")
 	}
 	cancel()
-	if err := <-served; !errors.Is(err, ErrDegraded) || errors.Is(err, ErrFailed) {
-		t.Fatalf("Serve: %v, want ErrDegraded", err)
+	if err := <-served; !errors.Is(err, pipeline.ErrDegraded) || errors.Is(err, pipeline.ErrFailed) {
+		t.Fatalf("Serve: %v, want pipeline.ErrDegraded", err)
 	}
 }
 
@@ -612,8 +582,8 @@ func TestServeChunkedSlowControllerKeepsTime(t *testing.T) {
 	frames, _ := senderFrames(t, 40, 16, 16)
 	wav := filepath.Join(t.TempDir(), "rec.wav")
 	os.WriteFile(wav, synth.WAV(2), 0o644)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.ChunkBytes = 2000 })
-	sender := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "slow", frames, "40", "16", "16", "--passes", "img", "--rate", "20", "--audio", wav)
+	srv := startServe(t, addr, func(so *Options) { so.ChunkBytes = 2000 })
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "slow", frames, "40", "16", "16", "--passes", "img", "--rate", "20", "--audio", wav)
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -638,10 +608,10 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 	frames, _ := senderFrames(t, 10, 16, 16)
 	var mu sync.Mutex
 	var said []string
-	srv := startServe(t, addr, func(so *ServeOptions) {
+	srv := startServe(t, addr, func(so *Options) {
 		done := so.OnEvent
-		so.OnEvent = func(e Event) {
-			if e.Kind == Rejected {
+		so.OnEvent = func(e pipeline.Event) {
+			if e.Kind == pipeline.Rejected {
 				mu.Lock()
 				said = append(said, e.Err.Error())
 				mu.Unlock()
@@ -654,7 +624,7 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 		{"empty", frames, "0", "16", "16"},
 		{"after", frames, "10", "16", "16", "--passes", "img"},
 	} {
-		if b, err := exec.Command("/usr/bin/python3", append([]string{"../fixtures/tdw_sender.py", addr}, args...)...).CombinedOutput(); err != nil {
+		if b, err := exec.Command(testkit.Python(t), append([]string{testkit.Fixture("tdw_sender.py"), addr}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("sender: %v\n%s", err, b)
 		}
 	}
@@ -689,7 +659,7 @@ func TestServeReusedRunName(t *testing.T) {
 	frames, _ := senderFrames(t, 30, 16, 16)
 	srv := startServe(t, addr, nil)
 	for _, n := range []string{"30", "10"} {
-		if b, err := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "X", frames, n, "16", "16", "--passes", "img").CombinedOutput(); err != nil {
+		if b, err := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "X", frames, n, "16", "16", "--passes", "img").CombinedOutput(); err != nil {
 			t.Fatalf("sender: %v\n%s", err, b)
 		}
 	}
@@ -714,7 +684,7 @@ func TestServeAcksAnsweredIndependently(t *testing.T) {
 	dir := t.TempDir()
 	addr, ack := "ipc://"+filepath.Join(dir, "tdw.sock"), "ipc://"+filepath.Join(dir, "ack.sock")
 	frames, _ := senderFrames(t, 5, 16, 16)
-	srv := startServe(t, addr, func(so *ServeOptions) { so.Ack = ack })
+	srv := startServe(t, addr, func(so *Options) { so.Ack = ack })
 	never, err := zmq.NewSocket(zmq.REQ)
 	if err != nil {
 		t.Fatal(err)
@@ -727,7 +697,7 @@ func TestServeAcksAnsweredIndependently(t *testing.T) {
 	if _, err := never.SendBytes([]byte(`{"run":"never"}`), 0); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("/usr/bin/python3", "../fixtures/tdw_sender.py", addr, "r2", frames, "5", "16", "16", "--passes", "img", "--ack", ack).CombinedOutput()
+	out, err := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "r2", frames, "5", "16", "16", "--passes", "img", "--ack", ack).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `ack {"run": "r2", "folder": "r2", "frames": 5, "ended": "end"}`) {
 		t.Fatalf("r2's ack: %v\n%s", err, out)
 	}
@@ -757,8 +727,8 @@ func TestRecoverSaysFramesWereLost(t *testing.T) {
 	f.WriteString("lost,6,0.100000\nlost,7,0.116667\n") // as spool.Writer records a failed write
 	f.Close()
 
-	err = Recover(context.Background(), out, Options{Tool: tool(t)})
-	if !errors.Is(err, ErrDegraded) {
+	err = Recover(context.Background(), out, pipeline.Options{Tool: testkit.FFmpeg(t)})
+	if !errors.Is(err, pipeline.ErrDegraded) {
 		t.Fatalf("recover: %v, want degraded", err)
 	}
 	var sr report.Serve
@@ -781,8 +751,8 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(out, "linked")); err != nil {
 		t.Fatal(err)
 	}
-	so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(Event) {}}}
-	so.applyDefaults()
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(pipeline.Event) {}}}
+	so.ApplyDefaults()
 	l := &live{out: out, so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	begin := func(run string, audio any) {
 		b, _ := json.Marshal(map[string]any{"run": run, "fps": 30, "audio": audio})
@@ -852,7 +822,7 @@ func TestServeAudioFIFO(t *testing.T) {
 		{"fifo", frames, "10", "16", "16", "--audio", fifo},
 		{"after", frames, "10", "16", "16"},
 	} {
-		if b, err := exec.Command("/usr/bin/python3", append([]string{"../fixtures/tdw_sender.py", addr}, args...)...).CombinedOutput(); err != nil {
+		if b, err := exec.Command(testkit.Python(t), append([]string{testkit.Fixture("tdw_sender.py"), addr}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("sender: %v\n%s", err, b)
 		}
 	}
@@ -913,8 +883,8 @@ func TestChunkBoundaries(t *testing.T) {
 		}(), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			so := ServeOptions{Options: Options{Tool: tool(t), OnEvent: func(Event) {}}, ChunkBytes: 1}
-			so.applyDefaults()
+			so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(pipeline.Event) {}}, ChunkBytes: 1}
+			so.ApplyDefaults()
 			l := &live{out: t.TempDir(), so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
 			l.handle(context.Background(), [][]byte{[]byte(msgBegin), []byte(`{"run": "order"}`)})
 			r := l.cur
@@ -929,3 +899,11 @@ func TestChunkBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// readRun is the run report in dir, or nil.
+func readRun(dir string) *report.Run {
+	r, _ := report.ReadRun(dir)
+	return r
+}
+
+var sampleRun = testkit.Fixture("sample-run")

@@ -1,4 +1,4 @@
-package pipeline
+package live
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
@@ -66,9 +68,9 @@ const rejectedUnknownPass = "unknown pass mask"
 // SpoolDir is where a live run's frames wait, inside its output folder.
 const SpoolDir = ".spool"
 
-// ServeOptions tune `serve`. Options apply to every run's encode.
-type ServeOptions struct {
-	Options
+// Options tune `serve`. Options apply to every run's encode.
+type Options struct {
+	pipeline.Options
 	Source source.Options
 	// Ack, when set, binds a ROUTER socket there: a controller's REQ sends
 	// {"run": NAME} after its end message and waits for the answer
@@ -95,9 +97,9 @@ type ServeOptions struct {
 	ChunkBytes int64
 }
 
-// applyDefaults fills the zero fields with their documented defaults.
-func (so *ServeOptions) applyDefaults() {
-	so.Options.applyDefaults()
+// ApplyDefaults fills the zero fields with their documented defaults.
+func (so *Options) ApplyDefaults() {
+	so.Options.ApplyDefaults()
 	if so.Idle <= 0 {
 		so.Idle = 30 * time.Second
 	}
@@ -127,8 +129,8 @@ func (so *ServeOptions) applyDefaults() {
 // Serve receives live runs until ctx is cancelled, spools their frames and
 // encodes them in chunks as they arrive, joining each run's videos when it
 // ends. It first finishes runs a killed serve left in outDir (see Recover).
-func Serve(ctx context.Context, outDir string, so ServeOptions) error {
-	so.applyDefaults()
+func Serve(ctx context.Context, outDir string, so Options) error {
+	so.ApplyDefaults()
 	if so.Audio != "" {
 		// --audio is the working directory's; a begin message's, its run's.
 		abs, err := filepath.Abs(so.Audio)
@@ -139,7 +141,7 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 	}
 	// One serve (or --recover) per output folder: a second one would take
 	// over the first one's spools.
-	unlock, err := lockOutput(outDir)
+	unlock, err := pipeline.LockOutput(outDir)
 	if err != nil {
 		return err
 	}
@@ -171,7 +173,7 @@ func Serve(ctx context.Context, outDir string, so ServeOptions) error {
 		wg.Go(func() { answerAcks(ctx, acks, reqs) })
 	}
 	wg.Go(func() { receive(ctx, sock, q) })
-	ready := Event{Kind: Listening, Path: so.Source.Listen}
+	ready := pipeline.Event{Kind: pipeline.Listening, Path: so.Source.Listen}
 	if so.Source.Connect != "" {
 		ready.Path, ready.Output = so.Source.Connect, "connect"
 	}
@@ -213,7 +215,7 @@ func receive(ctx context.Context, sock *source.Socket, q *queue) {
 // live is the spooling side: one run at a time.
 type live struct {
 	out      string
-	so       ServeOptions
+	so       Options
 	encoders *pool.Pool
 	start    time.Time
 	q        *queue
@@ -257,14 +259,14 @@ func (l *live) count(ctx context.Context, s report.Status) {
 
 // outcome is Serve's error from the statuses of the runs it encoded.
 func outcome(failed, degraded int64) error {
-	return runsOutcome(failed, degraded, "", "their "+report.RunFile)
+	return pipeline.Outcome(failed, degraded, "", "their "+report.RunFile)
 }
 
 // liveRun is the run being received.
 type liveRun struct {
 	rep      *report.Serve
-	opts     Options // this run's encode options
-	dir      string  // OUT/<run>
+	opts     pipeline.Options // this run's encode options
+	dir      string           // OUT/<run>
 	writer   *spool.Writer
 	first    float64       // receive time of the run's first frame
 	clock    *timing.Clock // receive times, the same as the spool's sidecar
@@ -574,7 +576,7 @@ func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bo
 	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
 		return 0, false
 	}
-	timed := r.opts.Audio != "" || (r.opts.Timing != TimingAuto && r.opts.Timing != TimingNone)
+	timed := r.opts.Audio != "" || (r.opts.Timing != pipeline.TimingAuto && r.opts.Timing != pipeline.TimingNone)
 	if timed && now-c.start < 2/r.opts.FPS {
 		return 0, false
 	}
@@ -696,7 +698,7 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 		to = r.last
 	}
 	first := r.writer.First()
-	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: chunkClock(r.clock, c.From, to, c.Next, first)}
+	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: r.clock.Window(c.From, to, c.Next, first)}
 	r.chunk = openChunk{from: next}
 }
 
@@ -710,7 +712,7 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 			// Its frames stay spooled (not freed, no longer being freed).
 			l.pending.Add(-job.bytes)
 			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
-				l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+				l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
 			}
 			continue
 		}
@@ -718,13 +720,13 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 			os.Remove(f)
 		}
 		l.release(job.bytes)
-		l.so.OnEvent(Event{Kind: ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
+		l.so.OnEvent(pipeline.Event{Kind: pipeline.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
 	}
 }
 
 // open starts run name; audio is its begin message's audio file ("":
 // none, or --audio), a relative path being in the run's own folder.
-func (l *live) open(name string, opts Options, audio string) {
+func (l *live) open(name string, opts pipeline.Options, audio string) {
 	folder, err := l.claimFolder(name)
 	if err != nil {
 		l.reject("cannot open the run's spool", err.Error())
@@ -830,7 +832,7 @@ func (l *live) reject(reason, detail string) {
 	if run == "" {
 		more = "more of this kind outside a run are not shown"
 	}
-	l.so.OnEvent(Event{Kind: Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
+	l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
 }
 
 // finish closes the current run's spool and hands the rest to an encoder:
@@ -857,7 +859,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		os.RemoveAll(filepath.Join(r.dir, SpoolDir))
 		os.Remove(filepath.Join(r.dir, liveManifestName))
 		os.Remove(r.dir)
-		l.so.OnEvent(Event{Kind: Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
+		l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
 		return
 	}
 	if ctx.Err() != nil {
@@ -892,25 +894,29 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 
 // encodeSpool encodes a spooled run, records the ingest report and removes
 // the spool once the videos are in place.
-func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts Options) report.Status {
+func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts pipeline.Options) report.Status {
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
-	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
-	rep, _, err := EncodeSpool(ctx, spoolDir, runOut, opts)
+	opts.OnEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: run.Run})
+	rep, _, err := pipeline.EncodeSpool(ctx, spoolDir, runOut, opts)
 	return endLive(runOut, run, rep, err, opts)
 }
 
 // finishChunked joins a chunked run's videos and records its reports.
-func finishChunked(ctx context.Context, runOut string, run *report.Serve, m *liveManifest, clock *timing.Clock, opts Options) report.Status {
+func finishChunked(ctx context.Context, runOut string, run *report.Serve, m *liveManifest, clock *timing.Clock, opts pipeline.Options) report.Status {
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
-	opts.OnEvent(Event{Kind: RunStarted, Run: run.Run})
-	rep, err := joinChunks(ctx, runOut, m, clock, opts)
+	opts.OnEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: run.Run})
+	chunks := make([]pipeline.Chunk, len(m.Chunks))
+	for i, c := range m.Chunks {
+		chunks[i] = pipeline.Chunk{Dir: chunkDir(runOut, c.Index), From: c.From, To: c.To}
+	}
+	rep, err := pipeline.JoinChunks(ctx, runOut, filepath.Join(runOut, SpoolDir), chunks, clock, opts)
 	return endLive(runOut, run, rep, err, opts)
 }
 
 // runEvents names the run in each of its streams' events.
-func runEvents(run string, onEvent func(Event)) func(Event) {
-	return func(e Event) {
+func runEvents(run string, onEvent func(pipeline.Event)) func(pipeline.Event) {
+	return func(e pipeline.Event) {
 		if e.Run == "" {
 			e.Run = run
 		}
@@ -921,38 +927,38 @@ func runEvents(run string, onEvent func(Event)) func(Event) {
 // endLive writes the ingest report, and removes the spool, chunks and
 // manifest once the run's videos are in place (they stay for a retry when
 // it failed).
-func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts Options) report.Status {
+func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts pipeline.Options) report.Status {
 	run.Status = rep.Status
-	if lost := lostFrames(run); lost != "" && !isFailure(err) {
+	if lost := lostFrames(run); lost != "" && !pipeline.IsFailure(err) {
 		// The videos are whole, but frames the controller sent are not in them.
 		run.Status, run.Error = report.Degraded, lost
 		if err == nil {
-			err = fmt.Errorf("%w: %s", ErrDegraded, lost)
+			err = fmt.Errorf("%w: %s", pipeline.ErrDegraded, lost)
 		}
 	}
-	if isFailure(err) {
+	if pipeline.IsFailure(err) {
 		run.Status, run.Error = report.Failed, err.Error()
 	}
 	// The report first: the spool goes only once the record of the run is
 	// on disk (a full disk keeps both, for a retry that says what happened).
 	if werr := saveServeReport(runOut, run, opts.OnEvent); werr != nil {
 		run.Status, err = report.Failed, errors.Join(err, werr)
-	} else if !isFailure(err) {
+	} else if !pipeline.IsFailure(err) {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
 		os.RemoveAll(filepath.Join(runOut, ChunksDir))
 		os.Remove(filepath.Join(runOut, liveManifestName))
 	}
-	opts.OnEvent(Event{Kind: RunDone, Run: run.Run, Status: run.Status, Err: err})
+	opts.OnEvent(pipeline.Event{Kind: pipeline.RunDone, Run: run.Run, Status: run.Status, Err: err})
 	return run.Status
 }
 
 // saveServeReport writes a run's ingest report; a failure is said (a full
 // disk named as such), never passed over.
-func saveServeReport(runOut string, run *report.Serve, onEvent func(Event)) error {
+func saveServeReport(runOut string, run *report.Serve, onEvent func(pipeline.Event)) error {
 	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
-		err = whenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
-		onEvent(Event{Kind: Rejected, Run: run.Run, Err: err})
+		err = pipeline.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
+		onEvent(pipeline.Event{Kind: pipeline.Rejected, Run: run.Run, Err: err})
 	}
 	return err
 }
@@ -982,8 +988,8 @@ func lostFrames(run *report.Serve) string {
 // OUT/<run>/.spool whose run has no finished report, with the frame rate and
 // audio its begin message gave, keeping the chunks already encoded. The
 // error wraps ErrFailed when a run failed, ErrDegraded when one is degraded.
-func Recover(ctx context.Context, outDir string, opts Options) error {
-	unlock, err := lockOutput(outDir)
+func Recover(ctx context.Context, outDir string, opts pipeline.Options) error {
+	unlock, err := pipeline.LockOutput(outDir)
 	if err != nil {
 		return err
 	}
@@ -996,8 +1002,8 @@ func Recover(ctx context.Context, outDir string, opts Options) error {
 }
 
 // recoverRuns is Recover, counting the runs that failed or are degraded.
-func recoverRuns(ctx context.Context, outDir string, opts Options) (failed, degraded int64, err error) {
-	opts.applyDefaults()
+func recoverRuns(ctx context.Context, outDir string, opts pipeline.Options) (failed, degraded int64, err error) {
+	opts.ApplyDefaults()
 	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
 	if err != nil {
 		return 0, 0, err
@@ -1151,3 +1157,12 @@ func answerAcks(ctx context.Context, acks *source.Acks, reqs chan<- ackReq) {
 // maxPendingAcks bounds the acknowledgement requests waiting for their runs
 // (a flood of requests for runs that never come costs no more).
 const maxPendingAcks = 1024
+
+// globEscape quotes the glob metacharacters in a literal path.
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
+}
+
+// tooFar reports whether frame number b is more than maxGap numbers past a
+// (maxGap < 0: no limit), as pipeline bounds a stream on disk.
+func tooFar(a, b, maxGap int64) bool { return maxGap >= 0 && b-a-1 > maxGap }
