@@ -76,3 +76,102 @@ func encodeChunk(ctx context.Context, runOut string, c chunkRange, m *liveManife
 	m.Chunks = append(m.Chunks, c)
 	return m.write(runOut)
 }
+
+// openChunk is the part of the spool not yet handed to the chunk encoder.
+type openChunk struct {
+	// from is the chunk's lowest frame number: the previous chunk's end,
+	// below which later frames are late; in the first chunk, its lowest
+	// frame so far.
+	from int64
+	// numbers counts the frame numbers the chunk holds (each once).
+	numbers int
+	start   float64
+	bytes   int64
+	frames  int
+}
+
+type chunkJob struct {
+	r     chunkRange
+	files []string
+	bytes int64
+	first map[string]int64
+	clock *timing.Clock
+}
+
+// sealsAt reports whether the open chunk ends before frame number, and
+// where the next chunk begins (its first frame number, below which later
+// frames are late). The chunk must be full; a chunk placed by receive times
+// spans two slots at least, so that it fills one, and ends at this frame
+// (whose time is known). Otherwise the chunk ends just after the frames in
+// step: the frame follows the two before it in order, at most twice their
+// step past them (a stray's number, far ahead of real frames still to come,
+// does not), and a frame skipped in between still belongs to the next
+// chunk. Frames out of order never keep a step: once the chunk is four
+// times full and holds every number up to its highest, it ends there.
+func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bool) {
+	c := &r.chunk
+	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
+		return 0, false
+	}
+	timed := r.opts.Audio != "" || (r.opts.Timing != pipeline.TimingAuto && r.opts.Timing != pipeline.TimingNone)
+	if timed && now-c.start < 2/r.opts.FPS {
+		return 0, false
+	}
+	step := r.prev - r.prev2
+	inStep := r.prev2 >= 0 && step > 0 && number > r.prev && number-r.prev <= 2*step
+	contiguous := r.last-c.from+1 == int64(c.numbers)
+	switch {
+	case timed && (inStep || c.bytes >= 4*l.so.ChunkBytes && contiguous && number == r.last+1):
+		return number, true
+	case timed:
+		return 0, false
+	case inStep:
+		return r.prev + 1, true
+	case c.bytes >= 4*l.so.ChunkBytes && contiguous && number > r.last:
+		return r.last + 1, true
+	}
+	return 0, false
+}
+
+// seal hands the open chunk, frames before next, to the run's chunk encoder.
+func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
+	c := chunkRange{Index: r.rep.Chunks, From: r.chunk.from, To: next - 1, Next: next}
+	if next < 0 {
+		c.To = -1
+	}
+	r.rep.Chunks++
+	if r.jobs == nil {
+		r.jobs, r.done = make(chan chunkJob, 64), make(chan struct{})
+		go l.encodeChunks(ctx, r)
+	}
+	l.pending.Add(r.chunk.bytes)
+	to := c.To
+	if to < 0 {
+		to = r.last
+	}
+	first := r.writer.First()
+	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: r.clock.Window(c.From, to, c.Next, first)}
+	r.chunk = openChunk{from: next}
+}
+
+// encodeChunks encodes a run's chunks in order as they are sealed, and
+// removes their frames from the spool once the chunk's videos are written.
+func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
+	defer close(r.done)
+	for job := range r.jobs {
+		r.manifest.First = job.first
+		if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
+			// Its frames stay spooled (not freed, no longer being freed).
+			l.pending.Add(-job.bytes)
+			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
+				l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+			}
+			continue
+		}
+		for _, f := range job.files {
+			os.Remove(f)
+		}
+		l.release(job.bytes)
+		l.so.OnEvent(pipeline.Event{Kind: pipeline.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
+	}
+}

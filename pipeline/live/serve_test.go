@@ -756,7 +756,7 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	l := &live{out: out, so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	begin := func(run string, audio any) {
 		b, _ := json.Marshal(map[string]any{"run": run, "fps": 30, "audio": audio})
-		l.handle(context.Background(), [][]byte{[]byte(msgBegin), b})
+		l.handle(context.Background(), [][]byte{[]byte(wire.BeginTopic), b})
 	}
 
 	begin("linked", "rec.wav")
@@ -794,7 +794,7 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	if l.cur != nil {
 		t.Fatalf("a frame of a refused run opened run %q", l.cur.rep.Run)
 	}
-	l.handle(context.Background(), [][]byte{[]byte(msgEnd), []byte(`{}`)})
+	l.handle(context.Background(), [][]byte{[]byte(wire.EndTopic), []byte(`{}`)})
 	l.handle(context.Background(), [][]byte{frame, {0, 0, 0, 3}})
 	if l.cur == nil || !strings.HasPrefix(l.cur.rep.Run, "live-") {
 		t.Fatalf("a frame after the refused run's end: %+v", l.cur)
@@ -886,7 +886,7 @@ func TestChunkBoundaries(t *testing.T) {
 			so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(pipeline.Event) {}}, ChunkBytes: 1}
 			so.ApplyDefaults()
 			l := &live{out: t.TempDir(), so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
-			l.handle(context.Background(), [][]byte{[]byte(msgBegin), []byte(`{"run": "order"}`)})
+			l.handle(context.Background(), [][]byte{[]byte(wire.BeginTopic), []byte(`{"run": "order"}`)})
 			r := l.cur
 			r.jobs, r.done = make(chan chunkJob, 1000), make(chan struct{}) // collected, not encoded
 			for _, m := range tc.messages {

@@ -222,3 +222,35 @@ func TestParseFramerate(t *testing.T) {
 		t.Fatal("a truncated Framerate parsed")
 	}
 }
+
+func TestParseControl(t *testing.T) {
+	fps := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		parts [][]byte
+		kind  Control
+		err   string
+		fps   *float64
+	}{
+		{[][]byte{[]byte("tdwstitch/end")}, End, "", nil},
+		{[][]byte{[]byte("tdwstitch/audio_start")}, AudioStart, "", nil},
+		{[][]byte{[]byte("imag"), {0, 0, 0, 1}}, NotControl, "", nil},
+		{nil, NotControl, "", nil},
+		{[][]byte{[]byte("tdwstitch/begin"), []byte(`{"run":"r1","fps":30}`)}, Begin, "", fps(30)},
+		{[][]byte{[]byte("tdwstitch/begin")}, Begin, "bad begin message", nil},
+		{[][]byte{[]byte("tdwstitch/begin"), []byte(`{"run":`)}, Begin, "bad begin message", nil},
+		{[][]byte{[]byte("tdwstitch/begin"), []byte(`{"run":"../x"}`)}, Begin, "bad begin message: run name:", nil},
+		{[][]byte{[]byte("tdwstitch/begin"), []byte(`{"run":"r","fps":0.0001}`)}, Begin, `bad begin message: run "r": fps 0.0001 is not within 1 to 1000`, nil},
+		{[][]byte{[]byte("tdwstitch/begin"), []byte(`{"run":"r","fps":"NaN"}`)}, Begin, "bad begin message", nil},
+	} {
+		kind, b, err := ParseControl(tc.parts)
+		if kind != tc.kind || (err == nil) != (tc.err == "") || err != nil && !strings.HasPrefix(err.Error(), tc.err) {
+			t.Errorf("%q: %v, %v; want %v, %q", tc.parts, kind, err, tc.kind, tc.err)
+		}
+		if err != nil && !errors.Is(err, ErrBadBegin) {
+			t.Errorf("%q: %v does not wrap ErrBadBegin", tc.parts, err)
+		}
+		if tc.fps != nil && (b.FPS == nil || *b.FPS != *tc.fps) {
+			t.Errorf("%q: fps %v, want %v", tc.parts, b.FPS, *tc.fps)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Control is one of tdwstitch's own messages, which the add-on sends on
+// the same socket as TDW's responses: the first part names it.
+type Control int
+
+const (
+	// NotControl: a TDW response (output data, the frame number last).
+	NotControl Control = iota
+	// Begin starts a run: a second part holds JSON {"run", "fps", "audio"}.
+	Begin
+	// End ends the run.
+	End
+	// AudioStart marks the instant the controller started recording audio;
+	// the receiver stamps it with its receive time, the clock frames are on.
+	AudioStart
+)
+
+// The first part of each control message.
+const (
+	BeginTopic      = "tdwstitch/begin"
+	EndTopic        = "tdwstitch/end"
+	AudioStartTopic = "tdwstitch/audio_start"
+)
+
+// BeginMessage is a begin message's JSON. A nil field was not given.
+type BeginMessage struct {
+	Run string `json:"run"`
+	// FPS is the run's frame rate, within 1 to 1000 (0.0001 would make 10
+	// frames a 10,000 s video).
+	FPS *float64 `json:"fps"`
+	// Audio is the run's recording, relative to the run's output folder;
+	// "" means the run has none.
+	Audio *string `json:"audio"`
+}
+
+// ErrBadBegin is wrapped by every reason a begin message is refused.
+var ErrBadBegin = errors.New("bad begin message")
+
+// ParseControl says which control message parts is, if any, and parses a
+// begin message, checking its run name (SafeName) and frame rate.
+func ParseControl(parts [][]byte) (Control, BeginMessage, error) {
+	var b BeginMessage
+	if len(parts) == 0 {
+		return NotControl, b, nil
+	}
+	switch string(parts[0]) {
+	case EndTopic:
+		return End, b, nil
+	case AudioStartTopic:
+		return AudioStart, b, nil
+	case BeginTopic:
+	default:
+		return NotControl, b, nil
+	}
+	if len(parts) != 2 || json.Unmarshal(parts[1], &b) != nil {
+		return Begin, b, ErrBadBegin
+	}
+	if err := SafeName(b.Run); err != nil {
+		return Begin, b, fmt.Errorf("%w: run name: %w", ErrBadBegin, err)
+	}
+	if b.FPS != nil && !(*b.FPS >= 1 && *b.FPS <= 1000) {
+		return Begin, b, fmt.Errorf("%w: run %q: fps %g is not within 1 to 1000", ErrBadBegin, b.Run, *b.FPS)
+	}
+	return Begin, b, nil
+}
