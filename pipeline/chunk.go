@@ -205,6 +205,8 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i, id := range order {
 		p.Go(func() {
+			release := holdEncoder(ctx, opts)
+			defer release()
 			sr := joinStream(ctx, byStream[id], parts[id], runOut, audio, clock, opts)
 			mu.Lock()
 			rep.Streams[i] = sr

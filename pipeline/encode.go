@@ -194,6 +194,8 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 			continue
 		}
 		p.Go(func() {
+			release := holdEncoder(ctx, opts)
+			defer release()
 			sr := encodeStream(ctx, streamJob{bounded: bounds[i], outDir: outDir, audio: audio, clock: clock, seg: seg}, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"golang.org/x/sync/semaphore"
 )
 
 // GapPolicy says what fills a frame number with no good frame.
@@ -89,6 +91,11 @@ type Options struct {
 	// machine; when streams already run side by side (batch sets this) the
 	// second process and pipe only cost CPU.
 	OneProcess bool
+	// Encoders, when set, is shared by every encode of the process: a
+	// stream's encode, or the join of its chunks, holds one slot while its
+	// ffmpeg runs, so that serve's runs, chunks and joins together run at
+	// most that many (its weight: Jobs). Default nil: Jobs bounds each job.
+	Encoders *semaphore.Weighted
 	// Readers is how many frames of one stream are read and validated ahead
 	// of the encoder, which bounds memory to about Readers frames per stream.
 	// Default: 2 per CPU.
@@ -188,4 +195,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--audio and --no-audio contradict each other: pass one")
 	}
 	return nil
+}
+
+// holdEncoder waits for one of opts.Encoders' slots and returns its
+// release. A cancelled ctx returns at once: the encode then finds ctx done
+// and reports the interruption.
+func holdEncoder(ctx context.Context, opts Options) (release func()) {
+	if opts.Encoders == nil || opts.Encoders.Acquire(ctx, 1) != nil {
+		return func() {}
+	}
+	return func() { opts.Encoders.Release(1) }
 }

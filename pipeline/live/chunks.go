@@ -142,23 +142,38 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 	r.rep.Chunks++
 	if r.jobs == nil {
 		r.jobs, r.done = make(chan chunkJob, 64), make(chan struct{})
-		go l.encodeChunks(ctx, r)
+		l.g.Go(func() error {
+			l.encodeChunks(ctx, r)
+			return nil
+		})
 	}
-	l.pending.Add(r.chunk.bytes)
 	to := c.To
 	if to < 0 {
 		to = r.last
 	}
 	first := r.writer.First()
-	r.jobs <- chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: r.clock.Window(c.From, to, c.Next, first)}
+	job := chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: r.clock.Window(c.From, to, c.Next, first)}
 	r.chunk = openChunk{from: next}
+	l.pending.Add(job.bytes) // before the encoder can free them
+	select {
+	case r.jobs <- job:
+	case <-ctx.Done():
+		// Stopped: the chunk's frames stay spooled for the next start.
+		l.pending.Add(-job.bytes)
+	}
 }
 
 // encodeChunks encodes a run's chunks in order as they are sealed, and
 // removes their frames from the spool once the chunk's videos are written.
+// It ends when the run's last chunk is sealed (jobs closed); after a
+// signal, at its cancelled chunk (the rest stays spooled).
 func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 	defer close(r.done)
 	for job := range r.jobs {
+		if ctx.Err() != nil {
+			l.pending.Add(-job.bytes) // stays spooled, no longer being freed
+			continue
+		}
 		r.manifest.First = job.first
 		if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
 			// Its frames stay spooled (not freed, no longer being freed).

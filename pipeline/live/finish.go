@@ -53,12 +53,16 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		saveServeReport(r.dir, r.rep, l.so.OnEvent)
 		return
 	}
+	// The encode runs beside the ingest, which goes on receiving: its
+	// streams share the process's encoder slots (--jobs) with every other
+	// run's and chunk's.
 	if r.jobs == nil {
 		size := r.chunk.bytes
 		l.pending.Add(size)
-		l.encoders.Go(func() {
+		l.g.Go(func() error {
 			l.count(ctx, encodeSpool(ctx, r.dir, r.rep, r.opts))
 			l.release(size)
+			return nil
 		})
 		return
 	}
@@ -66,9 +70,10 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		l.seal(ctx, r, -1)
 	}
 	close(r.jobs)
-	l.encoders.Go(func() {
-		<-r.done
+	l.g.Go(func() error {
+		<-r.done // the chunk encoder ends on its own after a signal too
 		l.count(ctx, finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
+		return nil
 	})
 }
 

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
-
-	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/source"
 )
@@ -102,15 +101,21 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 	if err != nil {
 		return err
 	}
-	encoders := pool.New().WithMaxGoroutines(so.Jobs)
+	// One limit for every encode of this process: recovered runs, live
+	// runs, chunks and joins (see pipeline.Options.Encoders).
+	so.Encoders = semaphore.NewWeighted(int64(so.Jobs))
 	failed, degraded, err := recoverRuns(ctx, outDir, so.Options)
 	if err != nil {
 		sock.Close()
 		return err
 	}
 	q := newQueue(so.QueueBytes)
-	var wg sync.WaitGroup
-	l := &live{out: outDir, so: so, encoders: encoders, start: time.Now(), freed: make(chan struct{}, 1), q: q,
+	// g owns every goroutine serve starts: the receiver, the ack answerer,
+	// the consumer, each run's chunk encoder and each run's encode. Each
+	// ends when ctx does (encodes are cancelled, their runs stay spooled),
+	// and Serve returns only when all have.
+	var g errgroup.Group
+	l := &live{out: outDir, so: so, g: &g, start: time.Now(), freed: make(chan struct{}, 1), q: q,
 		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	l.failed.Store(failed)
 	l.degraded.Store(degraded)
@@ -122,17 +127,25 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 		}
 		reqs := make(chan ackReq)
 		l.acks = reqs
-		wg.Go(func() { answerAcks(ctx, acks, reqs) })
+		g.Go(func() error {
+			answerAcks(ctx, acks, reqs)
+			return nil
+		})
 	}
-	wg.Go(func() { receive(ctx, sock, q) })
+	g.Go(func() error {
+		receive(ctx, sock, q)
+		return nil
+	})
 	ready := pipeline.Event{Kind: pipeline.Listening, Path: so.Source.Listen}
 	if so.Source.Connect != "" {
 		ready.Path, ready.Output = so.Source.Connect, "connect"
 	}
 	so.OnEvent(ready)
-	l.consume(ctx)
-	wg.Wait()
-	encoders.Wait()
+	g.Go(func() error {
+		l.consume(ctx) // ends when the receiver has closed the queue
+		return nil
+	})
+	g.Wait()
 	return outcome(l.failed.Load(), l.degraded.Load())
 }
 
@@ -166,11 +179,12 @@ func receive(ctx context.Context, sock *source.Socket, q *queue) {
 
 // live is the spooling side: one run at a time.
 type live struct {
-	out      string
-	so       Options
-	encoders *pool.Pool
-	start    time.Time
-	q        *queue
+	out string
+	so  Options
+	// g runs the goroutines serve owns (see Serve).
+	g     *errgroup.Group
+	start time.Time
+	q     *queue
 
 	// acks brings controllers' questions "do you have all of run NAME?";
 	// they are answered when the run has ended (ended), held until then
