@@ -14,10 +14,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"go.uber.org/goleak"
 
@@ -232,4 +235,37 @@ func assertNoVideo(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+// TestEncodersBoundEveryEncode: with a shared Options.Encoders, every
+// ffmpeg encoder starts while its stream holds one of its slots, however
+// many runs and streams are under way (serve's process-wide --jobs).
+func TestEncodersBoundEveryEncode(t *testing.T) {
+	slots := semaphore.NewWeighted(1)
+	var started, unheld atomic.Int32
+	tl := tool(t)
+	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		if slices.Contains(arg, "libx264") || slices.Contains(arg, "ffv1") {
+			started.Add(1)
+			if slots.TryAcquire(1) { // free: this encoder holds no slot
+				unheld.Add(1)
+				slots.Release(1)
+			}
+		}
+		return exec.CommandContext(ctx, name, arg...)
+	}
+	runs := []string{synthRun(t, 20, 16, synth.Passes{Img: true, ID: true}), synthRun(t, 20, 16, synth.Passes{Img: true, ID: true})}
+	var g errgroup.Group
+	for _, run := range runs {
+		g.Go(func() error {
+			_, _, err := Encode(context.Background(), run, t.TempDir(), Options{Tool: tl, Jobs: 2, Encoders: slots})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if started.Load() != 4 || unheld.Load() != 0 {
+		t.Fatalf("%d encoders started, %d of them without a slot; want 4, 0", started.Load(), unheld.Load())
+	}
 }
