@@ -148,7 +148,7 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) re
 		}
 	}
 	if IsFailure(err) {
-		br.Status, br.Error = report.Failed, strings.TrimPrefix(err.Error(), ErrFailed.Error()+": ")
+		br.Status, br.Error = report.Failed, err.Error()
 	}
 	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})
 	return br

@@ -22,10 +22,6 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
-// ErrFailed is wrapped by Encode's error when the run or any stream failed;
-// the other streams still finished.
-var ErrFailed = errors.New("run failed")
-
 // errUpToDate: every stream's inputs are unchanged since the last report.
 var errUpToDate = errors.New("up to date")
 
@@ -83,7 +79,7 @@ func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string,
 	if errors.As(err, &locked) {
 		// Another process owns the folder: its report is not ours to write.
 		rep.Status, rep.Error, rep.Streams = report.Failed, err.Error(), nil
-		return rep, "", fmt.Errorf("%w: %w", ErrFailed, err)
+		return rep, "", Failure(err)
 	}
 	if errors.Is(err, errUpToDate) {
 		// Nothing to do: the report on disk already describes the outputs.
@@ -91,7 +87,7 @@ func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string,
 		path := filepath.Join(outDir, report.RunFile)
 		switch rep.Status {
 		case report.Failed:
-			return rep, path, fmt.Errorf("%w: %s", ErrFailed, prevError(rep))
+			return rep, path, Failure(errors.New(prevError(rep)))
 		case report.Degraded:
 			return rep, path, fmt.Errorf("%w: kept outputs are degraded (see the report)", ErrDegraded)
 		}
@@ -119,7 +115,7 @@ func finishReport(rep *report.Run, outDir string, started time.Time, err error) 
 	case err == nil, werr == nil && errors.Is(err, ErrDegraded):
 		return path, err
 	default:
-		return path, fmt.Errorf("%w: %w", ErrFailed, err)
+		return path, Failure(err)
 	}
 }
 
@@ -315,17 +311,13 @@ func unselected(prev *report.Run, outDir string, streams []*discover.Stream) []*
 	return out
 }
 
-// ErrDegraded is wrapped by Encode's error when every output was written but
-// some stream is degraded (frames were missing or bad: held or dropped).
-var ErrDegraded = errors.New("degraded")
-
 // Outcome is the outcome of many runs as an error: wrapping ErrFailed if
 // any failed, else ErrDegraded if any is degraded, else nil. of says out of
 // how many (" of 6"; "" when open-ended), see where the details are.
 func Outcome(failed, degraded int64, of, see string) error {
 	switch {
 	case failed > 0:
-		return fmt.Errorf("%w: %d%s runs failed (see %s)", ErrFailed, failed, of, see)
+		return Failure(fmt.Errorf("%d%s runs failed (see %s)", failed, of, see))
 	case degraded > 0:
 		return fmt.Errorf("%w: %d%s runs are degraded: frames missing or bad (see %s)", ErrDegraded, degraded, of, see)
 	}

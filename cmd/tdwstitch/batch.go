@@ -53,14 +53,14 @@ interrupted, 2 for a wrong command line).`,
 			if mergeReport {
 				br, err := pipeline.MergeReports(args[0])
 				if err != nil {
-					return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+					return pipeline.Failure(err)
 				}
 				printBatchSummary(io, br, quiet)
 				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], report.BatchFile))
 				if withGallery {
 					page, err := pipeline.WriteGallery(br, args[0])
 					if err != nil {
-						return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+						return pipeline.Failure(err)
 					}
 					fmt.Fprintf(io.Out, "gallery: %s\n", page)
 				}

@@ -35,7 +35,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			}
 			rep, err := pipeline.Probe(c.Context(), args[0], opts)
 			if err != nil && len(rep.Streams) == 0 && !asJSON {
-				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+				return pipeline.Failure(err)
 			}
 			if asJSON {
 				b, _ := json.MarshalIndent(rep, "", "  ")
@@ -44,7 +44,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 				printProbe(io, rep)
 			}
 			if err != nil {
-				return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+				return pipeline.Failure(err)
 			}
 			var failed, degraded []string
 			for _, s := range rep.Streams {
@@ -57,7 +57,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			}
 			switch {
 			case len(failed) > 0:
-				return fmt.Errorf("%w: encode would fail %s (see above)", pipeline.ErrFailed, strings.Join(failed, ", "))
+				return pipeline.Failure(fmt.Errorf("encode would fail %s (see above)", strings.Join(failed, ", ")))
 			case len(degraded) > 0:
 				return fmt.Errorf("%w: encode would write %s degraded: frames missing or bad (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
 			}

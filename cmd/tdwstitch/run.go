@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,11 +45,13 @@ func (e *signalError) Error() string {
 	return "SIGINT, Ctrl-C"
 }
 
-// errUsage marks errors in the command line itself.
-var errUsage = errors.New("usage")
+// usageError is a mistake in the command line itself (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	return &usageError{fmt.Sprintf(format, a...)}
 }
 
 // ioStreams are the command's standard streams, injected so tests run the CLI
@@ -93,9 +94,7 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	}
 	if err != nil {
 		// The sentinels decide the exit code; the reader wants only the reason.
-		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
-		msg = strings.TrimPrefix(msg, pipeline.ErrFailed.Error()+": ")
-		fmt.Fprintln(io.Err, "tdwstitch:", msg)
+		fmt.Fprintln(io.Err, "tdwstitch:", err)
 	}
 	return exitCode(err)
 }
@@ -106,12 +105,10 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, pipeline.ErrDegraded) && !errors.Is(err, pipeline.ErrFailed):
 		return exitDegraded
-	case errors.Is(err, errUsage):
+	case errors.As(err, new(*usageError)):
 		return exitCmdLine
 	case errors.Is(err, pipeline.ErrFailed), errors.Is(err, ffmpeg.ErrMissing), errors.Is(err, context.Canceled):
 		return exitFailed
-	case strings.HasPrefix(err.Error(), "unknown command"):
-		return exitCmdLine // cobra's own error for a misspelled sub-command
 	default:
 		return exitFailed
 	}
@@ -124,6 +121,14 @@ func newRootCmd(io ioStreams) *cobra.Command {
 		Long:          "Turn the frames a ThreeDWorld (TDW) run saved, or streams, into videos: one per avatar and image pass.\n" + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A misspelled command is a usage error (exit 2), said in our words.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q (see 'tdwstitch --help')", args[0])
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)

@@ -119,7 +119,7 @@ func outcomeError(err error) error {
 	case errors.Is(err, pipeline.ErrFailed), errors.Is(err, pipeline.ErrDegraded):
 		return &runsOutcome{err}
 	}
-	return fmt.Errorf("%w: %w", pipeline.ErrFailed, err)
+	return pipeline.Failure(err)
 }
 
 // runsOutcome is serve's result when some run it encoded failed or is
