@@ -9,6 +9,8 @@
 // most of the gap between a plain one-liner and the encode-only floor.
 //
 // A Tool is safe for concurrent use; each Pipeline belongs to one goroutine.
-// Processes are killed when their context is cancelled, and Wait returns only
-// after both have exited and their stderr has been drained.
+// Processes are killed when their context is cancelled (or by the stall
+// watchdog, when neither input nor output moved for StallTimeout), and
+// Pipeline.Close and Abort return only after both have exited and their
+// stderr has been drained.
 package ffmpeg

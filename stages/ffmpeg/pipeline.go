@@ -232,9 +232,6 @@ func (p *Pipeline) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// EncoderPID is the encoder's process id (for tests that kill it).
-func (p *Pipeline) EncoderPID() int { return p.enc.Process.Pid }
-
 // Close ends the input and waits for both processes. The error is the
 // encoder's when both failed: a dead encoder is what makes the decoder fail.
 func (p *Pipeline) Close() error {
