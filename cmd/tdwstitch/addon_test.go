@@ -1,3 +1,5 @@
+//go:build full
+
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
@@ -20,19 +23,6 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/source"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
-
-// debianPython is Debian's python3 where present (the interpreter TDW users
-// run controllers with), else the first python3 on PATH.
-func debianPython(t *testing.T) string {
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatalf("the add-on test needs python3 (go tool task deps installs it): %v", err)
-	}
-	return p
-}
 
 // addonWorkdir writes what `tdwstitch addon` prints as tdwstitch_capture.py
 // into a fresh folder, with one 16x16 frame as frame.jpg (img) and frame.png (id).
@@ -60,7 +50,7 @@ func pythonIn(t *testing.T, dirs []string, script string, args ...string) *exec.
 		dirs[i], _ = filepath.Abs(d)
 	}
 	script, _ = filepath.Abs(script)
-	cmd := exec.Command(debianPython(t), append([]string{script}, args...)...)
+	cmd := exec.Command(testkit.Python(t), append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+strings.Join(dirs, string(os.PathListSeparator)), "PYTHONDONTWRITEBYTECODE=1")
 	return cmd
 }

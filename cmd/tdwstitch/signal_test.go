@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
-	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 )
 
 // TestSignalMidEncode runs the real binary, stops it with SIGTERM or SIGINT
@@ -208,93 +206,6 @@ func exitsWithin(pid int, d time.Duration) bool {
 	defer unix.Close(fd)
 	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(d.Milliseconds()))
 	return err == nil && n == 1
-}
-
-// TestServeKill9ThenRecover: serve is killed with SIGKILL in the middle of a
-// live run; the spooled frames survive, and `serve --recover` makes the
-// run's videos from them. In the chunked case the run is killed after its
-// first chunk was encoded while it arrived: recovery keeps that chunk,
-// encodes the frames still spooled and joins, losing no frame.
-func TestServeKill9ThenRecover(t *testing.T) {
-	bin := builtBinary(t)
-	for _, tc := range []struct {
-		name   string
-		n, px  int
-		flags  []string
-		chunks int // at least, in the recovered run
-	}{
-		{"whole", 8, 16, nil, 0},
-		{"chunked", 120, 64, []string{"--chunk-mb", "1"}, 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tmp := t.TempDir()
-			frames := filepath.Join(tmp, "frames")
-			os.MkdirAll(frames, 0o755)
-			scene := synth.Scene{Width: tc.px, Height: tc.px}
-			for i := range tc.n {
-				img, id, depth := scene.Frame(i)
-				os.WriteFile(filepath.Join(frames, fmt.Sprintf("img_%04d.jpg", i)), scene.EncodeJPEG(img), 0o644)
-				os.WriteFile(filepath.Join(frames, fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(id), 0o644)
-				os.WriteFile(filepath.Join(frames, fmt.Sprintf("depth_%04d.raw", i)), depth.Pix[:tc.px*tc.px*3], 0o644) // any bytes of the size
-			}
-			out := filepath.Join(tmp, "out")
-			addr := "ipc://" + filepath.Join(tmp, "tdw.sock")
-			serve := exec.Command(bin, append([]string{"serve", "-o", out, "--listen", addr}, tc.flags...)...)
-			stderr, _ := serve.StderrPipe()
-			if err := serve.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sender := exec.Command("/usr/bin/python3", "../../fixtures/tdw_sender.py", addr, "ep", frames, fmt.Sprint(tc.n), fmt.Sprint(tc.px), fmt.Sprint(tc.px), "--no-end")
-			if b, err := sender.CombinedOutput(); err != nil {
-				t.Fatalf("sender: %v\n%s", err, b)
-			}
-			// A message serve must reject, sent last: its report on stderr means
-			// every frame before it has been spooled.
-			marker := exec.Command("/usr/bin/python3", "-c", `
-import sys, zmq
-c = zmq.Context(); s = c.socket(zmq.PUSH); s.connect(sys.argv[1]); s.send(b"\x01"); s.close(linger=5000); c.term()`, addr)
-			if b, err := marker.CombinedOutput(); err != nil {
-				t.Fatalf("marker: %v\n%s", err, b)
-			}
-			lines := bufio.NewScanner(stderr)
-			rejected, chunked := false, tc.chunks == 0
-			for (!rejected || !chunked) && lines.Scan() {
-				rejected = rejected || strings.Contains(lines.Text(), "rejected")
-				chunked = chunked || strings.Contains(lines.Text(), "chunk 0 encoded")
-			}
-			serve.Process.Signal(syscall.SIGKILL)
-			serve.Wait()
-
-			if _, err := os.Stat(filepath.Join(out, "ep", "a", "img.mp4")); err == nil {
-				t.Fatal("a video exists before recovery")
-			}
-			code, _, stderrText := cli(t, "serve", "--recover", "-o", out)
-			if code != 0 {
-				t.Fatalf("recover: exit %d: %s", code, stderrText)
-			}
-			rep := readReport(t, filepath.Join(out, "ep"))
-			if rep.Status != report.OK || len(rep.Streams) != 3 {
-				t.Fatalf("recovered report: %s, %d streams", rep.Status, len(rep.Streams))
-			}
-			for _, s := range rep.Streams {
-				if s.FramesWritten != tc.n || s.FramesFound != tc.n {
-					t.Errorf("%s: found %d, wrote %d frames, want %d", s.ID, s.FramesFound, s.FramesWritten, tc.n)
-				}
-				if s.Pass == "id" && !slices.Equal(verify.FrameMD5(t, rep.Path(s), "rgb24", false), verify.FrameMD5(t, filepath.Join(frames, "id_%04d.png"), "rgb24", true)) {
-					t.Error("the recovered id video is not bit-exact against the frames sent")
-				}
-			}
-			sr := readJSON[report.Serve](t, filepath.Join(out, "ep", report.ServeFile))
-			if sr.Ended != "recovered" || sr.Chunks < tc.chunks {
-				t.Fatalf("serve report says %q with %d chunks, want recovered with >= %d", sr.Ended, sr.Chunks, tc.chunks)
-			}
-			for _, left := range []string{live.SpoolDir, live.ChunksDir} {
-				if _, err := os.Stat(filepath.Join(out, "ep", left)); err == nil {
-					t.Errorf("%s is still there after a successful recovery", left)
-				}
-			}
-		})
-	}
 }
 
 // TestServeSignalExits: serve says when it listens, and SIGTERM / SIGINT
