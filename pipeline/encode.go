@@ -369,7 +369,7 @@ func settle(rep *report.Run) error {
 
 func newReport(runDir, outDir string, opts Options, started time.Time) *report.Run {
 	return &report.Run{
-		Schema: report.Schema, Tool: report.Tool, Version: version(),
+		Schema: report.Schema, Tool: report.Tool, Version: Version(),
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
 		Options: report.Options{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: string(opts.Gaps), OnBad: string(opts.OnBad), MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},
@@ -377,7 +377,9 @@ func newReport(runDir, outDir string, opts Options, started time.Time) *report.R
 	}
 }
 
-func version() string {
+// Version is this build's module version ("dev" outside a release), as
+// every report records it.
+func Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
@@ -499,4 +501,26 @@ func outputName(s *discover.Stream) string {
 		return s.ID() + ".mp4"
 	}
 	return s.ID() + ".mkv"
+}
+
+// Plan is what Encode would do with the run in runDir, from stat calls
+// only: how many streams it selects, and how many of them are not up to
+// date in outDir (a dry run).
+func Plan(runDir, outDir string, opts Options) (streams, toEncode int, err error) {
+	opts.ApplyDefaults()
+	run, err := discover.Find(runDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	selected, err := selectStreams(run, opts)
+	if err != nil {
+		return 0, 0, err
+	}
+	prev := readRun(outDir)
+	for _, s := range selected {
+		if upToDate(prev, outDir, s.ID(), streamInputs(run, s, opts)) == nil {
+			toEncode++
+		}
+	}
+	return len(selected), toEncode, nil
 }

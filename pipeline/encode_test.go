@@ -18,9 +18,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"go.uber.org/goleak"
 

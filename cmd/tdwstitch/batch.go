@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/batch"
+
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/spf13/cobra"
@@ -51,20 +53,20 @@ interrupted, 2 for a wrong command line).`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if mergeReport {
-				br, err := pipeline.MergeReports(args[0])
+				br, err := batch.Merge(args[0])
 				if err != nil {
 					return pipeline.Failure(err)
 				}
 				printBatchSummary(io, br, quiet)
 				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], report.BatchFile))
 				if withGallery {
-					page, err := pipeline.WriteGallery(br, args[0])
+					page, err := batch.WriteGallery(br, args[0])
 					if err != nil {
 						return pipeline.Failure(err)
 					}
 					fmt.Fprintf(io.Out, "gallery: %s\n", page)
 				}
-				return pipeline.BatchErr(br)
+				return batch.Err(br)
 			}
 			if outRoot == "" && !dryRun {
 				return usageErrorf("batch needs an output root: -o OUT_ROOT")
@@ -78,7 +80,7 @@ interrupted, 2 for a wrong command line).`,
 					return usageErrorf("--include/--exclude %q is not a valid glob: %v", g, err)
 				}
 			}
-			bo := pipeline.BatchOptions{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun, Gallery: withGallery}
+			bo := batch.Options{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun, Gallery: withGallery}
 			if bo.Shard, err = resolveShard(shardFlag); err != nil {
 				return err
 			}
@@ -86,7 +88,7 @@ interrupted, 2 for a wrong command line).`,
 			prog.batch = true
 			prog.heartbeat(opts.StallTimeout)
 			bo.OnEvent = prog.event
-			br, err := pipeline.Batch(c.Context(), args[0], outRoot, bo)
+			br, err := batch.Run(c.Context(), args[0], outRoot, bo)
 			prog.close()
 			if dryRun {
 				printPlan(io, br)
@@ -123,15 +125,15 @@ func allShardsDone(outRoot string, s *report.Shard) bool {
 }
 
 // resolveShard: the flag wins; else a scheduler's variables; else no shard.
-func resolveShard(flag string) (pipeline.Shard, error) {
+func resolveShard(flag string) (batch.Shard, error) {
 	if flag != "" {
-		s, err := pipeline.ParseShard(flag)
+		s, err := batch.ParseShard(flag)
 		if err != nil {
 			return s, usageErrorf("%v", err)
 		}
 		return s, nil
 	}
-	s, _, err := pipeline.ShardFromEnv(os.Getenv)
+	s, _, err := batch.ShardFromEnv(os.Getenv)
 	if err != nil {
 		return s, usageErrorf("%v", err)
 	}

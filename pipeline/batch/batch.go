@@ -1,4 +1,4 @@
-package pipeline
+package batch
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline"
+
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -22,11 +24,11 @@ import (
 // shardDir holds each shard's own summary until the shards are merged.
 const shardDir = ".tdwstitch-shards"
 
-// BatchOptions tune a batch. Options apply to every run; its Jobs is the
+// Options tune a batch. Options apply to every run; its Jobs is the
 // whole machine's budget of streams encoded at once (default: one per CPU,
 // each encoder then single-threaded, which kept 2 cores busiest).
-type BatchOptions struct {
-	Options
+type Options struct {
+	pipeline.Options
 	// Include and Exclude are globs (path.Match) over each run's path relative
 	// to the root, or over its last element: "scene1/*", "run_00??".
 	Include, Exclude []string
@@ -38,12 +40,12 @@ type BatchOptions struct {
 	Gallery bool
 }
 
-// Batch encodes every run found under root into the same relative path under
+// Run encodes every run found under root into the same relative path under
 // outRoot, skipping runs whose outputs are up to date, and writes the batch
 // summary (or, for a shard, its share, merged once every shard has written
 // its own). One failing run never stops the others; the error wraps
 // ErrFailed when any failed.
-func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.Batch, error) {
+func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, error) {
 	started := time.Now()
 	if bo.Jobs <= 0 {
 		bo.Jobs = runtime.NumCPU()
@@ -52,7 +54,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.
 		bo.EncoderThreads = max(1, runtime.NumCPU()/bo.Jobs)
 	}
 	bo.ApplyDefaults()
-	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: version(), Root: absPath(root), Output: absPath(outRoot),
+	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: pipeline.Version(), Root: absPath(root), Output: absPath(outRoot),
 		Started: started.UTC(), Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	if bo.Shard.Count > 1 {
 		sh := report.Shard(bo.Shard)
@@ -67,7 +69,7 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.
 	}
 	rels = slices.DeleteFunc(rels, func(rel string) bool { return !bo.selects(rel) })
 
-	bo.OnEvent(Event{Kind: BatchPlanned, Total: len(rels)})
+	bo.OnEvent(pipeline.Event{Kind: pipeline.BatchPlanned, Total: len(rels)})
 	results := make([]report.BatchRun, len(rels))
 	p := pool.New().WithMaxGoroutines(bo.Jobs)
 	for i, rel := range rels {
@@ -93,17 +95,17 @@ func Batch(ctx context.Context, root, outRoot string, bo BatchOptions) (*report.
 	if err := ctx.Err(); err != nil && br.Failed == 0 {
 		return br, err
 	}
-	return br, BatchErr(br)
+	return br, Err(br)
 }
 
-// BatchErr is a batch's outcome as an error: wrapping ErrFailed if any run
+// Err is a batch's outcome as an error: wrapping ErrFailed if any run
 // failed, else ErrDegraded if any is degraded, else nil.
-func BatchErr(br *report.Batch) error {
-	return Outcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), report.BatchFile)
+func Err(br *report.Batch) error {
+	return pipeline.Outcome(int64(br.Failed), int64(br.Degraded), fmt.Sprintf(" of %d", br.Runs), report.BatchFile)
 }
 
 // selects applies the shard and the include/exclude globs to a run.
-func (bo BatchOptions) selects(rel string) bool {
+func (bo Options) selects(rel string) bool {
 	match := func(globs []string) bool {
 		for _, g := range globs {
 			if ok, _ := path.Match(g, rel); ok {
@@ -122,7 +124,7 @@ func (bo BatchOptions) selects(rel string) bool {
 }
 
 // runOne encodes (or, for a dry run, plans) one run.
-func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) report.BatchRun {
+func (bo Options) runOne(ctx context.Context, root, outRoot, rel string) report.BatchRun {
 	runDir := filepath.Join(root, filepath.FromSlash(rel))
 	outDir := filepath.Join(outRoot, filepath.FromSlash(rel))
 	br := report.BatchRun{Run: rel, Report: path.Join(rel, report.RunFile)}
@@ -137,9 +139,9 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) re
 		return planRun(runDir, outDir, rel, opts)
 	}
 	onEvent := opts.OnEvent
-	opts.OnEvent = func(e Event) { e.Run = rel; onEvent(e) }
-	onEvent(Event{Kind: RunStarted, Run: rel})
-	rep, _, err := Encode(ctx, runDir, outDir, opts)
+	opts.OnEvent = func(e pipeline.Event) { e.Run = rel; onEvent(e) }
+	onEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: rel})
+	rep, _, err := pipeline.Encode(ctx, runDir, outDir, opts)
 	br.Status, br.Streams = rep.Status, len(rep.Streams)
 	for _, s := range rep.Streams {
 		if !s.Kept {
@@ -147,35 +149,24 @@ func (bo BatchOptions) runOne(ctx context.Context, root, outRoot, rel string) re
 			br.VideoSeconds += s.Duration
 		}
 	}
-	if IsFailure(err) {
+	if pipeline.IsFailure(err) {
 		br.Status, br.Error = report.Failed, err.Error()
 	}
-	onEvent(Event{Kind: RunDone, Run: rel, Status: br.Status, Err: err})
+	onEvent(pipeline.Event{Kind: pipeline.RunDone, Run: rel, Status: br.Status, Err: err})
 	return br
 }
 
 // planRun is a dry run's view of one run: its streams and how many are not
 // up to date.
-func planRun(runDir, outDir, rel string, opts Options) report.BatchRun {
+func planRun(runDir, outDir, rel string, opts pipeline.Options) report.BatchRun {
 	br := report.BatchRun{Run: rel, Report: path.Join(rel, report.RunFile), Status: report.Planned}
-	run, err := discover.Find(runDir)
-	if err == nil {
-		var streams []*discover.Stream
-		if streams, err = selectStreams(run, opts); err == nil {
-			prev := readRun(outDir)
-			br.Streams = len(streams)
-			for _, s := range streams {
-				if upToDate(prev, outDir, s.ID(), streamInputs(run, s, opts)) == nil {
-					br.ToEncode++
-				}
-			}
-			if br.ToEncode == 0 {
-				br.Status = report.Skipped
-			}
-		}
-	}
-	if err != nil {
+	streams, todo, err := pipeline.Plan(runDir, outDir, opts)
+	br.Streams, br.ToEncode = streams, todo
+	switch {
+	case err != nil:
 		br.Status, br.Error = report.Failed, err.Error()
+	case todo == 0:
+		br.Status = report.Skipped
 	}
 	return br
 }
@@ -202,17 +193,17 @@ func saveBatch(br *report.Batch, outRoot string, shard Shard) (*report.Batch, er
 			return nil, nil // not the last shard: the last one merges
 		}
 	}
-	return MergeReports(outRoot)
+	return Merge(outRoot)
 }
 
-// MergeReports builds the batch summary from every shard's summary in
+// Merge builds the batch summary from every shard's summary in
 // outRoot (their runs, problems and wall times) and writes it.
-func MergeReports(outRoot string) (*report.Batch, error) {
+func Merge(outRoot string) (*report.Batch, error) {
 	files, _ := filepath.Glob(filepath.Join(outRoot, shardDir, "shard-*-of-*.json"))
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no shard summaries in %s: run the shards (tdwstitch batch --shard K/N) first", filepath.Join(outRoot, shardDir))
 	}
-	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: version(), Output: absPath(outRoot),
+	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: pipeline.Version(), Output: absPath(outRoot),
 		Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	counts := map[int]bool{}
 	for _, f := range files {
@@ -245,4 +236,12 @@ func MergeReports(outRoot string) (*report.Batch, error) {
 	slices.SortFunc(merged.Failures, func(a, b report.BatchRun) int { return strings.Compare(a.Run, b.Run) })
 	slices.SortFunc(merged.DegradedRuns, func(a, b report.BatchRun) int { return strings.Compare(a.Run, b.Run) })
 	return merged, report.Write(filepath.Join(outRoot, report.BatchFile), merged)
+}
+
+// absPath is p made absolute for the summary, or p when that fails.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -1,4 +1,4 @@
-package pipeline
+package batch
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func WriteGallery(br *report.Batch, outRoot string) (string, error) {
 	var runs []gallery.Run
 	for _, r := range br.RunList {
 		g := gallery.Run{Name: r.Run, Status: r.Status, Error: r.Error, Report: r.Report}
-		rep := readRun(filepath.Join(outRoot, filepath.FromSlash(r.Run)))
+		rep, _ := report.ReadRun(filepath.Join(outRoot, filepath.FromSlash(r.Run)))
 		var frames map[string][]string
 		if rep != nil {
 			if run, err := discover.Find(rep.Run); err == nil {
