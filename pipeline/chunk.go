@@ -136,8 +136,8 @@ type Chunk struct {
 	From, To int64
 }
 
-// frames names a span of frames for messages.
-func frames(from, to int64) string {
+// span names frames from..to (to < 0: to the end) for messages.
+func span(from, to int64) string {
 	if to < 0 {
 		return fmt.Sprintf("frames %d to the end", from)
 	}
@@ -171,7 +171,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 		dir := c.Dir
 		cr := readRun(dir)
 		if cr == nil {
-			return fmt.Errorf("the chunk of the run with %s has no report in %s: run tdwstitch serve --recover again", frames(c.From, c.To), dir)
+			return fmt.Errorf("the chunk of the run with %s has no report in %s: run tdwstitch serve --recover again", span(c.From, c.To), dir)
 		}
 		for _, w := range cr.Warnings {
 			if !seen[w] {
@@ -186,7 +186,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 				// No frame of this stream in a whole chunk: there is no frame
 				// left to hold there, so its video skips that span.
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: no frame in %s: its video skips that span instead of holding the previous frame",
-					sr.ID, frames(chunks[prev+1].From, chunks[pos-1].To)))
+					sr.ID, span(chunks[prev+1].From, chunks[pos-1].To)))
 			}
 			lastChunk[sr.ID] = pos
 			byStream[sr.ID] = append(byStream[sr.ID], sr)
@@ -194,7 +194,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 				// Its bad frames are listed; there is no frame to hold, so
 				// the video skips the span, as for a chunk without the stream.
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: every frame in %s is bad: its video skips that span instead of holding the previous frame",
-					sr.ID, frames(c.From, c.To)))
+					sr.ID, span(c.From, c.To)))
 				continue
 			}
 			parts[sr.ID] = append(parts[sr.ID], filepath.Join(dir, filepath.FromSlash(sr.Output)))

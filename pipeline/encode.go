@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -146,7 +147,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		}
 	}
 	for _, s := range streams {
-		preferGood(s, opts)
+		frames.PreferGood(ctx, s, opts.checks())
 	}
 	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts.Force || seg != nil, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
@@ -192,7 +193,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		p.Go(func() {
 			release := holdEncoder(ctx, opts)
 			defer release()
-			sr := encodeStream(ctx, streamJob{bounded: bounds[i], outDir: outDir, audio: audio, clock: clock, seg: seg}, opts)
+			sr := encodeStream(ctx, streamJob{Bounded: bounds[i], outDir: outDir, audio: audio, clock: clock, seg: seg}, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
@@ -212,7 +213,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 func failRemaining(rep *report.Run, err error, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
 	for i, s := range streams {
 		if rep.Streams[i] == nil {
-			sr := newStreamReport(bounded{stream: s}, opts)
+			sr := newStreamReport(frames.Bounded{Stream: s}, opts)
 			sr.Status, sr.Error, sr.Inputs = report.Failed, "not encoded: "+err.Error(), inputs[i]
 			markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
 			rep.Streams[i] = sr
@@ -246,23 +247,23 @@ func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.
 // boundStreams bounds the range of each stream to encode (nil in done) by
 // its good frames, before anything is timed or encoded: a few reads per
 // stream. good are the streams that can be encoded, for the clock.
-func boundStreams(ctx context.Context, streams []*discover.Stream, done []*report.Stream, seg *segment, opts Options) (bounds []bounded, good []*discover.Stream) {
-	bounds = make([]bounded, len(streams))
+func boundStreams(ctx context.Context, streams []*discover.Stream, done []*report.Stream, seg *segment, opts Options) (bounds []frames.Bounded, good []*discover.Stream) {
+	bounds = make([]frames.Bounded, len(streams))
 	for i, s := range streams {
 		if done[i] != nil {
 			continue
 		}
 		// A live run's chunks end where the next begins; its last chunk
 		// ends at the last good frame, like any run.
-		bounds[i] = bounded{stream: s}
+		bounds[i] = frames.Bounded{Stream: s}
 		if seg == nil || seg.Next < 0 {
-			bounds[i] = bound(ctx, s, opts)
+			bounds[i] = frames.Bound(ctx, s, opts.checks())
 		}
 		if seg != nil {
-			bounds[i].outside = slices.Concat(seg.outside[s.ID()], bounds[i].outside)
+			bounds[i].Outside = slices.Concat(seg.outside[s.ID()], bounds[i].Outside)
 		}
-		if bounds[i].err == nil {
-			good = append(good, bounds[i].stream)
+		if bounds[i].Err == nil {
+			good = append(good, bounds[i].Stream)
 		}
 	}
 	return bounds, good
@@ -469,7 +470,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 	var m ffmpeg.Media
 	info, err := os.Stat(path)
 	if err == nil && !info.Mode().IsRegular() {
-		err = fmt.Errorf("not a regular file (%s)", fileKind(info.Mode()))
+		err = fmt.Errorf("not a regular file (%s)", frames.FileKind(info.Mode()))
 	}
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, audioProbeTimeout)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -206,4 +207,9 @@ func holdEncoder(ctx context.Context, opts Options) (release func()) {
 		return func() {}
 	}
 	return func() { opts.Encoders.Release(1) }
+}
+
+// checks are the limits frames are read and checked against.
+func (o Options) checks() frames.Checks {
+	return frames.Checks{Readers: o.Readers, MaxPixels: o.MaxPixels, MaxGap: o.MaxGap, Deep: o.Deep}
 }

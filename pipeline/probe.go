@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -36,11 +37,11 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	if err != nil {
 		return rep, err
 	}
-	bounds := make([]bounded, len(streams))
+	bounds := make([]frames.Bounded, len(streams))
 	var good []*discover.Stream
 	for i, s := range streams {
-		if bounds[i] = bound(ctx, s, opts); bounds[i].err == nil {
-			good = append(good, bounds[i].stream)
+		if bounds[i] = frames.Bound(ctx, s, opts.checks()); bounds[i].Err == nil {
+			good = append(good, bounds[i].Stream)
 		}
 	}
 	var clock *timing.Clock
@@ -65,30 +66,30 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	return rep, ctx.Err()
 }
 
-func probeStream(ctx context.Context, b bounded, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
-	s := b.stream
+func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
+	s := b.Stream
 	sr := newStreamReport(b, opts)
-	if b.err != nil {
-		sr.Status, sr.Error = report.Failed, b.err.Error()
+	if b.Err != nil {
+		sr.Status, sr.Error = report.Failed, b.Err.Error()
 		return sr
 	}
 	place := planStream(s, sr, clock, audio, nil, opts)
-	shp := b.shape
-	want := b.shape // read by the readers; shp is set by this goroutine
-	scan(ctx, s.Frames, opts, false, &want, func(c checked) bool {
-		if c.err == nil {
-			c.err = shp.match(c)
+	shp := b.Shape
+	want := b.Shape // read by the readers; shp is set by this goroutine
+	frames.Scan(ctx, s.Frames, opts.checks(), false, &want, func(c frames.Checked) bool {
+		if c.Err == nil {
+			c.Err = shp.Match(c)
 		}
-		if c.err != nil {
-			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.frame.Rel, Reason: c.err.Error()})
+		if c.Err != nil {
+			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.Frame.Rel, Reason: c.Err.Error()})
 			return true
 		}
 		sr.FramesRead++
 		return true
 	})
-	if shp.set {
-		sr.SourceFormat, sr.PixFmt = string(shp.info.Format), shp.info.PixFmt
-		sr.Width, sr.Height = shp.info.Width, shp.info.Height
+	if shp.Set {
+		sr.SourceFormat, sr.PixFmt = string(shp.Info.Format), shp.Info.PixFmt
+		sr.Width, sr.Height = shp.Info.Width, shp.Info.Height
 	}
 	sr.Codec, sr.PixFmt = "ffv1", ffmpeg.LosslessPixFmt(sr.PixFmt)
 	if s.Pass.Visual() {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/container"
@@ -20,18 +21,18 @@ import (
 
 // streamJob is one stream's encode as encodeRun planned it.
 type streamJob struct {
-	bounded               // the stream cut to its evidence, and its shape
-	outDir  string        // the run's output folder
-	audio   *report.Audio // the run's audio (visual passes carry it), or nil
-	clock   *timing.Clock // capture times, or nil
-	seg     *segment      // a chunk of a live run, or nil
+	frames.Bounded               // the stream cut to its evidence, and its shape
+	outDir         string        // the run's output folder
+	audio          *report.Audio // the run's audio (visual passes carry it), or nil
+	clock          *timing.Clock // capture times, or nil
+	seg            *segment      // a chunk of a live run, or nil
 }
 
 // encodeStream encodes one stream to a temporary file, verifies it and renames
 // it into place. It never returns an error: the outcome is in the report.
 func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stream {
-	b, outDir := job.bounded, job.outDir
-	s := b.stream
+	b, outDir := job.Bounded, job.outDir
+	s := b.Stream
 	sr := newStreamReport(b, opts)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	if ctx.Err() != nil {
@@ -48,7 +49,7 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stre
 	for _, bad := range sr.BadFrames {
 		emit(Event{Kind: BadFrame, Path: bad.Path, Err: errors.New(bad.Reason)})
 	}
-	err := b.err
+	err := b.Err
 	if err == nil {
 		err = encodeStreamTo(ctx, job, sr, final, opts, emit)
 	}
@@ -95,11 +96,11 @@ func errorOrNil(sr *report.Stream) error {
 	return nil
 }
 
-func newStreamReport(b bounded, opts Options) *report.Stream {
-	s := b.stream
+func newStreamReport(b frames.Bounded, opts Options) *report.Stream {
+	s := b.Stream
 	sr := &report.Stream{
 		ID: s.ID(), Avatar: s.Avatar, Pass: string(s.Pass), Prefix: s.Prefix, Output: outputName(s),
-		FramesFound: len(s.Frames) + len(b.outside), FPS: opts.FPS, Gaps: gaps(s.Gaps()), BadFrames: []report.BadFrame{},
+		FramesFound: len(s.Frames) + len(b.Outside), FPS: opts.FPS, Gaps: gaps(s.Gaps()), BadFrames: []report.BadFrame{},
 	}
 	if sr.Gaps == nil {
 		sr.Gaps = []report.Gap{}
@@ -113,7 +114,7 @@ func newStreamReport(b bounded, opts Options) *report.Stream {
 	for _, d := range s.Duplicates {
 		sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: d.Rel, Reason: fmt.Sprintf("duplicate of frame number %d: not encoded", d.Number)})
 	}
-	sr.BadFrames = append(sr.BadFrames, b.outside...)
+	sr.BadFrames = append(sr.BadFrames, b.Outside...)
 	sr.FramesSetAside = len(sr.BadFrames)
 	sr.Encoder = "ffv1"
 	if s.Pass.Visual() {
@@ -150,8 +151,8 @@ func problemsError(s *discover.Stream, sr *report.Stream) error {
 }
 
 func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(Event)) error {
-	b := job.bounded
-	s := b.stream
+	b := job.Bounded
+	s := b.Stream
 	tmp, err := tempBeside(final)
 	if err != nil {
 		return err
@@ -165,20 +166,20 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 	// Under --strict a stream with problems is not encoded, but still read
 	// to the end so that the error lists every problem.
 	failing := strictFails(sr, opts)
-	shp := b.shape // what most frames agree on; unset: the first good frame's
+	shp := b.Shape // what most frames agree on; unset: the first good frame's
 	var failure error
 	done := 0
-	want := b.shape // read by the readers; shp is set by this goroutine
-	scan(ctx, s.Frames, opts, !failing, &want, func(c checked) bool {
+	want := b.Shape // read by the readers; shp is set by this goroutine
+	frames.Scan(ctx, s.Frames, opts.checks(), !failing, &want, func(c frames.Checked) bool {
 		done++
 		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
-		if c.err == nil {
-			c.err = shp.match(c)
+		if c.Err == nil {
+			c.Err = shp.Match(c)
 		}
-		if c.err != nil {
+		if c.Err != nil {
 			w.bad++
-			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.frame.Rel, Reason: c.err.Error()})
-			emit(Event{Kind: BadFrame, Path: c.frame.Rel, Err: c.err})
+			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.Frame.Rel, Reason: c.Err.Error()})
+			emit(Event{Kind: BadFrame, Path: c.Frame.Rel, Err: c.Err})
 			if !failing && strictFails(sr, opts) {
 				failing = true
 				if w.pipe != nil {
@@ -193,11 +194,11 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 			return true
 		}
 		if w.pipe == nil {
-			if failure = w.start(ctx, sr, c.info, tmp, opts); failure != nil {
+			if failure = w.start(ctx, sr, c.Info, tmp, opts); failure != nil {
 				return false
 			}
 		}
-		if failure = w.put(c.frame.Number, c.data); failure != nil {
+		if failure = w.put(c.Frame.Number, c.Data); failure != nil {
 			return false
 		}
 		return true

@@ -1,4 +1,4 @@
-package pipeline
+package frames
 
 import (
 	"context"
@@ -18,26 +18,26 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/validate"
 )
 
-// checked is one frame after reading and validation.
-type checked struct {
-	frame discover.Frame
-	data  []byte // the file's bytes; nil when the frame was not kept or is bad
-	info  validate.Info
-	err   error // why the frame is bad, or nil
+// Checked is one frame after reading and validation.
+type Checked struct {
+	Frame discover.Frame
+	Data  []byte // the file's bytes; nil when the frame was not kept or is bad
+	Info  validate.Info
+	Err   error // why the frame is bad, or nil
 }
 
 // scan reads and validates frames with at most readers in flight and calls fn
 // for each in frame order, one call at a time. It stops submitting work when fn
 // returns false or ctx is done, and returns once every task has finished.
-func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool, want *shape, fn func(checked) bool) {
-	s := stream.New().WithMaxGoroutines(opts.Readers)
+func Scan(ctx context.Context, frames []discover.Frame, lim Checks, keep bool, want *Shape, fn func(Checked) bool) {
+	s := stream.New().WithMaxGoroutines(lim.Readers)
 	var stop atomic.Bool
 	for _, f := range frames {
 		if stop.Load() || ctx.Err() != nil {
 			break
 		}
 		s.Go(func() stream.Callback {
-			c := check(ctx, f, opts, keep, want)
+			c := Check(ctx, f, lim, keep, want)
 			return func() {
 				if !stop.Load() && ctx.Err() == nil && !fn(c) {
 					stop.Store(true)
@@ -49,31 +49,31 @@ func scan(ctx context.Context, frames []discover.Frame, opts Options, keep bool,
 }
 
 // check reads and validates one frame: its structure, its size against
-// --max-pixels and the stream's shape (when set) from its header, before any
+// --max-pixels and the stream's Shape (when set) from its header, before any
 // pixel is decoded (a 60 KB PNG can claim 8000x8000), then with
 // --deep-check its pixels, within the process-wide decode budget.
-func check(ctx context.Context, f discover.Frame, opts Options, keep bool, want *shape) checked {
-	c := checked{frame: f}
+func Check(ctx context.Context, f discover.Frame, lim Checks, keep bool, want *Shape) Checked {
+	c := Checked{Frame: f}
 	data, err := readFrame(f)
 	if err != nil {
-		c.err = fmt.Errorf("cannot read: %w", err)
+		c.Err = fmt.Errorf("cannot read: %w", err)
 		return c
 	}
-	c.info, c.err = validate.Check(data)
-	if c.err == nil && opts.MaxPixels > 0 && int64(c.info.Width)*int64(c.info.Height) > opts.MaxPixels {
-		c.err = fmt.Errorf("frame is %dx%d, more pixels than --max-pixels %d allows (an image bomb? raise --max-pixels if it is real)", c.info.Width, c.info.Height, opts.MaxPixels)
+	c.Info, c.Err = validate.Check(data)
+	if c.Err == nil && lim.MaxPixels > 0 && int64(c.Info.Width)*int64(c.Info.Height) > lim.MaxPixels {
+		c.Err = fmt.Errorf("frame is %dx%d, more pixels than --max-pixels %d allows (an image bomb? raise --max-pixels if it is real)", c.Info.Width, c.Info.Height, lim.MaxPixels)
 	}
-	if c.err == nil && c.info.Format != f.Format {
-		c.err = fmt.Errorf("file is %s but named .%s", c.info.Format, extName(f.Format))
+	if c.Err == nil && c.Info.Format != f.Format {
+		c.Err = fmt.Errorf("file is %s but named .%s", c.Info.Format, extName(f.Format))
 	}
-	if c.err == nil && want != nil && want.set {
-		c.err = want.match(c)
+	if c.Err == nil && want != nil && want.Set {
+		c.Err = want.Match(c)
 	}
-	if c.err == nil && opts.Deep {
-		c.err = decodeWithin(ctx, data, c.info)
+	if c.Err == nil && lim.Deep {
+		c.Err = decodeWithin(ctx, data, c.Info)
 	}
-	if c.err == nil && keep {
-		c.data = data[:c.info.Length] // the image only, not what follows it
+	if c.Err == nil && keep {
+		c.Data = data[:c.Info.Length] // the image only, not what follows it
 	}
 	return c
 }
@@ -113,7 +113,7 @@ func readFrame(f discover.Frame) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): only regular files are frames; remove it", fileKind(info.Mode()))
+		return nil, fmt.Errorf("not a regular file (%s): only regular files are frames; remove it", FileKind(info.Mode()))
 	}
 	if !f.Packed {
 		data := make([]byte, info.Size())
@@ -130,8 +130,8 @@ func readFrame(f discover.Frame) ([]byte, error) {
 	return data, nil
 }
 
-// fileKind names what a non-regular file is, for messages.
-func fileKind(m fs.FileMode) string {
+// FileKind names what a non-regular file is, for messages.
+func FileKind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "a FIFO"
@@ -152,28 +152,28 @@ func extName(f tdw.Format) string {
 	return string(f)
 }
 
-// shape is what every frame of a stream must share with its first good frame.
-type shape struct {
-	set  bool
-	info validate.Info
-	from string // the frame that set it, for messages
+// Shape is what every frame of a stream must share with its first good frame.
+type Shape struct {
+	Set  bool
+	Info validate.Info
+	From string // the frame that set it, for messages
 }
 
-// match checks a good frame against the stream's shape, setting it from the
+// match checks a good frame against the stream's Shape, setting it from the
 // first good frame.
-func (s *shape) match(c checked) error {
-	if !s.set {
-		s.set, s.info, s.from = true, c.info, c.frame.Rel
+func (s *Shape) Match(c Checked) error {
+	if !s.Set {
+		s.Set, s.Info, s.From = true, c.Info, c.Frame.Rel
 		return nil
 	}
-	a, b := s.info, c.info
+	a, b := s.Info, c.Info
 	switch {
 	case a.Format != b.Format:
-		return fmt.Errorf("format %s differs from the stream's %s (set by %s)", b.Format, a.Format, s.from)
+		return fmt.Errorf("format %s differs from the stream's %s (set by %s)", b.Format, a.Format, s.From)
 	case a.Width != b.Width || a.Height != b.Height:
-		return fmt.Errorf("size %dx%d differs from the stream's %dx%d (set by %s)", b.Width, b.Height, a.Width, a.Height, s.from)
+		return fmt.Errorf("size %dx%d differs from the stream's %dx%d (set by %s)", b.Width, b.Height, a.Width, a.Height, s.From)
 	case a.PixFmt != b.PixFmt:
-		return fmt.Errorf("pixel format %s differs from the stream's %s (set by %s)", b.PixFmt, a.PixFmt, s.from)
+		return fmt.Errorf("pixel format %s differs from the stream's %s (set by %s)", b.PixFmt, a.PixFmt, s.From)
 	}
 	return nil
 }

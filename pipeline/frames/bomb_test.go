@@ -1,4 +1,4 @@
-package pipeline
+package frames
 
 import (
 	"bytes"
@@ -43,16 +43,12 @@ func TestImageBombRefusedFromItsHeader(t *testing.T) {
 	}
 	f := discover.Frame{Path: path, Rel: "a/id_0000.png", Format: tdw.PNG}
 	for _, deep := range []bool{false, true} {
-		opts := Options{Deep: deep}
-		opts.ApplyDefaults()
-		c := check(t.Context(), f, opts, true, nil)
-		if c.err == nil || !strings.Contains(c.err.Error(), "frame is 16000x16000, more pixels than --max-pixels 67108864 allows") || c.data != nil {
-			t.Errorf("deep %v: %v", deep, c.err)
+		c := Check(t.Context(), f, Checks{MaxPixels: 8192 * 8192, Deep: deep}, true, nil)
+		if c.Err == nil || !strings.Contains(c.Err.Error(), "frame is 16000x16000, more pixels than --max-pixels 67108864 allows") || c.Data != nil {
+			t.Errorf("deep %v: %v", deep, c.Err)
 		}
 	}
-	opts := Options{MaxPixels: -1}
-	opts.ApplyDefaults()
-	if c := check(t.Context(), f, opts, false, nil); c.err != nil {
-		t.Errorf("no limit: %v (the header alone is valid)", c.err)
+	if c := Check(t.Context(), f, Checks{MaxPixels: -1}, false, nil); c.Err != nil {
+		t.Errorf("no limit: %v (the header alone is valid)", c.Err)
 	}
 }

@@ -1,4 +1,4 @@
-package pipeline
+package frames
 
 import (
 	"cmp"
@@ -11,31 +11,31 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
 
-// bounded is a stream cut to the frames the evidence supports: nothing about
+// Bounded is a stream cut to the frames the evidence supports: nothing about
 // a run's length is taken from one file's name.
-type bounded struct {
+type Bounded struct {
 	// stream runs from the stream's first frame (or, when a gap wider than
 	// MaxGap comes before its first good frame, the first frame after that
 	// gap) to its last good frame.
-	stream *discover.Stream
+	Stream *discover.Stream
 	// outside are the bad frames before or after that range: listed in the
 	// report, never held.
-	outside []report.BadFrame
+	Outside []report.BadFrame
 	// err: good frames on both sides of a gap wider than MaxGap; the stream
 	// fails (naming the file after the gap) instead of holding for hours.
-	err error
-	// shape is the size and format most of the stream's frames agree on
+	Err error
+	// Shape is the size and format most of the stream's frames agree on
 	// (unset: none could be read); a frame of another is bad.
-	shape shape
+	Shape Shape
 }
 
-// shapeSamples is how many frames, spread over a stream, vote for its shape.
+// shapeSamples is how many frames, spread over a stream, vote for its Shape.
 const shapeSamples = 9
 
-// majorityShape is the shape most of a sample of the stream's frames agree
+// majorityShape is the Shape most of a sample of the stream's frames agree
 // on, from their headers (a bomb in the sample is never decoded): never just the first frame's, so one odd frame (a 2x2 thumbnail saved
 // as img_0000.jpg) is the bad one instead of setting the video's size.
-func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) shape {
+func majorityShape(ctx context.Context, frames []discover.Frame, lim Checks) Shape {
 	type key struct {
 		format        string
 		width, height int
@@ -43,7 +43,7 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 	}
 	votes := map[key]int{}
 	var order []key
-	examples := map[key]checked{}
+	examples := map[key]Checked{}
 	n := len(frames)
 	for j := range min(n, shapeSamples) {
 		if ctx.Err() != nil {
@@ -53,24 +53,24 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 		if n > shapeSamples {
 			i = j * (n - 1) / (shapeSamples - 1)
 		}
-		c := check(ctx, frames[i], headersOnly(opts), false, nil)
-		if c.err != nil {
+		c := Check(ctx, frames[i], headersOnly(lim), false, nil)
+		if c.Err != nil {
 			continue
 		}
-		k := key{string(c.info.Format), c.info.Width, c.info.Height, c.info.PixFmt}
+		k := key{string(c.Info.Format), c.Info.Width, c.Info.Height, c.Info.PixFmt}
 		if votes[k] == 0 {
 			order = append(order, k)
 			examples[k] = c
 		}
 		votes[k]++
 	}
-	var s shape
+	var s Shape
 	best := 0
 	for _, k := range order {
 		if votes[k] > best {
 			best = votes[k]
 			c := examples[k]
-			s = shape{set: true, info: c.info, from: fmt.Sprintf("%d of %d frames sampled, e.g. %s", votes[k], min(n, shapeSamples), c.frame.Rel)}
+			s = Shape{Set: true, Info: c.Info, From: fmt.Sprintf("%d of %d frames sampled, e.g. %s", votes[k], min(n, shapeSamples), c.Frame.Rel)}
 		}
 	}
 	return s
@@ -78,21 +78,21 @@ func majorityShape(ctx context.Context, frames []discover.Frame, opts Options) s
 
 // bound finds the frames of s worth encoding. It reads the stream's first
 // frames until one is good and its last frames until one is good and has
-// the first one's shape: usually two reads. Leading bad frames stay in the
+// the first one's Shape: usually two reads. Leading bad frames stay in the
 // range (the first good frame holds over them, so every pass of a run
 // starts at the same frame number) unless a gap wider than MaxGap parts them
 // from it; trailing bad frames are always outside.
-func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
+func Bound(ctx context.Context, s *discover.Stream, lim Checks) Bounded {
 	frames := s.Frames
-	b := bounded{stream: s}
-	shp := majorityShape(ctx, frames, opts)
+	b := Bounded{Stream: s}
+	shp := majorityShape(ctx, frames, lim)
 	reasons := map[int]string{} // why frames read so far are bad, by index
-	first := goodFrom(ctx, frames, 0, len(frames), 1, &shp, opts, reasons)
-	b.shape = shp
+	first := goodFrom(ctx, frames, 0, len(frames), 1, &shp, lim, reasons)
+	b.Shape = shp
 	if first < 0 || ctx.Err() != nil {
 		return b // no good frame at all: the encode says so, listing them
 	}
-	last := goodFrom(ctx, frames, len(frames)-1, first, -1, &shp, opts, reasons)
+	last := goodFrom(ctx, frames, len(frames)-1, first, -1, &shp, lim, reasons)
 	if ctx.Err() != nil {
 		return b
 	}
@@ -100,7 +100,7 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 		last = first
 	}
 	start := first
-	for start > 0 && !tooFar(frames[start-1].Number, frames[start].Number, opts.MaxGap) {
+	for start > 0 && !TooFar(frames[start-1].Number, frames[start].Number, lim.MaxGap) {
 		start--
 	}
 	var bad []report.BadFrame
@@ -110,8 +110,8 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 		}
 	}
 	for i := start + 1; i <= last; i++ {
-		if tooFar(frames[i-1].Number, frames[i].Number, opts.MaxGap) {
-			b.err = gapError(frames, i, start, last, opts.MaxGap)
+		if TooFar(frames[i-1].Number, frames[i].Number, lim.MaxGap) {
+			b.Err = gapError(frames, i, start, last, lim.MaxGap)
 			break
 		}
 	}
@@ -120,23 +120,23 @@ func bound(ctx context.Context, s *discover.Stream, opts Options) bounded {
 	}
 	cut := *s
 	cut.Frames = frames[start : last+1]
-	b.stream, b.outside = &cut, bad
+	b.Stream, b.Outside = &cut, bad
 	return b
 }
 
 // goodFrom walks frames from index from towards to (excluded) by step and
-// returns the first that is good and has the stream's shape (setting it
+// returns the first that is good and has the stream's Shape (setting it
 // when unset), recording why the others are bad; -1 if none.
-func goodFrom(ctx context.Context, frames []discover.Frame, from, to, step int, shp *shape, opts Options, reasons map[int]string) int {
+func goodFrom(ctx context.Context, frames []discover.Frame, from, to, step int, shp *Shape, lim Checks, reasons map[int]string) int {
 	for i := from; i != to && ctx.Err() == nil; i += step {
-		c := check(ctx, frames[i], opts, false, shp)
-		if c.err == nil {
-			c.err = shp.match(c) // sets an unset shape
+		c := Check(ctx, frames[i], lim, false, shp)
+		if c.Err == nil {
+			c.Err = shp.Match(c) // sets an unset Shape
 		}
-		if c.err == nil {
+		if c.Err == nil {
 			return i
 		}
-		reasons[i] = c.err.Error()
+		reasons[i] = c.Err.Error()
 	}
 	return -1
 }
@@ -150,7 +150,7 @@ func outsideReason(before bool) string {
 
 // tooFar reports whether frame numbers a < b are more than maxGap apart
 // (maxGap < 0: no limit).
-func tooFar(a, b, maxGap int64) bool { return maxGap >= 0 && b-a-1 > maxGap }
+func TooFar(a, b, maxGap int64) bool { return maxGap >= 0 && b-a-1 > maxGap }
 
 // gapError explains the first gap wider than maxGap, before frames[i].
 func gapError(frames []discover.Frame, i, start, last int, maxGap int64) error {
@@ -160,24 +160,24 @@ func gapError(frames []discover.Frame, i, start, last int, maxGap int64) error {
 		next.Rel, next.Number, next.Number-prev.Number-1, prev.Rel, prev.Number, maxGap, i-start, last-i+1, next.Number-prev.Number-1)
 }
 
-// preferGood makes sure that, of two files with one frame number, a good
+// PreferGood makes sure that, of two files with one frame number, a good
 // one is the frame and the other the duplicate: a live stray that took a
 // number first must not push out the real frame of that number. Only
 // duplicated numbers are checked (headers only).
-func preferGood(s *discover.Stream, opts Options) {
+func PreferGood(ctx context.Context, s *discover.Stream, lim Checks) {
 	for i, d := range s.Duplicates {
 		k, ok := slices.BinarySearchFunc(s.Frames, d.Number, func(f discover.Frame, n int64) int { return cmp.Compare(f.Number, n) })
-		headers := headersOnly(opts)
-		if !ok || check(context.Background(), s.Frames[k], headers, false, nil).err == nil || check(context.Background(), d, headers, false, nil).err != nil {
+		headers := headersOnly(lim)
+		if !ok || Check(ctx, s.Frames[k], headers, false, nil).Err == nil || Check(ctx, d, headers, false, nil).Err != nil {
 			continue
 		}
 		s.Frames[k], s.Duplicates[i] = d, s.Frames[k]
 	}
 }
 
-// headersOnly is opts without --deep-check: for the reads that only need a
-// frame's header (its shape's vote, which of two files is the frame).
-func headersOnly(opts Options) Options {
-	opts.Deep = false
-	return opts
+// headersOnly is lim without the deep check: for the reads that only need
+// a frame's header (its shape's vote, which of two files is the frame).
+func headersOnly(lim Checks) Checks {
+	lim.Deep = false
+	return lim
 }
