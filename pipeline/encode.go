@@ -121,35 +121,16 @@ func finishReport(rep *report.Run, outDir string, started time.Time, err error) 
 }
 
 func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, lock func() error) error {
-	runDir, outDir, seg := job.dir, job.out, job.seg
 	// An output is kept only while the report's fingerprint of its inputs
 	// and options matches; everything else is made again (--force: all).
 	// Whatever happens, the new report lists every video left on disk.
-	prev := readRun(outDir)
-	run, err := job.find(runDir)
+	prev := readRun(job.out)
+	run, streams, err := findStreams(ctx, rep, job, prev, opts)
 	if err != nil {
-		rep.Streams = unselected(prev, outDir, nil)
 		return err
 	}
-	rep.Ignored = ignored(run.Ignored)
-	streams, err := selectStreams(run, opts)
-	if err != nil {
-		rep.Streams = unselected(prev, outDir, nil)
-		return err
-	}
-	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
-	if seg != nil {
-		var strays []string
-		streams, strays = seg.restrict(streams)
-		rep.Warnings = append(rep.Warnings, strays...)
-		if len(streams) == 0 {
-			return fmt.Errorf("no frame of %s is in frames %d to %d", runDir, seg.From, seg.To)
-		}
-	}
-	for _, s := range streams {
-		frames.PreferGood(ctx, s, opts.checks())
-	}
-	inputs, todo := keepUpToDate(rep, prev, run, streams, outDir, opts.Force || seg != nil, opts)
+	force := opts.Force || job.seg != nil
+	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
@@ -160,52 +141,103 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		return &lockedError{err}
 	}
 	// Decide again under the lock: another process may have written since.
-	prev = readRun(outDir)
-	inputs, todo = keepUpToDate(rep, prev, run, streams, outDir, opts.Force || seg != nil, opts)
-	// A run-level failure from here on fails each stream not yet done.
-	failRest := func(err error) error { return failRemaining(rep, err, streams, inputs, outDir, opts) }
+	prev = readRun(job.out)
+	inputs, todo = keepUpToDate(rep, prev, run, streams, job.out, force, opts)
+	jobs, err := plan(ctx, rep, run, streams, job, opts)
+	if err != nil {
+		// A run-level failure fails each stream not yet done.
+		return failRemaining(rep, err, streams, inputs, job.out, opts)
+	}
+	encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
+	return settle(rep)
+}
+
+// findStreams lists the run's streams that the options select (for a live
+// chunk, those with frames in its window), recording in rep what the run
+// holds besides.
+func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.Run, opts Options) (*discover.Run, []*discover.Stream, error) {
+	run, err := job.find(job.dir)
+	if err != nil {
+		rep.Streams = unselected(prev, job.out, nil)
+		return nil, nil, err
+	}
+	rep.Ignored = ignored(run.Ignored)
+	streams, err := selectStreams(run, opts)
+	if err != nil {
+		rep.Streams = unselected(prev, job.out, nil)
+		return nil, nil, err
+	}
+	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
+	if seg := job.seg; seg != nil {
+		var strays []string
+		streams, strays = seg.restrict(streams)
+		rep.Warnings = append(rep.Warnings, strays...)
+		if len(streams) == 0 {
+			return nil, nil, fmt.Errorf("no frame of %s is in frames %d to %d", job.dir, seg.From, seg.To)
+		}
+	}
+	for _, s := range streams {
+		frames.PreferGood(ctx, s, opts.checks())
+	}
+	return run, streams, nil
+}
+
+// plan turns the run's streams still to encode (nil in rep.Streams) into
+// stream jobs: each stream cut to its evidence, the run's audio and capture
+// times, its output and, for a live chunk, its slot window. Jobs of streams
+// already done are nil.
+func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*discover.Stream, job runJob, opts Options) ([]*streamJob, error) {
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
-		return failRest(err)
+		return nil, err
 	}
-	bounds, good := boundStreams(ctx, streams, rep.Streams, seg, opts)
+	bounds, good := boundStreams(ctx, streams, rep.Streams, job.seg, opts)
 	var clock *timing.Clock
-	if seg != nil {
-		clock = seg.Clock // the spool's sidecar is still being written
+	if job.seg != nil {
+		clock = job.seg.Clock // the spool's sidecar is still being written
 	} else if len(good) > 0 {
 		clock, warnings, err = resolveClock(run, good, audio, opts)
 		rep.Warnings = append(rep.Warnings, warnings...)
 		if err != nil {
-			return failRest(err)
+			return nil, err
 		}
 	}
+	jobs := make([]*streamJob, len(streams))
+	for i := range streams {
+		if rep.Streams[i] == nil {
+			jobs[i] = &streamJob{Bounded: bounds[i], outDir: job.out, audio: audio, clock: clock, seg: job.seg}
+		}
+	}
+	return jobs, nil
+}
 
-	// The report is rewritten as each stream finishes, so a run killed
-	// half-way keeps what it finished (status "running" tells it stopped).
+// encodeAll runs the stream jobs, Options.Jobs at once (each holding an
+// encoder slot), and puts each stream's report in its place in rep. With
+// rewrite, the report is written as each stream finishes, so a run killed
+// half-way keeps what it finished (status "running" tells it stopped).
+func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs []string, rewrite bool, opts Options) {
 	var mu sync.Mutex
 	rep.Status = report.Running
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
-	for i := range streams {
-		if rep.Streams[i] != nil {
+	for i, job := range jobs {
+		if job == nil {
 			continue
 		}
 		p.Go(func() {
 			release := holdEncoder(ctx, opts)
 			defer release()
-			sr := encodeStream(ctx, streamJob{Bounded: bounds[i], outDir: outDir, audio: audio, clock: clock, seg: seg}, opts)
+			sr := encodeStream(ctx, *job, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
 			rep.Streams[i] = sr
-			if todo > 1 {
-				writeRun(rep, outDir)
+			if rewrite {
+				writeRun(rep, job.outDir)
 			}
 		})
 	}
 	p.Wait()
-
-	return settle(rep)
 }
 
 // failRemaining records a run-level failure (err) for each stream not yet done,

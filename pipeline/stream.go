@@ -151,8 +151,7 @@ func problemsError(s *discover.Stream, sr *report.Stream) error {
 }
 
 func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(Event)) error {
-	b := job.Bounded
-	s := b.Stream
+	s := job.Stream
 	tmp, err := tempBeside(final)
 	if err != nil {
 		return err
@@ -163,13 +162,47 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 	if job.seg != nil {
 		w.next, w.limit = job.seg.bounds(w.place)
 	}
-	// Under --strict a stream with problems is not encoded, but still read
-	// to the end so that the error lists every problem.
-	failing := strictFails(sr, opts)
-	shp := b.Shape // what most frames agree on; unset: the first good frame's
-	var failure error
+	failing, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
+	if failure == nil && ctx.Err() != nil {
+		failure = ctx.Err()
+	}
+	if failure == nil && failing {
+		return problemsError(s, sr)
+	}
+	if failure == nil && w.pipe == nil {
+		first := sr.BadFrames[0]
+		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
+	}
+	if failure == nil {
+		failure = w.finish()
+	}
+	if w.pipe != nil {
+		// A failed write means ffmpeg stopped reading: its own exit says why.
+		if failure != nil && !errors.Is(failure, errWrite) {
+			w.pipe.Abort()
+			return failure
+		}
+		if err := w.pipe.Close(); err != nil {
+			return WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
+		}
+	}
+	if failure != nil {
+		return failure
+	}
+	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
+	return publishStream(ctx, sr, tmp, final, opts)
+}
+
+// feedFrames reads the stream's frames in order and writes the good ones
+// to the encoder, starting it at the first, and lists the bad ones. Under
+// --strict a stream with problems is not encoded (failing), but still read
+// to the end so that the error lists every problem.
+func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWriter, tmp string, opts Options, emit func(Event)) (failing bool, failure error) {
+	s := job.Stream
+	failing = strictFails(sr, opts)
+	shp := job.Shape  // what most frames agree on; unset: the first good frame's
+	want := job.Shape // read by the readers; shp is set by this goroutine
 	done := 0
-	want := b.Shape // read by the readers; shp is set by this goroutine
 	frames.Scan(ctx, s.Frames, opts.checks(), !failing, &want, func(c frames.Checked) bool {
 		done++
 		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
@@ -198,38 +231,14 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 				return false
 			}
 		}
-		if failure = w.put(c.Frame.Number, c.Data); failure != nil {
-			return false
-		}
-		return true
+		failure = w.put(c.Frame.Number, c.Data)
+		return failure == nil
 	})
-	if failure == nil && ctx.Err() != nil {
-		failure = ctx.Err()
-	}
-	if failure == nil && failing {
-		return problemsError(s, sr)
-	}
-	if failure == nil && w.pipe == nil {
-		first := sr.BadFrames[0]
-		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
-	}
-	if failure == nil {
-		failure = w.finish()
-	}
-	if w.pipe != nil {
-		// A failed write means ffmpeg stopped reading: its own exit says why.
-		if failure != nil && !errors.Is(failure, errWrite) {
-			w.pipe.Abort()
-			return failure
-		}
-		if err := w.pipe.Close(); err != nil {
-			return WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
-		}
-	}
-	if failure != nil {
-		return failure
-	}
-	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
+	return failing, failure
+}
+
+// publishStream verifies the finished video and renames it into place.
+func publishStream(ctx context.Context, sr *report.Stream, tmp, final string, opts Options) error {
 	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
