@@ -16,18 +16,21 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
+// batchCmd holds batch's flags.
+type batchCmd struct {
+	flags       jobFlags
+	outRoot     string
+	include     []string
+	exclude     []string
+	dryRun      bool
+	shardFlag   string
+	mergeReport bool
+	withGallery bool
+	quiet       bool
+}
+
 func newBatchCmd(io ioStreams) *cobra.Command {
-	var (
-		flags       jobFlags
-		outRoot     string
-		include     []string
-		exclude     []string
-		dryRun      bool
-		shardFlag   string
-		mergeReport bool
-		withGallery bool
-		quiet       bool
-	)
+	var b batchCmd
 	c := &cobra.Command{
 		Use:   "batch ROOT -o OUT_ROOT",
 		Short: "Encode every run under ROOT (nightly): resumable, sharded across a scheduler's array",
@@ -43,7 +46,7 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 Exit code: 1 if any run failed, else 3 if any is degraded, else 0 (130/143 when
 interrupted, 2 for a wrong command line).`,
 		Args: func(c *cobra.Command, args []string) error {
-			if mergeReport {
+			if b.mergeReport {
 				if len(args) != 1 {
 					return usageErrorf("batch --merge-reports takes the output root: tdwstitch batch --merge-reports OUT_ROOT")
 				}
@@ -52,69 +55,79 @@ interrupted, 2 for a wrong command line).`,
 			return oneDir("ROOT")(c, args)
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			if mergeReport {
-				br, err := batch.Merge(args[0])
-				if err != nil {
-					return pipeline.Failure(err)
-				}
-				printBatchSummary(io, br, quiet)
-				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(args[0], report.BatchFile))
-				if withGallery {
-					page, err := batch.WriteGallery(br, args[0])
-					if err != nil {
-						return pipeline.Failure(err)
-					}
-					fmt.Fprintf(io.Out, "gallery: %s\n", page)
-				}
-				return batch.Err(br)
+			if b.mergeReport {
+				return b.merge(io, args[0])
 			}
-			if outRoot == "" && !dryRun {
-				return usageErrorf("batch needs an output root: -o OUT_ROOT")
-			}
-			opts, err := flags.options(c.Flags())
-			if err != nil {
-				return err
-			}
-			for _, g := range append(slices.Clone(include), exclude...) {
-				if _, err := path.Match(g, ""); err != nil {
-					return usageErrorf("--include/--exclude %q is not a valid glob: %v", g, err)
-				}
-			}
-			bo := batch.Options{Options: opts, Include: include, Exclude: exclude, DryRun: dryRun, Gallery: withGallery}
-			if bo.Shard, err = resolveShard(shardFlag); err != nil {
-				return err
-			}
-			prog := newProgress(io, quiet)
-			prog.batch = true
-			prog.heartbeat(opts.StallTimeout)
-			bo.OnEvent = prog.event
-			br, err := batch.Run(c.Context(), args[0], outRoot, bo)
-			prog.close()
-			if dryRun {
-				printPlan(io, br)
-				return err
-			}
-			printBatchSummary(io, br, quiet)
-			if _, serr := os.Stat(filepath.Join(outRoot, report.BatchFile)); serr == nil && (br.Shard == nil || allShardsDone(outRoot, br.Shard)) {
-				fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
-				if withGallery {
-					fmt.Fprintf(io.Out, "gallery: %s\n", filepath.Join(outRoot, "index.html"))
-				}
-			}
-			return err
+			return b.run(c, io, args[0])
 		},
 	}
-	flags.register(c.Flags())
-	c.Flags().StringVarP(&outRoot, "output", "o", "", "output `OUT_ROOT` (created if missing)")
-	c.Flags().StringArrayVar(&include, "include", nil, "encode only runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
-	c.Flags().StringArrayVar(&exclude, "exclude", nil, "skip runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
-	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (runs, streams, what is up to date) and encode nothing")
-	c.Flags().StringVar(&shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
-	c.Flags().BoolVar(&mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress, only failures and the summary")
-	c.Flags().BoolVar(&withGallery, "gallery", false, "write OUT_ROOT/index.html: a card per run with poster, contact sheets, playable videos (with --merge-reports too)")
+	b.flags.register(c.Flags())
+	c.Flags().StringVarP(&b.outRoot, "output", "o", "", "output `OUT_ROOT` (created if missing)")
+	c.Flags().StringArrayVar(&b.include, "include", nil, "encode only runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
+	c.Flags().StringArrayVar(&b.exclude, "exclude", nil, "skip runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
+	c.Flags().BoolVar(&b.dryRun, "dry-run", false, "print the plan (runs, streams, what is up to date) and encode nothing")
+	c.Flags().StringVar(&b.shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
+	c.Flags().BoolVar(&b.mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
+	c.Flags().BoolVarP(&b.quiet, "quiet", "q", false, "print no progress, only failures and the summary")
+	c.Flags().BoolVar(&b.withGallery, "gallery", false, "write OUT_ROOT/index.html: a card per run with poster, contact sheets, playable videos (with --merge-reports too)")
 	c.Flags().Lookup("jobs").Usage = "streams encoded at once over the whole batch (default: one per CPU, each encoder single-threaded)"
 	return c
+}
+
+// merge is batch --merge-reports OUT_ROOT.
+func (b *batchCmd) merge(io ioStreams, outRoot string) error {
+	br, err := batch.Merge(outRoot)
+	if err != nil {
+		return pipeline.Failure(err)
+	}
+	printBatchSummary(io, br, b.quiet)
+	fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
+	if b.withGallery {
+		page, err := batch.WriteGallery(br, outRoot)
+		if err != nil {
+			return pipeline.Failure(err)
+		}
+		fmt.Fprintf(io.Out, "gallery: %s\n", page)
+	}
+	return batch.Err(br)
+}
+
+// run is batch ROOT -o OUT_ROOT (or --dry-run).
+func (b *batchCmd) run(c *cobra.Command, io ioStreams, root string) error {
+	if b.outRoot == "" && !b.dryRun {
+		return usageErrorf("batch needs an output root: -o OUT_ROOT")
+	}
+	opts, err := b.flags.options(c.Flags())
+	if err != nil {
+		return err
+	}
+	for _, g := range append(slices.Clone(b.include), b.exclude...) {
+		if _, err := path.Match(g, ""); err != nil {
+			return usageErrorf("--include/--exclude %q is not a valid glob: %v", g, err)
+		}
+	}
+	bo := batch.Options{Options: opts, Include: b.include, Exclude: b.exclude, DryRun: b.dryRun, Gallery: b.withGallery}
+	if bo.Shard, err = resolveShard(b.shardFlag); err != nil {
+		return err
+	}
+	prog := newProgress(io, b.quiet)
+	prog.batch = true
+	prog.heartbeat(opts.StallTimeout)
+	bo.OnEvent = prog.event
+	br, err := batch.Run(c.Context(), root, b.outRoot, bo)
+	prog.close()
+	if b.dryRun {
+		printPlan(io, br)
+		return err
+	}
+	printBatchSummary(io, br, b.quiet)
+	if _, serr := os.Stat(filepath.Join(b.outRoot, report.BatchFile)); serr == nil && (br.Shard == nil || allShardsDone(b.outRoot, br.Shard)) {
+		fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(b.outRoot, report.BatchFile))
+		if b.withGallery {
+			fmt.Fprintf(io.Out, "gallery: %s\n", filepath.Join(b.outRoot, "index.html"))
+		}
+	}
+	return err
 }
 
 // allShardsDone reports whether every shard's share is in outRoot, i.e.

@@ -8,22 +8,26 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/stages/source"
 )
 
+// serveCmd holds serve's flags.
+type serveCmd struct {
+	flags                   jobFlags
+	outDir                  string
+	so                      live.Options
+	anyIface                bool
+	maxPartMB, maxMessageMB int64
+	spoolMaxMB, chunkMB     int64
+	queueMB                 int64
+	recover, quiet          bool
+}
+
 func newServeCmd(io ioStreams) *cobra.Command {
-	var (
-		flags                   jobFlags
-		outDir                  string
-		so                      live.Options
-		anyIface                bool
-		maxPartMB, maxMessageMB int64
-		spoolMaxMB, chunkMB     int64
-		queueMB                 int64
-		recover, quiet          bool
-	)
+	var s serveCmd
 	c := &cobra.Command{
 		Use:   "serve -o OUT_DIR [--listen ADDR | --connect ADDR]",
 		Short: "Receive frames live from a TDW controller over ZeroMQ and encode each run as it arrives",
@@ -40,73 +44,89 @@ else 130 after SIGINT and 143 after SIGTERM (0 for --recover). After a signal no
 work starts: runs not yet encoded stay spooled for the next start or --recover.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if outDir == "" {
+			if s.outDir == "" {
 				return usageErrorf("serve needs an output folder: -o OUT_DIR")
 			}
-			opts, err := flags.options(c.Flags())
+			opts, err := s.flags.options(c.Flags())
 			if err != nil {
 				return err
 			}
-			so.Options = opts
-			if err := checkServeSizes(map[string]int64{"max-part-mb": maxPartMB, "max-message-mb": maxMessageMB, "max-parts": int64(so.Source.MaxParts),
-				"hwm": int64(so.Source.HWM), "max-peers": int64(so.Source.MaxPeers), "max-streams": int64(so.MaxStreams), "queue-mb": queueMB}, spoolMaxMB, chunkMB, so.Idle); err != nil {
+			s.so.Options = opts
+			if err := checkServeSizes(map[string]int64{"max-part-mb": s.maxPartMB, "max-message-mb": s.maxMessageMB, "max-parts": int64(s.so.Source.MaxParts),
+				"hwm": int64(s.so.Source.HWM), "max-peers": int64(s.so.Source.MaxPeers), "max-streams": int64(s.so.MaxStreams), "queue-mb": s.queueMB}, s.spoolMaxMB, s.chunkMB, s.so.Idle); err != nil {
 				return err
 			}
-			if recover {
-				prog := newProgress(io, quiet)
-				prog.batch = true
-				prog.heartbeat(opts.StallTimeout)
-				opts.OnEvent = prog.event
-				err := live.Recover(c.Context(), outDir, opts)
-				prog.close()
-				return outcomeError(err)
+			if s.recover {
+				return s.recoverRuns(c, io)
 			}
-			if so.Source.Connect != "" {
-				so.Source.Listen = ""
-			}
-			if so.Ack != "" && !source.Loopback(so.Ack) && !anyIface {
-				return usageErrorf("--ack %s is not a loopback address: pass --any-interface to answer other machines", so.Ack)
-			}
-			if so.Source.Listen != "" && !source.Loopback(so.Source.Listen) {
-				if !anyIface {
-					return usageErrorf("--listen %s is not a loopback address: pass --any-interface to accept frames from other machines", so.Source.Listen)
-				}
-				fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
-			}
-			so.Source.MaxPart, so.Source.MaxMessage = maxPartMB<<20, maxMessageMB<<20
-			so.SpoolMax, so.ChunkBytes, so.QueueBytes = spoolMaxMB<<20, chunkMB<<20, queueMB<<20
-			if spoolMaxMB == 0 {
-				so.SpoolMax = -1 // no cap
-			}
-			prog := newProgress(io, quiet)
-			prog.batch = true
-			prog.heartbeat(opts.StallTimeout)
-			so.OnEvent = prog.event
-			err = live.Serve(c.Context(), outDir, so)
-			prog.close()
-			return outcomeError(err)
+			return s.serve(c, io)
 		},
 	}
-	flags.register(c.Flags())
-	f := c.Flags()
-	f.StringVarP(&outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
-	f.StringVar(&so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
-	f.StringVar(&so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
-	f.StringVar(&so.Ack, "ack", "", "also bind a socket here that answers a controller's REQ {\"run\": NAME} once that run has ended (requests in any order), so it can wait before exiting (the add-on's ack=)")
-	f.BoolVar(&anyIface, "any-interface", false, "allow --listen on a non-loopback address")
-	f.DurationVar(&so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
-	f.Int64Var(&maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
-	f.Int64Var(&maxMessageMB, "max-message-mb", 256, "largest whole message accepted, MiB (bigger ones are dropped part by part and counted)")
-	f.IntVar(&so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
-	f.IntVar(&so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
-	f.IntVar(&so.Source.MaxPeers, "max-peers", 8, "most controllers connected at once to --listen (more are closed unread): memory for parts still arriving stays under max-peers x max-part-mb")
-	f.IntVar(&so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
-	f.Int64Var(&queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
-	f.Int64Var(&spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
-	f.Int64Var(&chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures and rejected messages, not each run and chunk")
-	f.BoolVar(&recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
+	s.flags.register(c.Flags())
+	s.register(c.Flags())
 	return c
+}
+
+// register adds serve's own flags.
+func (s *serveCmd) register(f *pflag.FlagSet) {
+	f.StringVarP(&s.outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
+	f.StringVar(&s.so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
+	f.StringVar(&s.so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
+	f.StringVar(&s.so.Ack, "ack", "", "also bind a socket here that answers a controller's REQ {\"run\": NAME} once that run has ended (requests in any order), so it can wait before exiting (the add-on's ack=)")
+	f.BoolVar(&s.anyIface, "any-interface", false, "allow --listen on a non-loopback address")
+	f.DurationVar(&s.so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
+	f.Int64Var(&s.maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
+	f.Int64Var(&s.maxMessageMB, "max-message-mb", 256, "largest whole message accepted, MiB (bigger ones are dropped part by part and counted)")
+	f.IntVar(&s.so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
+	f.IntVar(&s.so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
+	f.IntVar(&s.so.Source.MaxPeers, "max-peers", 8, "most controllers connected at once to --listen (more are closed unread): memory for parts still arriving stays under max-peers x max-part-mb")
+	f.IntVar(&s.so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
+	f.Int64Var(&s.queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
+	f.Int64Var(&s.spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
+	f.Int64Var(&s.chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
+	f.BoolVarP(&s.quiet, "quiet", "q", false, "print only failures and rejected messages, not each run and chunk")
+	f.BoolVar(&s.recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
+}
+
+// recoverRuns is serve --recover.
+func (s *serveCmd) recoverRuns(c *cobra.Command, io ioStreams) error {
+	opts := s.so.Options
+	prog := newProgress(io, s.quiet)
+	prog.batch = true
+	prog.heartbeat(opts.StallTimeout)
+	opts.OnEvent = prog.event
+	err := live.Recover(c.Context(), s.outDir, opts)
+	prog.close()
+	return outcomeError(err)
+}
+
+// serve checks the addresses, sizes the caps and serves until a signal.
+func (s *serveCmd) serve(c *cobra.Command, io ioStreams) error {
+	so := s.so
+	if so.Source.Connect != "" {
+		so.Source.Listen = ""
+	}
+	if so.Ack != "" && !source.Loopback(so.Ack) && !s.anyIface {
+		return usageErrorf("--ack %s is not a loopback address: pass --any-interface to answer other machines", so.Ack)
+	}
+	if so.Source.Listen != "" && !source.Loopback(so.Source.Listen) {
+		if !s.anyIface {
+			return usageErrorf("--listen %s is not a loopback address: pass --any-interface to accept frames from other machines", so.Source.Listen)
+		}
+		fmt.Fprintf(io.Err, "tdwstitch: warning: listening on %s: any machine that reaches it can send frames\n", so.Source.Listen)
+	}
+	so.Source.MaxPart, so.Source.MaxMessage = s.maxPartMB<<20, s.maxMessageMB<<20
+	so.SpoolMax, so.ChunkBytes, so.QueueBytes = s.spoolMaxMB<<20, s.chunkMB<<20, s.queueMB<<20
+	if s.spoolMaxMB == 0 {
+		so.SpoolMax = -1 // no cap
+	}
+	prog := newProgress(io, s.quiet)
+	prog.batch = true
+	prog.heartbeat(so.StallTimeout)
+	so.OnEvent = prog.event
+	err := live.Serve(c.Context(), s.outDir, so)
+	prog.close()
+	return outcomeError(err)
 }
 
 // outcomeError marks a library error as a failure for the exit code, unless
