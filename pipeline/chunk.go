@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
 

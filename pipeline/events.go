@@ -1,6 +1,6 @@
 package pipeline
 
-import "github.com/tdwstitch/tdwstitch/pipeline/report"
+import "github.com/tdwstitch/tdwstitch/report"
 
 // EventKind says what an Event reports.
 type EventKind int

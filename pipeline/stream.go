@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/container"
 	"github.com/tdwstitch/tdwstitch/stages/discover"

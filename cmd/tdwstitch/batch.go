@@ -9,7 +9,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/batch"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/spf13/cobra"
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/schollz/progressbar/v3"
 

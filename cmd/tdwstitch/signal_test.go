@@ -16,7 +16,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"golang.org/x/sys/unix"
 

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 )
 
 // TestSlurmArrayBatch runs a batch as a real Slurm job array on a

@@ -14,7 +14,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )

@@ -23,7 +23,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	zmq "github.com/pebbe/zmq4"
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
-	"github.com/tdwstitch/tdwstitch/pipeline/report"
+	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/tdwmsg"
