@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"go.uber.org/goleak"
@@ -168,19 +169,9 @@ func (w *watchTool) assertAllExited(t *testing.T) {
 	}
 }
 
-func synthRun(t *testing.T, frames, size int, p synth.Passes) string {
-	t.Helper()
-	dir := t.TempDir()
-	s := synth.Scene{Width: size, Height: size, Frames: frames, FPS: 60}
-	if err := s.Write(dir, "a", p); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestEncoderKilledMidStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	run := synthRun(t, 120, 64, synth.Passes{Img: true})
+	run := testkit.SceneRun(t, 120, 64, 64, synth.Passes{Img: true})
 	out := t.TempDir()
 	var w watchTool
 	var once sync.Once
@@ -203,7 +194,7 @@ func TestEncoderKilledMidStream(t *testing.T) {
 
 func TestCancelMidStream(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	run := synthRun(t, 120, 64, synth.Passes{Img: true, ID: true})
+	run := testkit.SceneRun(t, 120, 64, 64, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -255,7 +246,7 @@ func TestEncodersBoundEveryEncode(t *testing.T) {
 		}
 		return exec.CommandContext(ctx, name, arg...)
 	}
-	runs := []string{synthRun(t, 20, 16, synth.Passes{Img: true, ID: true}), synthRun(t, 20, 16, synth.Passes{Img: true, ID: true})}
+	runs := []string{testkit.SceneRun(t, 20, 16, 16, synth.Passes{Img: true, ID: true}), testkit.SceneRun(t, 20, 16, 16, synth.Passes{Img: true, ID: true})}
 	var g errgroup.Group
 	for _, run := range runs {
 		g.Go(func() error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -16,7 +17,7 @@ import (
 )
 
 func TestCommandLineErrorsExit2(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -43,7 +44,7 @@ func TestCommandLineErrorsExit2(t *testing.T) {
 }
 
 func TestFFmpegMissing(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	code, _, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--ffmpeg", "/opt/none/ffmpeg")
 	if code != 1 || !strings.Contains(stderr, "/opt/none/ffmpeg") || !strings.Contains(stderr, "apt-get install ffmpeg") {
 		t.Fatalf("--ffmpeg to nothing: exit %d, stderr %q", code, stderr)
@@ -60,7 +61,7 @@ func TestFFmpegMissing(t *testing.T) {
 }
 
 func TestOutputFolderNotWritable(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	// A regular file where a folder should be: unwritable even for root.
 	blocker := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocker, []byte("x"), 0o644)
@@ -124,7 +125,7 @@ func TestAwkwardNames(t *testing.T) {
 }
 
 func TestOddDimensions(t *testing.T) {
-	runDir := newRun(t, 33, 17)
+	runDir := testkit.SceneRun(t, 10, 33, 17, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -147,7 +148,7 @@ func TestOddDimensions(t *testing.T) {
 // TestForceReplaces: an up-to-date output is kept; one that is not what
 // the report describes (changed since) is made again; --force redoes all.
 func TestForceReplaces(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "id"); code != 0 {
 		t.Fatal("first encode failed")
@@ -174,7 +175,7 @@ func TestForceReplaces(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	os.Remove(filepath.Join(runDir, "a", "img_0004.jpg"))
 	os.WriteFile(filepath.Join(runDir, "a", "id_0002.png"), nil, 0o644)
 	code, stdout, stderr := cli(t, "probe", runDir)
@@ -201,7 +202,7 @@ func TestProbe(t *testing.T) {
 func TestAudioLengthFollowsVideo(t *testing.T) {
 	for _, seconds := range []float64{0.05, 2.0} { // the video is 10 frames at 60 fps: 0.167 s
 		t.Run(strconv.FormatFloat(seconds, 'f', -1, 64), func(t *testing.T) {
-			runDir := newRun(t, 16, 16)
+			runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 			wav := filepath.Join(t.TempDir(), "recording.wav") // beside the run, passed explicitly
 			os.WriteFile(wav, synth.WAV(seconds), 0o644)
 			out := t.TempDir()
@@ -221,7 +222,7 @@ func TestAudioLengthFollowsVideo(t *testing.T) {
 	}
 	// --gaps drop: the video is as long as its good frames (known only at
 	// the end), and so is its audio, in the file and in the report.
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	for _, n := range []string{"3", "4", "5"} {
 		os.WriteFile(filepath.Join(runDir, "a", "img_000"+n+".jpg"), []byte("broken"), 0o644)
 	}
@@ -239,7 +240,7 @@ func TestAudioLengthFollowsVideo(t *testing.T) {
 }
 
 func TestUnreadableAudio(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	os.WriteFile(filepath.Join(runDir, "audio.wav"), []byte("RIFF but not really"), 0o644)
 	out := t.TempDir()
 	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img")
@@ -260,7 +261,7 @@ func TestUnreadableAudio(t *testing.T) {
 }
 
 func TestQuietAndPlainProgress(t *testing.T) {
-	runDir := newRun(t, 16, 16)
+	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	code, stdout, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id")
 	if code != 0 || !strings.Contains(stderr, "a/id: started, 10 frames") || !strings.Contains(stderr, "a/id: ok ") {
 		t.Fatalf("plain progress: exit %d, stderr %q", code, stderr)

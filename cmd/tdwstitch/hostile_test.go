@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -77,7 +78,7 @@ func TestFIFONamedLikeAFrame(t *testing.T) {
 // why; named by --audio, the request cannot be honoured and the run fails,
 // at once.
 func TestAudioFIFO(t *testing.T) {
-	runDir := sceneRun(t, 5)
+	runDir := testkit.SceneRun(t, 5, 32, 32, synth.Passes{Img: true, ID: true})
 	fifo := filepath.Join(runDir, "audio.wav")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func TestAudioFIFO(t *testing.T) {
 // check, then fails in ffmpeg's decoder: it is a bad frame, named and held
 // over, and the stream is written whole.
 func TestUndecodableJPEG(t *testing.T) {
-	runDir := sceneRun(t, 10)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func(b []byte) []byte {
 		b[bytes.Index(b, []byte{0xFF, 0xC0})+1] = 0xC9 // SOF9: arithmetic coding
 		return b
@@ -123,7 +124,7 @@ func TestUndecodableJPEG(t *testing.T) {
 // are not the image: they are not sent to ffmpeg, and the frame is good
 // (one stray byte used to fail the whole lossless stream).
 func TestBytesAfterTheImage(t *testing.T) {
-	runDir := sceneRun(t, 10)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	mutate(t, filepath.Join(runDir, "a", "id_0003.png"), func(b []byte) []byte { return append(b, '\n') })
 	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func(b []byte) []byte { return append(b, "trailer"...) })
 	out := t.TempDir()
@@ -145,7 +146,7 @@ func TestBytesAfterTheImage(t *testing.T) {
 // on, not the first frame's: a 2x2 img_0000.jpg before 29 good 32x32
 // frames is the bad frame (held by frame 1), and the video is 32x32.
 func TestOddFirstFrame(t *testing.T) {
-	runDir := sceneRun(t, 30)
+	runDir := testkit.SceneRun(t, 30, 32, 32, synth.Passes{Img: true, ID: true})
 	tiny := synth.Scene{Width: 2, Height: 2}
 	img, _, _ := tiny.Frame(0)
 	mutate(t, filepath.Join(runDir, "a", "img_0000.jpg"), func([]byte) []byte { return tiny.EncodeJPEG(img) })
@@ -165,7 +166,7 @@ func TestOddFirstFrame(t *testing.T) {
 // TestMaxPixels: frames larger than --max-pixels are bad, named with the
 // flag; here every frame is, so the stream fails.
 func TestMaxPixels(t *testing.T) {
-	runDir := sceneRun(t, 5)
+	runDir := testkit.SceneRun(t, 5, 32, 32, synth.Passes{Img: true, ID: true})
 	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--passes", "img", "--max-pixels", "16x16")
 	if code != 1 || !strings.Contains(stderr, "frame is 32x32, more pixels than --max-pixels 256 allows") {
 		t.Errorf("exit %d: %s", code, stderr)
@@ -194,7 +195,7 @@ func peakKiB(t *testing.T, pid int) int {
 // ffmpegs) peaks below 100 MiB (58 MiB without bombs; 195 MiB when
 // --deep-check decoded the 8000x8000 frame before comparing its size).
 func TestImageBombsStayCheap(t *testing.T) {
-	runDir := sceneRun(t, 20)
+	runDir := testkit.SceneRun(t, 20, 32, 32, synth.Passes{Img: true, ID: true})
 	a := filepath.Join(runDir, "a")
 	mutate(t, filepath.Join(a, "id_0000.png"), func([]byte) []byte { return blackPNG(t, 8000, 8000) })
 	mutate(t, filepath.Join(a, "id_0001.png"), func([]byte) []byte { return blackPNG(t, 16000, 16000) })

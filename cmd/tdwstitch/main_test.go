@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -25,17 +26,6 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, ioStreams{Out: &out, Err: &errb})
 	return code, out.String(), errb.String()
-}
-
-// newRun writes a 10-frame run (img JPEG, id PNG) of w x h under a temp dir.
-func newRun(t *testing.T, w, h int) string {
-	t.Helper()
-	dir := t.TempDir()
-	s := synth.Scene{Width: w, Height: h, Frames: 10, FPS: 60}
-	if err := s.Write(dir, "a", synth.Passes{Img: true, ID: true}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // readJSON decodes the JSON file at path into a T.
@@ -128,7 +118,7 @@ func TestBadFrames(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			runDir := newRun(t, 32, 32)
+			runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 			bad := filepath.Join(runDir, tc.file)
 			tc.break_(t, bad)
 
@@ -184,7 +174,7 @@ func TestBadFrames(t *testing.T) {
 }
 
 func TestGaps(t *testing.T) {
-	runDir := newRun(t, 32, 32)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	for _, f := range []string{"a/img_0004.jpg", "a/img_0005.jpg"} {
 		os.Remove(filepath.Join(runDir, f))
 	}
@@ -218,7 +208,7 @@ func TestGaps(t *testing.T) {
 }
 
 func TestFrameNumbersPast9999(t *testing.T) {
-	runDir := newRun(t, 32, 32)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	var sources []string
 	for i := range 10 {
 		n := 9995 + i // 9995 .. 10004: lexical order would put 10000 first

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -41,7 +42,7 @@ func TestSignalMidEncode(t *testing.T) {
 
 func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int) {
 	tmp := t.TempDir()
-	runDir := newRun(t, 32, 32)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	ff, notes := gatedFFmpeg(t, tmp, "")
 	out := filepath.Join(tmp, "out")
 	// One stream at a time: a/id waits for a/img, and must not start after
@@ -261,7 +262,7 @@ func TestServeSignalExits(t *testing.T) {
 // --stall-timeout, and its stream fails saying so; the next stream goes on.
 func TestStalledEncoderIsKilled(t *testing.T) {
 	tmp := t.TempDir()
-	runDir := newRun(t, 32, 32)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	out := filepath.Join(tmp, "out")
 	ff, notes := gatedFFmpeg(t, tmp, ".img.mp4")
 	done := make(chan struct{})

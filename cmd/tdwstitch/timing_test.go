@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 )
 
 // TestBadSidecar: under --timing auto, a timing sidecar that cannot be
@@ -98,7 +99,7 @@ func TestTimingFlags(t *testing.T) {
 	}
 	// A copied run: cp wrote the frames 1 ms apart, in order. encode
 	// --timing mtime refuses such times, and probe says so first.
-	copied := newRun(t, 32, 32)
+	copied := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	copyStart := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	for i := range 10 {
 		at := copyStart.Add(time.Duration(i) * time.Millisecond)

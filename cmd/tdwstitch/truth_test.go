@@ -9,22 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 )
-
-// sceneRun writes an n-frame run (img JPEG, id PNG) of 32x32 frames.
-func sceneRun(t *testing.T, n int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := (synth.Scene{Width: 32, Height: 32, Frames: n, FPS: 60}).Write(dir, "a", synth.Passes{Img: true, ID: true}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
@@ -44,7 +35,7 @@ func copyFile(t *testing.T, from, to string) {
 // same verdicts first. Both finish in seconds, not hours.
 func TestStrayFrameFarPastTheRun(t *testing.T) {
 	t.Run("junk", func(t *testing.T) {
-		runDir := sceneRun(t, 30)
+		runDir := testkit.SceneRun(t, 30, 32, 32, synth.Passes{Img: true, ID: true})
 		os.WriteFile(filepath.Join(runDir, "a", "img_5000000.jpg"), []byte("junk"), 0o644)
 		code, stdout, _ := cli(t, "probe", runDir)
 		if code != 3 || !strings.Contains(stdout, "a/img   31      0-29") || !strings.Contains(stdout, "bad frame a/img_5000000.jpg: ") ||
@@ -69,7 +60,7 @@ func TestStrayFrameFarPastTheRun(t *testing.T) {
 		}
 	})
 	t.Run("valid copy", func(t *testing.T) {
-		runDir := sceneRun(t, 30)
+		runDir := testkit.SceneRun(t, 30, 32, 32, synth.Passes{Img: true, ID: true})
 		copyFile(t, filepath.Join(runDir, "a", "img_0005.jpg"), filepath.Join(runDir, "a", "img_0500000.jpg"))
 		want := "a/img_0500000.jpg (frame 500000) comes 499970 frames after a/img_0029.jpg (frame 29), more than --max-gap 600 allows"
 		code, stdout, _ := cli(t, "probe", runDir)
@@ -153,7 +144,7 @@ func TestDamageIsVisible(t *testing.T) {
 // frames by the files they would have been, and the bad ones; with 200 bad
 // frames stderr stays short and points to the report, which lists all.
 func TestStrictNamesEveryProblem(t *testing.T) {
-	runDir := sceneRun(t, 30)
+	runDir := testkit.SceneRun(t, 30, 32, 32, synth.Passes{Img: true, ID: true})
 	a := func(n int) string { return filepath.Join(runDir, "a", fmt.Sprintf("img_%04d.jpg", n)) }
 	for _, n := range []int{20, 21, 22} {
 		os.Remove(a(n))
@@ -170,7 +161,7 @@ func TestStrictNamesEveryProblem(t *testing.T) {
 		t.Errorf("--strict: exit %d, want 1", code)
 	}
 
-	many := sceneRun(t, 220)
+	many := testkit.SceneRun(t, 220, 32, 32, synth.Passes{Img: true, ID: true})
 	for n := 10; n < 210; n++ {
 		os.WriteFile(filepath.Join(many, "a", fmt.Sprintf("img_%04d.jpg", n)), nil, 0o644)
 	}
@@ -189,7 +180,7 @@ func TestStrictNamesEveryProblem(t *testing.T) {
 // stream (the report then says what is on disk); --passes keeps the other
 // streams listed while their videos exist, and drops them when they do not.
 func TestOutputsFollowTheirInputs(t *testing.T) {
-	runDir := sceneRun(t, 10)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	img := filepath.Join(out, "a", "img.mp4")
 	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
@@ -239,7 +230,7 @@ func TestOutputsFollowTheirInputs(t *testing.T) {
 // TestFlagsCheckedBeforeWork: wrong values exit 2 before anything is
 // written, naming the flag and the valid values.
 func TestFlagsCheckedBeforeWork(t *testing.T) {
-	runDir := sceneRun(t, 3)
+	runDir := testkit.SceneRun(t, 3, 32, 32, synth.Passes{Img: true, ID: true})
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -302,7 +293,7 @@ func writeSidecar(t *testing.T, runDir string, n int, at map[int]float64) string
 // wrong sidecar row, a touched file) cannot stretch the video either: an
 // explicit source fails naming it, --timing auto falls back and says so.
 func TestCaptureTimeFarPastTheRun(t *testing.T) {
-	runDir := sceneRun(t, 30)
+	runDir := testkit.SceneRun(t, 30, 32, 32, synth.Passes{Img: true, ID: true})
 	sidecar := writeSidecar(t, runDir, 30, map[int]float64{29: 100000})
 	out := t.TempDir()
 	code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--timing", "sidecar")
@@ -346,7 +337,7 @@ func TestCaptureTimeFarPastTheRun(t *testing.T) {
 // TestVFRPlacesSilentStreams: --vfr under --timing auto gives every stream
 // its capture times, also those without audio.
 func TestVFRPlacesSilentStreams(t *testing.T) {
-	runDir := sceneRun(t, 20)
+	runDir := testkit.SceneRun(t, 20, 32, 32, synth.Passes{Img: true, ID: true})
 	writeSidecar(t, runDir, 20, map[int]float64{10: 10 + 10.5/60})
 	out := t.TempDir()
 	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--vfr"); code != 0 {
@@ -363,7 +354,7 @@ func TestVFRPlacesSilentStreams(t *testing.T) {
 // encoded, the report still lists every video on disk, and says which are
 // earlier encodes that no longer match.
 func TestRunFailureKeepsTheListing(t *testing.T) {
-	runDir := sceneRun(t, 10)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	if code, _, _ := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
 		t.Fatal("first encode failed")
@@ -387,7 +378,7 @@ func TestRunFailureKeepsTheListing(t *testing.T) {
 // TestOneWriterPerOutputFolder: a second tdwstitch writing into the same
 // folder at once is refused, naming the holder; nothing is overwritten.
 func TestOneWriterPerOutputFolder(t *testing.T) {
-	runDir := sceneRun(t, 5)
+	runDir := testkit.SceneRun(t, 5, 32, 32, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
 	lock, err := os.OpenFile(filepath.Join(out, pipeline.LockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -407,7 +398,7 @@ func TestOneWriterPerOutputFolder(t *testing.T) {
 // TestGapsFailCoversSkippedBadFrames: --gaps fail with --on-bad skip fails
 // on a bad frame too, whose slot would otherwise be held.
 func TestGapsFailCoversSkippedBadFrames(t *testing.T) {
-	runDir := sceneRun(t, 10)
+	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	mutate(t, filepath.Join(runDir, "a", "img_0004.jpg"), func([]byte) []byte { return nil })
 	code, _, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "-q", "--gaps", "fail", "--passes", "img")
 	if code != 1 || !strings.Contains(stderr, "bad a/img_0004.jpg (file is empty") {

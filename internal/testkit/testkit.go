@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
@@ -75,4 +76,16 @@ func FreeTCP(t testing.TB) string {
 func Fixture(name string) string {
 	_, here, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(here), "..", "..", "fixtures", name)
+}
+
+// SceneRun writes an ImageCapture-style run of n frames of w x h for avatar
+// "a" (synth.Scene: a textured room, moving objects) with the passes p,
+// under a fresh temp folder, and returns the run's folder.
+func SceneRun(t testing.TB, n, w, h int, p synth.Passes) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := (synth.Scene{Width: w, Height: h, Frames: n, FPS: 60}).Write(dir, "a", p); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
