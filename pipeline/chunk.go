@@ -278,7 +278,7 @@ func joinStream(ctx context.Context, srs []*report.Stream, parts []string, runOu
 	} else {
 		sr.Status = writtenStatus(&sr)
 	}
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(&sr)})
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: reported(&sr, err)})
 	return &sr
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -85,18 +86,18 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 	return clock, nil, err
 }
 
-// checkTimeGaps bounds capture times like --max-gap bounds frame numbers:
+// checkTimeGaps bounds capture times like MaxGap bounds frame numbers:
 // a time far past the previous frame's (a wrong row, a touched file) would
 // hold that frame for as long, so it makes the clock unusable instead.
-func checkTimeGaps(clock *timing.Clock, frames []int64, opts Options, what string) error {
+func checkTimeGaps(clock *timing.Clock, numbers []int64, opts Options, what string) error {
 	if opts.MaxGap < 0 {
 		return nil
 	}
-	for i := 1; i < len(frames); i++ {
-		dt := clock.Frames[frames[i]] - clock.Frames[frames[i-1]]
+	for i := 1; i < len(numbers); i++ {
+		dt := clock.Frames[numbers[i]] - clock.Frames[numbers[i-1]]
 		if held := dt*opts.FPS - 1; held > float64(opts.MaxGap) {
-			return fmt.Errorf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than --max-gap %d allows (a wrong time? correct it, or pass --max-gap if the pause was real)",
-				what, frames[i], dt, frames[i-1], held, opts.FPS, opts.MaxGap)
+			return &frames.GapError{Need: int64(math.Ceil(held)), Msg: fmt.Sprintf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than the widest gap allowed (%d; a wrong time? correct it)",
+				what, numbers[i], dt, numbers[i-1], held, opts.FPS, opts.MaxGap)}
 		}
 	}
 	return nil

@@ -39,7 +39,7 @@ type NoSpaceError struct {
 
 func (e *NoSpaceError) Error() string {
 	what := e.Err.Error()
-	var short *shortVideoError
+	var short *ShortVideoError
 	if errors.As(e.Err, &short) {
 		what = short.facts() // not a corrupt frame: no hint to look for one
 	}

@@ -66,7 +66,7 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stre
 		sr.FramesWritten, sr.FramesDropped, sr.Duration, sr.Bytes = 0, 0, 0, 0
 		markStale(sr, final)
 	}
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: errorOrNil(sr)})
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: reported(sr, err)})
 	return sr
 }
 
@@ -89,12 +89,23 @@ func gapNames(s *discover.Stream, g report.Gap) string {
 
 var errWrite = errors.New("ffmpeg stopped reading frames")
 
-func errorOrNil(sr *report.Stream) error {
-	if sr.Status == report.Failed {
-		return errors.New(sr.Error)
+// reported is a failed stream's error as its report says it, still
+// wrapping err (its class and type, for the CLI's advice); nil unless the
+// stream failed.
+func reported(sr *report.Stream, err error) error {
+	if sr.Status != report.Failed {
+		return nil
 	}
-	return nil
+	return &reportedError{msg: sr.Error, err: err}
 }
+
+type reportedError struct {
+	msg string
+	err error
+}
+
+func (e *reportedError) Error() string { return e.msg }
+func (e *reportedError) Unwrap() error { return e.err }
 
 func newStreamReport(b frames.Bounded, opts Options) *report.Stream {
 	s := b.Stream
@@ -162,7 +173,7 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 	if job.seg != nil {
 		w.next, w.limit = job.seg.bounds(w.place)
 	}
-	failing, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
+	failing, firstBad, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
 	if failure == nil && ctx.Err() != nil {
 		failure = ctx.Err()
 	}
@@ -171,7 +182,10 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 	}
 	if failure == nil && w.pipe == nil {
 		first := sr.BadFrames[0]
-		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
+		failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %w); check the run's files", len(s.Frames), first.Path, firstBad)
+		if firstBad == nil {
+			failure = fmt.Errorf("no readable frame: all %d frames are bad (e.g. %s: %s); check the run's files", len(s.Frames), first.Path, first.Reason)
+		}
 	}
 	if failure == nil {
 		failure = w.finish()
@@ -196,8 +210,9 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 // feedFrames reads the stream's frames in order and writes the good ones
 // to the encoder, starting it at the first, and lists the bad ones. Under
 // --strict a stream with problems is not encoded (failing), but still read
-// to the end so that the error lists every problem.
-func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWriter, tmp string, opts Options, emit func(Event)) (failing bool, failure error) {
+// to the end so that the error lists every problem. firstBad is the first
+// bad frame's error when it is the stream's first listed problem.
+func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWriter, tmp string, opts Options, emit func(Event)) (failing bool, firstBad, failure error) {
 	s := job.Stream
 	failing = strictFails(sr, opts)
 	shp := job.Shape  // what most frames agree on; unset: the first good frame's
@@ -210,6 +225,9 @@ func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWr
 			c.Err = shp.Match(c)
 		}
 		if c.Err != nil {
+			if firstBad == nil && len(sr.BadFrames) == 0 {
+				firstBad = c.Err
+			}
 			w.bad++
 			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.Frame.Rel, Reason: c.Err.Error()})
 			emit(Event{Kind: BadFrame, Path: c.Frame.Rel, Err: c.Err})
@@ -234,7 +252,7 @@ func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWr
 		failure = w.put(c.Frame.Number, c.Data)
 		return failure == nil
 	})
-	return failing, failure
+	return failing, firstBad, failure
 }
 
 // publishStream verifies the finished video and renames it into place.
@@ -324,8 +342,8 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 func (w *slotWriter) put(n int64, data []byte) error {
 	slot := w.place.slot(n, w.good)
 	if w.prev != nil && w.place.clock != nil && !w.place.vfr && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
-		return fmt.Errorf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than --max-gap %d allows (a pause in capture? pass --max-gap %d, or --timing none)",
-			n, float64(slot-w.next)/w.place.fps, slot-w.next, w.maxGap, slot-w.next)
+		return &frames.GapError{Need: slot - w.next, Msg: fmt.Sprintf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than the widest gap allowed (%d; a pause in capture?)",
+			n, float64(slot-w.next)/w.place.fps, slot-w.next, w.maxGap)}
 	}
 	w.good++
 	w.bad = 0
@@ -420,7 +438,7 @@ func checkOutput(ctx context.Context, sr *report.Stream, path, final string, too
 	}
 	sr.Codec = got.Codec
 	if got.Frames != sr.FramesWritten {
-		return &shortVideoError{final: final, sent: sr.FramesWritten, held: got.Frames}
+		return &ShortVideoError{final: final, sent: sr.FramesWritten, held: got.Frames}
 	}
 	if got.Width != sr.Width || got.Height != sr.Height {
 		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, got.Width, got.Height, sr.Width, sr.Height)
@@ -436,19 +454,20 @@ func checkOutput(ctx context.Context, sr *report.Stream, path, final string, too
 	return nil
 }
 
-// shortVideoError: the video holds fewer frames than were sent. On a disk
+// ShortVideoError: the video holds fewer frames than were sent (the CLI
+// suggests its deep check). On a disk
 // with space left, a frame that passed the header checks but not the
 // decoder is the likely cause; on a full one, the write (see whenFull).
-type shortVideoError struct {
+type ShortVideoError struct {
 	final      string
 	sent, held int
 }
 
-func (e *shortVideoError) Error() string {
-	return e.facts() + "; a frame may be corrupt inside: run again with --deep-check to find it"
+func (e *ShortVideoError) Error() string {
+	return e.facts() + "; a frame may be corrupt inside"
 }
 
-func (e *shortVideoError) facts() string {
+func (e *ShortVideoError) facts() string {
 	return fmt.Sprintf("verifying %s: %d frames were sent but the video holds %d", e.final, e.sent, e.held)
 }
 

@@ -168,7 +168,7 @@ func TestOddFirstFrame(t *testing.T) {
 func TestMaxPixels(t *testing.T) {
 	runDir := testkit.SceneRun(t, 5, 32, 32, synth.Passes{Img: true, ID: true})
 	code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q", "--passes", "img", "--max-pixels", "16x16")
-	if code != 1 || !strings.Contains(stderr, "frame is 32x32, more pixels than --max-pixels 256 allows") {
+	if code != 1 || !strings.Contains(stderr, "frame is 32x32, more pixels than the limit (256) allows") || !strings.Contains(stderr, "(--max-pixels 256; raise it if the frame is real)") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
@@ -228,10 +228,10 @@ func TestImageBombsStayCheap(t *testing.T) {
 	}
 	want := map[string]string{
 		"a/id_0000.png": "size 8000x8000 differs from the stream's 32x32",
-		"a/id_0001.png": "frame is 16000x16000, more pixels than --max-pixels",
+		"a/id_0001.png": "frame is 16000x16000, more pixels than the limit (67108864) allows",
 	}
 	for i := 2; i < 8; i++ {
-		want[fmt.Sprintf("a/img_%04d.jpg", i)] = "frame is 30000x30000, more pixels than --max-pixels"
+		want[fmt.Sprintf("a/img_%04d.jpg", i)] = "frame is 30000x30000, more pixels than the limit (67108864) allows"
 	}
 	for path, reason := range want {
 		if !strings.Contains(reasons[path], reason) {

@@ -142,7 +142,7 @@ func (p *progress) problem(name string, e pipeline.Event) {
 		fmt.Fprintf(p.io.Err, "%s: missing %s\n", name, e.Path)
 		return
 	}
-	fmt.Fprintf(p.io.Err, "%s: bad frame %s: %v\n", name, e.Path, e.Err)
+	fmt.Fprintf(p.io.Err, "%s: bad frame %s: %s\n", name, e.Path, explain(e.Err))
 }
 
 // problemsDone says how many problem lines of stream name were not shown.
@@ -210,7 +210,7 @@ func (p *progress) batchEvent(e pipeline.Event) {
 		delete(p.running, name)
 		if e.Status == report.Failed {
 			p.clearBar()
-			fmt.Fprintf(w, "%s: FAILED: %v\n", name, e.Err)
+			fmt.Fprintf(w, "%s: FAILED: %s\n", name, explain(e.Err))
 		}
 	case pipeline.RunDone:
 		p.runsDone++
@@ -283,7 +283,7 @@ func (p *progress) line(e pipeline.Event) {
 func (p *progress) streamDone(e pipeline.Event) {
 	switch {
 	case e.Status == report.Failed:
-		fmt.Fprintf(p.io.Err, "%s: FAILED: %v\n", e.Stream, e.Err)
+		fmt.Fprintf(p.io.Err, "%s: FAILED: %s\n", e.Stream, explain(e.Err))
 	case !p.quiet:
 		fmt.Fprintf(p.io.Err, "%s: %s %s\n", e.Stream, e.Status, e.Output)
 	}

@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	}
 	if err != nil {
 		// The sentinels decide the exit code; the reader wants only the reason.
-		fmt.Fprintln(io.Err, "tdwstitch:", err)
+		fmt.Fprintln(io.Err, "tdwstitch:", explain(err))
 	}
 	return exitCode(err)
 }

@@ -44,7 +44,7 @@ func TestImageBombRefusedFromItsHeader(t *testing.T) {
 	f := discover.Frame{Path: path, Rel: "a/id_0000.png", Format: tdw.PNG}
 	for _, deep := range []bool{false, true} {
 		c := Check(t.Context(), f, Checks{MaxPixels: 8192 * 8192, Deep: deep}, true, nil)
-		if c.Err == nil || !strings.Contains(c.Err.Error(), "frame is 16000x16000, more pixels than --max-pixels 67108864 allows") || c.Data != nil {
+		if c.Err == nil || !strings.Contains(c.Err.Error(), "frame is 16000x16000, more pixels than the limit (67108864) allows") || c.Data != nil {
 			t.Errorf("deep %v: %v", deep, c.Err)
 		}
 	}

@@ -143,7 +143,7 @@ func goodFrom(ctx context.Context, frames []discover.Frame, from, to, step int, 
 
 func outsideReason(before bool) string {
 	if before {
-		return " (before a gap wider than --max-gap and the stream's first good frame: not held)"
+		return " (before a gap wider than the widest allowed and the stream's first good frame: not held)"
 	}
 	return " (after the stream's last good frame: not held)"
 }
@@ -155,9 +155,9 @@ func TooFar(a, b, maxGap int64) bool { return maxGap >= 0 && b-a-1 > maxGap }
 // gapError explains the first gap wider than maxGap, before frames[i].
 func gapError(frames []discover.Frame, i, start, last int, maxGap int64) error {
 	prev, next := frames[i-1], frames[i]
-	return fmt.Errorf("%s (frame %d) comes %d frames after %s (frame %d), more than --max-gap %d allows: "+
-		"%d files lie before the gap and %d from it on; remove the stray files (or pass --max-gap %d, or 0 for no limit, if the gap is real)",
-		next.Rel, next.Number, next.Number-prev.Number-1, prev.Rel, prev.Number, maxGap, i-start, last-i+1, next.Number-prev.Number-1)
+	return &GapError{Need: next.Number - prev.Number - 1, Msg: fmt.Sprintf("%s (frame %d) comes %d frames after %s (frame %d), more than the widest gap allowed (%d): "+
+		"%d files lie before the gap and %d from it on; remove the stray files",
+		next.Rel, next.Number, next.Number-prev.Number-1, prev.Rel, prev.Number, maxGap, i-start, last-i+1)}
 }
 
 // PreferGood makes sure that, of two files with one frame number, a good
@@ -180,4 +180,25 @@ func PreferGood(ctx context.Context, s *discover.Stream, lim Checks) {
 func headersOnly(lim Checks) Checks {
 	lim.Deep = false
 	return lim
+}
+
+// GapError is a gap (in frame numbers, or in output slots of capture time)
+// wider than Checks.MaxGap allows; Need is the limit that would let it pass,
+// for the caller's advice.
+type GapError struct {
+	Need int64
+	Msg  string
+}
+
+func (e *GapError) Error() string { return e.Msg }
+
+// PixelsError is a frame whose header claims more pixels than
+// Checks.MaxPixels: an image bomb, or a frame larger than expected.
+type PixelsError struct {
+	Width, Height int
+	Max           int64
+}
+
+func (e *PixelsError) Error() string {
+	return fmt.Sprintf("frame is %dx%d, more pixels than the limit (%d) allows: an image bomb?", e.Width, e.Height, e.Max)
 }

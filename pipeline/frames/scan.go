@@ -61,7 +61,7 @@ func Check(ctx context.Context, f discover.Frame, lim Checks, keep bool, want *S
 	}
 	c.Info, c.Err = validate.Check(data)
 	if c.Err == nil && lim.MaxPixels > 0 && int64(c.Info.Width)*int64(c.Info.Height) > lim.MaxPixels {
-		c.Err = fmt.Errorf("frame is %dx%d, more pixels than --max-pixels %d allows (an image bomb? raise --max-pixels if it is real)", c.Info.Width, c.Info.Height, lim.MaxPixels)
+		c.Err = &PixelsError{Width: c.Info.Width, Height: c.Info.Height, Max: lim.MaxPixels}
 	}
 	if c.Err == nil && c.Info.Format != f.Format {
 		c.Err = fmt.Errorf("file is %s but named .%s", c.Info.Format, extName(f.Format))

@@ -37,7 +37,7 @@ type StallError struct {
 }
 
 func (e *StallError) Error() string {
-	return fmt.Sprintf("ffmpeg made no progress on %s for %v (stopped, or a hung disk?) and was killed; run again, or raise --stall-timeout", e.Output, e.For)
+	return fmt.Sprintf("ffmpeg made no progress on %s for %v (stopped, or a hung disk?) and was killed; run again", e.Output, e.For)
 }
 
 // watchdog kills processes whose work has not moved for a while (a

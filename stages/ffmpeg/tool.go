@@ -32,7 +32,7 @@ func Locate(ffmpegPath string) (Tool, error) {
 	}
 	ff, err := exec.LookPath(ffmpegPath)
 	if err != nil {
-		return Tool{}, fmt.Errorf("%w: %q is not an executable (%v); install it (Debian/Ubuntu: apt-get install ffmpeg) or pass --ffmpeg /path/to/ffmpeg", ErrMissing, ffmpegPath, errors.Unwrap(err))
+		return Tool{}, fmt.Errorf("%w: %q is not an executable (%v); install it (Debian/Ubuntu: apt-get install ffmpeg)", ErrMissing, ffmpegPath, errors.Unwrap(err))
 	}
 	probe, err := exec.LookPath(filepath.Join(filepath.Dir(ff), "ffprobe"))
 	if err != nil {

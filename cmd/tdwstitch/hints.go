@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+)
+
+// explain is err's message with the flag that would change the outcome,
+// when its class has one. The library says what happened in its own words;
+// only the CLI knows its flags.
+func explain(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	msg := err.Error()
+	var (
+		gap    *frames.GapError
+		pixels *frames.PixelsError
+		stall  *ffmpeg.StallError
+		short  *pipeline.ShortVideoError
+	)
+	switch {
+	case errors.As(err, &gap):
+		return fmt.Sprintf("%s (--max-gap; if the gap is real, pass --max-gap %d, or 0 for no limit)", msg, gap.Need)
+	case errors.As(err, &pixels):
+		return fmt.Sprintf("%s (--max-pixels %d; raise it if the frame is real)", msg, pixels.Max)
+	case errors.As(err, &stall):
+		return msg + ", or raise --stall-timeout"
+	case errors.As(err, &short):
+		return msg + ": run again with --deep-check to find it"
+	case errors.Is(err, ffmpeg.ErrMissing):
+		return msg + ", or pass --ffmpeg /path/to/ffmpeg"
+	}
+	return msg
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+)
+
+// TestExplainNamesTheFlag: each error class that a flag can change gets
+// that flag from the CLI, wrapped however deep; others are left alone.
+func TestExplainNamesTheFlag(t *testing.T) {
+	wrap := func(err error) error { return pipeline.Failure(fmt.Errorf("a/img: %w", err)) }
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{wrap(&frames.GapError{Need: 499969, Msg: "gap"}), "gap (--max-gap; if the gap is real, pass --max-gap 499969, or 0 for no limit)"},
+		{wrap(&frames.PixelsError{Width: 9, Height: 9, Max: 64}), "a/img: frame is 9x9, more pixels than the limit (64) allows: an image bomb? (--max-pixels 64; raise it if the frame is real)"},
+		{wrap(&ffmpeg.StallError{Output: "x.mp4"}), ", or raise --stall-timeout"},
+		{wrap(fmt.Errorf("%w: not here", ffmpeg.ErrMissing)), "ffmpeg not found: not here, or pass --ffmpeg /path/to/ffmpeg"},
+		{errors.New("plain"), "plain"},
+	} {
+		if got := explain(tc.err); len(got) < len(tc.want) || got[len(got)-len(tc.want):] != tc.want {
+			t.Errorf("explain(%v) = %q, want it to end %q", tc.err, got, tc.want)
+		}
+	}
+}
