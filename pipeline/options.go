@@ -176,28 +176,41 @@ func (o *Options) ApplyDefaults() {
 	}
 }
 
-// Validate reports option values that cannot work, naming the option.
+// Validate reports option values that cannot work, as an *OptionError.
 func (o Options) Validate() error {
+	bad := func(option string, value any, want string) error {
+		return &OptionError{Option: option, Value: value, Want: want}
+	}
 	switch {
 	case !(o.FPS >= 0 && o.FPS <= 1000): // NaN too
-		return fmt.Errorf("--fps %v is out of range (1 to 1000)", o.FPS)
+		return bad("FPS", o.FPS, "is out of range (1 to 1000)")
 	case o.CRF < -1 || o.CRF > 51:
-		return fmt.Errorf("--crf %d is out of range (0 to 51, lower is better)", o.CRF)
+		return bad("CRF", o.CRF, "is out of range (0 to 51, lower is better)")
 	case !slices.Contains([]GapPolicy{"", Hold, Drop, FailGaps}, o.Gaps):
-		return fmt.Errorf("--gaps %q is not one of hold, drop, fail", o.Gaps)
+		return bad("Gaps", fmt.Sprintf("%q", o.Gaps), "is not one of hold, drop, fail")
 	case !slices.Contains([]BadPolicy{"", Skip, FailBad}, o.OnBad):
-		return fmt.Errorf("--on-bad %q is not one of skip, fail", o.OnBad)
+		return bad("OnBad", fmt.Sprintf("%q", o.OnBad), "is not one of skip, fail")
 	case !slices.Contains([]string{"", TimingAuto, TimingSidecar, TimingMtime, TimingNone}, o.Timing):
-		return fmt.Errorf("--timing %q is not one of auto, sidecar, mtime, none", o.Timing)
+		return bad("Timing", fmt.Sprintf("%q", o.Timing), "is not one of auto, sidecar, mtime, none")
 	case o.Preset != "" && !slices.Contains(ffmpeg.Presets, o.Preset):
-		return fmt.Errorf("--preset %q is not an x264 preset (%s)", o.Preset, strings.Join(ffmpeg.Presets, ", "))
+		return bad("Preset", fmt.Sprintf("%q", o.Preset), fmt.Sprintf("is not an x264 preset (%s)", strings.Join(ffmpeg.Presets, ", ")))
 	case o.Jobs < 0:
-		return fmt.Errorf("--jobs %d: pass 1 or more", o.Jobs)
+		return bad("Jobs", o.Jobs, "is below 1: pass 1 or more")
 	case o.Audio != "" && o.NoAudio:
-		return fmt.Errorf("--audio and --no-audio contradict each other: pass one")
+		return bad("Audio", fmt.Sprintf("%q", o.Audio), "contradicts NoAudio: pass one")
 	}
 	return nil
 }
+
+// OptionError is an option value that cannot work: Option names the
+// Options field (the CLI names its flag instead).
+type OptionError struct {
+	Option string
+	Value  any
+	Want   string
+}
+
+func (e *OptionError) Error() string { return fmt.Sprintf("%s %v %s", e.Option, e.Value, e.Want) }
 
 // holdEncoder waits for one of opts.Encoders' slots and returns its
 // release. A cancelled ctx returns at once: the encode then finds ctx done

@@ -107,7 +107,7 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 		return o, usageErrorf("--fps %v must be positive", f.fps)
 	}
 	if err := o.Validate(); err != nil {
-		return o, usageErrorf("%v", err)
+		return o, usageErrorf("%s", flagError(err))
 	}
 	if f.audio != "" {
 		if _, err := os.Stat(f.audio); err != nil {

@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
@@ -36,4 +39,28 @@ func explain(err error) string {
 		return msg + ", or pass --ffmpeg /path/to/ffmpeg"
 	}
 	return msg
+}
+
+// optionFlags are the flags that set pipeline.Options fields.
+var optionFlags = map[string]string{
+	"FPS": "--fps", "CRF": "--crf", "Gaps": "--gaps", "OnBad": "--on-bad", "Timing": "--timing",
+	"Preset": "--preset", "Jobs": "--jobs", "Audio": "--audio", "NoAudio": "--no-audio",
+}
+
+// flagError says an *pipeline.OptionError in terms of the flags.
+func flagError(err error) string {
+	var oe *pipeline.OptionError
+	if !errors.As(err, &oe) {
+		return err.Error()
+	}
+	want := oe.Want
+	fields := slices.SortedFunc(maps.Keys(optionFlags), func(a, b string) int { return len(b) - len(a) }) // NoAudio before Audio
+	for _, field := range fields {
+		want = strings.ReplaceAll(want, field, optionFlags[field])
+	}
+	name := optionFlags[oe.Option]
+	if name == "" {
+		name = oe.Option
+	}
+	return fmt.Sprintf("%s %v %s", name, oe.Value, want)
 }

@@ -29,3 +29,20 @@ func TestExplainNamesTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagErrorSaysTheFlag: the library names Options fields; the CLI
+// says its flags, longer names first (NoAudio is not No + Audio).
+func TestFlagErrorSaysTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		opts pipeline.Options
+		want string
+	}{
+		{pipeline.Options{Audio: "a.wav", NoAudio: true}, `--audio "a.wav" contradicts --no-audio: pass one`},
+		{pipeline.Options{FPS: 2000}, "--fps 2000 is out of range (1 to 1000)"},
+		{pipeline.Options{OnBad: "q"}, `--on-bad "q" is not one of skip, fail`},
+	} {
+		if got := flagError(tc.opts.Validate()); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
