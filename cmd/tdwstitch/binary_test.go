@@ -24,8 +24,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if out := os.Getenv(peakEnv); out != "" {
-		os.Exit(runForPeak(out, os.Args[1:]))
+	if out := os.Getenv(peakEnv); out != "" && len(os.Args) > 2 && os.Args[1] == runnerMark {
+		os.Exit(runForPeak(out, os.Args[2:]))
 	}
 	code := m.Run()
 	if buildDir != "" {
@@ -41,7 +41,9 @@ func builtBinary(t *testing.T) string {
 		if buildDir, buildErr = os.MkdirTemp("", "tdwstitch-bin-"); buildErr != nil {
 			return
 		}
-		buildOut, buildErr = exec.Command("go", "build", "-o", filepath.Join(buildDir, "tdwstitch"), ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", filepath.Join(buildDir, "tdwstitch"), ".")
+		build.Env = append(os.Environ(), "GOFLAGS=") // not a race build, whatever the tests run with
+		buildOut, buildErr = build.CombinedOutput()
 	})
 	if buildErr != nil {
 		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
@@ -53,6 +55,8 @@ func builtBinary(t *testing.T) string {
 // exited within d (a hang guard: the tests are about not hanging).
 func runWithin(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
 	t.Helper()
+	// Its own process group, so that a hang kills what it started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func runWithin(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
 	case err := <-done:
 		return err
 	case <-time.After(d):
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		t.Fatalf("%v did not exit within %v (hung?)", cmd.Args, d)
 		return nil
@@ -86,6 +90,10 @@ func processExit(err error) int {
 // variable names, and exits with the command's code.
 const peakEnv = "TDWSTITCH_TEST_PEAK_FILE"
 
+// runnerMark is the runner's first argument: the variable alone (left in a
+// shell's environment) does not turn the test binary into a runner.
+const runnerMark = "-tdwstitch-peak-runner"
+
 // A process's ru_maxrss is not its own when its parent is large: Go starts
 // a child with vfork, sharing the parent's memory until exec, and exec
 // records that memory's high-water mark as the child's. A test process
@@ -108,11 +116,12 @@ func runForPeak(out string, args []string) int {
 }
 
 // withPeak runs cmd (not yet started) through the runner and returns its
-// error and its peak memory in KiB (with the children it waited for).
+// error and its peak memory in KiB: the largest of its own and each of the
+// children it waited for (rusage's maximum, not their sum).
 func withPeak(t *testing.T, cmd *exec.Cmd, d time.Duration) (error, int) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "peak")
-	cmd.Args = append([]string{os.Args[0]}, cmd.Args...)
+	cmd.Args = append([]string{os.Args[0], runnerMark}, cmd.Args...)
 	cmd.Path = os.Args[0]
 	cmd.Env = append(os.Environ(), peakEnv+"="+file)
 	err := runWithin(t, cmd, d)
@@ -120,6 +129,9 @@ func withPeak(t *testing.T, cmd *exec.Cmd, d time.Duration) (error, int) {
 	if rerr != nil {
 		t.Fatalf("%v: no peak written: %v (%v)", cmd.Args, rerr, err)
 	}
-	kb, _ := strconv.Atoi(string(b))
+	kb, perr := strconv.Atoi(string(b))
+	if perr != nil || kb <= 0 {
+		t.Fatalf("%v: peak file holds %q, not a peak in KiB", cmd.Args, b)
+	}
 	return err, kb
 }

@@ -187,18 +187,19 @@ func peakKiB(t *testing.T, pid int) int {
 }
 
 // TestImageBombsStayCheap: the bombs, run through the binary with
-// --deep-check. A valid 8000x8000 PNG of a few hundred KB (within
-// --max-pixels) as the first id frame disagrees with the stream's 32x32 in
-// its header; a 16000x16000 PNG is past --max-pixels; six JPEG headers
-// claim 30000x30000. All are bad frames refused before any decoding, the
-// streams are written at 32x32, and the whole job (tdwstitch and its
-// ffmpegs) peaks below 100 MiB (58 MiB without bombs; 195 MiB when
-// --deep-check decoded the 8000x8000 frame before comparing its size).
+// --deep-check. A valid 8000x8000 RGB PNG of a few hundred KB (within
+// --max-pixels; 256 MiB decoded) as the first id frame disagrees with the
+// stream's 32x32 in its header; a 16000x16000 PNG is past --max-pixels; six
+// JPEG headers claim 30000x30000. All are bad frames refused before any
+// decoding, the streams are written at 32x32, and no process of the job
+// (tdwstitch, its ffmpegs) peaks above 100 MiB (58 MiB without bombs; any
+// decode of the 8000x8000 frame, in the shape vote or before the size
+// check, costs 256 MiB more).
 func TestImageBombsStayCheap(t *testing.T) {
 	runDir := testkit.SceneRun(t, 20, 32, 32, synth.Passes{Img: true, ID: true})
 	a := filepath.Join(runDir, "a")
-	mutate(t, filepath.Join(a, "id_0000.png"), func([]byte) []byte { return blackPNG(t, 8000, 8000) })
-	mutate(t, filepath.Join(a, "id_0001.png"), func([]byte) []byte { return blackPNG(t, 16000, 16000) })
+	mutate(t, filepath.Join(a, "id_0000.png"), func([]byte) []byte { return blackPNGOf(t, "rgb24", 8000, 8000) })
+	mutate(t, filepath.Join(a, "id_0001.png"), func([]byte) []byte { return blackPNGOf(t, "gray", 16000, 16000) })
 	for i := 2; i < 8; i++ {
 		mutate(t, filepath.Join(a, fmt.Sprintf("img_%04d.jpg", i)), func(b []byte) []byte {
 			sof := bytes.Index(b, []byte{0xFF, 0xC0})
@@ -247,14 +248,14 @@ func TestImageBombsStayCheap(t *testing.T) {
 	t.Logf("encode with eight bombs peaked at %d MiB", peak>>10)
 }
 
-// blackPNG is a valid, fully decodable w x h grey PNG, all black, about
+// blackPNGOf is a valid, fully decodable w x h PNG of pixFmt, all black, about
 // 1/1000 of its pixels in size (made by ffmpeg: zlib in Go takes a minute
 // under the race detector).
-func blackPNG(t *testing.T, w, h int) []byte {
+func blackPNGOf(t *testing.T, pixFmt string, w, h int) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "black.png")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", fmt.Sprintf("color=black:s=%dx%d", w, h),
-		"-frames:v", "1", "-pix_fmt", "gray", path).CombinedOutput()
+		"-frames:v", "1", "-pix_fmt", pixFmt, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}

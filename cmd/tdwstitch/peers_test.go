@@ -133,17 +133,19 @@ func TestServePeerFloodMemory(t *testing.T) {
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := false
-	defer func() {
-		if !exited {
-			serve.Process.Kill()
-			serve.Wait()
-		}
-	}()
 	lines := bufio.NewScanner(stderr)
 	for lines.Scan() && !strings.Contains(lines.Text(), "listening on") {
 	}
 	go io.Copy(io.Discard, stderr)
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }() // the one Wait: after the pipe is read
+	exited := false
+	defer func() {
+		if !exited {
+			serve.Process.Kill()
+			<-done
+		}
+	}()
 
 	payload := make([]byte, 62<<20)
 	var conns []net.Conn
@@ -163,11 +165,12 @@ func TestServePeerFloodMemory(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait() // every byte the accepted peers sent is in serve's buffers
+	// Every accepted peer's write has returned: its bytes are in serve or
+	// in the kernel's socket buffers (a few MiB a peer may still be unread,
+	// which the bound leaves room for).
+	wg.Wait()
 	peak := peakKiB(t, serve.Process.Pid)
 	serve.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- serve.Wait() }()
 	select {
 	case <-done:
 		exited = true

@@ -29,11 +29,12 @@ type Bounded struct {
 	Shape Shape
 }
 
-// shapeSamples is how many frames, spread over a stream, vote for its Shape.
+// shapeSamples is how many frames, spread over a stream, vote for its shape.
 const shapeSamples = 9
 
 // majorityShape is the Shape most of a sample of the stream's frames agree
-// on, from their headers (a bomb in the sample is never decoded): never just the first frame's, so one odd frame (a 2x2 thumbnail saved
+// on, from their headers (a bomb in the sample is never decoded): never
+// just the first frame's, so one odd frame (a 2x2 thumbnail saved
 // as img_0000.jpg) is the bad one instead of setting the video's size.
 func majorityShape(ctx context.Context, frames []discover.Frame, lim Checks) Shape {
 	type key struct {

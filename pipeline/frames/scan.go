@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -78,22 +79,45 @@ func Check(ctx context.Context, f discover.Frame, lim Checks, keep bool, want *S
 	return c
 }
 
-// decodeBudget bounds the memory of --deep-check's decodes across the
-// process: at most this many bytes of decoded pixels at once, so that
-// readers x a large frame cannot add up. A frame larger than the whole
-// budget (allowed by a raised --max-pixels) decodes alone.
-const decodeBudget = 512 << 20
+// decodeBudget bounds the memory of deep checks across the process: at most
+// this many bytes of decoded pixels live at once, so that readers x a large
+// frame cannot add up. A frame larger than the whole budget (allowed by a
+// raised MaxPixels) decodes alone. Freed decodes are garbage until the next
+// collection, so resident memory can reach about twice the budget.
+var decodeBudget int64 = 512 << 20
 
 var decoding = semaphore.NewWeighted(decodeBudget)
 
+// decodeHook, when set (tests), runs while a decode holds its budget.
+var decodeHook func()
+
+// decodeCost is what decoding a frame costs Go's decoders at most, from its
+// header: 4 bytes a pixel for an 8-bit PNG (RGBA), 8 for a 16-bit one, and
+// 20 for a JPEG (a progressive one keeps an int32 per coefficient of up to
+// four components besides the image). Counting a baseline JPEG so high
+// costs --deep-check some parallelism, never memory.
+func decodeCost(info validate.Info) int64 {
+	perPixel := int64(4)
+	switch {
+	case info.Format == tdw.JPEG:
+		perPixel = 20
+	case strings.HasSuffix(info.PixFmt, "be"):
+		perPixel = 8
+	}
+	return min(int64(info.Width)*int64(info.Height)*perPixel, decodeBudget)
+}
+
 // decodeWithin decodes data's pixels once its share of the decode budget
-// (4 bytes a pixel) is free.
+// is free.
 func decodeWithin(ctx context.Context, data []byte, info validate.Info) error {
-	cost := min(int64(info.Width)*int64(info.Height)*4, decodeBudget)
+	cost := decodeCost(info)
 	if err := decoding.Acquire(ctx, cost); err != nil {
 		return err
 	}
 	defer decoding.Release(cost)
+	if decodeHook != nil {
+		decodeHook()
+	}
 	_, err := validate.Deep(data)
 	return err
 }

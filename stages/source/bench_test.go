@@ -37,6 +37,7 @@ func benchReceive(b *testing.B, size, peers int) {
 	}
 	defer push.Close()
 	push.SetLinger(0)
+	push.SetSndtimeo(10 * time.Second) // a sender left blocked ends: sockets are one goroutine's
 	if err := push.Connect(zaddr); err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +57,8 @@ func benchReceive(b *testing.B, size, peers int) {
 	for i := range b.N {
 		parts, err := s.Recv(10 * time.Second)
 		if err != nil || len(parts) != 1 || len(parts[0]) != size {
-			b.Fatalf("message %d: %d parts, %v", i, len(parts), err)
+			serr := <-sent // the sender stops (send timeout) before push is closed
+			b.Fatalf("message %d: %d parts, %v (sender: %v)", i, len(parts), err, serr)
 		}
 	}
 	if err := <-sent; err != nil {
