@@ -313,7 +313,7 @@ func prevError(rep *report.Run) string {
 	return "unchanged since it failed: " + strings.Join(msgs, "; ")
 }
 
-// lockedError: the output folder is another process's (see lockOutput).
+// lockedError: the output folder is another process's (see LockOutput).
 type lockedError struct{ err error }
 
 func (e *lockedError) Error() string { return e.err.Error() }

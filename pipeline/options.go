@@ -121,7 +121,7 @@ type Options struct {
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
 	OnEvent func(Event)
-	// defaulted: applyDefaults has run.
+	// defaulted: ApplyDefaults has run.
 	defaulted bool
 }
 

@@ -96,7 +96,7 @@ func checkTimeGaps(clock *timing.Clock, numbers []int64, opts Options, what stri
 	for i := 1; i < len(numbers); i++ {
 		dt := clock.Frames[numbers[i]] - clock.Frames[numbers[i-1]]
 		if held := dt*opts.FPS - 1; held > float64(opts.MaxGap) {
-			return &frames.GapError{Need: int64(math.Ceil(held)), Msg: fmt.Sprintf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than the widest gap allowed (%d; a wrong time? correct it)",
+			return &frames.GapError{Timed: true, Need: int64(math.Ceil(held)), Msg: fmt.Sprintf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than the widest gap allowed (%d; a wrong time? correct it)",
 				what, numbers[i], dt, numbers[i-1], held, opts.FPS, opts.MaxGap)}
 		}
 	}

@@ -42,6 +42,9 @@ func gaps(gs []discover.Gap) []report.Gap {
 
 // ignored are a run's files that are not frames, as the report says them.
 func ignored(is []discover.Ignored) []report.Ignored {
+	if is == nil {
+		return nil // as before the contract moved: "ignored": null
+	}
 	out := make([]report.Ignored, len(is))
 	for i, g := range is {
 		out[i] = report.Ignored(g)

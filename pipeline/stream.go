@@ -342,7 +342,7 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 func (w *slotWriter) put(n int64, data []byte) error {
 	slot := w.place.slot(n, w.good)
 	if w.prev != nil && w.place.clock != nil && !w.place.vfr && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
-		return &frames.GapError{Need: slot - w.next, Msg: fmt.Sprintf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than the widest gap allowed (%d; a pause in capture?)",
+		return &frames.GapError{Timed: true, Need: slot - w.next, Msg: fmt.Sprintf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than the widest gap allowed (%d; a pause in capture?)",
 			n, float64(slot-w.next)/w.place.fps, slot-w.next, w.maxGap)}
 	}
 	w.good++

@@ -27,6 +27,8 @@ func explain(err error) string {
 		short  *pipeline.ShortVideoError
 	)
 	switch {
+	case errors.As(err, &gap) && gap.Timed:
+		return fmt.Sprintf("%s (--max-gap; if the pause is real, pass --max-gap %d, or --timing none)", msg, gap.Need)
 	case errors.As(err, &gap):
 		return fmt.Sprintf("%s (--max-gap; if the gap is real, pass --max-gap %d, or 0 for no limit)", msg, gap.Need)
 	case errors.As(err, &pixels):

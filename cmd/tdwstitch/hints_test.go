@@ -19,6 +19,7 @@ func TestExplainNamesTheFlag(t *testing.T) {
 		want string
 	}{
 		{wrap(&frames.GapError{Need: 499969, Msg: "gap"}), "gap (--max-gap; if the gap is real, pass --max-gap 499969, or 0 for no limit)"},
+		{wrap(&frames.GapError{Timed: true, Need: 7, Msg: "pause"}), "pause (--max-gap; if the pause is real, pass --max-gap 7, or --timing none)"},
 		{wrap(&frames.PixelsError{Width: 9, Height: 9, Max: 64}), "a/img: frame is 9x9, more pixels than the limit (64) allows: an image bomb? (--max-pixels 64; raise it if the frame is real)"},
 		{wrap(&ffmpeg.StallError{Output: "x.mp4"}), ", or raise --stall-timeout"},
 		{wrap(fmt.Errorf("%w: not here", ffmpeg.ErrMissing)), "ffmpeg not found: not here, or pass --ffmpeg /path/to/ffmpeg"},

@@ -64,6 +64,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 	}
 	s.flags.register(c.Flags())
 	s.register(c.Flags())
+	c.Flags().Lookup("jobs").Usage = "streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: half the CPUs)"
 	return c
 }
 

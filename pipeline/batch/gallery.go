@@ -29,7 +29,7 @@ func WriteGallery(br *report.Batch, outRoot string) (string, error) {
 				}
 			}
 			for _, s := range rep.Streams {
-				gs := gallery.Stream{ID: s.ID, Visual: s.Visual(), Frames: frames[s.ID], Gaps: s.MissingFrames,
+				gs := gallery.Stream{ID: s.ID, Visual: s.Visual() && s.Status.Written(), Frames: frames[s.ID], Gaps: s.MissingFrames,
 					Status: s.Status, Error: s.Error, Seconds: s.Duration}
 				if s.Status.Written() {
 					gs.Video = path.Join(r.Run, s.Output)

@@ -189,6 +189,8 @@ func headersOnly(lim Checks) Checks {
 type GapError struct {
 	Need int64
 	Msg  string
+	// Timed: the gap is in capture times, which a run can also go without.
+	Timed bool
 }
 
 func (e *GapError) Error() string { return e.Msg }

@@ -9,8 +9,10 @@
 //
 // Ownership: Serve's one errgroup runs the receiver, the ack answerer, the
 // consumer, each run's chunk encoder and each run's encode; every send
-// between them selects on ctx, and every ffmpeg of the process holds one of
-// --jobs encoder slots (pipeline.Options.Encoders).
+// between them selects on ctx. Every stream encode and chunk join of the
+// process holds one of --jobs encoder slots (pipeline.Options.Encoders), and
+// at most --jobs runs (whole encodes and joins) do their work besides, such
+// as reading and checking frames, at once.
 //
 // Shutdown is this choice: when ctx ends (the first SIGINT or SIGTERM),
 // receiving stops, the run being received is closed as "shutdown", and

@@ -23,7 +23,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		return
 	}
 	l.cur = nil
-	r.rep.Ended, r.rep.Interrupted = how, how != "end"
+	r.rep.Ended, r.rep.Interrupted = how, how != report.EndMessage
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
 	a := ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: string(how)}
 	l.ended[a.Run] = a
@@ -60,6 +60,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		size := r.chunk.bytes
 		l.pending.Add(size)
 		l.g.Go(func() error {
+			defer l.runSlot(ctx)()
 			l.count(ctx, encodeSpool(ctx, r.dir, r.rep, r.opts))
 			l.release(size)
 			return nil
@@ -72,6 +73,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 	close(r.jobs)
 	l.g.Go(func() error {
 		<-r.done // the chunk encoder ends on its own after a signal too
+		defer l.runSlot(ctx)()
 		l.count(ctx, finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
 		return nil
 	})
@@ -167,4 +169,16 @@ func lostFrames(run *report.Serve) string {
 		return ""
 	}
 	return "frames the controller sent are not in the videos: " + strings.Join(lost, "; ")
+}
+
+// runSlot waits for one of the --jobs run slots and returns its release:
+// a run's whole encode or join reads and checks frames and probes its audio
+// before (and besides) its encoders, and a burst of short runs must not do
+// all of that at once. A cancelled ctx returns at once; the encode then
+// finds ctx done and leaves the run spooled.
+func (l *live) runSlot(ctx context.Context) (release func()) {
+	if l.runs.Acquire(ctx, 1) != nil {
+		return func() {}
+	}
+	return func() { l.runs.Release(1) }
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -81,7 +80,7 @@ func (l *live) consume(ctx context.Context) {
 		select {
 		case in, ok := <-l.q.ch:
 			if !ok {
-				l.finish(ctx, "shutdown")
+				l.finish(ctx, report.EndShutdown)
 				return
 			}
 			if in.dropped != nil {
@@ -98,7 +97,7 @@ func (l *live) consume(ctx context.Context) {
 				l.waiting[req.run] = append(l.waiting[req.run], req)
 			}
 		case <-idle.C:
-			l.finish(ctx, "idle")
+			l.finish(ctx, report.EndIdle)
 			l.refused = false // its controller is gone too
 			idle.Reset(l.so.Idle)
 		}
@@ -115,10 +114,10 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 		// run: they are rejected, not taken for an implicit live-* run.
 		l.refused = true
 		if err == nil && ownName(b.Run) {
-			err = fmt.Errorf("%w: run name: name %q is one of tdwstitch's own file names", wire.ErrBadBegin, b.Run)
+			err = &wire.BeginError{Detail: fmt.Sprintf("run name: name %q is one of tdwstitch's own file names", b.Run)}
 		}
-		if err != nil {
-			l.reject(wire.ErrBadBegin.Error(), strings.TrimPrefix(strings.TrimPrefix(err.Error(), wire.ErrBadBegin.Error()), ": "))
+		if be := (*wire.BeginError)(nil); errors.As(err, &be) {
+			l.reject(wire.ErrBadBegin.Error(), be.Detail)
 			return
 		}
 		l.begin(b)

@@ -100,7 +100,7 @@ func recoveredReport(runOut string) *report.Serve {
 	if b, err := os.ReadFile(filepath.Join(runOut, report.ServeFile)); err != nil || json.Unmarshal(b, run) != nil {
 		run = &report.Serve{Run: filepath.Base(runOut)}
 	}
-	run.Folder, run.Ended, run.Interrupted = filepath.Base(runOut), "recovered", true
+	run.Folder, run.Ended, run.Interrupted = filepath.Base(runOut), report.EndRecovered, true
 	run.Report, run.Status, run.Error = filepath.Join(filepath.Base(runOut), report.RunFile), "", ""
 	if run.Rejected == nil {
 		run.Rejected = map[string]int{}

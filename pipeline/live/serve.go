@@ -104,7 +104,9 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 	}
 	// One limit for every encode of this process: recovered runs, live
 	// runs, chunks and joins (see pipeline.Options.Encoders).
-	so.Encoders = semaphore.NewWeighted(int64(so.Jobs))
+	if so.Encoders == nil {
+		so.Encoders = semaphore.NewWeighted(int64(so.Jobs))
+	}
 	failed, degraded, err := recoverRuns(ctx, outDir, so.Options)
 	if err != nil {
 		sock.Close()
@@ -116,7 +118,7 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 	// ends when ctx does (encodes are cancelled, their runs stay spooled),
 	// and Serve returns only when all have.
 	var g errgroup.Group
-	l := &live{out: outDir, so: so, g: &g, start: time.Now(), freed: make(chan struct{}, 1), q: q,
+	l := &live{out: outDir, so: so, g: &g, runs: semaphore.NewWeighted(int64(so.Jobs)), start: time.Now(), freed: make(chan struct{}, 1), q: q,
 		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	l.failed.Store(failed)
 	l.degraded.Store(degraded)
@@ -183,7 +185,9 @@ type live struct {
 	out string
 	so  Options
 	// g runs the goroutines serve owns (see Serve).
-	g     *errgroup.Group
+	g *errgroup.Group
+	// runs bounds the runs encoding or joining at once (--jobs).
+	runs  *semaphore.Weighted
 	start time.Time
 	q     *queue
 

@@ -40,8 +40,23 @@ type BeginMessage struct {
 	Audio *string `json:"audio"`
 }
 
-// ErrBadBegin is wrapped by every reason a begin message is refused.
+// ErrBadBegin is the class of every reason a begin message is refused
+// (errors.Is); the reason itself is a *BeginError.
 var ErrBadBegin = errors.New("bad begin message")
+
+// BeginError is a refused begin message; Detail says why ("" when it is
+// not the JSON object expected).
+type BeginError struct{ Detail string }
+
+func (e *BeginError) Error() string {
+	if e.Detail == "" {
+		return ErrBadBegin.Error()
+	}
+	return ErrBadBegin.Error() + ": " + e.Detail
+}
+
+// Is makes a *BeginError an ErrBadBegin.
+func (e *BeginError) Is(target error) bool { return target == ErrBadBegin }
 
 // ParseControl says which control message parts is, if any, and parses a
 // begin message, checking its run name (SafeName) and frame rate.
@@ -60,13 +75,13 @@ func ParseControl(parts [][]byte) (Control, BeginMessage, error) {
 		return NotControl, b, nil
 	}
 	if len(parts) != 2 || json.Unmarshal(parts[1], &b) != nil {
-		return Begin, b, ErrBadBegin
+		return Begin, b, &BeginError{}
 	}
 	if err := SafeName(b.Run); err != nil {
-		return Begin, b, fmt.Errorf("%w: run name: %w", ErrBadBegin, err)
+		return Begin, b, &BeginError{Detail: "run name: " + err.Error()}
 	}
 	if b.FPS != nil && !(*b.FPS >= 1 && *b.FPS <= 1000) {
-		return Begin, b, fmt.Errorf("%w: run %q: fps %g is not within 1 to 1000", ErrBadBegin, b.Run, *b.FPS)
+		return Begin, b, &BeginError{Detail: fmt.Sprintf("run %q: fps %g is not within 1 to 1000", b.Run, *b.FPS)}
 	}
 	return Begin, b, nil
 }
