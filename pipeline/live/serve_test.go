@@ -7,12 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
 
@@ -297,3 +301,81 @@ func readRun(dir string) *report.Run {
 }
 
 var sampleRun = testkit.Fixture("sample-run")
+
+// TestServeEndToEndFromGo runs Serve whole without python: a Go PUSH peer
+// sends a run of 60 frames (img and id) with a begin and an end; a small
+// chunk size makes serve seal chunks while it arrives, encode them on its
+// errgroup's chunk encoder, join them at the end, and report. A second run
+// then stops half-way: cancelling ctx returns Serve (every goroutine
+// ended) and leaves that run spooled for recovery.
+func TestServeEndToEndFromGo(t *testing.T) {
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	srv := startServe(t, addr, func(so *Options) { so.ChunkBytes = 16 << 10; so.Jobs = 1 })
+	push, err := zmq.NewSocket(zmq.PUSH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer push.Close()
+	push.SetLinger(5 * time.Second)
+	if err := push.Connect(addr); err != nil {
+		t.Fatal(err)
+	}
+	scene := synth.Scene{Width: 32, Height: 32}
+	send := func(parts ...[]byte) {
+		t.Helper()
+		if _, err := push.SendMessage(parts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frame := func(n int) {
+		img, id, _ := scene.Frame(n)
+		im := tdwmsg.Images("a", "SensorContainer", 32, 32, []tdwmsg.Pass{{Mask: 1, Image: scene.EncodeJPEG(img), Ext: 2}, {Mask: 2, Image: synth.EncodePNG(id), Ext: 1}})
+		send(im, binary.BigEndian.AppendUint32(nil, uint32(n)))
+	}
+	send([]byte(wire.BeginTopic), []byte(`{"run": "go_run", "fps": 30}`))
+	for n := range 60 {
+		frame(n)
+	}
+	send([]byte(wire.EndTopic), []byte(`{}`))
+	srv.waitRun(t, "go_run")
+
+	var sr report.Serve
+	if err := report.Read(filepath.Join(srv.out, "go_run", report.ServeFile), &sr); err != nil {
+		t.Fatal(err)
+	}
+	rep := readRun(filepath.Join(srv.out, "go_run"))
+	if sr.Frames != 60 || sr.Chunks < 2 || sr.Ended != report.EndMessage || rep == nil || len(rep.Streams) != 2 {
+		t.Fatalf("serve report %+v, run report %+v; want 60 frames in 2 chunks or more, ended by its end, 2 streams", sr, rep)
+	}
+	for _, s := range rep.Streams {
+		if s.Status != report.OK || s.FramesWritten != 60 || s.FPS != 30 {
+			t.Errorf("%s: %s, %d frames at %v fps; want ok, 60 at 30", s.ID, s.Status, s.FramesWritten, s.FPS)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(srv.out, "go_run", SpoolDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the spool of an encoded run is still there: %v", err)
+	}
+
+	send([]byte(wire.BeginTopic), []byte(`{"run": "cut"}`))
+	for n := range 10 {
+		frame(n)
+	}
+	// The last frame is in serve once a run reports it; then stop.
+	deadline := time.Now().Add(time.Minute)
+	for !spooled(filepath.Join(srv.out, "cut", SpoolDir), 10) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second run's 10 frames were not spooled within a minute")
+		}
+		runtime.Gosched()
+	}
+	srv.stop()
+	if _, err := os.Stat(filepath.Join(srv.out, "cut", SpoolDir)); err != nil {
+		t.Errorf("the cut run is not left spooled: %v", err)
+	}
+}
+
+// spooled reports whether the spool in dir lists n frames in its index.
+func spooled(dir string, n int) bool {
+	b, err := os.ReadFile(filepath.Join(dir, spool.IndexName))
+	return err == nil && bytes.Count(b, []byte("\n")) >= 2*n+1 // a header, a row per frame and pass
+}
