@@ -148,8 +148,8 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		// A run-level failure fails each stream not yet done.
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
-	encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
-	return settle(rep)
+	causes := encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
+	return settle(rep, causes...)
 }
 
 // findStreams lists the run's streams that the options select (for a live
@@ -216,7 +216,8 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 // encoder slot), and puts each stream's report in its place in rep. With
 // rewrite, the report is written as each stream finishes, so a run killed
 // half-way keeps what it finished (status "running" tells it stopped).
-func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs []string, rewrite bool, opts Options) {
+func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs []string, rewrite bool, opts Options) (causes []error) {
+	causes = make([]error, len(jobs))
 	var mu sync.Mutex
 	rep.Status = report.Running
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
@@ -227,17 +228,18 @@ func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs [
 		p.Go(func() {
 			release := holdEncoder(ctx, opts)
 			defer release()
-			sr := encodeStream(ctx, *job, opts)
+			sr, cause := encodeStream(ctx, *job, opts)
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
-			rep.Streams[i] = sr
+			rep.Streams[i], causes[i] = sr, cause
 			if rewrite {
 				writeRun(rep, job.outDir)
 			}
 		})
 	}
 	p.Wait()
+	return causes
 }
 
 // failRemaining records a run-level failure (err) for each stream not yet done,
@@ -367,10 +369,11 @@ func IsFailure(err error) bool {
 // failed (the error lists them, wrapping nothing), degraded if any is (the
 // error wraps ErrDegraded), skipped if every one was kept up to date, else
 // ok. Streams listed only because their videos are on disk do not count.
-func settle(rep *report.Run) error {
+func settle(rep *report.Run, causes ...error) error {
 	var failed, degraded []string
+	var first error // the first failed stream's cause, for the CLI's advice
 	kept, selected := 0, 0
-	for _, sr := range rep.Streams {
+	for i, sr := range rep.Streams {
 		if sr.NotSelected {
 			continue // listed with its last result; not this run's outcome
 		}
@@ -378,6 +381,9 @@ func settle(rep *report.Run) error {
 		switch sr.Status {
 		case report.Failed:
 			failed = append(failed, sr.ID+": "+sr.Error)
+			if first == nil && i < len(causes) {
+				first = causes[i]
+			}
 		case report.Degraded:
 			degraded = append(degraded, sr.ID)
 		}
@@ -388,7 +394,7 @@ func settle(rep *report.Run) error {
 	switch {
 	case len(failed) > 0:
 		rep.Status = report.Failed
-		return fmt.Errorf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; "))
+		return &reportedError{msg: fmt.Sprintf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; ")), err: first}
 	case len(degraded) > 0:
 		rep.Status = report.Degraded
 		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))

@@ -29,8 +29,9 @@ type streamJob struct {
 }
 
 // encodeStream encodes one stream to a temporary file, verifies it and renames
-// it into place. It never returns an error: the outcome is in the report.
-func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stream {
+// it into place. The outcome is in the report; the error, when the stream
+// failed, is its cause as a value (the report's message, wrapping it).
+func encodeStream(ctx context.Context, job streamJob, opts Options) (*report.Stream, error) {
 	b, outDir := job.Bounded, job.outDir
 	s := b.Stream
 	sr := newStreamReport(b, opts)
@@ -39,7 +40,7 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stre
 		// Interrupted before this stream began: say so, start nothing.
 		sr.Status, sr.Error = report.Failed, fmt.Sprintf("interrupted (%v) before it started: run again to encode this stream", context.Cause(ctx))
 		markStale(sr, final)
-		return sr
+		return sr, ctx.Err()
 	}
 	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
@@ -66,8 +67,9 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) *report.Stre
 		sr.FramesWritten, sr.FramesDropped, sr.Duration, sr.Bytes = 0, 0, 0, 0
 		markStale(sr, final)
 	}
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: reported(sr, err)})
-	return sr
+	failure := reported(sr, err)
+	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: failure})
+	return sr, failure
 }
 
 // markStale notes in a failed stream's report that the file at its output
