@@ -73,6 +73,38 @@ func TestFIFONamedLikeAFrame(t *testing.T) {
 	}
 }
 
+// TestSidecarFIFO: a FIFO named timing.csv is not a sidecar. Opening it
+// must not wait for a writer: probe, encode and batch go on without it,
+// saying why, and --timing sidecar, which asked for it, fails at once.
+func TestSidecarFIFO(t *testing.T) {
+	root := t.TempDir()
+	runDir := filepath.Join(root, "run1")
+	if err := (synth.Scene{Width: 32, Height: 32, Frames: 5, FPS: 60}).Write(runDir, "a", synth.Passes{Img: true, ID: true}); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(runDir, "timing.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := fifo + ": not a regular file"
+	if code, stdout, stderr := cliWithin(t, time.Minute, "probe", runDir); code != 0 || !strings.Contains(stdout+stderr, want) {
+		t.Errorf("probe: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q"); code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("encode: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := cliWithin(t, time.Minute, "batch", root, "-o", t.TempDir(), "-q"); code != 0 {
+		t.Errorf("batch: exit %d\n%s", code, stderr)
+	}
+	out := t.TempDir()
+	if code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", out, "-q", "--timing", "sidecar"); code != 1 || !strings.Contains(stderr, "--timing sidecar: "+want) {
+		t.Errorf("--timing sidecar: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "a", "img.mp4")); err == nil {
+		t.Error("--timing sidecar could not be honoured, yet a video was written")
+	}
+}
+
 // TestAudioFIFO: an audio file that is a FIFO is not probed (ffprobe would
 // wait for a writer for ever). Found in the run, it is left out, saying
 // why; named by --audio, the request cannot be honoured and the run fails,

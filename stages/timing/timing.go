@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -54,14 +55,33 @@ func (e *LineError) Error() string {
 // "frame,<N>,<seconds>" (one per saved frame) and "audio_start,,<seconds>".
 // Rows with other event names are ignored. Any other problem is an error
 // naming the line, and the caller falls back to another source.
+//
+// Only a regular file is a sidecar: the open does not wait for a FIFO's
+// writer (O_NONBLOCK), so a FIFO named timing.csv is an error, never a hang.
+// Its size is bounded by MaxSidecarBytes (millions of rows), so a runaway
+// file costs an error, not the machine's memory.
 func ReadSidecar(path string) (*Clock, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &LineError{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
 	}
 	defer f.Close()
-	return parseSidecar(path, f)
+	info, err := f.Stat()
+	if err != nil {
+		return nil, &LineError{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &LineError{Path: path, Msg: fmt.Sprintf("not a regular file (mode %v): a timing sidecar must be one; remove or replace it", info.Mode().Type())}
+	}
+	if info.Size() > MaxSidecarBytes {
+		return nil, &LineError{Path: path, Msg: fmt.Sprintf("is %d bytes, more than a timing sidecar's limit of %d (about 8 million frames): is it the right file?", info.Size(), int64(MaxSidecarBytes))}
+	}
+	return parseSidecar(path, io.LimitReader(f, MaxSidecarBytes))
 }
+
+// MaxSidecarBytes bounds a timing sidecar's size: at about 30 bytes a row,
+// 256 MiB holds about 8 million frames, over 70 hours at 30 fps.
+const MaxSidecarBytes = 256 << 20
 
 func parseSidecar(path string, r io.Reader) (*Clock, error) {
 	c := &Clock{Source: Sidecar, Frames: map[int64]float64{}}

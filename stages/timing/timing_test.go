@@ -2,7 +2,10 @@ package timing
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,5 +81,32 @@ func TestEvenly(t *testing.T) {
 	c, err := Evenly([]int64{10, 11, 13}, 2)
 	if err != nil || c.Frames[10] != 0 || c.Frames[11] != 0.5 || c.Frames[13] != 1.5 {
 		t.Fatalf("Evenly = %+v, %v", c, err)
+	}
+}
+
+// TestReadSidecarOnlyRegularBounded: a FIFO is refused without waiting for
+// a writer (the test would hang otherwise), and a file larger than any
+// sidecar is refused from its size, before a byte is parsed.
+func TestReadSidecarOnlyRegularBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSidecar(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("FIFO: error = %v", err)
+	}
+	huge := filepath.Join(dir, "huge.csv")
+	if err := os.WriteFile(huge, []byte("event,frame,time\nframe,0,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSidecar(huge); err != nil {
+		t.Fatalf("small sidecar: %v", err)
+	}
+	if err := os.Truncate(huge, MaxSidecarBytes+1); err != nil { // sparse: costs no disk
+		t.Fatal(err)
+	}
+	if _, err := ReadSidecar(huge); err == nil || !strings.Contains(err.Error(), "more than a timing sidecar's limit") {
+		t.Errorf("huge: error = %v", err)
 	}
 }
