@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -299,20 +300,20 @@ func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final 
 		sr.Audio = streamAudio(audio, duration, offset)
 		job.Audio, job.AudioRate, job.AudioOffset, job.Duration = audio.Path, audio.SampleRate, offset, duration
 	}
-	tmp, err := tempBeside(final)
+	tmp, err := output.TempBeside(final)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 	job.Output = tmp
 	if err := opts.Tool.Concat(ctx, job); err != nil {
-		return WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
+		return output.WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
 	}
-	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
+	if err := output.Verify(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
 	if info, err := os.Stat(tmp); err == nil {
 		sr.Bytes = info.Size()
 	}
-	return publish(tmp, final)
+	return output.Publish(tmp, final)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -66,7 +67,7 @@ func encode(ctx context.Context, job runJob, opts Options) (*report.Run, string,
 	}()
 	lock := func() (err error) {
 		if unlock == nil {
-			unlock, err = LockOutput(outDir)
+			unlock, err = output.Lock(outDir)
 		}
 		return err
 	}
@@ -315,7 +316,7 @@ func prevError(rep *report.Run) string {
 	return "unchanged since it failed: " + strings.Join(msgs, "; ")
 }
 
-// lockedError: the output folder is another process's (see LockOutput).
+// lockedError: the output folder is another process's (see output.Lock).
 type lockedError struct{ err error }
 
 func (e *lockedError) Error() string { return e.err.Error() }

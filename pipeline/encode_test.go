@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"go.uber.org/goleak"
@@ -222,7 +223,7 @@ func TestCancelMidStream(t *testing.T) {
 func assertNoVideo(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) != report.RunFile && filepath.Base(p) != LockName {
+		if err == nil && !d.IsDir() && filepath.Base(p) != report.RunFile && filepath.Base(p) != output.LockName {
 			t.Errorf("left behind: %s", p)
 		}
 		return nil

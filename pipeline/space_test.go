@@ -2,14 +2,13 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -22,9 +21,9 @@ import (
 // device" and naming the folder, with no --deep-check hint, and leaves no
 // video or temporary file.
 func TestFullDiskIsNamed(t *testing.T) {
-	real := freeSpace
-	freeSpace = func(string) (int64, error) { return 4096, nil }
-	t.Cleanup(func() { freeSpace = real })
+	real := output.FreeSpace
+	output.FreeSpace = func(string) (int64, error) { return 4096, nil }
+	t.Cleanup(func() { output.FreeSpace = real })
 	tl := tool(t)
 	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
 		if name != tl.FFmpeg {
@@ -46,28 +45,5 @@ func TestFullDiskIsNamed(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(out, "a"))
 	if len(entries) != 0 {
 		t.Fatalf("left in %s: %v", filepath.Join(out, "a"), entries)
-	}
-}
-
-// TestWhenFull: an error is taken for a full disk when it says so or when
-// the disk has almost no space left, and only then.
-func TestWhenFull(t *testing.T) {
-	dir := t.TempDir()
-	other := errors.New("verifying x.mp4: 3 frames were sent but the video holds 2")
-	if free, err := freeSpace(dir); err != nil || free < fullBelow {
-		t.Fatalf("free space of %s: %d, %v (the test needs 1 MiB)", dir, free, err)
-	}
-	if got := WhenFull(dir, other); got != other {
-		t.Errorf("with space left: %v", got)
-	}
-	said := errors.New("ffmpeg encoder failed (exit code 1): Error closing file x.mkv: No space left on device")
-	if got := WhenFull(dir, said); !errors.Is(got, syscall.ENOSPC) || !errors.Is(got, said) {
-		t.Errorf("ffmpeg's own words: %v", got)
-	}
-	real := freeSpace
-	freeSpace = func(string) (int64, error) { return 0, nil }
-	defer func() { freeSpace = real }()
-	if got := WhenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
-		t.Errorf("on a full disk: %v", got)
 	}
 }

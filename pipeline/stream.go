@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
-	"github.com/tdwstitch/tdwstitch/stages/container"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -165,7 +165,7 @@ func problemsError(s *discover.Stream, sr *report.Stream) error {
 
 func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(Event)) error {
 	s := job.Stream
-	tmp, err := tempBeside(final)
+	tmp, err := output.TempBeside(final)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			return WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
+			return output.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
@@ -259,7 +259,7 @@ func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWr
 
 // publishStream verifies the finished video and renames it into place.
 func publishStream(ctx context.Context, sr *report.Stream, tmp, final string, opts Options) error {
-	if err := verifyOutput(ctx, sr, tmp, final, opts.Tool); err != nil {
+	if err := output.Verify(ctx, sr, tmp, final, opts.Tool); err != nil {
 		return err
 	}
 	if sr.Audio != nil { // the audio the video carries, now that its length is known
@@ -268,7 +268,7 @@ func publishStream(ctx context.Context, sr *report.Stream, tmp, final string, op
 	if info, err := os.Stat(tmp); err == nil {
 		sr.Bytes = info.Size()
 	}
-	if err := publish(tmp, final); err != nil {
+	if err := output.Publish(tmp, final); err != nil {
 		return err
 	}
 	sr.Status = writtenStatus(sr)
@@ -390,104 +390,5 @@ func (w *slotWriter) write(b []byte) error {
 		return fmt.Errorf("%w: %w", errWrite, err)
 	}
 	w.written++
-	return nil
-}
-
-// tempBeside creates the empty temporary file a video is written to before
-// it is renamed to final, in final's folder (made if needed). A process
-// killed mid-encode (kill -9) leaves its temporary file; the next one for
-// the same output clears it.
-func tempBeside(final string) (string, error) {
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
-	}
-	stale, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(final))+".tmp-*"))
-	for _, f := range stale {
-		os.Remove(f)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
-	}
-	return tmp.Name(), tmp.Close()
-}
-
-// verifyOutput checks the finished file before it is moved into place: frame
-// count, size, codec and audio, read from the container's own tables
-// (stages/container), or by ffprobe when those cannot be parsed.
-func verifyOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
-	// A video that fails its checks on a full disk is a write that failed.
-	return WhenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
-}
-
-func checkOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
-	var got container.Info
-	if info, err := container.Inspect(path); err == nil {
-		got = info
-	} else {
-		m, err := tool.Probe(ctx, path, true)
-		if err != nil {
-			return fmt.Errorf("verifying %s: %w", final, err)
-		}
-		v, ok := m.Video()
-		if !ok {
-			return fmt.Errorf("verifying %s: ffmpeg wrote no video stream", final)
-		}
-		_, audio := m.Audio()
-		got = container.Info{Codec: v.Codec, Width: v.Width, Height: v.Height, Frames: v.Packets, HasAudio: audio}
-		sr.PixFmt = v.PixFmt
-	}
-	sr.Codec = got.Codec
-	if got.Frames != sr.FramesWritten {
-		return &ShortVideoError{final: final, sent: sr.FramesWritten, held: got.Frames}
-	}
-	if got.Width != sr.Width || got.Height != sr.Height {
-		return fmt.Errorf("verifying %s: video is %dx%d, expected %dx%d", final, got.Width, got.Height, sr.Width, sr.Height)
-	}
-	if sr.Audio != nil && !got.HasAudio {
-		return fmt.Errorf("verifying %s: the audio track is missing", final)
-	}
-	sr.Duration = float64(sr.FramesWritten) / sr.FPS
-	if sr.VFR {
-		sr.Duration = sr.CaptureSpan + 1/sr.FPS
-	}
-	sr.Verified = true
-	return nil
-}
-
-// ShortVideoError: the video holds fewer frames than were sent (the CLI
-// suggests its deep check). On a disk
-// with space left, a frame that passed the header checks but not the
-// decoder is the likely cause; on a full one, the write (see whenFull).
-type ShortVideoError struct {
-	final      string
-	sent, held int
-}
-
-func (e *ShortVideoError) Error() string {
-	return e.facts() + "; a frame may be corrupt inside"
-}
-
-func (e *ShortVideoError) facts() string {
-	return fmt.Sprintf("verifying %s: %d frames were sent but the video holds %d", e.final, e.sent, e.held)
-}
-
-// globEscape quotes the characters filepath.Glob treats specially.
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
-}
-
-// publish moves the finished, verified video into place, replacing the
-// earlier one (which is kept until then).
-func publish(tmp, final string) error {
-	// CreateTemp made the file private; a video is as readable as any
-	// file the user makes (a gallery's web server, a shared dataset).
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("cannot make %s readable: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("cannot move the finished video into place at %s: %w", final, err)
-	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
@@ -24,7 +25,7 @@ func explain(err error) string {
 		gap    *frames.GapError
 		pixels *frames.PixelsError
 		stall  *ffmpeg.StallError
-		short  *pipeline.ShortVideoError
+		short  *output.ShortVideoError
 	)
 	switch {
 	case errors.As(err, &gap) && gap.Timed:

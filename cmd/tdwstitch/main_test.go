@@ -13,11 +13,11 @@ import (
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // cli runs one command line in-process and returns its exit code and output.
@@ -64,7 +64,7 @@ func leftovers(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() != report.RunFile && d.Name() != pipeline.LockName {
+		if err == nil && !d.IsDir() && d.Name() != report.RunFile && d.Name() != output.LockName {
 			rel, _ := filepath.Rel(dir, p)
 			files = append(files, rel)
 		}

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 func copyFile(t *testing.T, from, to string) {
@@ -380,7 +380,7 @@ func TestRunFailureKeepsTheListing(t *testing.T) {
 func TestOneWriterPerOutputFolder(t *testing.T) {
 	runDir := testkit.SceneRun(t, 5, 32, 32, synth.Passes{Img: true, ID: true})
 	out := t.TempDir()
-	lock, err := os.OpenFile(filepath.Join(out, pipeline.LockName), os.O_RDWR|os.O_CREATE, 0o644)
+	lock, err := os.OpenFile(filepath.Join(out, output.LockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

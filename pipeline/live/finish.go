@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -144,7 +145,7 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 func saveServeReport(runOut string, run *report.Serve, onEvent func(pipeline.Event)) error {
 	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
-		err = pipeline.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
+		err = output.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
 		onEvent(pipeline.Event{Kind: pipeline.Rejected, Run: run.Run, Err: err})
 	}
 	return err

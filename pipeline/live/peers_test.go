@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
@@ -95,7 +96,7 @@ func TestServeFromPythonSender(t *testing.T) {
 				t.Error("the spool was not removed after a successful encode")
 			}
 			entries, _ := os.ReadDir(out)
-			if len(entries) != 2 || entries[0].Name() != pipeline.LockName || entries[1].Name() != "episode_1" {
+			if len(entries) != 2 || entries[0].Name() != output.LockName || entries[1].Name() != "episode_1" {
 				t.Errorf("output folder holds %v, want only serve's lock and episode_1", entries)
 			}
 		})
@@ -176,7 +177,7 @@ s.close(linger=10000); c.term()`
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{pipeline.LockName, "after_flood"}) {
+	if !slices.Equal(names, []string{output.LockName, "after_flood"}) {
 		t.Fatalf("output folder holds %v, want only after_flood (no escape, no runs from garbage)", names)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "escape")); err == nil {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -21,7 +21,7 @@ import (
 // audio its begin message gave, keeping the chunks already encoded. The
 // error wraps ErrFailed when a run failed, ErrDegraded when one is degraded.
 func Recover(ctx context.Context, outDir string, opts pipeline.Options) error {
-	unlock, err := pipeline.LockOutput(outDir)
+	unlock, err := output.Lock(outDir)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func Recover(ctx context.Context, outDir string, opts pipeline.Options) error {
 // recoverRuns is Recover, counting the runs that failed or are degraded.
 func recoverRuns(ctx context.Context, outDir string, opts pipeline.Options) (failed, degraded int64, err error) {
 	opts.ApplyDefaults()
-	spools, err := filepath.Glob(filepath.Join(globEscape(outDir), "*", SpoolDir))
+	spools, err := filepath.Glob(filepath.Join(output.GlobEscape(outDir), "*", SpoolDir))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -115,9 +115,4 @@ func recoveredReport(runOut string) *report.Serve {
 		}
 	}
 	return run
-}
-
-// globEscape quotes the glob metacharacters in a literal path.
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
 }

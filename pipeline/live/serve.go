@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -93,7 +94,7 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 	}
 	// One serve (or --recover) per output folder: a second one would take
 	// over the first one's spools.
-	unlock, err := pipeline.LockOutput(outDir)
+	unlock, err := output.Lock(outDir)
 	if err != nil {
 		return err
 	}

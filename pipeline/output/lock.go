@@ -1,4 +1,4 @@
-package pipeline
+package output
 
 import (
 	"errors"
@@ -12,11 +12,11 @@ import (
 // LockName is the lock file in an output folder: one writer at a time.
 const LockName = ".tdwstitch.lock"
 
-// LockOutput takes the output folder's lock (flock(2), released by the
+// Lock takes the output folder's lock (flock(2), released by the
 // kernel when the process dies, so it is never stale) and writes the holder
 // in it for the message another process gets. Two processes encoding into
 // one folder would otherwise replace each other's videos and reports.
-func LockOutput(outDir string) (unlock func(), err error) {
+func Lock(outDir string) (unlock func(), err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
 	}

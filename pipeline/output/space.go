@@ -1,4 +1,4 @@
-package pipeline
+package output
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ import (
 // free space is the evidence.
 const fullBelow = 1 << 20
 
-// freeSpace is the space left for this process on the filesystem holding
+// FreeSpace is the space left for this process on the filesystem holding
 // dir (a variable so that a test can stand in for a full disk).
-var freeSpace = func(dir string) (int64, error) {
+var FreeSpace = func(dir string) (int64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, err
@@ -57,7 +57,7 @@ func WhenFull(dir string, err error) error {
 	if err == nil || errors.As(err, &full) {
 		return err
 	}
-	free, serr := freeSpace(dir)
+	free, serr := FreeSpace(dir)
 	said := errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
 	if said || serr == nil && free < fullBelow {
 		return &NoSpaceError{Dir: dir, Free: free, Err: err}

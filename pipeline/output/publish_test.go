@@ -1,4 +1,4 @@
-package pipeline
+package output
 
 import (
 	"os"
@@ -15,11 +15,11 @@ func TestPublishReplacesWhole(t *testing.T) {
 	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
 
 	write(tmp, "new")
-	if err := publish(tmp, final); err != nil || read(final) != "new" {
+	if err := Publish(tmp, final); err != nil || read(final) != "new" {
 		t.Fatalf("publish to a free path: %v, %q", err, read(final))
 	}
 	write(tmp, "newer")
-	if err := publish(tmp, final); err != nil || read(final) != "newer" {
+	if err := Publish(tmp, final); err != nil || read(final) != "newer" {
 		t.Fatalf("publish over the earlier video: %v, %q", err, read(final))
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
