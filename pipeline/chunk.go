@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -88,32 +89,14 @@ func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, 
 	return out, warnings
 }
 
-// firstOf is stream s's first frame in the whole run, when encoding a chunk.
-func (g *segment) firstOf(s *discover.Stream) (int64, bool) {
+// part places stream s of the chunk on the whole run's grid (a nil
+// segment: a whole run).
+func (g *segment) part(s *discover.Stream) place.Part {
 	if g == nil {
-		return 0, false
+		return place.Part{}
 	}
-	n, ok := g.First[s.ID()]
-	return n, ok && n <= s.Frames[0].Number
-}
-
-// bounds are the chunk's first and last output slots on the run's grid
-// (last -1: the stream's own end). Without times under --gaps drop, chunks
-// simply follow each other.
-func (g *segment) bounds(p placement) (start, last int64) {
-	if p.drop && p.clock == nil {
-		return 0, -1
-	}
-	if p.clock != nil {
-		if _, ok := p.clock.Frames[g.From]; !ok {
-			return 0, -1
-		}
-	}
-	start, last = max(0, p.slot(g.From, 0)), -1
-	if g.Next >= 0 {
-		last = p.slot(g.Next, 0) - 1
-	}
-	return start, last
+	first, ok := g.First[s.ID()]
+	return place.Part{First: first, InRun: ok, Timed: g.Timed}
 }
 
 // EncodeChunk encodes window w of the live run spooled in spoolDir into
@@ -297,7 +280,7 @@ func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final 
 			offset = clock.AudioStart - clock.Frames[sr.FirstFrame]
 		}
 		duration := float64(sr.FramesWritten) / opts.FPS
-		sr.Audio = streamAudio(audio, duration, offset)
+		sr.Audio = place.StreamAudio(audio, duration, offset)
 		job.Audio, job.AudioRate, job.AudioOffset, job.Duration = audio.Path, audio.SampleRate, offset, duration
 	}
 	tmp, err := output.TempBeside(final)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -41,7 +42,7 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "a", filepath.Base(strings.Replace(p, "img_", "id_", 1))[:len("id_0000")]+".png"), synth.EncodePNG(m), 0o644)
 	}
 	slices.Sort(numbers)
-	opts := Options{Tool: tool(t), FPS: 60, Timing: TimingSidecar}
+	opts := Options{Tool: tool(t), FPS: 60, Timing: place.TimingSidecar}
 
 	// The run has gaps: both ways write every stream, degraded.
 	whole, _, err := Encode(ctx, dir, t.TempDir(), opts)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -198,7 +199,7 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 	if job.seg != nil {
 		clock = job.seg.Clock // the spool's sidecar is still being written
 	} else if len(good) > 0 {
-		clock, warnings, err = resolveClock(run, good, audio, opts)
+		clock, warnings, err = place.Clock(run, good, audio, opts.placing())
 		rep.Warnings = append(rep.Warnings, warnings...)
 		if err != nil {
 			return nil, err

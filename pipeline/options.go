@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -64,9 +65,9 @@ type Options struct {
 	Audio string
 	// NoAudio encodes no audio even when the run folder has some.
 	NoAudio bool
-	// Timing is where frames' capture times come from: TimingAuto (default:
-	// the run's timing.csv when present), TimingSidecar, TimingMtime or
-	// TimingNone. Capture times place frames in streams that carry audio, or
+	// Timing is where frames' capture times come from: place.TimingAuto (default:
+	// the run's timing.csv when present), place.TimingSidecar, place.TimingMtime or
+	// place.TimingNone. Capture times place frames in streams that carry audio, or
 	// in every stream when Timing is given explicitly (not auto).
 	Timing string
 	// FitAudio spreads the frames evenly over the audio's duration when no
@@ -154,7 +155,7 @@ func (o *Options) ApplyDefaults() {
 		o.MaxPixels = 8192 * 8192
 	}
 	if o.Timing == "" {
-		o.Timing = TimingAuto
+		o.Timing = place.TimingAuto
 	}
 	if o.Gaps == "" {
 		o.Gaps = Hold
@@ -190,7 +191,7 @@ func (o Options) Validate() error {
 		return bad("Gaps", fmt.Sprintf("%q", o.Gaps), "is not one of hold, drop, fail")
 	case !slices.Contains([]BadPolicy{"", Skip, FailBad}, o.OnBad):
 		return bad("OnBad", fmt.Sprintf("%q", o.OnBad), "is not one of skip, fail")
-	case !slices.Contains([]string{"", TimingAuto, TimingSidecar, TimingMtime, TimingNone}, o.Timing):
+	case !slices.Contains([]string{"", place.TimingAuto, place.TimingSidecar, place.TimingMtime, place.TimingNone}, o.Timing):
 		return bad("Timing", fmt.Sprintf("%q", o.Timing), "is not one of auto, sidecar, mtime, none")
 	case o.Preset != "" && !slices.Contains(ffmpeg.Presets, o.Preset):
 		return bad("Preset", fmt.Sprintf("%q", o.Preset), fmt.Sprintf("is not an x264 preset (%s)", strings.Join(ffmpeg.Presets, ", ")))
@@ -225,4 +226,10 @@ func holdEncoder(ctx context.Context, opts Options) (release func()) {
 // checks are the limits frames are read and checked against.
 func (o Options) checks() frames.Checks {
 	return frames.Checks{Readers: o.Readers, MaxPixels: o.MaxPixels, MaxGap: o.MaxGap, Deep: o.Deep}
+}
+
+// placing is what place needs of the options.
+func (o Options) placing() place.Config {
+	return place.Config{FPS: o.FPS, Timing: o.Timing, VFR: o.VFR, FitAudio: o.FitAudio,
+		Drop: o.Gaps == Drop, MaxGap: o.MaxGap, Strict: o.OnBad == FailBad}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -46,13 +47,13 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	}
 	var clock *timing.Clock
 	if len(good) > 0 {
-		clock, warnings, err = resolveClock(run, good, audio, opts)
+		clock, warnings, err = place.Clock(run, good, audio, opts.placing())
 		rep.Warnings = append(rep.Warnings, warnings...)
 		if err != nil {
 			return rep, err
 		}
 		if clock == nil {
-			rep.FileTimes = assessFileTimes(good, audio, opts)
+			rep.FileTimes = place.AssessFileTimes(good, audio, opts.placing())
 		}
 	}
 	rep.Streams = make([]*report.Stream, len(streams))
@@ -73,7 +74,7 @@ func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clo
 		sr.Status, sr.Error = report.Failed, b.Err.Error()
 		return sr
 	}
-	place := planStream(s, sr, clock, audio, nil, opts)
+	pl := place.Stream(s, sr, clock, audio, place.Part{}, opts.placing())
 	shp := b.Shape
 	want := b.Shape // read by the readers; shp is set by this goroutine
 	frames.Scan(ctx, s.Frames, opts.checks(), false, &want, func(c frames.Checked) bool {
@@ -96,9 +97,9 @@ func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clo
 		sr.Codec, sr.PixFmt = "h264", "yuv420p"
 		sr.Width, sr.Height = sr.Width+sr.Width%2, sr.Height+sr.Height%2
 	}
-	slots := place.plannedSlots(sr.FramesRead)
-	if place.clock == nil && !place.drop {
-		slots = place.plannedSlots(len(s.Frames))
+	slots := pl.PlannedSlots(sr.FramesRead)
+	if pl.ByNumber() {
+		slots = pl.PlannedSlots(len(s.Frames))
 	}
 	sr.FramesWritten = int(slots)
 	sr.Duration = float64(slots) / opts.FPS

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -171,9 +172,9 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 
-	w := &slotWriter{place: planStream(s, sr, job.clock, job.audio, job.seg, opts), limit: -1, maxGap: opts.MaxGap}
+	w := &slotWriter{place: place.Stream(s, sr, job.clock, job.audio, job.seg.part(s), opts.placing()), limit: -1, maxGap: opts.MaxGap}
 	if job.seg != nil {
-		w.next, w.limit = job.seg.bounds(w.place)
+		w.next, w.limit = w.place.Bounds(job.seg.From, job.seg.Next)
 	}
 	failing, firstBad, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
 	if failure == nil && ctx.Err() != nil {
@@ -263,7 +264,7 @@ func publishStream(ctx context.Context, sr *report.Stream, tmp, final string, op
 		return err
 	}
 	if sr.Audio != nil { // the audio the video carries, now that its length is known
-		sr.Audio = streamAudio(sr.Audio, sr.Duration, sr.Audio.Offset)
+		sr.Audio = place.StreamAudio(sr.Audio, sr.Duration, sr.Audio.Offset)
 	}
 	if info, err := os.Stat(tmp); err == nil {
 		sr.Bytes = info.Size()
@@ -291,7 +292,7 @@ func writtenStatus(sr *report.Stream) report.Status {
 // any bad frames before it).
 type slotWriter struct {
 	pipe    *ffmpeg.Pipeline
-	place   placement
+	place   place.Placement
 	prev    []byte // the last good frame, not yet written
 	next    int64  // the next slot to write
 	limit   int64  // the last slot of a live run's chunk; -1: the stream's own end
@@ -325,12 +326,12 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset
-		enc.Duration = w.place.duration(sr.FramesFound)
-		if w.place.drop && w.place.clock == nil {
+		enc.Duration = w.place.Duration(sr.FramesFound)
+		if w.place.Compact() {
 			enc.Duration = 0 // --gaps drop: as long as the good frames, known at the end
 		}
 	}
-	enc.Timestamps = w.place.timestamps()
+	enc.Timestamps = w.place.Timestamps()
 	p, err := opts.Tool.Start(ctx, dec, enc)
 	if err != nil {
 		return err
@@ -342,10 +343,10 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 // put hands over good frame n: the previous good frame fills the slots up to
 // where n starts.
 func (w *slotWriter) put(n int64, data []byte) error {
-	slot := w.place.slot(n, w.good)
-	if w.prev != nil && w.place.clock != nil && !w.place.vfr && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
+	slot := w.place.Slot(n, w.good)
+	if w.prev != nil && w.place.ByTime() && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
 		return &frames.GapError{Timed: true, Need: slot - w.next, Msg: fmt.Sprintf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than the widest gap allowed (%d; a pause in capture?)",
-			n, float64(slot-w.next)/w.place.fps, slot-w.next, w.maxGap)}
+			n, float64(slot-w.next)/w.place.FPS(), slot-w.next, w.maxGap)}
 	}
 	w.good++
 	w.bad = 0
@@ -374,7 +375,7 @@ func (w *slotWriter) finish() error {
 		}
 		return nil
 	}
-	last := w.place.lastSlot(w.good)
+	last := w.place.LastSlot(w.good)
 	for {
 		if err := w.write(w.prev); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 )
 
 // clapperRun writes a clapperboard run and returns it with, for each flash,
@@ -46,7 +47,7 @@ func TestSyncClapperboard(t *testing.T) {
 		{"sidecar 60fps audio starts earlier, longer", synth.Clapper{Seconds: 60, AudioOffset: -1.23, AudioSeconds: 70, Seed: 2}, 60, "", false, 1},
 		{"sidecar 30fps", synth.Clapper{Seconds: 60, AudioOffset: 0.5, Seed: 3}, 30, "", false, 1},
 		{"sidecar with gaps", synth.Clapper{Seconds: 60, AudioOffset: -0.25, Gaps: 5, Seed: 4}, 60, "", false, 1},
-		{"file times", synth.Clapper{Seconds: 60, AudioOffset: 0.8, Seed: 5}, 60, TimingMtime, false, 2},
+		{"file times", synth.Clapper{Seconds: 60, AudioOffset: 0.8, Seed: 5}, 60, place.TimingMtime, false, 2},
 		{"sidecar vfr", synth.Clapper{Seconds: 60, AudioOffset: -0.4, Seed: 6}, 60, "", true, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +108,7 @@ func TestFramesDroppedAreCounted(t *testing.T) {
 	}
 	// At 60 fps: frame 0 in slot 0, 1 in slot 1, 2 and 3 both in slot 2.
 	os.WriteFile(filepath.Join(dir, "timing.csv"), []byte("event,frame,time\nframe,0,10.000\nframe,1,10.005\nframe,2,10.020\nframe,3,10.021\n"), 0o644)
-	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: tool(t), FPS: 60, Timing: TimingSidecar, NoAudio: true})
+	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: tool(t), FPS: 60, Timing: place.TimingSidecar, NoAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
@@ -113,7 +114,7 @@ func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bo
 	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
 		return 0, false
 	}
-	timed := r.opts.Audio != "" || (r.opts.Timing != pipeline.TimingAuto && r.opts.Timing != pipeline.TimingNone)
+	timed := r.opts.Audio != "" || (r.opts.Timing != place.TimingAuto && r.opts.Timing != place.TimingNone)
 	if timed && now-c.start < 2/r.opts.FPS {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package place
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
-// Timing sources the --timing flag accepts.
+// Timing sources Config.Timing takes (the --timing flag's values).
 const (
 	TimingAuto    = "auto"    // the sidecar when present, else none
 	TimingSidecar = "sidecar" // RUN/timing.csv, or a warning and none
@@ -23,29 +23,48 @@ const (
 	TimingNone    = "none"    // frames 1/fps apart
 )
 
-// resolveClock finds the run's capture times as opts.Timing asks. Under
+// Config is what placing frames depends on, from the encode's options.
+type Config struct {
+	FPS      float64
+	Timing   string // TimingAuto, TimingSidecar, TimingMtime or TimingNone
+	VFR      bool   // one output frame per file at its capture time
+	FitAudio bool   // without capture times, spread the frames over the audio
+	Drop     bool   // --gaps drop: good frames follow each other
+	MaxGap   int64  // the widest gap allowed, in frames; < 0: any
+	Strict   bool   // a sidecar that cannot be used is an error, not a warning
+}
+
+// Part places a chunk of a live run on the whole run's grid; the zero
+// value places a whole run.
+type Part struct {
+	First int64 // the stream's first frame in the whole run, when InRun
+	InRun bool
+	Timed bool // the run's final videos get audio: visual streams are placed by time
+}
+
+// Clock finds the run's capture times as cfg.Timing asks. Under
 // --timing auto, a sidecar that cannot be used is a warning naming the file
 // and line, and frames go 1/fps apart (or over the audio with --fit audio);
 // under --strict it is an error. An explicit --timing sidecar or mtime, or
 // --vfr, that cannot be honoured is an error: never a silent fallback.
-func resolveClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, []string, error) {
-	clock, warnings, err := findClock(run, streams, audio, opts)
-	if err == nil && opts.VFR && clock == nil {
+func Clock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []string, error) {
+	clock, warnings, err := findClock(run, streams, audio, cfg)
+	if err == nil && cfg.VFR && clock == nil {
 		err = fmt.Errorf("--vfr needs capture times, and %s has none that can be used (no valid %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
 	}
 	return clock, warnings, err
 }
 
-func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, []string, error) {
+func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []string, error) {
 	frames := frameNumbers(streams)
 	audioDur := 0.0
 	if audio != nil {
 		audioDur = audio.SourceDuration
 	}
-	switch opts.Timing {
+	switch cfg.Timing {
 	case TimingAuto, TimingSidecar:
 		path := filepath.Join(run.Dir, timing.SidecarName)
-		if _, err := os.Stat(path); err != nil && opts.Timing == TimingAuto {
+		if _, err := os.Stat(path); err != nil && cfg.Timing == TimingAuto {
 			break
 		}
 		clock, err := timing.ReadSidecar(path)
@@ -53,7 +72,7 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 			err = clock.Check(path, frames, audioDur)
 		}
 		if err == nil {
-			err = checkTimeGaps(clock, frames, opts, path)
+			err = checkTimeGaps(clock, frames, cfg, path)
 		}
 		if err == nil {
 			var warnings []string
@@ -62,42 +81,42 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 			}
 			return clock, warnings, nil
 		}
-		if opts.Timing == TimingSidecar {
+		if cfg.Timing == TimingSidecar {
 			return nil, nil, fmt.Errorf("--timing sidecar: %w (fix or write %s, or pass --timing auto to go without it)", err, path)
 		}
-		if opts.OnBad == FailBad {
+		if cfg.Strict {
 			return nil, nil, fmt.Errorf("timing: %v (--strict)", err)
 		}
 		next := "1/fps spacing"
-		if opts.FitAudio && audio != nil {
+		if cfg.FitAudio && audio != nil {
 			next = "frames spread over the audio (--fit audio)"
 		}
 		warning := fmt.Sprintf("timing: %v; --timing auto fell back to %s", err, next)
-		clock, err = fitClock(frames, audio, opts)
+		clock, err = fitClock(frames, audio, cfg)
 		return clock, []string{warning}, err
 	case TimingMtime:
-		clock, err := fileTimesClock(streams, audio, opts)
+		clock, err := fileTimesClock(streams, audio, cfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--timing mtime: %w (pass --timing none, or auto)", err)
 		}
 		return clock, nil, nil
 	}
-	clock, err := fitClock(frames, audio, opts)
+	clock, err := fitClock(frames, audio, cfg)
 	return clock, nil, err
 }
 
 // checkTimeGaps bounds capture times like MaxGap bounds frame numbers:
 // a time far past the previous frame's (a wrong row, a touched file) would
 // hold that frame for as long, so it makes the clock unusable instead.
-func checkTimeGaps(clock *timing.Clock, numbers []int64, opts Options, what string) error {
-	if opts.MaxGap < 0 {
+func checkTimeGaps(clock *timing.Clock, numbers []int64, cfg Config, what string) error {
+	if cfg.MaxGap < 0 {
 		return nil
 	}
 	for i := 1; i < len(numbers); i++ {
 		dt := clock.Frames[numbers[i]] - clock.Frames[numbers[i-1]]
-		if held := dt*opts.FPS - 1; held > float64(opts.MaxGap) {
+		if held := dt*cfg.FPS - 1; held > float64(cfg.MaxGap) {
 			return &frames.GapError{Timed: true, Need: int64(math.Ceil(held)), Msg: fmt.Sprintf("%s: frame %d is captured %.2f s after frame %d, %.0f frames at %g fps: more than the widest gap allowed (%d; a wrong time? correct it)",
-				what, numbers[i], dt, numbers[i-1], held, opts.FPS, opts.MaxGap)}
+				what, numbers[i], dt, numbers[i-1], held, cfg.FPS, cfg.MaxGap)}
 		}
 	}
 	return nil
@@ -105,8 +124,8 @@ func checkTimeGaps(clock *timing.Clock, numbers []int64, opts Options, what stri
 
 // fitClock spreads the frames over the audio for --fit audio, which needs
 // audio; nil without --fit.
-func fitClock(frames []int64, audio *report.Audio, opts Options) (*timing.Clock, error) {
-	if !opts.FitAudio {
+func fitClock(frames []int64, audio *report.Audio, cfg Config) (*timing.Clock, error) {
+	if !cfg.FitAudio {
 		return nil, nil
 	}
 	if audio == nil {
@@ -115,7 +134,7 @@ func fitClock(frames []int64, audio *report.Audio, opts Options) (*timing.Clock,
 	clock, err := timing.Evenly(frames, audio.SourceDuration)
 	if err == nil {
 		// A recorder left running an hour must not spread 30 frames over it.
-		err = checkTimeGaps(clock, frames, opts, fmt.Sprintf("--fit audio (%.1f s of audio for %d frames)", audio.SourceDuration, len(frames)))
+		err = checkTimeGaps(clock, frames, cfg, fmt.Sprintf("--fit audio (%.1f s of audio for %d frames)", audio.SourceDuration, len(frames)))
 	}
 	return clock, err
 }
@@ -124,7 +143,7 @@ func fitClock(frames []int64, audio *report.Audio, opts Options) (*timing.Clock,
 // they cannot serve: out of order, or far too close together for the
 // frames at --fps (the files were copied without their times). probe and
 // encode both use it.
-func fileTimesClock(streams []*discover.Stream, audio *report.Audio, opts Options) (*timing.Clock, error) {
+func fileTimesClock(streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, error) {
 	frames := frameNumbers(streams)
 	clock := modTimeClock(streams, audio)
 	dur := 0.0
@@ -134,16 +153,16 @@ func fileTimesClock(streams []*discover.Stream, audio *report.Audio, opts Option
 	if err := clock.Check("file modification times", frames, dur); err != nil {
 		return nil, err
 	}
-	if err := checkTimeGaps(clock, frames, opts, "file modification times"); err != nil {
+	if err := checkTimeGaps(clock, frames, cfg, "file modification times"); err != nil {
 		return nil, err
 	}
 	if len(frames) < 2 {
 		return clock, nil
 	}
 	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
-	nominal := float64(len(frames)-1) / opts.FPS
+	nominal := float64(len(frames)-1) / cfg.FPS
 	if span < nominal/4 {
-		return nil, fmt.Errorf("file modification times span %.3f s where %d frames at %g fps take %.2f s: the files were copied without their times (cp without -p?), so they say nothing about capture", span, len(frames), opts.FPS, nominal)
+		return nil, fmt.Errorf("file modification times span %.3f s where %d frames at %g fps take %.2f s: the files were copied without their times (cp without -p?), so they say nothing about capture", span, len(frames), cfg.FPS, nominal)
 	}
 	return clock, nil
 }
@@ -181,34 +200,34 @@ func modTimeClock(streams []*discover.Stream, audio *report.Audio) *timing.Clock
 	return timing.FromModTimes(times, audioMod, dur)
 }
 
-// planStream decides how a stream is timed and what audio it carries, and
+// Stream decides how a stream is timed and what audio it carries, and
 // records both in its report. Capture times place frames when the stream
 // carries audio or --timing was given; a silent video under --timing auto
 // keeps one frame per 1/fps, the simulation's own time step.
-func planStream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, seg *segment, opts Options) placement {
+func Stream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, part Part, cfg Config) Placement {
 	withAudio := audio != nil && s.Pass.Visual()
 	// A chunk of a live run is placed as its final video, which gets the audio.
-	timed := withAudio || (seg != nil && seg.Timed && s.Pass.Visual())
-	if !timed && opts.Timing == TimingAuto && !opts.VFR {
+	timed := withAudio || (part.Timed && s.Pass.Visual())
+	if !timed && cfg.Timing == TimingAuto && !cfg.VFR {
 		clock = nil
 	}
-	p := newPlacement(s, clock, seg, opts)
+	p := newPlacement(s, clock, part, cfg)
 	sr.Timing = report.TimingNone
 	if clock != nil {
 		sr.Timing, sr.TimingEstimate = report.TimingSource(clock.Source), clock.Estimate()
 		sr.CaptureSpan = clock.Frames[p.last] - p.t0
-		sr.OneLinerDrift = sr.CaptureSpan - float64(len(s.Frames)-1)/opts.FPS
+		sr.OneLinerDrift = sr.CaptureSpan - float64(len(s.Frames)-1)/cfg.FPS
 	}
 	sr.VFR = p.vfr
 	if withAudio {
-		sr.Audio = streamAudio(audio, p.duration(len(s.Frames)), p.audioOffset())
+		sr.Audio = StreamAudio(audio, p.Duration(len(s.Frames)), p.AudioOffset())
 	}
 	return p
 }
 
-// streamAudio is the run's audio as a stream of duration seconds carries it,
+// StreamAudio is the run's audio as a stream of duration seconds carries it,
 // starting offset seconds after the first frame.
-func streamAudio(run *report.Audio, duration, offset float64) *report.Audio {
+func StreamAudio(run *report.Audio, duration, offset float64) *report.Audio {
 	a := *run
 	a.Offset, a.Codec = offset, "aac"
 	// The part of the recording inside [0, duration) of the video.
@@ -216,12 +235,12 @@ func streamAudio(run *report.Audio, duration, offset float64) *report.Audio {
 	return &a
 }
 
-// placement decides in which output slot (1/fps each) every frame number
+// Placement decides in which output slot (1/fps each) every frame number
 // starts to show. With capture times, slot k shows the frame captured at or
 // before k/fps, so frames are repeated when the controller was slow and
 // dropped when it was fast; without, frame numbers are 1/fps apart (the
 // simulation's time), or with --gaps drop good frames follow each other.
-type placement struct {
+type Placement struct {
 	clock *timing.Clock // nil: no capture times
 	t0    float64       // capture time of the stream's first frame
 	fps   float64
@@ -236,14 +255,14 @@ type placement struct {
 	frames   []int64
 }
 
-func newPlacement(s *discover.Stream, clock *timing.Clock, seg *segment, opts Options) placement {
-	p := placement{clock: clock, fps: opts.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: opts.Gaps == Drop}
-	if first, ok := seg.firstOf(s); ok {
-		p.first = first // a later chunk: slots count from the stream's first frame in the run
+func newPlacement(s *discover.Stream, clock *timing.Clock, part Part, cfg Config) Placement {
+	p := Placement{clock: clock, fps: cfg.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: cfg.Drop}
+	if part.InRun && part.First <= p.first {
+		p.first = part.First // a later chunk: slots count from the stream's first frame in the run
 	}
 	if clock != nil {
 		p.t0 = clock.Frames[p.first]
-		if opts.VFR {
+		if cfg.VFR {
 			p.vfr, p.position = true, make(map[int64]int64, len(s.Frames))
 			for i, f := range s.Frames {
 				p.position[f.Number] = int64(i)
@@ -254,8 +273,8 @@ func newPlacement(s *discover.Stream, clock *timing.Clock, seg *segment, opts Op
 	return p
 }
 
-// timestamps are the output frames' times in a variable-frame-rate video.
-func (p placement) timestamps() []float64 {
+// Timestamps are the output frames' times in a variable-frame-rate video.
+func (p Placement) Timestamps() []float64 {
 	if !p.vfr {
 		return nil
 	}
@@ -266,16 +285,16 @@ func (p placement) timestamps() []float64 {
 	return ts
 }
 
-// duration is the video's length in seconds if every frame is good.
-func (p placement) duration(frames int) float64 {
+// Duration is the video's length in seconds if every frame is good.
+func (p Placement) Duration(frames int) float64 {
 	if p.vfr {
 		return p.clock.Frames[p.last] - p.t0 + 1/p.fps
 	}
-	return float64(p.plannedSlots(frames)) / p.fps
+	return float64(p.PlannedSlots(frames)) / p.fps
 }
 
-// slot is where frame n starts to show; good counts the good frames before it.
-func (p placement) slot(n int64, good int) int64 {
+// Slot is where frame n starts to show; good counts the good frames before it.
+func (p Placement) Slot(n int64, good int) int64 {
 	switch {
 	case p.vfr:
 		return p.position[n]
@@ -289,38 +308,73 @@ func (p placement) slot(n int64, good int) int64 {
 	}
 }
 
-// lastSlot is the final slot of the video when good frames are written.
-func (p placement) lastSlot(good int) int64 {
-	if p.drop && p.clock == nil {
+// LastSlot is the final slot of the video when good frames are written.
+func (p Placement) LastSlot(good int) int64 {
+	if p.Compact() {
 		return int64(good) - 1
 	}
-	return p.slot(p.last, good)
+	return p.Slot(p.last, good)
 }
 
-// plannedSlots is the video's length in frames if every frame is good.
-func (p placement) plannedSlots(frames int) int64 {
-	return p.lastSlot(frames) + 1
+// PlannedSlots is the video's length in frames if every frame is good.
+func (p Placement) PlannedSlots(frames int) int64 {
+	return p.LastSlot(frames) + 1
 }
 
-// audioOffset is when the audio starts relative to the first frame, in
+// AudioOffset is when the audio starts relative to the first frame, in
 // seconds (positive: later, padded with silence; negative: earlier, trimmed).
-func (p placement) audioOffset() float64 {
+func (p Placement) AudioOffset() float64 {
 	if p.clock == nil || !p.clock.HasAudio {
 		return 0
 	}
 	return p.clock.AudioStart - p.t0
 }
 
-// assessFileTimes tells whether file modification times could serve as
+// AssessFileTimes tells whether file modification times could serve as
 // capture times, and what they would correct, for probe.
-func assessFileTimes(streams []*discover.Stream, audio *report.Audio, opts Options) string {
-	clock, err := fileTimesClock(streams, audio, opts)
+func AssessFileTimes(streams []*discover.Stream, audio *report.Audio, cfg Config) string {
+	clock, err := fileTimesClock(streams, audio, cfg)
 	if err != nil {
 		return fmt.Sprintf("not usable (--timing mtime would fail): %v", err)
 	}
 	frames := frameNumbers(streams)
 	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
-	drift := span - float64(len(frames)-1)/opts.FPS
+	drift := span - float64(len(frames)-1)/cfg.FPS
 	return fmt.Sprintf("usable as an estimate: frames span %.2f s where %d frames at %g fps make %.2f s; --timing mtime would correct %.2f s of drift",
-		span, len(frames), opts.FPS, float64(len(frames)-1)/opts.FPS, drift)
+		span, len(frames), cfg.FPS, float64(len(frames)-1)/cfg.FPS, drift)
 }
+
+// ByNumber reports whether slots follow frame numbers (no capture times,
+// no --gaps drop), so a missing frame keeps its slot.
+func (p Placement) ByNumber() bool { return p.clock == nil && !p.drop }
+
+// Bounds are a chunk's first and last output slots on the run's grid, for
+// the chunk whose frames start at from and whose next chunk starts at next
+// (next < 0: the last chunk; last -1: the stream's own end). Without times
+// under --gaps drop, chunks simply follow each other.
+func (p Placement) Bounds(from, next int64) (start, last int64) {
+	if p.Compact() {
+		return 0, -1
+	}
+	if p.clock != nil {
+		if _, ok := p.clock.Frames[from]; !ok {
+			return 0, -1
+		}
+	}
+	start, last = max(0, p.Slot(from, 0)), -1
+	if next >= 0 {
+		last = p.Slot(next, 0) - 1
+	}
+	return start, last
+}
+
+// Compact reports whether good frames simply follow each other (--gaps
+// drop without capture times): the video is as long as its good frames.
+func (p Placement) Compact() bool { return p.drop && p.clock == nil }
+
+// ByTime reports whether frames sit on the 1/fps grid at their capture
+// times, so a late frame holds the one before it for as long.
+func (p Placement) ByTime() bool { return p.clock != nil && !p.vfr }
+
+// FPS is the output's frame rate.
+func (p Placement) FPS() float64 { return p.fps }

@@ -1,0 +1,6 @@
+// Package place decides where every frame of a stream shows in its video:
+// it resolves the run's capture clock (timing.csv, file times, the audio's
+// length, or none, as Config.Timing asks) and maps frame numbers to output
+// slots of 1/fps (Placement), so frames repeat when the controller was slow,
+// drop when it was fast, and the audio starts where it was recorded.
+package place

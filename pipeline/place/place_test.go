@@ -1,0 +1,81 @@
+package place
+
+import (
+	"math"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/report"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+func stream(numbers ...int64) *discover.Stream {
+	s := &discover.Stream{Avatar: "a", Pass: tdw.Img}
+	for _, n := range numbers {
+		s.Frames = append(s.Frames, discover.Frame{Number: n})
+	}
+	return s
+}
+
+// TestSlotsFollowTheClock: by frame number, frames are 1/fps apart and a
+// missing one keeps its slot; by capture time, a late frame starts later
+// (the one before it is held) and the audio starts where it was recorded;
+// under --gaps drop, good frames follow each other.
+func TestSlotsFollowTheClock(t *testing.T) {
+	s := stream(10, 11, 13)
+	byNumber := Stream(s, &report.Stream{}, nil, nil, Part{}, Config{FPS: 10})
+	if got := [3]int64{byNumber.Slot(10, 0), byNumber.Slot(13, 2), byNumber.PlannedSlots(3)}; got != [3]int64{0, 3, 4} {
+		t.Errorf("by number: slots %v, want [0 3 4]", got)
+	}
+	if !byNumber.ByNumber() || byNumber.ByTime() || byNumber.Compact() {
+		t.Error("by number: wrong mode")
+	}
+	clock := &timing.Clock{Source: timing.Sidecar, Frames: map[int64]float64{10: 5.0, 11: 5.1, 13: 5.45}, AudioStart: 4.9, HasAudio: true}
+	audio := &report.Audio{Path: "a.wav", SourceDuration: 2}
+	sr := &report.Stream{}
+	timed := Stream(s, sr, clock, audio, Part{}, Config{FPS: 10, Timing: TimingAuto})
+	if off := timed.AudioOffset(); timed.Slot(13, 2) != 5 || !timed.ByTime() || math.Abs(off+0.1) > 1e-9 {
+		t.Errorf("by time: frame 13 in slot %d (want 5), audio offset %g (want -0.1)", timed.Slot(13, 2), timed.AudioOffset())
+	}
+	if sr.Audio == nil || sr.Timing != report.TimingSidecar {
+		t.Errorf("by time: the report says timing %q, audio %+v", sr.Timing, sr.Audio)
+	}
+	drop := Stream(s, &report.Stream{}, nil, nil, Part{}, Config{FPS: 10, Drop: true})
+	if drop.Slot(13, 2) != 2 || drop.LastSlot(3) != 2 || !drop.Compact() {
+		t.Errorf("drop: frame 13 in slot %d, last slot %d, want 2 and 2", drop.Slot(13, 2), drop.LastSlot(3))
+	}
+}
+
+// TestChunkSitsOnTheRunsGrid: a later chunk of a live run counts slots from
+// the stream's first frame in the whole run, and ends where the next chunk
+// starts.
+func TestChunkSitsOnTheRunsGrid(t *testing.T) {
+	p := Stream(stream(100, 101, 102), &report.Stream{}, nil, nil, Part{First: 0, InRun: true}, Config{FPS: 30})
+	if p.Slot(100, 0) != 100 {
+		t.Errorf("frame 100 of a chunk in slot %d, want 100", p.Slot(100, 0))
+	}
+	if start, last := p.Bounds(100, 150); start != 100 || last != 149 {
+		t.Errorf("bounds %d..%d, want 100..149", start, last)
+	}
+	if _, last := p.Bounds(100, -1); last != -1 {
+		t.Errorf("the last chunk ends at slot %d, want -1 (its own end)", last)
+	}
+}
+
+// TestSidecarFallsBackOrFails: --timing auto without a usable sidecar goes
+// on 1/fps apart, with a warning naming the file; --timing sidecar fails.
+func TestSidecarFallsBackOrFails(t *testing.T) {
+	run := &discover.Run{Dir: t.TempDir()}
+	s := []*discover.Stream{stream(0, 1, 2)}
+	if c, warnings, err := Clock(run, s, nil, Config{FPS: 60, Timing: TimingAuto}); c != nil || len(warnings) != 0 || err != nil {
+		t.Errorf("auto, no sidecar: %v %v %v", c, warnings, err)
+	}
+	if _, _, err := Clock(run, s, nil, Config{FPS: 60, Timing: TimingSidecar}); err == nil {
+		t.Error("--timing sidecar without a sidecar did not fail")
+	}
+	if _, _, err := Clock(run, s, nil, Config{FPS: 60, Timing: TimingNone, VFR: true}); err == nil {
+		t.Error("--vfr without capture times did not fail")
+	}
+}
