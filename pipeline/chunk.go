@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
@@ -108,7 +109,7 @@ func (g *segment) part(s *discover.Stream) place.Part {
 func EncodeChunk(ctx context.Context, spoolDir, outDir string, w Window, opts Options) error {
 	os.RemoveAll(outDir)
 	opts.NoAudio, opts.Audio, opts.Force = true, "", true
-	opts.OnEvent = func(Event) {}
+	opts.OnEvent = func(event.Event) {}
 	_, _, err := encode(ctx, runJob{dir: spoolDir, out: outDir, find: spool.Find, seg: &segment{Window: w}}, opts)
 	return err
 }
@@ -247,9 +248,9 @@ func joinStream(ctx context.Context, srs []*report.Stream, parts []string, runOu
 	}
 	sr.Status, sr.Error, sr.Verified, sr.Audio = "", "", false, nil
 	final := filepath.Join(runOut, filepath.FromSlash(sr.Output))
-	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
+	emit := func(e event.Event) { e.Stream = sr.ID; opts.OnEvent(e) }
 	// A join reads no frames (Total 0): progress has nothing to count.
-	emit(Event{Kind: StreamStarted})
+	emit(event.Event{Kind: event.StreamStarted})
 	if len(parts) == 0 {
 		failures = append(failures, fmt.Sprintf("no readable frame: all %d frames are bad (see bad_frames)", len(sr.BadFrames)))
 	}
@@ -262,7 +263,7 @@ func joinStream(ctx context.Context, srs []*report.Stream, parts []string, runOu
 	} else {
 		sr.Status = writtenStatus(&sr)
 	}
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: reported(&sr, err)})
+	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: final, Err: reported(&sr, err)})
 	return &sr
 }
 

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -176,8 +177,8 @@ func TestEncoderKilledMidStream(t *testing.T) {
 	out := t.TempDir()
 	var w watchTool
 	var once sync.Once
-	opts := Options{Tool: w.tool(t), OnEvent: func(e Event) {
-		if e.Kind == FrameDone && e.Done == 30 {
+	opts := Options{Tool: w.tool(t), OnEvent: func(e event.Event) {
+		if e.Kind == event.FrameDone && e.Done == 30 {
 			once.Do(func() { w.encoder().Process.Signal(syscall.SIGKILL) })
 		}
 	}}
@@ -200,8 +201,8 @@ func TestCancelMidStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var w watchTool
-	opts := Options{Tool: w.tool(t), Jobs: 2, OnEvent: func(e Event) {
-		if e.Kind == FrameDone && e.Done == 20 {
+	opts := Options{Tool: w.tool(t), Jobs: 2, OnEvent: func(e event.Event) {
+		if e.Kind == event.FrameDone && e.Done == 20 {
 			cancel()
 		}
 	}}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -121,7 +122,7 @@ type Options struct {
 	// Tool runs ffmpeg and ffprobe. Required.
 	Tool ffmpeg.Tool
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
-	OnEvent func(Event)
+	OnEvent func(event.Event)
 	// defaulted: ApplyDefaults has run.
 	defaulted bool
 }
@@ -173,7 +174,7 @@ func (o *Options) ApplyDefaults() {
 		o.Readers = 2 * runtime.NumCPU()
 	}
 	if o.OnEvent == nil {
-		o.OnEvent = func(Event) {}
+		o.OnEvent = func(event.Event) {}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
@@ -43,13 +44,13 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) (*report.Str
 		markStale(sr, final)
 		return sr, ctx.Err()
 	}
-	emit := func(e Event) { e.Stream = sr.ID; opts.OnEvent(e) }
-	emit(Event{Kind: StreamStarted, Total: len(s.Frames)})
+	emit := func(e event.Event) { e.Stream = sr.ID; opts.OnEvent(e) }
+	emit(event.Event{Kind: event.StreamStarted, Total: len(s.Frames)})
 	for _, g := range sr.Gaps {
-		emit(Event{Kind: MissingFrames, Path: gapNames(s, g)})
+		emit(event.Event{Kind: event.MissingFrames, Path: gapNames(s, g)})
 	}
 	for _, bad := range sr.BadFrames {
-		emit(Event{Kind: BadFrame, Path: bad.Path, Err: errors.New(bad.Reason)})
+		emit(event.Event{Kind: event.BadFrame, Path: bad.Path, Err: errors.New(bad.Reason)})
 	}
 	err := b.Err
 	if err == nil {
@@ -69,7 +70,7 @@ func encodeStream(ctx context.Context, job streamJob, opts Options) (*report.Str
 		markStale(sr, final)
 	}
 	failure := reported(sr, err)
-	emit(Event{Kind: StreamDone, Status: sr.Status, Output: final, Err: failure})
+	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: final, Err: failure})
 	return sr, failure
 }
 
@@ -164,7 +165,7 @@ func problemsError(s *discover.Stream, sr *report.Stream) error {
 		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
 }
 
-func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(Event)) error {
+func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final string, opts Options, emit func(event.Event)) error {
 	s := job.Stream
 	tmp, err := output.TempBeside(final)
 	if err != nil {
@@ -215,7 +216,7 @@ func encodeStreamTo(ctx context.Context, job streamJob, sr *report.Stream, final
 // --strict a stream with problems is not encoded (failing), but still read
 // to the end so that the error lists every problem. firstBad is the first
 // bad frame's error when it is the stream's first listed problem.
-func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWriter, tmp string, opts Options, emit func(Event)) (failing bool, firstBad, failure error) {
+func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWriter, tmp string, opts Options, emit func(event.Event)) (failing bool, firstBad, failure error) {
 	s := job.Stream
 	failing = strictFails(sr, opts)
 	shp := job.Shape  // what most frames agree on; unset: the first good frame's
@@ -223,7 +224,7 @@ func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWr
 	done := 0
 	frames.Scan(ctx, s.Frames, opts.checks(), !failing, &want, func(c frames.Checked) bool {
 		done++
-		defer emit(Event{Kind: FrameDone, Done: done, Total: len(s.Frames)})
+		defer emit(event.Event{Kind: event.FrameDone, Done: done, Total: len(s.Frames)})
 		if c.Err == nil {
 			c.Err = shp.Match(c)
 		}
@@ -233,7 +234,7 @@ func feedFrames(ctx context.Context, job streamJob, sr *report.Stream, w *slotWr
 			}
 			w.bad++
 			sr.BadFrames = append(sr.BadFrames, report.BadFrame{Path: c.Frame.Rel, Reason: c.Err.Error()})
-			emit(Event{Kind: BadFrame, Path: c.Frame.Rel, Err: c.Err})
+			emit(event.Event{Kind: event.BadFrame, Path: c.Frame.Rel, Err: c.Err})
 			if !failing && strictFails(sr, opts) {
 				failing = true
 				if w.pipe != nil {

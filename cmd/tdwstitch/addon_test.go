@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -109,9 +110,9 @@ func TestAddonStreamsToServe(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan pipeline.Event, 4)
-	so := live.Options{Options: pipeline.Options{Tool: tl, OnEvent: func(e pipeline.Event) {
-		if e.Kind == pipeline.RunDone {
+	done := make(chan event.Event, 4)
+	so := live.Options{Options: pipeline.Options{Tool: tl, OnEvent: func(e event.Event) {
+		if e.Kind == event.RunDone {
 			done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute,

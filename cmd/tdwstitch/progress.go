@@ -8,11 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/tdwstitch/tdwstitch/pipeline"
 )
 
 // plainEvery is how often a stream's progress is logged when stderr is not a
@@ -112,24 +111,24 @@ func (p *progress) stalls(after time.Duration) {
 }
 
 // moved records a stream's progress for the heartbeat.
-func (p *progress) moved(name string, e pipeline.Event) {
+func (p *progress) moved(name string, e event.Event) {
 	switch e.Kind {
-	case pipeline.StreamStarted:
+	case event.StreamStarted:
 		if e.Total > 0 { // a chunk join reads no frames: nothing to watch
 			p.active[name] = &activity{total: e.Total, moved: time.Now()}
 		}
-	case pipeline.FrameDone:
+	case event.FrameDone:
 		if a := p.active[name]; a != nil {
 			a.done, a.moved = e.Done, time.Now()
 		}
-	case pipeline.StreamDone:
+	case event.StreamDone:
 		delete(p.active, name)
 	}
 }
 
 // problem prints one missing or bad frame of stream name, up to
 // problemLines per stream.
-func (p *progress) problem(name string, e pipeline.Event) {
+func (p *progress) problem(name string, e event.Event) {
 	if p.quiet {
 		return
 	}
@@ -138,7 +137,7 @@ func (p *progress) problem(name string, e pipeline.Event) {
 		return
 	}
 	p.clearBar()
-	if e.Kind == pipeline.MissingFrames {
+	if e.Kind == event.MissingFrames {
 		fmt.Fprintf(p.io.Err, "%s: missing %s\n", name, e.Path)
 		return
 	}
@@ -154,7 +153,7 @@ func (p *progress) problemsDone(name string) {
 	delete(p.problems, name)
 }
 
-func (p *progress) event(e pipeline.Event) {
+func (p *progress) event(e event.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -175,44 +174,44 @@ func (p *progress) event(e pipeline.Event) {
 
 // batchEvent renders a batch: a line per finished run (a bar counting runs
 // on a terminal), bad frames and failures as they happen.
-func (p *progress) batchEvent(e pipeline.Event) {
+func (p *progress) batchEvent(e event.Event) {
 	w := p.io.Err
 	name := e.Run + ": " + e.Stream
 	switch e.Kind {
-	case pipeline.BatchPlanned:
+	case event.BatchPlanned:
 		p.runsTotal = e.Total
-	case pipeline.Listening:
+	case event.Listening:
 		p.clearBar()
 		if e.Output == "connect" {
 			fmt.Fprintf(w, "tdwstitch: connected to %s\n", e.Path)
 			return
 		}
 		fmt.Fprintf(w, "tdwstitch: listening on %s\n", e.Path)
-	case pipeline.Rejected:
+	case event.Rejected:
 		p.clearBar()
 		if e.Run == "" { // no run open (a refused begin, say)
 			fmt.Fprintf(w, "rejected: %v\n", e.Err)
 			return
 		}
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
-	case pipeline.ChunkDone:
+	case event.ChunkDone:
 		if !p.quiet {
 			p.clearBar()
 			fmt.Fprintf(w, "run %s: chunk %d encoded (%s)\n", e.Run, e.Done, e.Path)
 		}
-	case pipeline.StreamStarted:
+	case event.StreamStarted:
 		p.running[name] = true
 		p.describe()
-	case pipeline.BadFrame, pipeline.MissingFrames:
+	case event.BadFrame, event.MissingFrames:
 		p.problem(name, e)
-	case pipeline.StreamDone:
+	case event.StreamDone:
 		p.problemsDone(name)
 		delete(p.running, name)
 		if e.Status == report.Failed {
 			p.clearBar()
 			fmt.Fprintf(w, "%s: FAILED: %s\n", name, explain(e.Err))
 		}
-	case pipeline.RunDone:
+	case event.RunDone:
 		p.runsDone++
 		if p.io.Terminal && !p.quiet {
 			p.describe()
@@ -259,28 +258,28 @@ func (p *progress) clearBar() {
 	}
 }
 
-func (p *progress) line(e pipeline.Event) {
+func (p *progress) line(e event.Event) {
 	w := p.io.Err
 	switch e.Kind {
-	case pipeline.StreamStarted:
+	case event.StreamStarted:
 		if !p.quiet {
 			fmt.Fprintf(w, "%s: started, %d frames\n", e.Stream, e.Total)
 		}
 		p.last[e.Stream] = time.Now()
-	case pipeline.FrameDone:
+	case event.FrameDone:
 		if !p.quiet && time.Since(p.last[e.Stream]) >= plainEvery {
 			fmt.Fprintf(w, "%s: %d/%d frames\n", e.Stream, e.Done, e.Total)
 			p.last[e.Stream] = time.Now()
 		}
-	case pipeline.BadFrame, pipeline.MissingFrames:
+	case event.BadFrame, event.MissingFrames:
 		p.problem(e.Stream, e)
-	case pipeline.StreamDone:
+	case event.StreamDone:
 		p.problemsDone(e.Stream)
 		p.streamDone(e)
 	}
 }
 
-func (p *progress) streamDone(e pipeline.Event) {
+func (p *progress) streamDone(e event.Event) {
 	switch {
 	case e.Status == report.Failed:
 		fmt.Fprintf(p.io.Err, "%s: FAILED: %s\n", e.Stream, explain(e.Err))
@@ -289,9 +288,9 @@ func (p *progress) streamDone(e pipeline.Event) {
 	}
 }
 
-func (p *progress) drawBar(e pipeline.Event) {
+func (p *progress) drawBar(e event.Event) {
 	switch e.Kind {
-	case pipeline.StreamStarted:
+	case event.StreamStarted:
 		p.total += e.Total
 		if p.bar == nil {
 			p.bar = progressbar.NewOptions(p.total,
@@ -306,11 +305,11 @@ func (p *progress) drawBar(e pipeline.Event) {
 			p.bar.ChangeMax(p.total)
 		}
 		p.bar.Describe(e.Stream)
-	case pipeline.FrameDone:
+	case event.FrameDone:
 		p.bar.Add(1)
-	case pipeline.BadFrame, pipeline.MissingFrames:
+	case event.BadFrame, event.MissingFrames:
 		p.problem(e.Stream, e)
-	case pipeline.StreamDone:
+	case event.StreamDone:
 		p.clearBar()
 		p.problemsDone(e.Stream)
 		p.streamDone(e)

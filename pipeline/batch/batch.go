@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -69,7 +70,7 @@ func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, 
 	}
 	rels = slices.DeleteFunc(rels, func(rel string) bool { return !bo.selects(rel) })
 
-	bo.OnEvent(pipeline.Event{Kind: pipeline.BatchPlanned, Total: len(rels)})
+	bo.OnEvent(event.Event{Kind: event.BatchPlanned, Total: len(rels)})
 	results := make([]report.BatchRun, len(rels))
 	p := pool.New().WithMaxGoroutines(bo.Jobs)
 	for i, rel := range rels {
@@ -139,8 +140,8 @@ func (bo Options) runOne(ctx context.Context, root, outRoot, rel string) report.
 		return planRun(runDir, outDir, rel, opts)
 	}
 	onEvent := opts.OnEvent
-	opts.OnEvent = func(e pipeline.Event) { e.Run = rel; onEvent(e) }
-	onEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: rel})
+	opts.OnEvent = func(e event.Event) { e.Run = rel; onEvent(e) }
+	onEvent(event.Event{Kind: event.RunStarted, Run: rel})
 	rep, _, err := pipeline.Encode(ctx, runDir, outDir, opts)
 	br.Status, br.Streams = rep.Status, len(rep.Streams)
 	for _, s := range rep.Streams {
@@ -152,7 +153,7 @@ func (bo Options) runOne(ctx context.Context, root, outRoot, rel string) report.
 	if pipeline.IsFailure(err) {
 		br.Status, br.Error = report.Failed, err.Error()
 	}
-	onEvent(pipeline.Event{Kind: pipeline.RunDone, Run: rel, Status: br.Status, Err: err})
+	onEvent(event.Event{Kind: event.RunDone, Run: rel, Status: br.Status, Err: err})
 	return br
 }
 

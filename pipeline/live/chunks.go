@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
@@ -180,7 +181,7 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 			// Its frames stay spooled (not freed, no longer being freed).
 			l.pending.Add(-job.bytes)
 			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
-				l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+				l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
 			}
 			continue
 		}
@@ -188,6 +189,6 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 			os.Remove(f)
 		}
 		l.release(job.bytes)
-		l.so.OnEvent(pipeline.Event{Kind: pipeline.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
+		l.so.OnEvent(event.Event{Kind: event.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -40,7 +41,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		os.RemoveAll(filepath.Join(r.dir, SpoolDir))
 		os.Remove(filepath.Join(r.dir, liveManifestName))
 		os.Remove(r.dir)
-		l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
+		l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
 		return
 	}
 	if ctx.Err() != nil {
@@ -85,7 +86,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts pipeline.Options) report.Status {
 	spoolDir := filepath.Join(runOut, SpoolDir)
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
-	opts.OnEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: run.Run})
+	opts.OnEvent(event.Event{Kind: event.RunStarted, Run: run.Run})
 	rep, _, err := pipeline.EncodeSpool(ctx, spoolDir, runOut, opts)
 	return endLive(runOut, run, rep, err, opts)
 }
@@ -93,7 +94,7 @@ func encodeSpool(ctx context.Context, runOut string, run *report.Serve, opts pip
 // finishChunked joins a chunked run's videos and records its reports.
 func finishChunked(ctx context.Context, runOut string, run *report.Serve, m *liveManifest, clock *timing.Clock, opts pipeline.Options) report.Status {
 	opts.OnEvent = runEvents(run.Run, opts.OnEvent)
-	opts.OnEvent(pipeline.Event{Kind: pipeline.RunStarted, Run: run.Run})
+	opts.OnEvent(event.Event{Kind: event.RunStarted, Run: run.Run})
 	chunks := make([]pipeline.Chunk, len(m.Chunks))
 	for i, c := range m.Chunks {
 		chunks[i] = pipeline.Chunk{Dir: chunkDir(runOut, c.Index), From: c.From, To: c.To}
@@ -103,8 +104,8 @@ func finishChunked(ctx context.Context, runOut string, run *report.Serve, m *liv
 }
 
 // runEvents names the run in each of its streams' events.
-func runEvents(run string, onEvent func(pipeline.Event)) func(pipeline.Event) {
-	return func(e pipeline.Event) {
+func runEvents(run string, onEvent func(event.Event)) func(event.Event) {
+	return func(e event.Event) {
 		if e.Run == "" {
 			e.Run = run
 		}
@@ -136,17 +137,17 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 		os.RemoveAll(filepath.Join(runOut, ChunksDir))
 		os.Remove(filepath.Join(runOut, liveManifestName))
 	}
-	opts.OnEvent(pipeline.Event{Kind: pipeline.RunDone, Run: run.Run, Status: run.Status, Err: err})
+	opts.OnEvent(event.Event{Kind: event.RunDone, Run: run.Run, Status: run.Status, Err: err})
 	return run.Status
 }
 
 // saveServeReport writes a run's ingest report; a failure is said (a full
 // disk named as such), never passed over.
-func saveServeReport(runOut string, run *report.Serve, onEvent func(pipeline.Event)) error {
+func saveServeReport(runOut string, run *report.Serve, onEvent func(event.Event)) error {
 	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
 		err = output.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
-		onEvent(pipeline.Event{Kind: pipeline.Rejected, Run: run.Run, Err: err})
+		onEvent(event.Event{Kind: event.Rejected, Run: run.Run, Err: err})
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -502,7 +503,7 @@ func (l *live) reject(reason, detail string) {
 	if run == "" {
 		more = "more of this kind outside a run are not shown"
 	}
-	l.so.OnEvent(pipeline.Event{Kind: pipeline.Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
+	l.so.OnEvent(event.Event{Kind: event.Rejected, Run: run, Err: fmt.Errorf("%s%s (%s)", reason, detail, more)})
 }
 
 // tooFar reports whether frame number b is more than maxGap numbers past a

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -265,7 +266,7 @@ func TestServeConnectsToABindingController(t *testing.T) {
 	if b := <-out; !strings.Contains(string(b), "sent 5") {
 		t.Fatalf("sender: %s", b)
 	}
-	var e pipeline.Event
+	var e event.Event
 	select {
 	case e = <-srv.done:
 	case <-time.After(2 * time.Minute):
@@ -403,7 +404,7 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 			if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
 				t.Fatalf("sender: %v\n%s", err, b)
 			}
-			var e pipeline.Event
+			var e event.Event
 			select {
 			case e = <-srv.done:
 			case <-time.After(2 * time.Minute):
@@ -440,9 +441,9 @@ func TestServeExitReflectsRuns(t *testing.T) {
 	frames, _ := senderFrames(t, 12, 16, 16)
 	os.Remove(filepath.Join(frames, "img_0005.jpg"))
 	os.WriteFile(filepath.Join(frames, "img_0005.jpg"), []byte("\xff\xd8 cut short"), 0o644)
-	l := &liveServe{out: t.TempDir(), done: make(chan pipeline.Event, 4)}
-	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e pipeline.Event) {
-		if e.Kind == pipeline.RunDone {
+	l := &liveServe{out: t.TempDir(), done: make(chan event.Event, 4)}
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e event.Event) {
+		if e.Kind == event.RunDone {
 			l.done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
@@ -505,8 +506,8 @@ func TestServeRefusesAbsurdBeginAndLeavesNoEmptyRun(t *testing.T) {
 	var said []string
 	srv := startServe(t, addr, func(so *Options) {
 		done := so.OnEvent
-		so.OnEvent = func(e pipeline.Event) {
-			if e.Kind == pipeline.Rejected {
+		so.OnEvent = func(e event.Event) {
+			if e.Kind == event.Rejected {
 				mu.Lock()
 				said = append(said, e.Err.Error())
 				mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -140,7 +141,7 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 		receive(ctx, sock, q)
 		return nil
 	})
-	ready := pipeline.Event{Kind: pipeline.Listening, Path: so.Source.Listen}
+	ready := event.Event{Kind: event.Listening, Path: so.Source.Listen}
 	if so.Source.Connect != "" {
 		ready.Path, ready.Output = so.Source.Connect, "connect"
 	}

@@ -19,6 +19,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 
@@ -37,7 +38,7 @@ import (
 type liveServe struct {
 	out  string
 	so   Options
-	done chan pipeline.Event
+	done chan event.Event
 	stop func() // cancels Serve and waits for it; safe to call twice
 	// degraded: the test expects a degraded run, so Serve's ErrDegraded;
 	// failed: a failed one, so ErrFailed.
@@ -48,9 +49,9 @@ type liveServe struct {
 // options. Each finished run is reported to waitRun.
 func startServe(t *testing.T, addr string, tune func(*Options)) *liveServe {
 	t.Helper()
-	l := &liveServe{out: t.TempDir(), done: make(chan pipeline.Event, 16)}
-	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e pipeline.Event) {
-		if e.Kind == pipeline.RunDone {
+	l := &liveServe{out: t.TempDir(), done: make(chan event.Event, 16)}
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(e event.Event) {
+		if e.Kind == event.RunDone {
 			l.done <- e
 		}
 	}}, Source: source.Options{Listen: addr, MaxPart: 16 << 20, HWM: 64}, Idle: time.Minute}
@@ -116,8 +117,8 @@ func TestOneServePerOutputFolder(t *testing.T) {
 	ready := make(chan struct{})
 	srv := startServe(t, "ipc://"+filepath.Join(t.TempDir(), "tdw.sock"), func(so *Options) {
 		done := so.OnEvent
-		so.OnEvent = func(e pipeline.Event) {
-			if e.Kind == pipeline.Listening { // serve holds the lock before it listens
+		so.OnEvent = func(e event.Event) {
+			if e.Kind == event.Listening { // serve holds the lock before it listens
 				close(ready)
 			}
 			done(e)
@@ -181,7 +182,7 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(out, "linked")); err != nil {
 		t.Fatal(err)
 	}
-	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(pipeline.Event) {}}}
+	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(event.Event) {}}}
 	so.ApplyDefaults()
 	l := &live{out: out, so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	begin := func(run string, audio any) {
@@ -277,7 +278,7 @@ func TestChunkBoundaries(t *testing.T) {
 		}(), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(pipeline.Event) {}}, ChunkBytes: 1}
+			so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(event.Event) {}}, ChunkBytes: 1}
 			so.ApplyDefaults()
 			l := &live{out: t.TempDir(), so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
 			l.handle(context.Background(), [][]byte{[]byte(wire.BeginTopic), []byte(`{"run": "order"}`)})

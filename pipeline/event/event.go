@@ -1,13 +1,16 @@
-package pipeline
+// Package event is the progress the library reports as it works: a stream
+// started, a frame done, a bad frame, a run done. The library never
+// prints; the command renders events (progress bars, log lines).
+package event
 
 import "github.com/tdwstitch/tdwstitch/report"
 
-// EventKind says what an Event reports.
-type EventKind int
+// Kind says what an Event reports.
+type Kind int
 
 const (
 	// StreamStarted: a stream begins; Total is its number of frame files.
-	StreamStarted EventKind = iota
+	StreamStarted Kind = iota
 	// FrameDone: Done of Total frame files of Stream have been handled.
 	FrameDone
 	// BadFrame: Path (relative to the run) failed validation or was set
@@ -37,7 +40,7 @@ const (
 // Event is one step of a job, for progress displays and logs. The library
 // never prints; the command renders events.
 type Event struct {
-	Kind   EventKind
+	Kind   Kind
 	Run    string // in a batch, the run's path relative to the root
 	Stream string // stream ID, e.g. "a/img"
 	Done   int
