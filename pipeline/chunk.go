@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
-	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
-	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
@@ -97,7 +96,7 @@ func (g *segment) part(s *discover.Stream) place.Part {
 		return place.Part{}
 	}
 	first, ok := g.First[s.ID()]
-	return place.Part{First: first, InRun: ok, Timed: g.Timed}
+	return place.Part{Chunk: true, From: g.From, Next: g.Next, First: first, InRun: ok, Timed: g.Timed}
 }
 
 // EncodeChunk encodes window w of the live run spooled in spoolDir into
@@ -256,48 +255,13 @@ func joinStream(ctx context.Context, srs []*report.Stream, parts []string, runOu
 	}
 	err := errors.New(strings.Join(failures, "; "))
 	if len(failures) == 0 {
-		err = joinStreamTo(ctx, &sr, parts, final, audio, clock, opts)
+		err = video.Join(ctx, &sr, parts, final, audio, clock, opts.video())
 	}
 	if err != nil {
 		sr.Status, sr.Error = report.Failed, err.Error()
 	} else {
-		sr.Status = writtenStatus(&sr)
+		sr.Status = sr.WrittenStatus()
 	}
-	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: final, Err: reported(&sr, err)})
+	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: final, Err: video.Reported(&sr, err)})
 	return &sr
-}
-
-func joinStreamTo(ctx context.Context, sr *report.Stream, parts []string, final string, audio *report.Audio, clock *timing.Clock, opts Options) error {
-	if clock != nil && sr.Timing != "" && sr.Timing != report.TimingNone {
-		t0 := clock.Frames[sr.FirstFrame]
-		sr.CaptureSpan = clock.Frames[sr.LastFrame] - t0
-		sr.OneLinerDrift = sr.CaptureSpan - float64(sr.FramesFound-1)/opts.FPS
-	}
-	visual := sr.Visual()
-	job := ffmpeg.Concat{Parts: parts, Visual: visual, StallTimeout: opts.StallTimeout}
-	if audio != nil && visual {
-		offset := 0.0
-		if clock != nil && clock.HasAudio && sr.Timing != report.TimingNone {
-			offset = clock.AudioStart - clock.Frames[sr.FirstFrame]
-		}
-		duration := float64(sr.FramesWritten) / opts.FPS
-		sr.Audio = place.StreamAudio(audio, duration, offset)
-		job.Audio, job.AudioRate, job.AudioOffset, job.Duration = audio.Path, audio.SampleRate, offset, duration
-	}
-	tmp, err := output.TempBeside(final)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp) // a no-op once renamed into place
-	job.Output = tmp
-	if err := opts.Tool.Concat(ctx, job); err != nil {
-		return output.WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
-	}
-	if err := output.Verify(ctx, sr, tmp, final, opts.Tool); err != nil {
-		return err
-	}
-	if info, err := os.Stat(tmp); err == nil {
-		sr.Bytes = info.Size()
-	}
-	return output.Publish(tmp, final)
 }

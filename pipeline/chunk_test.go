@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -42,7 +43,7 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "a", filepath.Base(strings.Replace(p, "img_", "id_", 1))[:len("id_0000")]+".png"), synth.EncodePNG(m), 0o644)
 	}
 	slices.Sort(numbers)
-	opts := Options{Tool: tool(t), FPS: 60, Timing: place.TimingSidecar}
+	opts := Options{Tool: testkit.FFmpeg(t), FPS: 60, Timing: place.TimingSidecar}
 
 	// The run has gaps: both ways write every stream, degraded.
 	whole, _, err := Encode(ctx, dir, t.TempDir(), opts)
@@ -134,7 +135,7 @@ func TestJoinWarnsOfAStreamMissingFromAChunk(t *testing.T) {
 		os.Remove(filepath.Join(spool, "a", fmt.Sprintf("id_%04d.png", n)))
 	}
 	first := map[string]int64{"a/img": 0, "a/id": 0}
-	opts := Options{Tool: tool(t), FPS: 60}
+	opts := Options{Tool: testkit.FFmpeg(t), FPS: 60}
 	var chunks []Chunk
 	for _, w := range []Window{{Pack: 0, From: 0, To: 9, Next: 10}, {Pack: 1, From: 10, To: 19, Next: 20}, {Pack: 2, From: 20, To: -1, Next: -1}} {
 		w.First = first

@@ -15,6 +15,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -188,7 +189,7 @@ func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.
 // stream jobs: each stream cut to its evidence, the run's audio and capture
 // times, its output and, for a live chunk, its slot window. Jobs of streams
 // already done are nil.
-func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*discover.Stream, job runJob, opts Options) ([]*streamJob, error) {
+func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*discover.Stream, job runJob, opts Options) ([]*video.Job, error) {
 	audio, warnings, err := resolveAudio(ctx, run, opts)
 	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
 	if err != nil {
@@ -205,10 +206,10 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 			return nil, err
 		}
 	}
-	jobs := make([]*streamJob, len(streams))
+	jobs := make([]*video.Job, len(streams))
 	for i := range streams {
 		if rep.Streams[i] == nil {
-			jobs[i] = &streamJob{Bounded: bounds[i], outDir: job.out, audio: audio, clock: clock, seg: job.seg}
+			jobs[i] = &video.Job{Bounded: bounds[i], OutDir: job.out, Audio: audio, Clock: clock, Part: job.seg.part(streams[i])}
 		}
 	}
 	return jobs, nil
@@ -218,7 +219,7 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 // encoder slot), and puts each stream's report in its place in rep. With
 // rewrite, the report is written as each stream finishes, so a run killed
 // half-way keeps what it finished (status "running" tells it stopped).
-func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs []string, rewrite bool, opts Options) (causes []error) {
+func encodeAll(ctx context.Context, rep *report.Run, jobs []*video.Job, inputs []string, rewrite bool, opts Options) (causes []error) {
 	causes = make([]error, len(jobs))
 	var mu sync.Mutex
 	rep.Status = report.Running
@@ -230,13 +231,13 @@ func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs [
 		p.Go(func() {
 			release := holdEncoder(ctx, opts)
 			defer release()
-			sr, cause := encodeStream(ctx, *job, opts)
+			sr, cause := video.Encode(ctx, *job, opts.video())
 			sr.Inputs = inputs[i]
 			mu.Lock()
 			defer mu.Unlock()
 			rep.Streams[i], causes[i] = sr, cause
 			if rewrite {
-				writeRun(rep, job.outDir)
+				writeRun(rep, job.OutDir)
 			}
 		})
 	}
@@ -249,9 +250,9 @@ func encodeAll(ctx context.Context, rep *report.Run, jobs []*streamJob, inputs [
 func failRemaining(rep *report.Run, err error, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
 	for i, s := range streams {
 		if rep.Streams[i] == nil {
-			sr := newStreamReport(frames.Bounded{Stream: s}, opts)
+			sr := video.NewReport(frames.Bounded{Stream: s}, opts.video())
 			sr.Status, sr.Error, sr.Inputs = report.Failed, "not encoded: "+err.Error(), inputs[i]
-			markStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
+			video.MarkStale(sr, filepath.Join(outDir, filepath.FromSlash(sr.Output)))
 			rep.Streams[i] = sr
 		}
 	}
@@ -396,7 +397,7 @@ func settle(rep *report.Run, causes ...error) error {
 	switch {
 	case len(failed) > 0:
 		rep.Status = report.Failed
-		return &reportedError{msg: fmt.Sprintf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; ")), err: first}
+		return &report.Error{Msg: fmt.Sprintf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; ")), Cause: first}
 	case len(degraded) > 0:
 		rep.Status = report.Degraded
 		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))
@@ -533,15 +534,6 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 		return nil, nil, errors.New(msg)
 	}
 	return nil, []string{msg}, nil
-}
-
-// outputName is where a stream's video goes under the output folder,
-// slash-separated: <avatar>/<pass>.mp4 for pictures, .mkv for data.
-func outputName(s *discover.Stream) string {
-	if s.Pass.Visual() {
-		return s.ID() + ".mp4"
-	}
-	return s.ID() + ".mkv"
 }
 
 // Plan is what Encode would do with the run in runDir, from stat calls

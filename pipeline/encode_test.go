@@ -35,15 +35,6 @@ import (
 
 const sampleRun = "../fixtures/sample-run"
 
-func tool(t *testing.T) ffmpeg.Tool {
-	t.Helper()
-	tl, err := ffmpeg.Locate("")
-	if err != nil {
-		t.Fatalf("the end-to-end tests need ffmpeg (go tool task deps installs it): %v", err)
-	}
-	return tl
-}
-
 // treeHash hashes every file's path and bytes under dir: inputs must never change.
 func treeHash(t *testing.T, dir string) string {
 	t.Helper()
@@ -67,7 +58,7 @@ func TestEncodeSampleRun(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	out := t.TempDir()
 	before := treeHash(t, sampleRun)
-	rep, reportPath, err := Encode(context.Background(), sampleRun, out, Options{Tool: tool(t)})
+	rep, reportPath, err := Encode(context.Background(), sampleRun, out, Options{Tool: testkit.FFmpeg(t)})
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
@@ -124,7 +115,7 @@ func TestEncodeSampleRun(t *testing.T) {
 		}
 	}
 	// A second run keeps the outputs, and says so.
-	rep2, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tool(t)})
+	rep2, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: testkit.FFmpeg(t)})
 	if err != nil || rep2.Status != report.Skipped {
 		t.Fatalf("second encode: status %s, err %v; want skipped", rep2.Status, err)
 	}
@@ -138,7 +129,7 @@ type watchTool struct {
 }
 
 func (w *watchTool) tool(t *testing.T) ffmpeg.Tool {
-	tl := tool(t)
+	tl := testkit.FFmpeg(t)
 	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, name, arg...)
 		w.mu.Lock()
@@ -237,7 +228,7 @@ func assertNoVideo(t *testing.T, dir string) {
 func TestEncodersBoundEveryEncode(t *testing.T) {
 	slots := semaphore.NewWeighted(1)
 	var started, unheld atomic.Int32
-	tl := tool(t)
+	tl := testkit.FFmpeg(t)
 	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
 		if slices.Contains(arg, "libx264") || slices.Contains(arg, "ffv1") {
 			started.Add(1)

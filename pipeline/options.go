@@ -13,6 +13,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -233,4 +234,11 @@ func (o Options) checks() frames.Checks {
 func (o Options) placing() place.Config {
 	return place.Config{FPS: o.FPS, Timing: o.Timing, VFR: o.VFR, FitAudio: o.FitAudio,
 		Drop: o.Gaps == Drop, MaxGap: o.MaxGap, Strict: o.OnBad == FailBad}
+}
+
+// video is what encoding one stream needs of the options.
+func (o Options) video() video.Settings {
+	return video.Settings{Tool: o.Tool, FPS: o.FPS, CRF: o.CRF, Preset: o.Preset, EncoderThreads: o.EncoderThreads,
+		OneProcess: o.OneProcess, StallTimeout: o.StallTimeout, Checks: o.checks(), Place: o.placing(),
+		FailGaps: o.Gaps == FailGaps, FailBad: o.OnBad == FailBad, OnEvent: o.OnEvent}
 }

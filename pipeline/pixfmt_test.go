@@ -12,6 +12,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 )
 
 // TestDataPassPixelFormatsBitExact: whatever PNG flavour a data pass comes in
@@ -37,7 +38,7 @@ func TestDataPassPixelFormatsBitExact(t *testing.T) {
 				os.WriteFile(filepath.Join(run, "a", fmt.Sprintf("id_%04d.png", i)), synth.EncodePNG(m), 0o644)
 			}
 			out := t.TempDir()
-			rep, _, err := Encode(context.Background(), run, out, Options{Tool: tool(t)})
+			rep, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/sourcegraph/conc/pool"
@@ -69,7 +70,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 
 func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	s := b.Stream
-	sr := newStreamReport(b, opts)
+	sr := video.NewReport(b, opts.video())
 	if b.Err != nil {
 		sr.Status, sr.Error = report.Failed, b.Err.Error()
 		return sr
@@ -107,9 +108,9 @@ func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clo
 	switch {
 	case sr.FramesRead == 0:
 		sr.Status, sr.Error = report.Failed, "no readable frame"
-	case strictFails(sr, opts):
-		sr.Status, sr.Error = report.Failed, problemsError(s, sr).Error()
-	case writtenStatus(sr) == report.Degraded:
+	case video.StrictFails(sr, opts.video()):
+		sr.Status, sr.Error = report.Failed, video.ProblemsError(s, sr).Error()
+	case sr.WrittenStatus() == report.Degraded:
 		sr.Status = report.Degraded // would be written, with frames missing or bad
 	}
 	return sr

@@ -31,15 +31,6 @@ func readRun(outDir string) *report.Run {
 	return r
 }
 
-// gaps are a stream's missing frame numbers as the report says them.
-func gaps(gs []discover.Gap) []report.Gap {
-	out := make([]report.Gap, len(gs))
-	for i, g := range gs {
-		out[i] = report.Gap(g)
-	}
-	return out
-}
-
 // ignored are a run's files that are not frames, as the report says them.
 func ignored(is []discover.Ignored) []report.Ignored {
 	if is == nil {

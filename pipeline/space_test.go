@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -24,7 +25,7 @@ func TestFullDiskIsNamed(t *testing.T) {
 	real := output.FreeSpace
 	output.FreeSpace = func(string) (int64, error) { return 4096, nil }
 	t.Cleanup(func() { output.FreeSpace = real })
-	tl := tool(t)
+	tl := testkit.FFmpeg(t)
 	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
 		if name != tl.FFmpeg {
 			return exec.CommandContext(ctx, name, arg...)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -43,7 +44,7 @@ func TestSpooledRunEncodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	rep, _, err := EncodeSpool(context.Background(), dir, out, Options{Tool: tool(t)})
+	rep, _, err := EncodeSpool(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t)})
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 )
 
@@ -54,7 +55,7 @@ func TestSyncClapperboard(t *testing.T) {
 			t.Parallel()
 			dir, run, inside := clapperRun(t, tc.clap)
 			out := t.TempDir()
-			rep, _, err := Encode(context.Background(), dir, out, Options{Tool: tool(t), FPS: tc.fps, Timing: tc.timing, VFR: tc.vfr})
+			rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), FPS: tc.fps, Timing: tc.timing, VFR: tc.vfr})
 			if err != nil && !(errors.Is(err, ErrDegraded) && tc.clap.Gaps > 0) {
 				t.Fatalf("Encode: %v", err)
 			}
@@ -108,7 +109,7 @@ func TestFramesDroppedAreCounted(t *testing.T) {
 	}
 	// At 60 fps: frame 0 in slot 0, 1 in slot 1, 2 and 3 both in slot 2.
 	os.WriteFile(filepath.Join(dir, "timing.csv"), []byte("event,frame,time\nframe,0,10.000\nframe,1,10.005\nframe,2,10.020\nframe,3,10.021\n"), 0o644)
-	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: tool(t), FPS: 60, Timing: place.TimingSidecar, NoAudio: true})
+	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t), FPS: 60, Timing: place.TimingSidecar, NoAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}

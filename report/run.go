@@ -167,3 +167,12 @@ func (r *Run) Compact() *Run {
 	c.Streams = slices.DeleteFunc(slices.Clone(r.Streams), func(s *Stream) bool { return s == nil })
 	return &c
 }
+
+// WrittenStatus is a written stream's status: degraded when frames were
+// missing or bad (held, dropped or left out), else ok.
+func (s *Stream) WrittenStatus() Status {
+	if s.MissingFrames > 0 || len(s.BadFrames) > 0 {
+		return Degraded
+	}
+	return OK
+}

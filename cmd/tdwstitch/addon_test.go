@@ -20,7 +20,6 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/pipeline"
-	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/source"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
@@ -102,10 +101,7 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 func TestAddonStreamsToServe(t *testing.T) {
 	work := addonWorkdir(t)
 
-	tl, err := ffmpeg.Locate("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tl := testkit.FFmpeg(t)
 	addr := "ipc://" + filepath.Join(work, "serve.sock")
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -37,9 +37,11 @@ type Config struct {
 // Part places a chunk of a live run on the whole run's grid; the zero
 // value places a whole run.
 type Part struct {
-	First int64 // the stream's first frame in the whole run, when InRun
-	InRun bool
-	Timed bool // the run's final videos get audio: visual streams are placed by time
+	Chunk      bool  // a chunk of a live run
+	From, Next int64 // the chunk's first frame number, and the next chunk's (< 0: the last chunk)
+	First      int64 // the stream's first frame in the whole run, when InRun
+	InRun      bool
+	Timed      bool // the run's final videos get audio: visual streams are placed by time
 }
 
 // Clock finds the run's capture times as cfg.Timing asks. Under
@@ -348,11 +350,11 @@ func AssessFileTimes(streams []*discover.Stream, audio *report.Audio, cfg Config
 // no --gaps drop), so a missing frame keeps its slot.
 func (p Placement) ByNumber() bool { return p.clock == nil && !p.drop }
 
-// Bounds are a chunk's first and last output slots on the run's grid, for
-// the chunk whose frames start at from and whose next chunk starts at next
-// (next < 0: the last chunk; last -1: the stream's own end). Without times
-// under --gaps drop, chunks simply follow each other.
-func (p Placement) Bounds(from, next int64) (start, last int64) {
+// Bounds are chunk part's first and last output slots on the run's grid
+// (last -1: the stream's own end). Without times under --gaps drop, chunks
+// simply follow each other.
+func (p Placement) Bounds(part Part) (start, last int64) {
+	from, next := part.From, part.Next
 	if p.Compact() {
 		return 0, -1
 	}

@@ -52,14 +52,16 @@ func TestSlotsFollowTheClock(t *testing.T) {
 // the stream's first frame in the whole run, and ends where the next chunk
 // starts.
 func TestChunkSitsOnTheRunsGrid(t *testing.T) {
-	p := Stream(stream(100, 101, 102), &report.Stream{}, nil, nil, Part{First: 0, InRun: true}, Config{FPS: 30})
+	part := Part{Chunk: true, From: 100, Next: 150, First: 0, InRun: true}
+	p := Stream(stream(100, 101, 102), &report.Stream{}, nil, nil, part, Config{FPS: 30})
 	if p.Slot(100, 0) != 100 {
 		t.Errorf("frame 100 of a chunk in slot %d, want 100", p.Slot(100, 0))
 	}
-	if start, last := p.Bounds(100, 150); start != 100 || last != 149 {
+	if start, last := p.Bounds(part); start != 100 || last != 149 {
 		t.Errorf("bounds %d..%d, want 100..149", start, last)
 	}
-	if _, last := p.Bounds(100, -1); last != -1 {
+	part.Next = -1
+	if _, last := p.Bounds(part); last != -1 {
 		t.Errorf("the last chunk ends at slot %d, want -1 (its own end)", last)
 	}
 }

@@ -7,16 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
 )
 
 // TestInspectAgreesWithFFprobe makes files the way tdwstitch does (and a
 // few ways it might) with the real ffmpeg, and checks Inspect against ffprobe.
 func TestInspectAgreesWithFFprobe(t *testing.T) {
-	tool, err := ffmpeg.Locate("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tool := testkit.FFmpeg(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string

@@ -1,0 +1,11 @@
+// Package video makes one stream's video: Encode reads the stream's frames
+// in order with bounded concurrency (pipeline/frames), writes each good
+// frame into the output slots its placement gives (pipeline/place), holding
+// the previous frame over missing and bad ones, through ffmpeg; Join makes
+// a chunked live stream's video from its chunks without re-encoding. Either
+// writes beside the final name, verifies and renames into place
+// (pipeline/output), and tells the outcome in the stream's report.
+//
+// The planner (package pipeline) decides the jobs; this package never
+// looks at a run as a whole.
+package video
