@@ -1,7 +1,9 @@
-// Package pipeline turns one TDW run on disk into verified videos and a report:
-// it plans a stream per (avatar, pass), reads and validates frames with bounded
-// concurrency, feeds them in frame order to ffmpeg, verifies each output with
-// ffprobe and renames it into place only when whole.
+// Package pipeline turns one TDW run on disk into verified videos and a report.
+// It is the planner: it finds the run's streams (one per avatar and pass),
+// keeps those already up to date, cuts each to its evidence (pipeline/frames),
+// resolves the audio and capture clock (pipeline/place), and hands one job per
+// stream to pipeline/video, which encodes, verifies and publishes it; then it
+// settles the run's status and writes its report.
 //
 // Encode and Probe own every goroutine they start and return only when all have
 // stopped. At most Options.Jobs streams run at once, and each holds at most
