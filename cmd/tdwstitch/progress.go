@@ -35,6 +35,8 @@ type progress struct {
 	runsDone  int
 	runsTotal int
 	running   map[string]bool // streams being encoded, "run: stream"
+	// paused holds the runs whose backpressure was said (once a run).
+	paused map[string]bool
 
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -58,7 +60,7 @@ type activity struct {
 }
 
 func newProgress(io ioStreams, quiet bool) *progress {
-	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, problems: map[string]int{},
+	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, paused: map[string]bool{}, problems: map[string]int{},
 		active: map[string]*activity{}}
 }
 
@@ -194,6 +196,12 @@ func (p *progress) batchEvent(e event.Event) {
 			return
 		}
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
+	case event.Backpressure:
+		if !p.quiet && e.Path == "spool" && !p.paused[e.Run] {
+			p.paused[e.Run] = true
+			p.clearBar()
+			fmt.Fprintf(w, "run %s: the encoder is behind: receiving pauses while the spool is full (--spool-max-mb; counted in the serve report)\n", e.Run)
+		}
 	case event.ChunkDone:
 		if !p.quiet {
 			p.clearBar()

@@ -35,6 +35,11 @@ const (
 	// Listening: serve is ready for frames at Path, its address (Output
 	// "connect": it connected there instead of binding).
 	Listening
+	// Backpressure: serve stopped taking messages until there is room:
+	// Path "spool" (the spool of Run is at its cap and an encoder is behind)
+	// or "queue" (the received messages waiting for the spool writer are).
+	// Each wait is counted in the serve report.
+	Backpressure
 )
 
 // Event is one step of a job, for progress displays and logs. The library

@@ -380,6 +380,7 @@ func (l *live) waitForSpace(ctx context.Context, r *liveRun) {
 	}
 	if l.pending.Load() > 0 {
 		r.rep.Backpressure.Waits++
+		l.so.OnEvent(event.Event{Kind: event.Backpressure, Run: r.rep.Run, Path: "spool"})
 		start := time.Now()
 	wait:
 		for l.spooled.Load() >= l.so.SpoolMax && l.pending.Load() > 0 {

@@ -15,9 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
@@ -112,20 +115,13 @@ func TestServeIdleEndsVanishedRun(t *testing.T) {
 	frames, _ := senderFrames(t, 6, 16, 16)
 	wav := filepath.Join(t.TempDir(), "rec.wav")
 	os.WriteFile(wav, synth.WAV(1), 0o644)
-	srv := startServe(t, addr, func(so *Options) { so.Idle = time.Second })
+	// One sender, so the only silence is after its last frame: the idle
+	// ends the run there and nowhere earlier.
+	srv := startServe(t, addr, func(so *Options) { so.Idle = 2 * time.Second })
 	out := srv.out
-
-	script := `
-import json, sys, zmq
-ctx = zmq.Context(); s = ctx.socket(zmq.PUSH); s.connect(sys.argv[1])
-s.send_multipart([b"tdwstitch/begin", json.dumps({"run": "crashed", "fps": 30, "audio": sys.argv[2]}).encode()])
-s.send_multipart([b"tdwstitch/audio_start", b"{}"])
-s.close(linger=5000); ctx.term()`
-	if b, err := exec.Command(testkit.Python(t), "-c", script, addr, wav).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, b)
-	}
-	// Then frames, and the sender "dies": no end message.
-	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "ignored", frames, "6", "16", "16", "--no-begin", "--no-end")
+	// Frames, and the sender "dies": no end message.
+	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "crashed", frames, "6", "16", "16",
+		"--audio", wav, "--audio-start", "--begin-fps", "30", "--no-end")
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}
@@ -187,8 +183,9 @@ s.close(linger=10000); c.term()`
 }
 
 // TestServeSlowEncoderFastSender: a sender pushing as fast as it can into a
-// serve whose encoder is slow (every ffmpeg start is delayed), whose spool
-// is capped at 3 MB and whose memory queue at 256 kB, so that backpressure
+// serve whose encoder is held back (a closed gate on the encoder slots,
+// opened only once both the spool, capped at 3 MB, and the memory queue,
+// capped at 256 kB, have made the receiver wait), so that backpressure
 // reaches the sender. The run is encoded in chunks while it arrives,
 // receiving pauses when the spool is full (reported), the spool never goes
 // past the cap by more than a frame, the sender exits as soon as serve
@@ -198,13 +195,28 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	const n, spoolMax = 240, 3 << 20
 	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 	frames, depthPNGs := senderFrames(t, n, 96, 64)
-	slow := filepath.Join(t.TempDir(), "slow-ffmpeg")
-	real := testkit.FFmpeg(t)
-	os.WriteFile(slow, []byte("#!/bin/sh\nsleep 0.3\nexec "+real.FFmpeg+" \"$@\"\n"), 0o755)
+	gate := semaphore.NewWeighted(1)
+	gate.Acquire(context.Background(), 1) // closed: no encode starts
+	var spoolWaited, queueWaited atomic.Bool
+	var open sync.Once
 	srv := startServe(t, addr, func(so *Options) {
-		so.Tool.FFmpeg = slow
+		so.Encoders = gate
 		so.SpoolMax, so.ChunkBytes, so.QueueBytes, so.Source.HWM = spoolMax, 1<<20, 256<<10, 8
 		so.Ack = "ipc://" + filepath.Join(filepath.Dir(strings.TrimPrefix(addr, "ipc://")), "ack.sock")
+		next := so.OnEvent
+		so.OnEvent = func(e event.Event) {
+			if e.Kind == event.Backpressure {
+				if e.Path == "spool" {
+					spoolWaited.Store(true)
+				} else {
+					queueWaited.Store(true)
+				}
+				if spoolWaited.Load() && queueWaited.Load() {
+					open.Do(func() { gate.Release(1) })
+				}
+			}
+			next(e)
+		}
 	})
 	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
 	if b, err := sender.CombinedOutput(); err != nil {

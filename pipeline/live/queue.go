@@ -20,13 +20,14 @@ type queue struct {
 	used    atomic.Int64
 	drained chan struct{}
 	waits   atomic.Int64 // times the receiver waited for room
+	onWait  func()       // called as the receiver begins to wait
 }
 
 // queueSlots bounds the message count too, for floods of tiny messages.
 const queueSlots = 1 << 16
 
-func newQueue(maxBytes int64) *queue {
-	return &queue{ch: make(chan inbound, queueSlots), max: maxBytes, drained: make(chan struct{}, 1)}
+func newQueue(maxBytes int64, onWait func()) *queue {
+	return &queue{ch: make(chan inbound, queueSlots), max: maxBytes, drained: make(chan struct{}, 1), onWait: onWait}
 }
 
 // put enqueues in, waiting while the queue's bytes are at the cap (one
@@ -37,6 +38,7 @@ func (q *queue) put(ctx context.Context, in inbound) bool {
 	}
 	if q.full(in.size) {
 		q.waits.Add(1)
+		q.onWait()
 		for q.full(in.size) {
 			select {
 			case <-q.drained:

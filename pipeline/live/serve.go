@@ -114,7 +114,7 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 		sock.Close()
 		return err
 	}
-	q := newQueue(so.QueueBytes)
+	q := newQueue(so.QueueBytes, func() { so.OnEvent(event.Event{Kind: event.Backpressure, Path: "queue"}) })
 	// g owns every goroutine serve starts: the receiver, the ack answerer,
 	// the consumer, each run's chunk encoder and each run's encode. Each
 	// ends when ctx does (encodes are cancelled, their runs stay spooled),

@@ -184,7 +184,7 @@ func TestServeNamesStayTheirs(t *testing.T) {
 	}
 	so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(event.Event) {}}}
 	so.ApplyDefaults()
-	l := &live{out: out, so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
+	l := &live{out: out, so: so, q: newQueue(1<<20, func() {}), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	begin := func(run string, audio any) {
 		b, _ := json.Marshal(map[string]any{"run": run, "fps": 30, "audio": audio})
 		l.handle(context.Background(), [][]byte{[]byte(wire.BeginTopic), b})
@@ -280,7 +280,7 @@ func TestChunkBoundaries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			so := Options{Options: pipeline.Options{Tool: testkit.FFmpeg(t), OnEvent: func(event.Event) {}}, ChunkBytes: 1}
 			so.ApplyDefaults()
-			l := &live{out: t.TempDir(), so: so, q: newQueue(1 << 20), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
+			l := &live{out: t.TempDir(), so: so, q: newQueue(1<<20, func() {}), ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}, freed: make(chan struct{}, 1)}
 			l.handle(context.Background(), [][]byte{[]byte(wire.BeginTopic), []byte(`{"run": "order"}`)})
 			r := l.cur
 			r.jobs, r.done = make(chan chunkJob, 1000), make(chan struct{}) // collected, not encoded
