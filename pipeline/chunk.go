@@ -142,7 +142,8 @@ func JoinChunks(ctx context.Context, runOut, spoolDir string, chunks []Chunk, cl
 
 func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chunks []Chunk, clock *timing.Clock, opts Options) error {
 	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: spoolDir}, opts)
-	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	rep.Audio = audio
+	warn(rep, opts, warnings...)
 	if err != nil {
 		return err
 	}
@@ -155,12 +156,12 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 		dir := c.Dir
 		cr := readRun(dir)
 		if cr == nil {
-			return fmt.Errorf("the chunk of the run with %s has no report in %s: run tdwstitch serve --recover again", span(c.From, c.To), dir)
+			return fmt.Errorf("the chunk of the run with %s has no report in %s: start serve again to recover the run", span(c.From, c.To), dir)
 		}
 		for _, w := range cr.Warnings {
 			if !seen[w] {
 				seen[w] = true
-				rep.Warnings = append(rep.Warnings, w)
+				warnText(rep, opts, w)
 			}
 		}
 		for _, sr := range cr.Streams {
@@ -169,7 +170,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 			} else if prev := lastChunk[sr.ID]; pos > prev+1 {
 				// No frame of this stream in a whole chunk: there is no frame
 				// left to hold there, so its video skips that span.
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: no frame in %s: its video skips that span instead of holding the previous frame",
+				warnText(rep, opts, fmt.Sprintf("%s: no frame in %s: its video skips that span instead of holding the previous frame",
 					sr.ID, span(chunks[prev+1].From, chunks[pos-1].To)))
 			}
 			lastChunk[sr.ID] = pos
@@ -177,7 +178,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 			if allBad(sr) {
 				// Its bad frames are listed; there is no frame to hold, so
 				// the video skips the span, as for a chunk without the stream.
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: every frame in %s is bad: its video skips that span instead of holding the previous frame",
+				warnText(rep, opts, fmt.Sprintf("%s: every frame in %s is bad: its video skips that span instead of holding the previous frame",
 					sr.ID, span(c.From, c.To)))
 				continue
 			}

@@ -170,11 +170,11 @@ func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.
 		rep.Streams = unselected(prev, job.out, nil)
 		return nil, nil, err
 	}
-	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
+	warn(rep, opts, unmatched(run, opts)...)
 	if seg := job.seg; seg != nil {
 		var strays []string
 		streams, strays = seg.restrict(streams)
-		rep.Warnings = append(rep.Warnings, strays...)
+		warnText(rep, opts, strays...)
 		if len(streams) == 0 {
 			return nil, nil, fmt.Errorf("no frame of %s is in frames %d to %d", job.dir, seg.From, seg.To)
 		}
@@ -191,7 +191,8 @@ func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.
 // already done are nil.
 func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*discover.Stream, job runJob, opts Options) ([]*video.Job, error) {
 	audio, warnings, err := resolveAudio(ctx, run, opts)
-	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	rep.Audio = audio
+	warn(rep, opts, warnings...)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 		clock = job.seg.Clock // the spool's sidecar is still being written
 	} else if len(good) > 0 {
 		clock, warnings, err = place.Clock(run, good, audio, opts.placing())
-		rep.Warnings = append(rep.Warnings, warnings...)
+		warn(rep, opts, warnings...)
 		if err != nil {
 			return nil, err
 		}
@@ -437,16 +438,16 @@ func absPath(p string) string {
 
 // unmatched says which of the passes and avatars asked for the run does not
 // have: the rest is encoded, and the report says what was not there.
-func unmatched(run *discover.Run, opts Options) []string {
-	var notes []string
+func unmatched(run *discover.Run, opts Options) []error {
+	var notes []error
 	for _, p := range opts.Passes {
 		if !slices.ContainsFunc(run.Streams, func(s *discover.Stream) bool { return s.Pass == p }) {
-			notes = append(notes, fmt.Sprintf("--passes %s: %s has no %s frames", p, run.Dir, p))
+			notes = append(notes, &AbsentError{Pass: string(p), Dir: run.Dir})
 		}
 	}
 	for _, a := range opts.Avatars {
 		if !slices.ContainsFunc(run.Streams, func(s *discover.Stream) bool { return s.Avatar == a }) {
-			notes = append(notes, fmt.Sprintf("--avatars %s: %s has no avatar folder %q with frames", a, run.Dir, a))
+			notes = append(notes, &AbsentError{Avatar: a, Dir: run.Dir})
 		}
 	}
 	return notes
@@ -473,7 +474,7 @@ func selectStreams(run *discover.Run, opts Options) ([]*discover.Stream, error) 
 		for _, s := range run.Streams {
 			have = append(have, s.ID())
 		}
-		msg = fmt.Sprintf("no stream in %s matches --passes/--avatars (found: %s)", run.Dir, strings.Join(have, ", "))
+		return nil, &SelectionError{Dir: run.Dir, Found: have}
 	} else if len(run.Ignored) > 0 {
 		msg += fmt.Sprintf("; %d image files were not TDW frame names, e.g. %s: %s", len(run.Ignored), run.Ignored[0].Path, run.Ignored[0].Reason)
 	}
@@ -487,7 +488,7 @@ const audioProbeTimeout = time.Minute
 // resolveAudio picks the audio file for the run and reads its length. An
 // unreadable file is a warning (the videos go without audio) unless OnBad is
 // FailBad, which makes it an error.
-func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report.Audio, []string, error) {
+func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report.Audio, []error, error) {
 	if opts.NoAudio {
 		return nil, nil, nil
 	}
@@ -503,7 +504,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 			for _, a := range run.Audio {
 				names = append(names, filepath.Base(a))
 			}
-			return nil, []string{fmt.Sprintf("%d audio files in %s (%s): none muxed; pass --audio FILE to choose one", len(names), run.Dir, strings.Join(names, ", "))}, nil
+			return nil, []error{&AudioError{Dir: run.Dir, Choices: names}}, nil
 		}
 	}
 	// Only a regular file is audio (ffprobe would wait forever on a FIFO's
@@ -524,16 +525,13 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 		}
 		err = errors.New("it has no audio stream")
 	}
-	msg := fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file or pass --no-audio", path, err)
-	if opts.Audio != "" {
+	bad := &AudioError{Path: path, Err: err, Named: opts.Audio != ""}
+	if bad.Named || opts.OnBad == FailBad {
 		// Asked for by name (--audio, a live run's begin message): not
 		// honoured, so not done.
-		return nil, nil, fmt.Errorf("audio %s cannot be read (%v): replace the file (a live run stays spooled: then serve --recover), or leave the audio out", path, err)
+		return nil, nil, bad
 	}
-	if opts.OnBad == FailBad {
-		return nil, nil, errors.New(msg)
-	}
-	return nil, []string{msg}, nil
+	return nil, []error{bad}, nil
 }
 
 // Plan is what Encode would do with the run in runDir, from stat calls

@@ -33,9 +33,10 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	if err != nil {
 		return rep, err
 	}
-	rep.Warnings = append(rep.Warnings, unmatched(run, opts)...)
+	warn(rep, opts, unmatched(run, opts)...)
 	audio, warnings, err := resolveAudio(ctx, run, opts)
-	rep.Audio, rep.Warnings = audio, append(rep.Warnings, warnings...)
+	rep.Audio = audio
+	warn(rep, opts, warnings...)
 	if err != nil {
 		return rep, err
 	}
@@ -49,7 +50,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	var clock *timing.Clock
 	if len(good) > 0 {
 		clock, warnings, err = place.Clock(run, good, audio, opts.placing())
-		rep.Warnings = append(rep.Warnings, warnings...)
+		warn(rep, opts, warnings...)
 		if err != nil {
 			return rep, err
 		}

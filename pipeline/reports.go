@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
@@ -13,7 +14,7 @@ import (
 func writeRun(r *report.Run, dir string) (string, error) {
 	final := filepath.Join(dir, report.RunFile)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot write the report %s: %w (choose a writable folder with -o)", final, err)
+		return "", &output.FolderError{What: "create", Dir: dir, Err: err}
 	}
 	if err := report.Write(final, r.Compact()); err != nil {
 		return "", fmt.Errorf("cannot write the report: %w", err)

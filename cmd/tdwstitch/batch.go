@@ -142,13 +142,13 @@ func resolveShard(flag string) (batch.Shard, error) {
 	if flag != "" {
 		s, err := batch.ParseShard(flag)
 		if err != nil {
-			return s, usageErrorf("%v", err)
+			return s, usageErrorf("--%v", err)
 		}
 		return s, nil
 	}
 	s, _, err := batch.ShardFromEnv(os.Getenv)
 	if err != nil {
-		return s, usageErrorf("%v", err)
+		return s, usageErrorf("%v, or pass --shard K/N", err)
 	}
 	return s, nil
 }

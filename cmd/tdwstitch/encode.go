@@ -47,9 +47,7 @@ sidecar and options still matches; otherwise it is made again and replaced
 			rep, reportPath, err := pipeline.Encode(c.Context(), args[0], outDir, opts)
 			prog.close()
 			printStreams(io, rep, outDir)
-			for _, w := range rep.Warnings {
-				fmt.Fprintln(io.Err, "tdwstitch: warning:", w)
-			}
+			prog.sayWarnings()
 			if reportPath != "" {
 				fmt.Fprintf(io.Out, "report: %s\n", reportPath)
 			}

@@ -8,8 +8,11 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/batch"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
@@ -22,11 +25,27 @@ func explain(err error) string {
 	}
 	msg := err.Error()
 	var (
-		gap    *frames.GapError
-		pixels *frames.PixelsError
-		stall  *ffmpeg.StallError
-		short  *output.ShortVideoError
+		gap      *frames.GapError
+		pixels   *frames.PixelsError
+		stall    *ffmpeg.StallError
+		short    *output.ShortVideoError
+		full     *output.NoSpaceError
+		folder   *output.FolderError
+		busy     *output.BusyError
+		timing   *place.TimingError
+		sel      *pipeline.SelectionError
+		absent   *pipeline.AbsentError
+		audio    *pipeline.AudioError
+		strict   *video.StrictError
+		noShards *batch.NoShardsError
 	)
+	if errors.As(err, &timing) {
+		// Said in the flags that asked for the times, then any gap's advice.
+		msg = strings.Replace(msg, timing.Error(), timingText(timing), 1)
+		if !errors.As(timing.Err, &gap) {
+			return msg
+		}
+	}
 	switch {
 	case errors.As(err, &gap) && gap.Timed:
 		return fmt.Sprintf("%s (--max-gap; if the pause is real, pass --max-gap %d, or --timing none)", msg, gap.Need)
@@ -36,12 +55,53 @@ func explain(err error) string {
 		return fmt.Sprintf("%s (--max-pixels %d; raise it if the frame is real)", msg, pixels.Max)
 	case errors.As(err, &stall):
 		return msg + ", or raise --stall-timeout"
+	case errors.As(err, &full):
+		return msg + " (or write elsewhere with -o)" // before short: a full disk cuts videos short
 	case errors.As(err, &short):
 		return msg + ": run again with --deep-check to find it"
 	case errors.Is(err, ffmpeg.ErrMissing):
 		return msg + ", or pass --ffmpeg /path/to/ffmpeg"
+	case errors.As(err, &folder):
+		return msg + " (choose a writable folder with -o)"
+	case errors.As(err, &busy):
+		return msg + " (another -o)"
+	case errors.As(err, &sel):
+		return msg + " (--passes/--avatars)"
+	case errors.As(err, &absent) && absent.Pass != "":
+		return "--passes " + absent.Pass + ": " + msg
+	case errors.As(err, &absent):
+		return "--avatars " + absent.Avatar + ": " + msg
+	case errors.As(err, &audio) && len(audio.Choices) > 0:
+		return msg + " with --audio FILE"
+	case errors.As(err, &audio) && audio.Named:
+		return msg + " (--audio; --no-audio leaves it out)"
+	case errors.As(err, &audio):
+		return msg + ", or pass --no-audio"
+	case errors.As(err, &strict):
+		return msg + " (--strict, or --gaps fail / --on-bad fail; drop it to hold over them)"
+	case errors.As(err, &noShards):
+		return msg + " (tdwstitch batch --shard K/N)"
 	}
 	return msg
+}
+
+// timingText says a timing error in the flags that asked for the times,
+// and the ones that would do without them.
+func timingText(e *place.TimingError) string {
+	switch e.Asked {
+	case place.TimingSidecar:
+		return fmt.Sprintf("--timing sidecar: %v (fix or write %s, or pass --timing auto to go without it)", e.Err, e.Path)
+	case place.TimingMtime:
+		return fmt.Sprintf("--timing mtime: %v (pass --timing none, or auto)", e.Err)
+	case place.AskedVFR:
+		return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used (no valid timing.csv; pass --timing mtime to use file times, or drop --vfr)", e.Path)
+	case place.AskedFit:
+		return "--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)"
+	}
+	if e.Strict {
+		return fmt.Sprintf("timing: %v (--strict)", e.Err)
+	}
+	return fmt.Sprintf("timing: %v; --timing auto fell back to %s", e.Err, e.Next)
 }
 
 // optionFlags are the flags that set pipeline.Options fields.

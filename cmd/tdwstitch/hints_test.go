@@ -7,8 +7,12 @@ import (
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/batch"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
@@ -29,6 +33,41 @@ func TestExplainNamesTheFlag(t *testing.T) {
 	} {
 		if got := explain(tc.err); len(got) < len(tc.want) || got[len(got)-len(tc.want):] != tc.want {
 			t.Errorf("explain(%v) = %q, want it to end %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestExplainSaysTheLibrarysTypesInFlags: the library's typed errors and
+// warnings name no flag; the CLI says them in its flags, whole (a timing
+// error is rephrased where it stands in the message, keeping any gap's
+// advice) or with the flag added.
+func TestExplainSaysTheLibrarysTypesInFlags(t *testing.T) {
+	gap := &frames.GapError{Timed: true, Need: 9, Msg: "run/timing.csv: frame 3 is late"}
+	short := &output.ShortVideoError{}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{pipeline.Failure(fmt.Errorf("run: %w", &place.TimingError{Asked: place.TimingSidecar, Path: "run/timing.csv", Err: errors.New("run/timing.csv:3: bad")})),
+			"run: --timing sidecar: run/timing.csv:3: bad (fix or write run/timing.csv, or pass --timing auto to go without it)"},
+		{&place.TimingError{Asked: place.TimingAuto, Err: gap, Next: "1/fps spacing"},
+			"timing: run/timing.csv: frame 3 is late; --timing auto fell back to 1/fps spacing (--max-gap; if the pause is real, pass --max-gap 9, or --timing none)"},
+		{&place.TimingError{Asked: place.AskedVFR, Path: "run"}, "--vfr needs capture times, and run has none that can be used (no valid timing.csv; pass --timing mtime to use file times, or drop --vfr)"},
+		{&place.TimingError{Asked: place.AskedFit}, "--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)"},
+		{&pipeline.SelectionError{Dir: "run", Found: []string{"a/img"}}, "no stream in run matches the passes and avatars asked for (found: a/img) (--passes/--avatars)"},
+		{&pipeline.AbsentError{Pass: "depth", Dir: "run"}, "--passes depth: run has no depth frames"},
+		{&pipeline.AbsentError{Avatar: "b", Dir: "run"}, `--avatars b: run has no avatar folder "b" with frames`},
+		{&pipeline.AudioError{Dir: "run", Choices: []string{"a.wav", "b.wav"}}, "2 audio files in run (a.wav, b.wav): none muxed; name the one to use with --audio FILE"},
+		{&pipeline.AudioError{Path: "a.wav", Err: errors.New("eof"), Named: true}, "audio a.wav cannot be read (eof): replace the file, or leave the audio out (--audio; --no-audio leaves it out)"},
+		{&pipeline.AudioError{Path: "a.wav", Err: errors.New("eof")}, "audio a.wav cannot be read (eof): videos are encoded without audio; replace the file, or pass --no-audio"},
+		{&video.StrictError{Missing: 1, Items: []string{"missing a/img_0003.jpg"}}, "only whole streams were asked for: missing a/img_0003.jpg; replace or remove those files (--strict, or --gaps fail / --on-bad fail; drop it to hold over them)"},
+		{&output.FolderError{What: "create", Dir: "/ro", Err: errors.New("read-only")}, "cannot create the output folder /ro: read-only (choose a writable folder with -o)"},
+		{&output.BusyError{Dir: "out", Holder: "pid 7"}, "another tdwstitch (pid 7) is writing out: wait for it to finish, or write elsewhere (another -o)"},
+		{&output.NoSpaceError{Dir: "out", Err: short}, "free some space and run again (or write elsewhere with -o)"},
+		{&batch.NoShardsError{Dir: "out/.shards"}, "no shard summaries in out/.shards: run the shards first (tdwstitch batch --shard K/N)"},
+	} {
+		if got := explain(tc.err); !strings.HasSuffix(got, tc.want) || strings.Count(got, "(--") > strings.Count(tc.want, "(--") {
+			t.Errorf("explain(%v)\n = %q\nwant it to end %q", tc.err, got, tc.want)
 		}
 	}
 }

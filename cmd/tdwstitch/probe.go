@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,17 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			if err != nil {
 				return err
 			}
+			var (
+				mu       sync.Mutex
+				warnings []error // with their values, for the flags that bear on them
+			)
+			opts.OnEvent = func(e event.Event) {
+				if e.Kind == event.Warning {
+					mu.Lock()
+					warnings = append(warnings, e.Err)
+					mu.Unlock()
+				}
+			}
 			rep, err := pipeline.Probe(c.Context(), args[0], opts)
 			if err != nil && len(rep.Streams) == 0 && !asJSON {
 				return pipeline.Failure(err)
@@ -41,7 +54,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 				b, _ := json.MarshalIndent(rep, "", "  ")
 				fmt.Fprintln(io.Out, string(b))
 			} else {
-				printProbe(io, rep)
+				printProbe(io, rep, warnings)
 			}
 			if err != nil {
 				return pipeline.Failure(err)
@@ -69,7 +82,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 	return c
 }
 
-func printProbe(io ioStreams, rep *report.Run) {
+func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 	w := io.Out
 	fmt.Fprintf(w, "run %s\n", rep.Run)
 	if a := rep.Audio; a != nil {
@@ -122,13 +135,17 @@ func printProbe(io ioStreams, rep *report.Run) {
 		}
 	}
 	if rep.FileTimes != "" {
-		fmt.Fprintf(w, "timing: none (frames 1/fps apart); file times: %s\n", rep.FileTimes)
+		use := ""
+		if strings.HasPrefix(rep.FileTimes, "usable") {
+			use = " (--timing mtime uses them)"
+		}
+		fmt.Fprintf(w, "timing: none (frames 1/fps apart); file times: %s%s\n", rep.FileTimes, use)
 	}
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
 	}
-	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
+	for _, warn := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", explain(warn))
 	}
 	if rep.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", strings.TrimSpace(rep.Error))

@@ -37,6 +37,8 @@ type progress struct {
 	running   map[string]bool // streams being encoded, "run: stream"
 	// paused holds the runs whose backpressure was said (once a run).
 	paused map[string]bool
+	// warnings of a single run, said after its outcome (see sayWarnings).
+	warnings []error
 
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -161,6 +163,10 @@ func (p *progress) event(e event.Event) {
 	if p.closed {
 		return
 	}
+	if e.Kind == event.Warning && !p.batch {
+		p.warnings = append(p.warnings, e.Err)
+		return
+	}
 	if p.batch {
 		p.moved(e.Run+": "+e.Stream, e)
 		p.batchEvent(e)
@@ -196,6 +202,11 @@ func (p *progress) batchEvent(e event.Event) {
 			return
 		}
 		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
+	case event.Warning:
+		if !p.quiet {
+			p.clearBar()
+			fmt.Fprintf(w, "run %s: warning: %s\n", e.Run, explain(e.Err))
+		}
 	case event.Backpressure:
 		if !p.quiet && e.Path == "spool" && !p.paused[e.Run] {
 			p.paused[e.Run] = true
@@ -337,4 +348,12 @@ func (p *progress) close() {
 		p.bar.Clear()
 	}
 	p.closed = true
+}
+
+// sayWarnings prints a single run's warnings, with the flags that bear on
+// them, once its progress is done.
+func (p *progress) sayWarnings() {
+	for _, w := range p.warnings {
+		fmt.Fprintln(p.io.Err, "tdwstitch: warning:", explain(w))
+	}
 }

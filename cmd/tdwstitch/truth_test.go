@@ -329,7 +329,7 @@ func TestCaptureTimeFarPastTheRun(t *testing.T) {
 	// a minute, 2 s apart (120 slots, more than this --max-gap 60).
 	os.WriteFile(filepath.Join(runDir, "audio.wav"), synth.WAV(60), 0o644)
 	code, _, stderr = cli(t, "probe", runDir, "--fit", "audio", "--max-gap", "60")
-	if code != 1 || !strings.Contains(stderr, "--fit audio (60.0 s of audio for 30 frames): frame 1 is captured 2.00 s after frame 0") {
+	if code != 1 || !strings.Contains(stderr, "frames spread over the audio (60.0 s of audio for 30 frames): frame 1 is captured 2.00 s after frame 0") {
 		t.Errorf("--fit audio over a minute: exit %d, %s", code, stderr)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -177,7 +178,7 @@ func planRun(runDir, outDir, rel string, opts pipeline.Options) report.BatchRun 
 // or nil when other shards are still to finish.
 func saveBatch(br *report.Batch, outRoot string, shard Shard) (*report.Batch, error) {
 	if err := os.MkdirAll(outRoot, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create the output root %s: %w (choose a writable folder with -o)", outRoot, err)
+		return nil, &output.FolderError{What: "create", Dir: outRoot, Err: err}
 	}
 	if shard.Count <= 1 {
 		return br, report.Write(filepath.Join(outRoot, report.BatchFile), br)
@@ -202,7 +203,7 @@ func saveBatch(br *report.Batch, outRoot string, shard Shard) (*report.Batch, er
 func Merge(outRoot string) (*report.Batch, error) {
 	files, _ := filepath.Glob(filepath.Join(outRoot, shardDir, "shard-*-of-*.json"))
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no shard summaries in %s: run the shards (tdwstitch batch --shard K/N) first", filepath.Join(outRoot, shardDir))
+		return nil, &NoShardsError{Dir: filepath.Join(outRoot, shardDir)}
 	}
 	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: pipeline.Version(), Output: absPath(outRoot),
 		Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}

@@ -33,7 +33,7 @@ func ParseShard(v string) (Shard, error) {
 	index, err1 := strconv.Atoi(k)
 	count, err2 := strconv.Atoi(n)
 	if !ok || err1 != nil || err2 != nil || count < 1 || index < 0 || index >= count {
-		return Shard{}, fmt.Errorf("--shard %q: want K/N with 0 <= K < N, e.g. 0/4 ... 3/4", v)
+		return Shard{}, fmt.Errorf("shard %q: want K/N with 0 <= K < N, e.g. 0/4 ... 3/4", v)
 	}
 	return Shard{Index: index, Count: count, Source: "flag"}, nil
 }
@@ -54,7 +54,7 @@ func ShardFromEnv(getenv func(string) string) (s Shard, ok bool, err error) {
 		i, err1 := strconv.Atoi(idx)
 		n, err2 := strconv.Atoi(count)
 		if err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-			return Shard{}, false, fmt.Errorf("Kubernetes shard: JOB_COMPLETION_INDEX=%q with TDWSTITCH_SHARD_COUNT=%q; set TDWSTITCH_SHARD_COUNT to spec.completions (an index must be below it), or pass --shard K/N", idx, count)
+			return Shard{}, false, &EnvError{Msg: fmt.Sprintf("Kubernetes shard: JOB_COMPLETION_INDEX=%q with TDWSTITCH_SHARD_COUNT=%q; set TDWSTITCH_SHARD_COUNT to spec.completions (an index must be below it)", idx, count)}
 		}
 		return Shard{Index: i, Count: n, Source: "kubernetes"}, true, nil
 	}
@@ -70,13 +70,13 @@ func slurmShard(getenv func(string) string) (Shard, bool, error) {
 		found = append(found, name+"="+strconv.Quote(raw))
 		n, err := strconv.Atoi(raw)
 		if err != nil {
-			return Shard{}, false, fmt.Errorf("Slurm job array variables are incomplete (%s); run under sbatch --array, or pass --shard K/N", strings.Join(found, " "))
+			return Shard{}, false, &EnvError{Msg: fmt.Sprintf("Slurm job array variables are incomplete (%s); run under sbatch --array", strings.Join(found, " "))}
 		}
 		v[i] = n
 	}
 	id, count, lo, hi := v[0], v[1], v[2], v[3]
 	bad := func(why string) error {
-		return fmt.Errorf("Slurm job array variables are inconsistent (%s): %s; use an evenly spaced --array (e.g. 0-3 or 1,5,9) or pass --shard K/N", strings.Join(found, " "), why)
+		return &EnvError{Msg: fmt.Sprintf("Slurm job array variables are inconsistent (%s): %s; use an evenly spaced sbatch --array (e.g. 0-3 or 1,5,9)", strings.Join(found, " "), why)}
 	}
 	switch {
 	case count < 1 || id < lo || id > hi:
@@ -91,4 +91,18 @@ func slurmShard(getenv func(string) string) (Shard, bool, error) {
 		return Shard{}, false, bad("the task id is not on the array's step")
 	}
 	return Shard{Index: (id - lo) / step, Count: count, Source: "slurm"}, true, nil
+}
+
+// EnvError: a scheduler's shard variables are partial or inconsistent (the
+// shard can also be given explicitly, as K/N).
+type EnvError struct{ Msg string }
+
+func (e *EnvError) Error() string { return e.Msg }
+
+// NoShardsError: a merge found no shard summaries in Dir: the shards have
+// not run.
+type NoShardsError struct{ Dir string }
+
+func (e *NoShardsError) Error() string {
+	return fmt.Sprintf("no shard summaries in %s: run the shards first", e.Dir)
 }

@@ -40,6 +40,9 @@ const (
 	// or "queue" (the received messages waiting for the spool writer are).
 	// Each wait is counted in the serve report.
 	Backpressure
+	// Warning: the run goes on without something (Err says what; the run's
+	// report keeps the text).
+	Warning
 )
 
 // Event is one step of a job, for progress displays and logs. The library

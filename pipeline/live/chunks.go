@@ -181,7 +181,7 @@ func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 			// Its frames stay spooled (not freed, no longer being freed).
 			l.pending.Add(-job.bytes)
 			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
-				l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: tdwstitch serve --recover)", job.r.Index, err)})
+				l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: the next serve start encodes them)", job.r.Index, err)})
 			}
 			continue
 		}

@@ -18,7 +18,7 @@
 // receiving stops, the run being received is closed as "shutdown", and
 // encodes in flight are cancelled (ffmpeg is killed, partial files go);
 // every run not fully encoded stays spooled with a serve report saying so,
-// and the next serve start or serve --recover encodes it. Finishing
+// and the next serve start (or a recovery) encodes it. Finishing
 // in-flight encodes instead would hold a stopping serve for as long as its
 // longest run. Serve returns once every goroutine has ended; a second
 // signal kills the process at once (the CLI's doing).

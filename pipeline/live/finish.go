@@ -51,7 +51,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 			close(r.jobs) // the chunk encoder stops at its cancelled job
 		}
 		r.rep.Status = report.Running
-		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start, or serve --recover, encodes them"
+		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start (or a recovery) encodes them"
 		saveServeReport(r.dir, r.rep, l.so.OnEvent)
 		return
 	}
@@ -146,7 +146,7 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 func saveServeReport(runOut string, run *report.Serve, onEvent func(event.Event)) error {
 	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
-		err = output.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: tdwstitch serve --recover)", report.ServeFile, err))
+		err = output.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: the next serve start encodes them)", report.ServeFile, err))
 		onEvent(event.Event{Kind: event.Rejected, Run: run.Run, Err: err})
 	}
 	return err

@@ -27,7 +27,7 @@ import (
 // rejectedJump is the serve report's reason for frames rejected because
 // their number jumped past the stream's; such frames are lost, so the run
 // is degraded.
-const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
+const rejectedJump = "frame number jump (more than the widest gap allowed past the highest so far)"
 
 // rejectedLate counts frames that arrived after the part of the run their
 // number belongs to was sealed for encoding: they are lost (degraded).
@@ -85,7 +85,7 @@ func (l *live) consume(ctx context.Context) {
 				return
 			}
 			if in.dropped != nil {
-				l.reject("message over the caps (--max-message-mb, --max-parts)", in.dropped.Error())
+				l.reject("message over the size caps (bytes or parts)", in.dropped.Error())
 			} else {
 				l.handle(ctx, in.parts)
 			}
@@ -349,7 +349,7 @@ func (r *liveRun) reached(number int64, files []spool.File) bool {
 	return true
 }
 
-// jumps reports whether frame number is more than --max-gap past the run's
+// jumps reports whether frame number is more than MaxGap past the run's
 // or one of its streams' highest so far (one message must not stretch them:
 // its number is no evidence of the frames between), and otherwise records it.
 func (r *liveRun) jumps(number int64, files []spool.File) bool {

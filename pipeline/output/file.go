@@ -14,7 +14,7 @@ import (
 func TempBeside(final string) (string, error) {
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", dir, err)
+		return "", &FolderError{What: "create", Dir: dir, Err: err}
 	}
 	stale, _ := filepath.Glob(filepath.Join(dir, "."+GlobEscape(filepath.Base(final))+".tmp-*"))
 	for _, f := range stale {
@@ -22,7 +22,7 @@ func TempBeside(final string) (string, error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(final)+".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", dir, err)
+		return "", &FolderError{What: "write in", Dir: dir, Err: err}
 	}
 	return tmp.Name(), tmp.Close()
 }

@@ -18,18 +18,18 @@ const LockName = ".tdwstitch.lock"
 // one folder would otherwise replace each other's videos and reports.
 func Lock(outDir string) (unlock func(), err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+		return nil, &FolderError{What: "create", Dir: outDir, Err: err}
 	}
 	path := filepath.Join(outDir, LockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write in the output folder %s: %w (choose a writable folder with -o)", outDir, err)
+		return nil, &FolderError{What: "write in", Dir: outDir, Err: err}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another tdwstitch (%s) is writing %s: wait for it to finish, or choose another -o", strings.TrimSpace(string(holder)), outDir)
+			return nil, &BusyError{Dir: outDir, Holder: strings.TrimSpace(string(holder))}
 		}
 		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOLCK) {
 			return func() {}, nil // a file system without locks (some NFS, Lustre): one writer is then up to the user
@@ -40,4 +40,26 @@ func Lock(outDir string) (unlock func(), err error) {
 	f.Truncate(0)
 	fmt.Fprintf(f, "pid %d on %s\n", os.Getpid(), host)
 	return func() { f.Close() }, nil // closing the descriptor releases the lock
+}
+
+// FolderError: the output folder cannot be made or written in.
+type FolderError struct {
+	What string // "create", "write in"
+	Dir  string
+	Err  error
+}
+
+func (e *FolderError) Error() string {
+	return fmt.Sprintf("cannot %s the output folder %s: %v", e.What, e.Dir, e.Err)
+}
+
+func (e *FolderError) Unwrap() error { return e.Err }
+
+// BusyError: another process holds the output folder's lock.
+type BusyError struct {
+	Dir, Holder string
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another tdwstitch (%s) is writing %s: wait for it to finish, or write elsewhere", e.Holder, e.Dir)
 }

@@ -43,7 +43,7 @@ func (e *NoSpaceError) Error() string {
 	if errors.As(e.Err, &short) {
 		what = short.facts() // not a corrupt frame: no hint to look for one
 	}
-	return fmt.Sprintf("no space left on device: the disk holding %s has %d KiB free (%s); free some space, or write elsewhere with -o, and run again",
+	return fmt.Sprintf("no space left on device: the disk holding %s has %d KiB free (%s); free some space and run again",
 		e.Dir, e.Free>>10, what)
 }
 

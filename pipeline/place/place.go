@@ -44,20 +44,57 @@ type Part struct {
 	Timed      bool // the run's final videos get audio: visual streams are placed by time
 }
 
+// What a TimingError says was asked for, besides the Timing* sources.
+const (
+	AskedVFR = "vfr" // a variable frame rate (Config.VFR)
+	AskedFit = "fit" // frames spread over the audio (Config.FitAudio)
+)
+
+// TimingError: the capture times asked for cannot be had. Asked is the
+// source asked for (TimingSidecar, TimingMtime, AskedVFR, AskedFit) or
+// TimingAuto, whose unusable sidecar is a warning (the frames go by Next
+// instead) unless Strict.
+type TimingError struct {
+	Asked  string
+	Path   string // the sidecar, or the run's folder
+	Err    error  // why, when there is more to say
+	Next   string // TimingAuto: what the frames go by instead
+	Strict bool
+}
+
+func (e *TimingError) Error() string {
+	switch e.Asked {
+	case TimingSidecar:
+		return fmt.Sprintf("timing sidecar asked for, and it cannot be used: %v", e.Err)
+	case TimingMtime:
+		return fmt.Sprintf("file times asked for as capture times, and they cannot serve: %v", e.Err)
+	case AskedVFR:
+		return fmt.Sprintf("a variable frame rate needs capture times, and %s has none that can be used (no valid %s)", e.Path, timing.SidecarName)
+	case AskedFit:
+		return "spreading the frames over the audio needs the run's audio, and there is none to use"
+	}
+	if e.Strict {
+		return fmt.Sprintf("timing: %v", e.Err)
+	}
+	return fmt.Sprintf("timing: %v; went on with %s", e.Err, e.Next)
+}
+
+func (e *TimingError) Unwrap() error { return e.Err }
+
 // Clock finds the run's capture times as cfg.Timing asks. Under
 // --timing auto, a sidecar that cannot be used is a warning naming the file
 // and line, and frames go 1/fps apart (or over the audio with --fit audio);
 // under --strict it is an error. An explicit --timing sidecar or mtime, or
 // --vfr, that cannot be honoured is an error: never a silent fallback.
-func Clock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []string, error) {
+func Clock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []error, error) {
 	clock, warnings, err := findClock(run, streams, audio, cfg)
 	if err == nil && cfg.VFR && clock == nil {
-		err = fmt.Errorf("--vfr needs capture times, and %s has none that can be used (no valid %s; pass --timing mtime to use file times, or drop --vfr)", run.Dir, timing.SidecarName)
+		err = &TimingError{Asked: AskedVFR, Path: run.Dir}
 	}
 	return clock, warnings, err
 }
 
-func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []string, error) {
+func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []error, error) {
 	frames := frameNumbers(streams)
 	audioDur := 0.0
 	if audio != nil {
@@ -77,29 +114,28 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 			err = checkTimeGaps(clock, frames, cfg, path)
 		}
 		if err == nil {
-			var warnings []string
+			var warnings []error
 			if audio != nil && !clock.HasAudio {
-				warnings = append(warnings, fmt.Sprintf("timing: %s has no audio_start row: the audio is taken to start with the first frame", path))
+				warnings = append(warnings, fmt.Errorf("timing: %s has no audio_start row: the audio is taken to start with the first frame", path))
 			}
 			return clock, warnings, nil
 		}
 		if cfg.Timing == TimingSidecar {
-			return nil, nil, fmt.Errorf("--timing sidecar: %w (fix or write %s, or pass --timing auto to go without it)", err, path)
+			return nil, nil, &TimingError{Asked: TimingSidecar, Path: path, Err: err}
 		}
 		if cfg.Strict {
-			return nil, nil, fmt.Errorf("timing: %v (--strict)", err)
+			return nil, nil, &TimingError{Asked: TimingAuto, Path: path, Err: err, Strict: true}
 		}
-		next := "1/fps spacing"
+		fellBack := &TimingError{Asked: TimingAuto, Path: path, Err: err, Next: "1/fps spacing"}
 		if cfg.FitAudio && audio != nil {
-			next = "frames spread over the audio (--fit audio)"
+			fellBack.Next = "frames spread over the audio"
 		}
-		warning := fmt.Sprintf("timing: %v; --timing auto fell back to %s", err, next)
 		clock, err = fitClock(frames, audio, cfg)
-		return clock, []string{warning}, err
+		return clock, []error{fellBack}, err
 	case TimingMtime:
 		clock, err := fileTimesClock(streams, audio, cfg)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--timing mtime: %w (pass --timing none, or auto)", err)
+			return nil, nil, &TimingError{Asked: TimingMtime, Path: run.Dir, Err: err}
 		}
 		return clock, nil, nil
 	}
@@ -131,12 +167,12 @@ func fitClock(frames []int64, audio *report.Audio, cfg Config) (*timing.Clock, e
 		return nil, nil
 	}
 	if audio == nil {
-		return nil, fmt.Errorf("--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)")
+		return nil, &TimingError{Asked: AskedFit}
 	}
 	clock, err := timing.Evenly(frames, audio.SourceDuration)
 	if err == nil {
 		// A recorder left running an hour must not spread 30 frames over it.
-		err = checkTimeGaps(clock, frames, cfg, fmt.Sprintf("--fit audio (%.1f s of audio for %d frames)", audio.SourceDuration, len(frames)))
+		err = checkTimeGaps(clock, frames, cfg, fmt.Sprintf("frames spread over the audio (%.1f s of audio for %d frames)", audio.SourceDuration, len(frames)))
 	}
 	return clock, err
 }
@@ -337,12 +373,12 @@ func (p Placement) AudioOffset() float64 {
 func AssessFileTimes(streams []*discover.Stream, audio *report.Audio, cfg Config) string {
 	clock, err := fileTimesClock(streams, audio, cfg)
 	if err != nil {
-		return fmt.Sprintf("not usable (--timing mtime would fail): %v", err)
+		return fmt.Sprintf("not usable as capture times: %v", err)
 	}
 	frames := frameNumbers(streams)
 	span := clock.Frames[frames[len(frames)-1]] - clock.Frames[frames[0]]
 	drift := span - float64(len(frames)-1)/cfg.FPS
-	return fmt.Sprintf("usable as an estimate: frames span %.2f s where %d frames at %g fps make %.2f s; --timing mtime would correct %.2f s of drift",
+	return fmt.Sprintf("usable as an estimate: frames span %.2f s where %d frames at %g fps make %.2f s; as capture times they would correct %.2f s of drift",
 		span, len(frames), cfg.FPS, float64(len(frames)-1)/cfg.FPS, drift)
 }
 

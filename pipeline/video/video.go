@@ -154,24 +154,40 @@ func StrictFails(sr *report.Stream, opts Settings) bool {
 	return opts.FailGaps && (sr.MissingFrames > 0 || held > 0) || opts.FailBad && len(sr.BadFrames) > 0
 }
 
-// ProblemsError lists a stream's missing and bad frames by file name for
-// --strict: the first few in the message, all of them in the report.
+// ProblemsError lists a stream's missing and bad frames by file name when
+// they fail it (StrictFails): the first few in the message, all of them in
+// the report.
 func ProblemsError(s *discover.Stream, sr *report.Stream) error {
-	var items []string
+	e := &StrictError{Missing: sr.MissingFrames, Bad: len(sr.BadFrames)}
 	for _, g := range sr.Gaps {
-		items = append(items, "missing "+gapNames(s, g))
+		e.Items = append(e.Items, "missing "+gapNames(s, g))
 	}
 	for _, b := range sr.BadFrames {
-		items = append(items, fmt.Sprintf("bad %s (%s)", b.Path, b.Reason))
+		e.Items = append(e.Items, fmt.Sprintf("bad %s (%s)", b.Path, b.Reason))
 	}
 	const shown = 5
-	more := ""
-	if len(items) > shown {
-		more = fmt.Sprintf("; and %d more (see the report)", len(items)-shown)
-		items = items[:shown]
+	if len(e.Items) > shown {
+		e.More, e.Items = len(e.Items)-shown, e.Items[:shown]
 	}
-	return fmt.Errorf("%d frames missing and %d bad, and --strict (or --gaps fail / --on-bad fail) was given: %s%s; replace or remove those files, or drop --strict to hold over them",
-		sr.MissingFrames, len(sr.BadFrames), strings.Join(items, "; "), more)
+	return e
+}
+
+// StrictError: frames are missing or bad, and the settings (FailGaps,
+// FailBad) say the stream is encoded whole or not at all.
+type StrictError struct {
+	Missing int64
+	Bad     int
+	Items   []string // the first few problems, by file name
+	More    int      // problems not in Items
+}
+
+func (e *StrictError) Error() string {
+	more := ""
+	if e.More > 0 {
+		more = fmt.Sprintf("; and %d more (see the report)", e.More)
+	}
+	return fmt.Sprintf("%d frames missing and %d bad, and only whole streams were asked for: %s%s; replace or remove those files",
+		e.Missing, e.Bad, strings.Join(e.Items, "; "), more)
 }
 
 // encodeTo writes the stream's video to a temporary file beside final and,

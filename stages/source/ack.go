@@ -38,7 +38,7 @@ func OpenAcks(addr string) (*Acks, error) {
 	s.SetLinger(0)
 	if err := s.Bind(addr); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("cannot listen on %s for acknowledgements: %w (check the --ack address)", addr, err)
+		return nil, fmt.Errorf("cannot listen on %s for acknowledgements: %w", addr, err)
 	}
 	p := zmq.NewPoller()
 	p.Add(s, zmq.POLLIN)

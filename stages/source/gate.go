@@ -81,7 +81,7 @@ func netAddress(addr string) (network, where string, err error) {
 		}
 		return "tcp", rest, nil
 	}
-	return "", "", errors.New("--listen takes tcp://HOST:PORT or ipc://PATH")
+	return "", "", fmt.Errorf("listen address %q: want tcp://HOST:PORT or ipc://PATH", addr)
 }
 
 // serve accepts until close; the gate owns the goroutines it starts.

@@ -42,7 +42,7 @@ type Socket struct {
 // Open creates the socket and binds or connects it.
 func Open(o Options) (*Socket, error) {
 	if (o.Listen == "") == (o.Connect == "") {
-		return nil, errors.New("give one of --listen and --connect")
+		return nil, errors.New("give one address: one to listen on, or one to connect to")
 	}
 	s, err := zmq.NewSocket(zmq.PULL)
 	if err != nil {

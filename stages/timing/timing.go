@@ -200,7 +200,7 @@ func FromModTimes(frames map[int64]time.Time, audioMod time.Time, audioDuration 
 // whose frames and audio started and stopped together (--fit audio).
 func Evenly(frames []int64, audioDuration float64) (*Clock, error) {
 	if len(frames) == 0 || audioDuration <= 0 {
-		return nil, errors.New("--fit audio needs frames and an audio file with a duration")
+		return nil, errors.New("spreading frames over the audio needs frames and an audio file with a duration")
 	}
 	c := &Clock{Source: FitAudio, Frames: make(map[int64]float64, len(frames)), HasAudio: true}
 	first, last := frames[0], frames[len(frames)-1]

@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/report"
+)
+
+// The library says what happened and what would fix it in its own words;
+// these types carry the facts, so that the CLI can name its flags (see
+// cmd/tdwstitch/hints.go).
+
+// SelectionError: the run has streams, but none of the passes and avatars
+// asked for (Options.Passes, Options.Avatars).
+type SelectionError struct {
+	Dir   string
+	Found []string // the run's stream IDs
+}
+
+func (e *SelectionError) Error() string {
+	return fmt.Sprintf("no stream in %s matches the passes and avatars asked for (found: %s)", e.Dir, strings.Join(e.Found, ", "))
+}
+
+// AbsentError: a pass or avatar asked for that the run does not have; the
+// rest is encoded (a warning).
+type AbsentError struct {
+	Pass, Avatar string // one of them
+	Dir          string
+}
+
+func (e *AbsentError) Error() string {
+	if e.Pass != "" {
+		return fmt.Sprintf("%s has no %s frames", e.Dir, e.Pass)
+	}
+	return fmt.Sprintf("%s has no avatar folder %q with frames", e.Dir, e.Avatar)
+}
+
+// AudioError: the run's audio cannot be used. Named audio (Options.Audio,
+// a live run's begin message) that cannot be read fails the run; found
+// audio is a warning, and so are several candidates (Choices) with none
+// named.
+type AudioError struct {
+	Path    string
+	Err     error
+	Named   bool
+	Dir     string
+	Choices []string // file names, when the run has several
+}
+
+func (e *AudioError) Error() string {
+	switch {
+	case len(e.Choices) > 0:
+		return fmt.Sprintf("%d audio files in %s (%s): none muxed; name the one to use", len(e.Choices), e.Dir, strings.Join(e.Choices, ", "))
+	case e.Named:
+		return fmt.Sprintf("audio %s cannot be read (%v): replace the file, or leave the audio out", e.Path, e.Err)
+	}
+	return fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file", e.Path, e.Err)
+}
+
+func (e *AudioError) Unwrap() error { return e.Err }
+
+// warn records warnings in the run's report (their text) and tells them as
+// events (their values, which the CLI turns into advice).
+func warn(rep *report.Run, opts Options, warnings ...error) {
+	for _, w := range warnings {
+		rep.Warnings = append(rep.Warnings, w.Error())
+		opts.OnEvent(event.Event{Kind: event.Warning, Err: w})
+	}
+}
+
+// warnText is warn for warnings that are text only.
+func warnText(rep *report.Run, opts Options, warnings ...string) {
+	for _, w := range warnings {
+		warn(rep, opts, textWarning(w))
+	}
+}
+
+type textWarning string
+
+func (w textWarning) Error() string { return string(w) }
