@@ -18,7 +18,8 @@ import (
 
 // explain is err's message with the flag that would change the outcome,
 // when its class has one. The library says what happened in its own words;
-// only the CLI knows its flags.
+// only the CLI knows its flags. One case per error class: the table is
+// long, and reads best whole.
 func explain(err error) string {
 	if err == nil {
 		return "<nil>"

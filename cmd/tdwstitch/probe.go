@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -59,27 +60,33 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			if err != nil {
 				return pipeline.Failure(err)
 			}
-			var failed, degraded []string
-			for _, s := range rep.Streams {
-				switch s.Status {
-				case report.Failed:
-					failed = append(failed, s.ID)
-				case report.Degraded:
-					degraded = append(degraded, s.ID)
-				}
-			}
-			switch {
-			case len(failed) > 0:
-				return pipeline.Failure(fmt.Errorf("encode would fail %s (see above)", strings.Join(failed, ", ")))
-			case len(degraded) > 0:
-				return fmt.Errorf("%w: encode would write %s degraded: frames missing or bad (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
-			}
-			return nil
+			return verdict(rep)
 		},
 	}
 	flags.register(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (the report's schema, status \"planned\")")
 	return c
+}
+
+// verdict is probe's outcome as an error for the exit code: failed if
+// encode would fail a stream, degraded if it would write one degraded.
+func verdict(rep *report.Run) error {
+	var failed, degraded []string
+	for _, s := range rep.Streams {
+		switch s.Status {
+		case report.Failed:
+			failed = append(failed, s.ID)
+		case report.Degraded:
+			degraded = append(degraded, s.ID)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return pipeline.Failure(fmt.Errorf("encode would fail %s (see above)", strings.Join(failed, ", ")))
+	case len(degraded) > 0:
+		return fmt.Errorf("%w: encode would write %s degraded: frames missing or bad (see above)", pipeline.ErrDegraded, strings.Join(degraded, ", "))
+	}
+	return nil
 }
 
 func printProbe(io ioStreams, rep *report.Run, warnings []error) {
@@ -98,41 +105,10 @@ func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 	}
 	tw.Flush()
 	for _, s := range rep.Streams {
-		if s.Status == report.Failed {
-			fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
-		}
-		lines := 0
-		held := ""
-		if s.Status != report.Failed {
-			held = " (held by the previous frame unless --gaps drop)"
-		}
-		for _, g := range s.Gaps {
-			if lines++; lines <= problemLines {
-				fmt.Fprintf(w, "gap in %s: frames %d-%d missing%s\n", s.ID, g.From, g.To, held)
-			}
-		}
-		for _, b := range s.BadFrames {
-			if lines++; lines <= problemLines {
-				fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
-			}
-		}
-		if lines > problemLines {
-			fmt.Fprintf(w, "%s: ... and %d more gaps or bad frames (probe --json lists them all)\n", s.ID, lines-problemLines)
-		}
+		printProblems(w, s)
 	}
 	for _, s := range rep.Streams {
-		if s.Timing == "none" || s.Timing == "" {
-			continue
-		}
-		estimate := ""
-		if s.TimingEstimate {
-			estimate = ", an estimate"
-		}
-		fmt.Fprintf(w, "timing %s: %s%s; captured over %.2f s, %d frames at %g fps make %.2f s: the plain one-liner would drift %.2f s by the last frame\n",
-			s.ID, s.Timing, estimate, s.CaptureSpan, s.FramesFound, s.FPS, float64(s.FramesFound-1)/s.FPS, s.OneLinerDrift)
-		if a := s.Audio; a != nil {
-			fmt.Fprintf(w, "audio %s: %.2f s recorded, starting %+.3f s from the first frame\n", s.ID, a.SourceDuration, a.Offset)
-		}
+		printTiming(w, s)
 	}
 	if rep.FileTimes != "" {
 		use := ""
@@ -149,5 +125,48 @@ func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 	}
 	if rep.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", strings.TrimSpace(rep.Error))
+	}
+}
+
+// printProblems says why a stream would fail, and its first gaps and bad
+// frames (probe --json has them all).
+func printProblems(w io.Writer, s *report.Stream) {
+	if s.Status == report.Failed {
+		fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
+	}
+	lines := 0
+	held := ""
+	if s.Status != report.Failed {
+		held = " (held by the previous frame unless --gaps drop)"
+	}
+	for _, g := range s.Gaps {
+		if lines++; lines <= problemLines {
+			fmt.Fprintf(w, "gap in %s: frames %d-%d missing%s\n", s.ID, g.From, g.To, held)
+		}
+	}
+	for _, b := range s.BadFrames {
+		if lines++; lines <= problemLines {
+			fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
+		}
+	}
+	if lines > problemLines {
+		fmt.Fprintf(w, "%s: ... and %d more gaps or bad frames (probe --json lists them all)\n", s.ID, lines-problemLines)
+	}
+}
+
+// printTiming says how a timed stream's frames are placed, what the plain
+// one-liner would get wrong, and where its audio starts.
+func printTiming(w io.Writer, s *report.Stream) {
+	if s.Timing == "none" || s.Timing == "" {
+		return
+	}
+	estimate := ""
+	if s.TimingEstimate {
+		estimate = ", an estimate"
+	}
+	fmt.Fprintf(w, "timing %s: %s%s; captured over %.2f s, %d frames at %g fps make %.2f s: the plain one-liner would drift %.2f s by the last frame\n",
+		s.ID, s.Timing, estimate, s.CaptureSpan, s.FramesFound, s.FPS, float64(s.FramesFound-1)/s.FPS, s.OneLinerDrift)
+	if a := s.Audio; a != nil {
+		fmt.Fprintf(w, "audio %s: %.2f s recorded, starting %+.3f s from the first frame\n", s.ID, a.SourceDuration, a.Offset)
 	}
 }

@@ -181,7 +181,8 @@ func (p *progress) event(e event.Event) {
 }
 
 // batchEvent renders a batch: a line per finished run (a bar counting runs
-// on a terminal), bad frames and failures as they happen.
+// on a terminal), bad frames and failures as they happen. One case per
+// event kind, kept in one switch so that every kind's rendering is in view.
 func (p *progress) batchEvent(e event.Event) {
 	w := p.io.Err
 	name := e.Run + ": " + e.Stream

@@ -27,21 +27,10 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 	l.cur = nil
 	r.rep.Ended, r.rep.Interrupted = how, how != report.EndMessage
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
-	a := ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: string(how)}
-	l.ended[a.Run] = a
-	for _, req := range l.waiting[a.Run] {
-		req.reply <- a
-	}
-	delete(l.waiting, a.Run)
+	l.answer(ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: string(how)})
 	r.writer.Close()
 	if r.rep.Frames == 0 {
-		// Nothing accepted (junk, or a begin and an end only): nothing is
-		// left behind, not even an empty failed run. The folder goes only
-		// if empty (a reused name's earlier videos stay).
-		os.RemoveAll(filepath.Join(r.dir, SpoolDir))
-		os.Remove(filepath.Join(r.dir, liveManifestName))
-		os.Remove(r.dir)
-		l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
+		l.dropEmpty(r)
 		return
 	}
 	if ctx.Err() != nil {
@@ -79,6 +68,25 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		l.count(ctx, finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
 		return nil
 	})
+}
+
+// answer records how a run ended and answers the acks waiting for it.
+func (l *live) answer(a ackAnswer) {
+	l.ended[a.Run] = a
+	for _, req := range l.waiting[a.Run] {
+		req.reply <- a
+	}
+	delete(l.waiting, a.Run)
+}
+
+// dropEmpty removes a run that accepted no frame (junk, or a begin and an
+// end only): nothing is left behind, not even an empty failed run. The
+// folder goes only if empty (a reused name's earlier videos stay).
+func (l *live) dropEmpty(r *liveRun) {
+	os.RemoveAll(filepath.Join(r.dir, SpoolDir))
+	os.Remove(filepath.Join(r.dir, liveManifestName))
+	os.Remove(r.dir)
+	l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("no frame accepted (%d messages rejected): nothing written", r.rep.RejectedTotal())})
 }
 
 // encodeSpool encodes a spooled run, records the ingest report and removes

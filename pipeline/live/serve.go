@@ -124,34 +124,48 @@ func Serve(ctx context.Context, outDir string, so Options) error {
 		ended: map[string]ackAnswer{}, waiting: map[string][]ackReq{}, said: map[string]bool{}}
 	l.failed.Store(failed)
 	l.degraded.Store(degraded)
-	if so.Ack != "" {
-		acks, err := source.OpenAcks(so.Ack)
-		if err != nil {
-			sock.Close()
-			return err
-		}
-		reqs := make(chan ackReq)
-		l.acks = reqs
-		g.Go(func() error {
-			answerAcks(ctx, acks, reqs)
-			return nil
-		})
+	if err := l.startAcks(ctx); err != nil {
+		sock.Close()
+		return err
 	}
 	g.Go(func() error {
 		receive(ctx, sock, q)
 		return nil
 	})
-	ready := event.Event{Kind: event.Listening, Path: so.Source.Listen}
-	if so.Source.Connect != "" {
-		ready.Path, ready.Output = so.Source.Connect, "connect"
-	}
-	so.OnEvent(ready)
+	so.OnEvent(listening(so.Source))
 	g.Go(func() error {
 		l.consume(ctx) // ends when the receiver has closed the queue
 		return nil
 	})
 	g.Wait()
 	return outcome(l.failed.Load(), l.degraded.Load())
+}
+
+// startAcks binds the acknowledgement socket (Options.Ack), if any, and
+// answers it on the group.
+func (l *live) startAcks(ctx context.Context) error {
+	if l.so.Ack == "" {
+		return nil
+	}
+	acks, err := source.OpenAcks(l.so.Ack)
+	if err != nil {
+		return err
+	}
+	reqs := make(chan ackReq)
+	l.acks = reqs
+	l.g.Go(func() error {
+		answerAcks(ctx, acks, reqs)
+		return nil
+	})
+	return nil
+}
+
+// listening is the event saying where serve takes frames.
+func listening(o source.Options) event.Event {
+	if o.Connect != "" {
+		return event.Event{Kind: event.Listening, Path: o.Connect, Output: "connect"}
+	}
+	return event.Event{Kind: event.Listening, Path: o.Listen}
 }
 
 // inbound is one received message, or why one was dropped on receipt.
