@@ -15,12 +15,20 @@ import (
 // SelectionError: the run has streams, but none of the passes and avatars
 // asked for (Options.Passes, Options.Avatars).
 type SelectionError struct {
-	Dir   string
-	Found []string // the run's stream IDs
+	Dir             string
+	Found           []string // the run's stream IDs
+	Passes, Avatars []string // what was asked for
 }
 
 func (e *SelectionError) Error() string {
-	return fmt.Sprintf("no stream in %s matches the passes and avatars asked for (found: %s)", e.Dir, strings.Join(e.Found, ", "))
+	var asked []string
+	if len(e.Passes) > 0 {
+		asked = append(asked, "passes "+strings.Join(e.Passes, ","))
+	}
+	if len(e.Avatars) > 0 {
+		asked = append(asked, "avatars "+strings.Join(e.Avatars, ","))
+	}
+	return fmt.Sprintf("no stream in %s matches the %s asked for (found: %s)", e.Dir, strings.Join(asked, " and "), strings.Join(e.Found, ", "))
 }
 
 // AbsentError: a pass or avatar asked for that the run does not have; the
@@ -38,13 +46,14 @@ func (e *AbsentError) Error() string {
 }
 
 // AudioError: the run's audio cannot be used. Named audio (Options.Audio,
-// a live run's begin message) that cannot be read fails the run; found
-// audio is a warning, and so are several candidates (Choices) with none
-// named.
+// a live run's begin message) that cannot be read fails the run, and so
+// does found audio when Strict (OnBad FailBad); otherwise found audio is a
+// warning, and so are several candidates (Choices) with none named.
 type AudioError struct {
 	Path    string
 	Err     error
 	Named   bool
+	Strict  bool
 	Dir     string
 	Choices []string // file names, when the run has several
 }
@@ -53,8 +62,8 @@ func (e *AudioError) Error() string {
 	switch {
 	case len(e.Choices) > 0:
 		return fmt.Sprintf("%d audio files in %s (%s): none muxed; name the one to use", len(e.Choices), e.Dir, strings.Join(e.Choices, ", "))
-	case e.Named:
-		return fmt.Sprintf("audio %s cannot be read (%v): replace the file, or leave the audio out", e.Path, e.Err)
+	case e.Named || e.Strict:
+		return fmt.Sprintf("audio %s cannot be read (%v): nothing encoded; replace the file", e.Path, e.Err)
 	}
 	return fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file", e.Path, e.Err)
 }

@@ -137,7 +137,14 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
-			return errUpToDate // the report on disk says so already
+			// The report on disk says so already; what it warned of
+			// (audio left out, say) still holds for the outputs kept.
+			for _, w := range prev.Warnings {
+				if !slices.Contains(rep.Warnings, w) {
+					warnText(rep, opts, w)
+				}
+			}
+			return errUpToDate
 		}
 	}
 	if err := lock(); err != nil {
@@ -370,7 +377,7 @@ func IsFailure(err error) bool {
 }
 
 // settle sets the run's status from its selected streams': failed if any
-// failed (the error lists them, wrapping nothing), degraded if any is (the
+// failed (the error lists them, wrapping the first one's cause), degraded if any is (the
 // error wraps ErrDegraded), skipped if every one was kept up to date, else
 // ok. Streams listed only because their videos are on disk do not count.
 func settle(rep *report.Run, causes ...error) error {
@@ -398,7 +405,7 @@ func settle(rep *report.Run, causes ...error) error {
 	switch {
 	case len(failed) > 0:
 		rep.Status = report.Failed
-		return &report.Error{Msg: fmt.Sprintf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; ")), Cause: first}
+		return &video.ReportedError{Msg: fmt.Sprintf("%d of %d streams failed: %s", len(failed), selected, strings.Join(failed, "; ")), Cause: first}
 	case len(degraded) > 0:
 		rep.Status = report.Degraded
 		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, strings.Join(degraded, ", "))
@@ -474,7 +481,11 @@ func selectStreams(run *discover.Run, opts Options) ([]*discover.Stream, error) 
 		for _, s := range run.Streams {
 			have = append(have, s.ID())
 		}
-		return nil, &SelectionError{Dir: run.Dir, Found: have}
+		sel := &SelectionError{Dir: run.Dir, Found: have, Avatars: opts.Avatars}
+		for _, p := range opts.Passes {
+			sel.Passes = append(sel.Passes, string(p))
+		}
+		return nil, sel
 	} else if len(run.Ignored) > 0 {
 		msg += fmt.Sprintf("; %d image files were not TDW frame names, e.g. %s: %s", len(run.Ignored), run.Ignored[0].Path, run.Ignored[0].Reason)
 	}
@@ -512,7 +523,7 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 	var m ffmpeg.Media
 	info, err := os.Stat(path)
 	if err == nil && !info.Mode().IsRegular() {
-		err = fmt.Errorf("not a regular file (%s)", frames.FileKind(info.Mode()))
+		err = fmt.Errorf("not a regular file (%s)", discover.FileKind(info.Mode()))
 	}
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, audioProbeTimeout)
@@ -525,8 +536,8 @@ func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report
 		}
 		err = errors.New("it has no audio stream")
 	}
-	bad := &AudioError{Path: path, Err: err, Named: opts.Audio != ""}
-	if bad.Named || opts.OnBad == FailBad {
+	bad := &AudioError{Path: path, Err: err, Named: opts.Audio != "", Strict: opts.OnBad == FailBad}
+	if bad.Named || bad.Strict {
 		// Asked for by name (--audio, a live run's begin message): not
 		// honoured, so not done.
 		return nil, nil, bad

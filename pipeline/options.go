@@ -12,6 +12,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -122,6 +123,10 @@ type Options struct {
 	Force bool
 	// Tool runs ffmpeg and ffprobe. Required.
 	Tool ffmpeg.Tool
+	// Space measures free disk space, to name a failed write on a full disk
+	// for what it is. Default: the filesystem's (a test stands in for a
+	// full disk).
+	Space output.Space
 	// OnEvent receives progress events; it may be called concurrently. Default: none.
 	OnEvent func(event.Event)
 	// defaulted: ApplyDefaults has run.
@@ -240,5 +245,5 @@ func (o Options) placing() place.Config {
 func (o Options) video() video.Settings {
 	return video.Settings{Tool: o.Tool, FPS: o.FPS, CRF: o.CRF, Preset: o.Preset, EncoderThreads: o.EncoderThreads,
 		OneProcess: o.OneProcess, StallTimeout: o.StallTimeout, Checks: o.checks(), Place: o.placing(),
-		FailGaps: o.Gaps == FailGaps, FailBad: o.OnBad == FailBad, OnEvent: o.OnEvent}
+		FailGaps: o.Gaps == FailGaps, FailBad: o.OnBad == FailBad, OnEvent: o.OnEvent, Space: o.Space}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
@@ -74,6 +75,7 @@ func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clo
 	sr := video.NewReport(b, opts.video())
 	if b.Err != nil {
 		sr.Status, sr.Error = report.Failed, b.Err.Error()
+		opts.OnEvent(event.Event{Kind: event.StreamDone, Stream: sr.ID, Status: sr.Status, Err: b.Err})
 		return sr
 	}
 	pl := place.Stream(s, sr, clock, audio, place.Part{}, opts.placing())
@@ -110,7 +112,9 @@ func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clo
 	case sr.FramesRead == 0:
 		sr.Status, sr.Error = report.Failed, "no readable frame"
 	case video.StrictFails(sr, opts.video()):
-		sr.Status, sr.Error = report.Failed, video.ProblemsError(s, sr).Error()
+		err := video.ProblemsError(s, sr)
+		sr.Status, sr.Error = report.Failed, err.Error()
+		opts.OnEvent(event.Event{Kind: event.StreamDone, Stream: sr.ID, Status: sr.Status, Err: err})
 	case sr.WrittenStatus() == report.Degraded:
 		sr.Status = report.Degraded // would be written, with frames missing or bad
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
-	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -22,9 +21,6 @@ import (
 // device" and naming the folder, with no --deep-check hint, and leaves no
 // video or temporary file.
 func TestFullDiskIsNamed(t *testing.T) {
-	real := output.FreeSpace
-	output.FreeSpace = func(string) (int64, error) { return 4096, nil }
-	t.Cleanup(func() { output.FreeSpace = real })
 	tl := testkit.FFmpeg(t)
 	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
 		if name != tl.FFmpeg {
@@ -35,7 +31,7 @@ func TestFullDiskIsNamed(t *testing.T) {
 		return exec.CommandContext(ctx, "bash", append([]string{"-c", `trap '' XFSZ; ulimit -f 16; exec "$0" "$@"`, name}, arg...)...)
 	}
 	out := t.TempDir()
-	rep, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tl, Passes: []tdw.Pass{tdw.Img}})
+	rep, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tl, Passes: []tdw.Pass{tdw.Img}, Space: func(string) (int64, error) { return 4096, nil }})
 	if err == nil || len(rep.Streams) != 1 {
 		t.Fatalf("encode on a full disk: %v, %+v", err, rep)
 	}

@@ -12,6 +12,9 @@ type BatchRun struct {
 	ToEncode      int     `json:"to_encode"` // streams not up to date (dry run and live)
 	FramesWritten int     `json:"frames_written"`
 	VideoSeconds  float64 `json:"video_seconds"`
+	// Warnings are the run's (audio left out, a timing fallback): its
+	// outputs are whole, but not all the run had.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Shard is the share of a batch one process took: the runs whose stable

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -80,7 +81,7 @@ func (b *batchCmd) merge(io ioStreams, outRoot string) error {
 	if err != nil {
 		return pipeline.Failure(err)
 	}
-	printBatchSummary(io, br, b.quiet)
+	printBatchSummary(io, br, b.quiet, nil)
 	fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
 	if b.withGallery {
 		page, err := batch.WriteGallery(br, outRoot)
@@ -120,7 +121,7 @@ func (b *batchCmd) run(c *cobra.Command, io ioStreams, root string) error {
 		printPlan(io, br)
 		return err
 	}
-	printBatchSummary(io, br, b.quiet)
+	printBatchSummary(io, br, b.quiet, prog)
 	if _, serr := os.Stat(filepath.Join(b.outRoot, report.BatchFile)); serr == nil && (br.Shard == nil || allShardsDone(b.outRoot, br.Shard)) {
 		fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(b.outRoot, report.BatchFile))
 		if b.withGallery {
@@ -142,13 +143,17 @@ func resolveShard(flag string) (batch.Shard, error) {
 	if flag != "" {
 		s, err := batch.ParseShard(flag)
 		if err != nil {
-			return s, usageErrorf("--%v", err)
+			return s, usageErrorf("--shard %v", err)
 		}
 		return s, nil
 	}
 	s, _, err := batch.ShardFromEnv(os.Getenv)
-	if err != nil {
+	var env *batch.EnvError
+	if errors.As(err, &env) {
 		return s, usageErrorf("%v, or pass --shard K/N", err)
+	}
+	if err != nil {
+		return s, usageErrorf("%v", err)
 	}
 	return s, nil
 }
@@ -176,7 +181,9 @@ func printPlan(io ioStreams, br *report.Batch) {
 
 // printBatchSummary is the one-screen summary on stderr: counts, then every
 // failure and problem, since those are what a morning reader needs.
-func printBatchSummary(io ioStreams, br *report.Batch, quiet bool) {
+// prog, when the runs were encoded here, says their failures with flag
+// advice (a merge has only the shards' words).
+func printBatchSummary(io ioStreams, br *report.Batch, quiet bool, prog *progress) {
 	w := io.Err
 	shard := ""
 	if br.Shard != nil {
@@ -185,10 +192,23 @@ func printBatchSummary(io ioStreams, br *report.Batch, quiet bool) {
 	fmt.Fprintf(w, "batch%s: %d runs: %d ok, %d degraded, %d failed, %d up to date; %d frames, %.1f s of video, in %.1f s\n",
 		shard, br.Runs, br.OK, br.Degraded, br.Failed, br.Skipped, br.FramesWritten, br.VideoSeconds, br.WallSeconds)
 	for _, f := range br.Failures {
-		fmt.Fprintf(w, "FAILED %s: %s\n", f.Run, f.Error)
+		msg := f.Error
+		if prog != nil {
+			msg = prog.failure(f.Run, f.Error)
+		}
+		fmt.Fprintf(w, "FAILED %s: %s\n", f.Run, msg)
 	}
 	for _, d := range br.DegradedRuns {
-		fmt.Fprintf(w, "DEGRADED %s: frames missing or bad, see %s\n", d.Run, d.Report)
+		fmt.Fprintf(w, "DEGRADED %s: frames missing or bad, see %s\n", d.Run, filepath.Join(br.Output, d.Report))
+	}
+	for _, r := range br.RunList {
+		if len(r.Warnings) > 0 && r.Status != report.Failed {
+			more := ""
+			if len(r.Warnings) > 1 {
+				more = fmt.Sprintf(" (and %d more warnings)", len(r.Warnings)-1)
+			}
+			fmt.Fprintf(w, "WARNING %s: %s%s, see %s\n", r.Run, r.Warnings[0], more, filepath.Join(br.Output, r.Report))
+		}
 	}
 	for _, p := range br.Problems {
 		fmt.Fprintf(w, "problem %s: %s\n", p.Path, p.Reason)

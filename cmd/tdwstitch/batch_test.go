@@ -167,3 +167,36 @@ func TestBatchShardEnvironment(t *testing.T) {
 		t.Fatalf("partial slurm variables: exit %d, %s", code, stderr)
 	}
 }
+
+// TestBatchSaysWhatARunWentWithout: a run whose audio cannot be read is
+// written without it (ok, exit 0), and the batch says so even with -q, in
+// its summary and its JSON, again when the run is up to date; a run with
+// two audio files gets advice that fits a batch (not --audio, which would
+// give every run the same file).
+func TestBatchSaysWhatARunWentWithout(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"r1", "r2", "r3"} {
+		if err := (synth.Scene{Width: 16, Height: 16, Frames: 4, FPS: 60}).Write(filepath.Join(root, name), "a", synth.Passes{Img: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "r2", "audio.wav"), []byte("not audio at all"), 0o644)
+	os.WriteFile(filepath.Join(root, "r3", "audio.wav"), synth.WAV(1), 0o644)
+	os.WriteFile(filepath.Join(root, "r3", "mic.wav"), synth.WAV(1), 0o644)
+	out := t.TempDir()
+	for _, pass := range []string{"first", "up to date"} {
+		code, _, stderr := cli(t, "batch", root, "-o", out, "-q")
+		if code != 0 || !strings.Contains(stderr, "WARNING r2: audio "+filepath.Join(root, "r2", "audio.wav")+" cannot be read") ||
+			!strings.Contains(stderr, "WARNING r3: 2 audio files in") {
+			t.Errorf("%s: exit %d\n%s", pass, code, stderr)
+		}
+		var br report.Batch
+		if err := report.Read(filepath.Join(out, report.BatchFile), &br); err != nil || len(br.RunList) != 3 || len(br.RunList[1].Warnings) != 1 || len(br.RunList[0].Warnings) != 0 {
+			t.Errorf("%s: %s: %+v (%v)", pass, report.BatchFile, br.RunList, err)
+		}
+	}
+	code, _, stderr := cli(t, "batch", root, "-o", t.TempDir())
+	if code != 0 || !strings.Contains(stderr, "run r3: warning: 2 audio files") || !strings.Contains(stderr, "by leaving one audio file in the run") || strings.Contains(stderr, "--audio FILE") {
+		t.Errorf("advice for two audio files in a batch: exit %d\n%s", code, stderr)
+	}
+}

@@ -41,11 +41,9 @@ func explain(err error) string {
 		noShards *batch.NoShardsError
 	)
 	if errors.As(err, &timing) {
-		// Said in the flags that asked for the times, then any gap's advice.
-		msg = strings.Replace(msg, timing.Error(), timingText(timing), 1)
-		if !errors.As(timing.Err, &gap) {
-			return msg
-		}
+		// Said in the flags that asked for the times, wherever it stands in
+		// the message; then the advice for any other class (a gap's).
+		msg = strings.ReplaceAll(msg, timing.Error(), timingText(timing))
 	}
 	switch {
 	case errors.As(err, &gap) && gap.Timed:
@@ -67,7 +65,7 @@ func explain(err error) string {
 	case errors.As(err, &busy):
 		return msg + " (another -o)"
 	case errors.As(err, &sel):
-		return msg + " (--passes/--avatars)"
+		return msg + ": check --passes and --avatars"
 	case errors.As(err, &absent) && absent.Pass != "":
 		return "--passes " + absent.Pass + ": " + msg
 	case errors.As(err, &absent):
@@ -75,7 +73,9 @@ func explain(err error) string {
 	case errors.As(err, &audio) && len(audio.Choices) > 0:
 		return msg + " with --audio FILE"
 	case errors.As(err, &audio) && audio.Named:
-		return msg + " (--audio; --no-audio leaves it out)"
+		return msg + ", or leave the audio out (drop --audio, or pass --no-audio instead)"
+	case errors.As(err, &audio) && audio.Strict:
+		return msg + " (--strict fails the run on it; without it the videos go without audio), or pass --no-audio"
 	case errors.As(err, &audio):
 		return msg + ", or pass --no-audio"
 	case errors.As(err, &strict):
@@ -87,20 +87,35 @@ func explain(err error) string {
 }
 
 // timingText says a timing error in the flags that asked for the times,
-// and the ones that would do without them.
+// and the way out that the other flags leave open (never one that fails
+// too: under --vfr every way needs capture times; under --strict, going
+// without them means --timing none).
 func timingText(e *place.TimingError) string {
+	without := "pass --timing auto to go without it"
+	if e.Strict {
+		without = "pass --timing none to go without capture times"
+	}
+	if e.VFR {
+		without = "drop --vfr"
+	}
 	switch e.Asked {
 	case place.TimingSidecar:
-		return fmt.Sprintf("--timing sidecar: %v (fix or write %s, or pass --timing auto to go without it)", e.Err, e.Path)
+		return fmt.Sprintf("--timing sidecar: %v (fix or write %s, or %s)", e.Err, e.Path, without)
 	case place.TimingMtime:
+		if e.VFR {
+			return fmt.Sprintf("--timing mtime: %v (write a timing.csv, or drop --vfr)", e.Err)
+		}
 		return fmt.Sprintf("--timing mtime: %v (pass --timing none, or auto)", e.Err)
 	case place.AskedVFR:
+		if e.FileTimes != nil {
+			return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used: no valid timing.csv, and its file times cannot serve (%v); write a timing.csv, or drop --vfr", e.Path, e.FileTimes)
+		}
 		return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used (no valid timing.csv; pass --timing mtime to use file times, or drop --vfr)", e.Path)
 	case place.AskedFit:
 		return "--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)"
 	}
 	if e.Strict {
-		return fmt.Sprintf("timing: %v (--strict)", e.Err)
+		return fmt.Sprintf("timing: %v (--strict: fix or write %s, or %s)", e.Err, e.Path, without)
 	}
 	return fmt.Sprintf("timing: %v; --timing auto fell back to %s", e.Err, e.Next)
 }
@@ -127,4 +142,14 @@ func flagError(err error) string {
 		name = oe.Option
 	}
 	return fmt.Sprintf("%s %v %s", name, oe.Value, want)
+}
+
+// batchAdvice is explain for a batch's warnings: batch's --audio names one
+// file for every run, so a run with several audio files is fixed in the run.
+func batchAdvice(err error) string {
+	var audio *pipeline.AudioError
+	if errors.As(err, &audio) && len(audio.Choices) > 0 {
+		return err.Error() + " by leaving one audio file in the run (batch --audio would give every run that one file)"
+	}
+	return explain(err)
 }

@@ -93,7 +93,7 @@ func TestSidecarFIFO(t *testing.T) {
 	if code, _, stderr := cliWithin(t, time.Minute, "encode", runDir, "-o", t.TempDir(), "-q"); code != 0 || !strings.Contains(stderr, want) {
 		t.Errorf("encode: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := cliWithin(t, time.Minute, "batch", root, "-o", t.TempDir(), "-q"); code != 0 {
+	if code, _, stderr := cliWithin(t, time.Minute, "batch", root, "-o", t.TempDir(), "-q"); code != 0 || !strings.Contains(stderr, "WARNING run1: timing: "+want+" (a FIFO)") {
 		t.Errorf("batch: exit %d\n%s", code, stderr)
 	}
 	out := t.TempDir()

@@ -36,17 +36,10 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			if err != nil {
 				return err
 			}
-			var (
-				mu       sync.Mutex
-				warnings []error // with their values, for the flags that bear on them
-			)
-			opts.OnEvent = func(e event.Event) {
-				if e.Kind == event.Warning {
-					mu.Lock()
-					warnings = append(warnings, e.Err)
-					mu.Unlock()
-				}
-			}
+			// Warnings and failures with their values, for the flags that
+			// bear on them (the report has their words).
+			said := probeSaid{failed: map[string]error{}}
+			opts.OnEvent = said.event
 			rep, err := pipeline.Probe(c.Context(), args[0], opts)
 			if err != nil && len(rep.Streams) == 0 && !asJSON {
 				return pipeline.Failure(err)
@@ -55,7 +48,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 				b, _ := json.MarshalIndent(rep, "", "  ")
 				fmt.Fprintln(io.Out, string(b))
 			} else {
-				printProbe(io, rep, warnings)
+				printProbe(io, rep, &said)
 			}
 			if err != nil {
 				return pipeline.Failure(err)
@@ -89,7 +82,7 @@ func verdict(rep *report.Run) error {
 	return nil
 }
 
-func printProbe(io ioStreams, rep *report.Run, warnings []error) {
+func printProbe(io ioStreams, rep *report.Run, said *probeSaid) {
 	w := io.Out
 	fmt.Fprintf(w, "run %s\n", rep.Run)
 	if a := rep.Audio; a != nil {
@@ -105,7 +98,7 @@ func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 	}
 	tw.Flush()
 	for _, s := range rep.Streams {
-		printProblems(w, s)
+		printProblems(w, s, said.failed[s.ID])
 	}
 	for _, s := range rep.Streams {
 		printTiming(w, s)
@@ -120,7 +113,7 @@ func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
 	}
-	for _, warn := range warnings {
+	for _, warn := range said.warnings {
 		fmt.Fprintf(w, "warning: %s\n", explain(warn))
 	}
 	if rep.Error != "" {
@@ -130,9 +123,13 @@ func printProbe(io ioStreams, rep *report.Run, warnings []error) {
 
 // printProblems says why a stream would fail, and its first gaps and bad
 // frames (probe --json has them all).
-func printProblems(w io.Writer, s *report.Stream) {
+func printProblems(w io.Writer, s *report.Stream, failure error) {
 	if s.Status == report.Failed {
-		fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, s.Error)
+		msg := s.Error
+		if failure != nil {
+			msg = explain(failure)
+		}
+		fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, msg)
 	}
 	lines := 0
 	held := ""
@@ -168,5 +165,24 @@ func printTiming(w io.Writer, s *report.Stream) {
 		s.ID, s.Timing, estimate, s.CaptureSpan, s.FramesFound, s.FPS, float64(s.FramesFound-1)/s.FPS, s.OneLinerDrift)
 	if a := s.Audio; a != nil {
 		fmt.Fprintf(w, "audio %s: %.2f s recorded, starting %+.3f s from the first frame\n", s.ID, a.SourceDuration, a.Offset)
+	}
+}
+
+// probeSaid collects what probe's events carry: warnings and each failed
+// stream's error, as values (events come from several goroutines).
+type probeSaid struct {
+	mu       sync.Mutex
+	warnings []error
+	failed   map[string]error
+}
+
+func (p *probeSaid) event(e event.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case e.Kind == event.Warning:
+		p.warnings = append(p.warnings, e.Err)
+	case e.Kind == event.StreamDone && e.Err != nil:
+		p.failed[e.Stream] = e.Err
 	}
 }

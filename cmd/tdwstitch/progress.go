@@ -39,6 +39,9 @@ type progress struct {
 	paused map[string]bool
 	// warnings of a single run, said after its outcome (see sayWarnings).
 	warnings []error
+	// failed is each failed run's error with its flag advice, for the
+	// batch summary (the JSON keeps the library's words).
+	failed map[string]string
 
 	mu     sync.Mutex
 	bar    *progressbar.ProgressBar
@@ -62,7 +65,7 @@ type activity struct {
 }
 
 func newProgress(io ioStreams, quiet bool) *progress {
-	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, paused: map[string]bool{}, problems: map[string]int{},
+	return &progress{io: io, quiet: quiet, last: map[string]time.Time{}, running: map[string]bool{}, paused: map[string]bool{}, failed: map[string]string{}, problems: map[string]int{},
 		active: map[string]*activity{}}
 }
 
@@ -199,14 +202,14 @@ func (p *progress) batchEvent(e event.Event) {
 	case event.Rejected:
 		p.clearBar()
 		if e.Run == "" { // no run open (a refused begin, say)
-			fmt.Fprintf(w, "rejected: %v\n", e.Err)
+			fmt.Fprintf(w, "rejected: %s\n", explain(e.Err))
 			return
 		}
-		fmt.Fprintf(w, "run %s: rejected: %v\n", e.Run, e.Err)
+		fmt.Fprintf(w, "run %s: rejected: %s\n", e.Run, explain(e.Err))
 	case event.Warning:
 		if !p.quiet {
 			p.clearBar()
-			fmt.Fprintf(w, "run %s: warning: %s\n", e.Run, explain(e.Err))
+			fmt.Fprintf(w, "run %s: warning: %s\n", e.Run, batchAdvice(e.Err))
 		}
 	case event.Backpressure:
 		if !p.quiet && e.Path == "spool" && !p.paused[e.Run] {
@@ -232,6 +235,10 @@ func (p *progress) batchEvent(e event.Event) {
 			fmt.Fprintf(w, "%s: FAILED: %s\n", name, explain(e.Err))
 		}
 	case event.RunDone:
+		delete(p.paused, e.Run) // a later run of the name is told again
+		if e.Status == report.Failed && e.Err != nil {
+			p.failed[e.Run] = explain(e.Err)
+		}
 		p.runsDone++
 		if p.io.Terminal && !p.quiet {
 			p.describe()
@@ -357,4 +364,15 @@ func (p *progress) sayWarnings() {
 	for _, w := range p.warnings {
 		fmt.Fprintln(p.io.Err, "tdwstitch: warning:", explain(w))
 	}
+}
+
+// failure is run's error as the summary says it: with its flag advice when
+// the run's events carried it, else as the report has it.
+func (p *progress) failure(run, reported string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if said, ok := p.failed[run]; ok {
+		return said
+	}
+	return reported
 }

@@ -144,7 +144,7 @@ func (bo Options) runOne(ctx context.Context, root, outRoot, rel string) report.
 	opts.OnEvent = func(e event.Event) { e.Run = rel; onEvent(e) }
 	onEvent(event.Event{Kind: event.RunStarted, Run: rel})
 	rep, _, err := pipeline.Encode(ctx, runDir, outDir, opts)
-	br.Status, br.Streams = rep.Status, len(rep.Streams)
+	br.Status, br.Streams, br.Warnings = rep.Status, len(rep.Streams), rep.Warnings
 	for _, s := range rep.Streams {
 		if !s.Kept {
 			br.FramesWritten += s.FramesWritten

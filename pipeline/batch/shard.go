@@ -33,7 +33,7 @@ func ParseShard(v string) (Shard, error) {
 	index, err1 := strconv.Atoi(k)
 	count, err2 := strconv.Atoi(n)
 	if !ok || err1 != nil || err2 != nil || count < 1 || index < 0 || index >= count {
-		return Shard{}, fmt.Errorf("shard %q: want K/N with 0 <= K < N, e.g. 0/4 ... 3/4", v)
+		return Shard{}, fmt.Errorf("%q: want K/N with 0 <= K < N, e.g. 0/4 ... 3/4", v)
 	}
 	return Shard{Index: index, Count: count, Source: "flag"}, nil
 }

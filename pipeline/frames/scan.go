@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -137,7 +136,7 @@ func readFrame(f discover.Frame) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): only regular files are frames; remove it", FileKind(info.Mode()))
+		return nil, fmt.Errorf("not a regular file (%s): only regular files are frames; remove it", discover.FileKind(info.Mode()))
 	}
 	if !f.Packed {
 		data := make([]byte, info.Size())
@@ -152,21 +151,6 @@ func readFrame(f discover.Frame) ([]byte, error) {
 		return nil, fmt.Errorf("%s bytes %d-%d: %w", f.Path, f.Offset, f.Offset+f.Size, err)
 	}
 	return data, nil
-}
-
-// FileKind names what a non-regular file is, for messages.
-func FileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a folder"
-	}
-	return m.Type().String()
 }
 
 func extName(f tdw.Format) string {

@@ -27,7 +27,9 @@ import (
 // rejectedJump is the serve report's reason for frames rejected because
 // their number jumped past the stream's; such frames are lost, so the run
 // is degraded.
-const rejectedJump = "frame number jump (more than the widest gap allowed past the highest so far)"
+// rejectedJump and the other reasons are keys of the serve report's
+// "rejected" map: contract, unchanged since schema 1 (so they name flags).
+const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
 
 // rejectedLate counts frames that arrived after the part of the run their
 // number belongs to was sealed for encoding: they are lost (degraded).
@@ -85,7 +87,7 @@ func (l *live) consume(ctx context.Context) {
 				return
 			}
 			if in.dropped != nil {
-				l.reject("message over the size caps (bytes or parts)", in.dropped.Error())
+				l.reject("message over the caps (--max-message-mb, --max-parts)", in.dropped.Error())
 			} else {
 				l.handle(ctx, in.parts)
 			}

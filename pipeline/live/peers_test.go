@@ -218,9 +218,20 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 			next(e)
 		}
 	})
+	// Should backpressure never come, the gate opens anyway and the test
+	// fails, instead of the sender waiting for ever.
+	var timedOut atomic.Bool
+	deadline := time.AfterFunc(2*time.Minute, func() {
+		timedOut.Store(true)
+		open.Do(func() { gate.Release(1) })
+	})
+	defer deadline.Stop()
 	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	if timedOut.Load() {
+		t.Fatal("no backpressure from both the spool and the queue within 2 minutes: the gate was opened by the deadline")
 	}
 	srv.waitRun(t, "long_run")
 	srv.stop()

@@ -15,9 +15,19 @@ import (
 // free space is the evidence.
 const fullBelow = 1 << 20
 
-// FreeSpace is the space left for this process on the filesystem holding
-// dir (a variable so that a test can stand in for a full disk).
-var FreeSpace = func(dir string) (int64, error) {
+// Space reports the bytes left for this process on the filesystem holding
+// dir. The zero value asks the filesystem (statfs); a caller (a test) may
+// pass its own to stand in for a full disk.
+type Space func(dir string) (int64, error)
+
+func (s Space) free(dir string) (int64, error) {
+	if s != nil {
+		return s(dir)
+	}
+	return statfsFree(dir)
+}
+
+func statfsFree(dir string) (int64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, err
@@ -52,12 +62,15 @@ func (e *NoSpaceError) Unwrap() []error { return []error{e.Err, syscall.ENOSPC} 
 // WhenFull names a failed write into dir for what it is when the disk is
 // full (the error says so, or too little space is left), and returns other
 // errors unchanged.
-func WhenFull(dir string, err error) error {
+func WhenFull(dir string, err error) error { return Space(nil).WhenFull(dir, err) }
+
+// WhenFull is the package's WhenFull with s as the measure of free space.
+func (s Space) WhenFull(dir string, err error) error {
 	var full *NoSpaceError
 	if err == nil || errors.As(err, &full) {
 		return err
 	}
-	free, serr := FreeSpace(dir)
+	free, serr := s.free(dir)
 	said := errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
 	if said || serr == nil && free < fullBelow {
 		return &NoSpaceError{Dir: dir, Free: free, Err: err}

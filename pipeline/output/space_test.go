@@ -12,7 +12,7 @@ import (
 func TestWhenFull(t *testing.T) {
 	dir := t.TempDir()
 	other := errors.New("verifying x.mp4: 3 frames were sent but the video holds 2")
-	if free, err := FreeSpace(dir); err != nil || free < fullBelow {
+	if free, err := statfsFree(dir); err != nil || free < fullBelow {
 		t.Fatalf("free space of %s: %d, %v (the test needs 1 MiB)", dir, free, err)
 	}
 	if got := WhenFull(dir, other); got != other {
@@ -22,10 +22,8 @@ func TestWhenFull(t *testing.T) {
 	if got := WhenFull(dir, said); !errors.Is(got, syscall.ENOSPC) || !errors.Is(got, said) {
 		t.Errorf("ffmpeg's own words: %v", got)
 	}
-	real := FreeSpace
-	FreeSpace = func(string) (int64, error) { return 0, nil }
-	defer func() { FreeSpace = real }()
-	if got := WhenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
+	full := Space(func(string) (int64, error) { return 0, nil })
+	if got := full.WhenFull(dir, other); !errors.Is(got, syscall.ENOSPC) || !strings.Contains(got.Error(), dir) {
 		t.Errorf("on a full disk: %v", got)
 	}
 }

@@ -14,9 +14,10 @@ import (
 // Verify checks the finished file before it is moved into place: frame
 // count, size, codec and audio, read from the container's own tables
 // (stages/container), or by ffprobe when those cannot be parsed.
-func Verify(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {
+// space measures free space (nil: the filesystem's).
+func Verify(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool, space Space) error {
 	// A video that fails its checks on a full disk is a write that failed.
-	return WhenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
+	return space.WhenFull(filepath.Dir(final), checkOutput(ctx, sr, path, final, tool))
 }
 
 func checkOutput(ctx context.Context, sr *report.Stream, path, final string, tool ffmpeg.Tool) error {

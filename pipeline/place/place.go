@@ -34,6 +34,15 @@ type Config struct {
 	Strict   bool   // a sidecar that cannot be used is an error, not a warning
 }
 
+// withDefaults is cfg with its zero fields meaning what they say: Timing
+// "" is TimingAuto.
+func (cfg Config) withDefaults() Config {
+	if cfg.Timing == "" {
+		cfg.Timing = TimingAuto
+	}
+	return cfg
+}
+
 // Part places a chunk of a live run on the whole run's grid; the zero
 // value places a whole run.
 type Part struct {
@@ -59,7 +68,11 @@ type TimingError struct {
 	Path   string // the sidecar, or the run's folder
 	Err    error  // why, when there is more to say
 	Next   string // TimingAuto: what the frames go by instead
-	Strict bool
+	Strict bool   // Config.Strict: going without capture times is no way out
+	VFR    bool   // Config.VFR: capture times are needed
+	// FileTimes, for AskedVFR, is why file times cannot serve either (nil:
+	// they could).
+	FileTimes error
 }
 
 func (e *TimingError) Error() string {
@@ -87,9 +100,11 @@ func (e *TimingError) Unwrap() error { return e.Err }
 // under --strict it is an error. An explicit --timing sidecar or mtime, or
 // --vfr, that cannot be honoured is an error: never a silent fallback.
 func Clock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, cfg Config) (*timing.Clock, []error, error) {
+	cfg = cfg.withDefaults()
 	clock, warnings, err := findClock(run, streams, audio, cfg)
 	if err == nil && cfg.VFR && clock == nil {
-		err = &TimingError{Asked: AskedVFR, Path: run.Dir}
+		_, why := fileTimesClock(streams, audio, cfg)
+		err = &TimingError{Asked: AskedVFR, Path: run.Dir, VFR: true, FileTimes: why}
 	}
 	return clock, warnings, err
 }
@@ -121,10 +136,10 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 			return clock, warnings, nil
 		}
 		if cfg.Timing == TimingSidecar {
-			return nil, nil, &TimingError{Asked: TimingSidecar, Path: path, Err: err}
+			return nil, nil, &TimingError{Asked: TimingSidecar, Path: path, Err: err, Strict: cfg.Strict, VFR: cfg.VFR}
 		}
 		if cfg.Strict {
-			return nil, nil, &TimingError{Asked: TimingAuto, Path: path, Err: err, Strict: true}
+			return nil, nil, &TimingError{Asked: TimingAuto, Path: path, Err: err, Strict: true, VFR: cfg.VFR}
 		}
 		fellBack := &TimingError{Asked: TimingAuto, Path: path, Err: err, Next: "1/fps spacing"}
 		if cfg.FitAudio && audio != nil {
@@ -135,7 +150,7 @@ func findClock(run *discover.Run, streams []*discover.Stream, audio *report.Audi
 	case TimingMtime:
 		clock, err := fileTimesClock(streams, audio, cfg)
 		if err != nil {
-			return nil, nil, &TimingError{Asked: TimingMtime, Path: run.Dir, Err: err}
+			return nil, nil, &TimingError{Asked: TimingMtime, Path: run.Dir, Err: err, VFR: cfg.VFR}
 		}
 		return clock, nil, nil
 	}
@@ -243,6 +258,7 @@ func modTimeClock(streams []*discover.Stream, audio *report.Audio) *timing.Clock
 // carries audio or --timing was given; a silent video under --timing auto
 // keeps one frame per 1/fps, the simulation's own time step.
 func Stream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, part Part, cfg Config) Placement {
+	cfg = cfg.withDefaults()
 	withAudio := audio != nil && s.Pass.Visual()
 	// A chunk of a live run is placed as its final video, which gets the audio.
 	timed := withAudio || (part.Timed && s.Pass.Visual())

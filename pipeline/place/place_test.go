@@ -1,7 +1,11 @@
 package place
 
 import (
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -79,5 +83,21 @@ func TestSidecarFallsBackOrFails(t *testing.T) {
 	}
 	if _, _, err := Clock(run, s, nil, Config{FPS: 60, Timing: TimingNone, VFR: true}); err == nil {
 		t.Error("--vfr without capture times did not fail")
+	}
+	// A sidecar that cannot be used: auto (also as Timing "") goes on
+	// without it, warning with the file and line; strict fails.
+	if err := os.WriteFile(filepath.Join(run.Dir, timing.SidecarName), []byte("event,frame,time\nframe,0,1\nframe,x,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{TimingAuto, ""} {
+		c, warnings, err := Clock(run, s, nil, Config{FPS: 60, Timing: mode})
+		var te *TimingError
+		if c != nil || err != nil || len(warnings) != 1 || !errors.As(warnings[0], &te) || te.Next != "1/fps spacing" || !strings.Contains(te.Error(), "timing.csv:3") {
+			t.Errorf("timing %q, bad sidecar: clock %v, warnings %v, error %v", mode, c, warnings, err)
+		}
+	}
+	var te *TimingError
+	if _, _, err := Clock(run, s, nil, Config{FPS: 60, Strict: true}); !errors.As(err, &te) || !te.Strict {
+		t.Errorf("strict, bad sidecar: error %v", err)
 	}
 }

@@ -7,5 +7,9 @@
 // (pipeline/output), and tells the outcome in the stream's report.
 //
 // The planner (package pipeline) decides the jobs; this package never
-// looks at a run as a whole.
+// looks at a run as a whole. Encode and Join own the goroutines and the
+// ffmpeg process they start and return when all have ended; one stream
+// holds at most Settings.Checks.Readers frames in memory. Several streams
+// may be encoded at once (the planner bounds how many); Settings.OnEvent is
+// then called concurrently.
 package video

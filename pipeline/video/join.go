@@ -40,9 +40,9 @@ func Join(ctx context.Context, sr *report.Stream, parts []string, final string, 
 	defer os.Remove(tmp) // a no-op once renamed into place
 	job.Output = tmp
 	if err := opts.Tool.Concat(ctx, job); err != nil {
-		return output.WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
+		return opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("joining the chunks of %s: %w", final, err))
 	}
-	if err := output.Verify(ctx, sr, tmp, final, opts.Tool); err != nil {
+	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
 		return err
 	}
 	if info, err := os.Stat(tmp); err == nil {

@@ -38,17 +38,21 @@ type Settings struct {
 	EncoderThreads int
 	OneProcess     bool
 	StallTimeout   time.Duration
-	Checks         frames.Checks // how frames are read and checked
-	Place          place.Config  // how frames are placed in slots
-	FailGaps       bool          // a missing (or held bad) frame fails the stream: --gaps fail
-	FailBad        bool          // a bad frame fails the stream: --on-bad fail
-	OnEvent        func(event.Event)
+	Checks         frames.Checks     // how frames are read and checked
+	Place          place.Config      // how frames are placed in slots
+	FailGaps       bool              // a missing (or held bad) frame fails the stream: --gaps fail
+	FailBad        bool              // a bad frame fails the stream: --on-bad fail
+	OnEvent        func(event.Event) // nil: none
+	Space          output.Space      // free disk space; nil: the filesystem's
 }
 
 // Encode encodes one stream to a temporary file, verifies it and renames
 // it into place. The outcome is in the report; the error, when the stream
 // failed, is its cause as a value (the report's message, wrapping it).
 func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
+	if opts.OnEvent == nil {
+		opts.OnEvent = func(event.Event) {}
+	}
 	b, outDir := job.Bounded, job.OutDir
 	s := b.Stream
 	sr := NewReport(b, opts)
@@ -115,8 +119,18 @@ func Reported(sr *report.Stream, err error) error {
 	if sr.Status != report.Failed {
 		return nil
 	}
-	return &report.Error{Msg: sr.Error, Cause: err}
+	return &ReportedError{Msg: sr.Error, Cause: err}
 }
+
+// ReportedError is a failure as a report says it (Msg), still wrapping its
+// cause (its class and type, which the CLI reads for exit codes and advice).
+type ReportedError struct {
+	Msg   string
+	Cause error
+}
+
+func (e *ReportedError) Error() string { return e.Msg }
+func (e *ReportedError) Unwrap() error { return e.Cause }
 
 // NewReport is a stream's report before it is encoded: what was found,
 // missing and set aside.
@@ -228,14 +242,14 @@ func encodeTo(ctx context.Context, job Job, sr *report.Stream, final string, opt
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			return output.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
+			return opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
 		return failure
 	}
 	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
-	return publish(ctx, sr, tmp, final, opts.Tool)
+	return publish(ctx, sr, tmp, final, opts)
 }
 
 // feedFrames reads the stream's frames in order and writes the good ones
@@ -287,8 +301,8 @@ func feedFrames(ctx context.Context, job Job, sr *report.Stream, w *slotWriter, 
 }
 
 // publish verifies the finished video and renames it into place.
-func publish(ctx context.Context, sr *report.Stream, tmp, final string, tool ffmpeg.Tool) error {
-	if err := output.Verify(ctx, sr, tmp, final, tool); err != nil {
+func publish(ctx context.Context, sr *report.Stream, tmp, final string, opts Settings) error {
+	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
 		return err
 	}
 	if sr.Audio != nil { // the audio the video carries, now that its length is known

@@ -277,3 +277,18 @@ func (s *Stream) NameOf(n int64) string {
 	}
 	return fmt.Sprintf("%s%s%0*d%s", dir, m[1], width, n, ext)
 }
+
+// FileKind names what a non-regular file is, for messages.
+func FileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return m.Type().String()
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
 
 // SidecarName is the timing sidecar's file name inside a run folder.
@@ -71,7 +73,7 @@ func ReadSidecar(path string) (*Clock, error) {
 		return nil, &LineError{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &LineError{Path: path, Msg: fmt.Sprintf("not a regular file (mode %v): a timing sidecar must be one; remove or replace it", info.Mode().Type())}
+		return nil, &LineError{Path: path, Msg: fmt.Sprintf("not a regular file (%s)", discover.FileKind(info.Mode()))}
 	}
 	if info.Size() > MaxSidecarBytes {
 		return nil, &LineError{Path: path, Msg: fmt.Sprintf("is %d bytes, more than a timing sidecar's limit of %d (about 8 million frames): is it the right file?", info.Size(), int64(MaxSidecarBytes))}
