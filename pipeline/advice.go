@@ -61,7 +61,7 @@ type AudioError struct {
 func (e *AudioError) Error() string {
 	switch {
 	case len(e.Choices) > 0:
-		return fmt.Sprintf("%d audio files in %s (%s): none muxed; name the one to use", len(e.Choices), e.Dir, strings.Join(e.Choices, ", "))
+		return fmt.Sprintf("%d audio files in %s (%s): none muxed; name the one to use, or leave only one in the run", len(e.Choices), e.Dir, strings.Join(e.Choices, ", "))
 	case e.Named || e.Strict:
 		return fmt.Sprintf("audio %s cannot be read (%v): nothing encoded; replace the file", e.Path, e.Err)
 	}

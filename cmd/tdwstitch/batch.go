@@ -81,7 +81,7 @@ func (b *batchCmd) merge(io ioStreams, outRoot string) error {
 	if err != nil {
 		return pipeline.Failure(err)
 	}
-	printBatchSummary(io, br, b.quiet, nil)
+	printBatchSummary(io, br, nil)
 	fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
 	if b.withGallery {
 		page, err := batch.WriteGallery(br, outRoot)
@@ -121,7 +121,7 @@ func (b *batchCmd) run(c *cobra.Command, io ioStreams, root string) error {
 		printPlan(io, br)
 		return err
 	}
-	printBatchSummary(io, br, b.quiet, prog)
+	printBatchSummary(io, br, prog)
 	if _, serr := os.Stat(filepath.Join(b.outRoot, report.BatchFile)); serr == nil && (br.Shard == nil || allShardsDone(b.outRoot, br.Shard)) {
 		fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(b.outRoot, report.BatchFile))
 		if b.withGallery {
@@ -183,7 +183,7 @@ func printPlan(io ioStreams, br *report.Batch) {
 // failure and problem, since those are what a morning reader needs.
 // prog, when the runs were encoded here, says their failures with flag
 // advice (a merge has only the shards' words).
-func printBatchSummary(io ioStreams, br *report.Batch, quiet bool, prog *progress) {
+func printBatchSummary(io ioStreams, br *report.Batch, prog *progress) {
 	w := io.Err
 	shard := ""
 	if br.Shard != nil {

@@ -196,7 +196,7 @@ func TestBatchSaysWhatARunWentWithout(t *testing.T) {
 		}
 	}
 	code, _, stderr := cli(t, "batch", root, "-o", t.TempDir())
-	if code != 0 || !strings.Contains(stderr, "run r3: warning: 2 audio files") || !strings.Contains(stderr, "by leaving one audio file in the run") || strings.Contains(stderr, "--audio FILE") {
+	if code != 0 || !strings.Contains(stderr, "run r3: warning: 2 audio files") || !strings.Contains(stderr, "(leave one audio file in the run: --audio here would give every run that one file)") || strings.Contains(stderr, "--audio FILE names it") {
 		t.Errorf("advice for two audio files in a batch: exit %d\n%s", code, stderr)
 	}
 }

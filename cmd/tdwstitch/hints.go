@@ -46,6 +46,8 @@ func explain(err error) string {
 		msg = strings.ReplaceAll(msg, timing.Error(), timingText(timing))
 	}
 	switch {
+	case errors.As(err, &gap) && gap.Timed && timing != nil && timing.VFR:
+		return fmt.Sprintf("%s (--max-gap; if the pause is real, pass --max-gap %d)", msg, gap.Need)
 	case errors.As(err, &gap) && gap.Timed:
 		return fmt.Sprintf("%s (--max-gap; if the pause is real, pass --max-gap %d, or --timing none)", msg, gap.Need)
 	case errors.As(err, &gap):
@@ -71,11 +73,11 @@ func explain(err error) string {
 	case errors.As(err, &absent):
 		return "--avatars " + absent.Avatar + ": " + msg
 	case errors.As(err, &audio) && len(audio.Choices) > 0:
-		return msg + " with --audio FILE"
+		return msg + " (--audio FILE names it)"
 	case errors.As(err, &audio) && audio.Named:
 		return msg + ", or leave the audio out (drop --audio, or pass --no-audio instead)"
 	case errors.As(err, &audio) && audio.Strict:
-		return msg + " (--strict fails the run on it; without it the videos go without audio), or pass --no-audio"
+		return msg + " (--strict or --on-bad fail makes it fail the run; without them the videos go without audio), or pass --no-audio"
 	case errors.As(err, &audio):
 		return msg + ", or pass --no-audio"
 	case errors.As(err, &strict):
@@ -87,37 +89,52 @@ func explain(err error) string {
 }
 
 // timingText says a timing error in the flags that asked for the times,
-// and the way out that the other flags leave open (never one that fails
-// too: under --vfr every way needs capture times; under --strict, going
-// without them means --timing none).
+// and the ways out that the other flags leave open, never one that fails
+// too: under --vfr every way needs capture times (a valid sidecar, or
+// usable file times); under --strict, going without a bad sidecar means
+// --timing none.
 func timingText(e *place.TimingError) string {
-	without := "pass --timing auto to go without it"
-	if e.Strict {
-		without = "pass --timing none to go without capture times"
-	}
-	if e.VFR {
-		without = "drop --vfr"
-	}
 	switch e.Asked {
 	case place.TimingSidecar:
-		return fmt.Sprintf("--timing sidecar: %v (fix or write %s, or %s)", e.Err, e.Path, without)
+		return fmt.Sprintf("--timing sidecar: %v (fix or write %s%s)", e.Err, e.Path, withoutSidecar(e))
 	case place.TimingMtime:
-		if e.VFR {
-			return fmt.Sprintf("--timing mtime: %v (write a timing.csv, or drop --vfr)", e.Err)
+		switch {
+		case e.VFR:
+			return fmt.Sprintf("--timing mtime: %v (--vfr needs capture times: write a valid timing.csv and pass --timing auto, or drop both --vfr and --timing mtime)", e.Err)
+		case e.Strict:
+			return fmt.Sprintf("--timing mtime: %v (pass --timing none)", e.Err)
 		}
 		return fmt.Sprintf("--timing mtime: %v (pass --timing none, or auto)", e.Err)
 	case place.AskedVFR:
+		mtime := ", or --timing mtime to use file times"
 		if e.FileTimes != nil {
-			return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used: no valid timing.csv, and its file times cannot serve (%v); write a timing.csv, or drop --vfr", e.Path, e.FileTimes)
+			mtime = fmt.Sprintf(" (its file times cannot serve: %v)", e.FileTimes)
 		}
-		return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used (no valid timing.csv; pass --timing mtime to use file times, or drop --vfr)", e.Path)
+		if e.Timing == place.TimingNone {
+			return fmt.Sprintf("--vfr needs capture times, and --timing none gives none: pass --timing auto with a valid timing.csv%s, or drop --vfr", mtime)
+		}
+		return fmt.Sprintf("--vfr needs capture times, and %s has none that can be used: write a valid timing.csv%s, or drop --vfr", e.Path, mtime)
 	case place.AskedFit:
-		return "--fit audio needs the run's audio, and there is none to use (pass --audio FILE, or drop --fit)"
+		return "--fit audio needs the run's audio, and there is none to use (name one with --audio FILE, without --no-audio; or drop --fit)"
 	}
 	if e.Strict {
-		return fmt.Sprintf("timing: %v (--strict: fix or write %s, or %s)", e.Err, e.Path, without)
+		return fmt.Sprintf("timing: %v (--strict or --on-bad fail: fix or write %s%s)", e.Err, e.Path, withoutSidecar(e))
 	}
 	return fmt.Sprintf("timing: %v; --timing auto fell back to %s", e.Err, e.Next)
+}
+
+// withoutSidecar is the way on without a sidecar that cannot be used, if
+// the flags leave one.
+func withoutSidecar(e *place.TimingError) string {
+	switch {
+	case e.VFR && e.FileTimes == nil:
+		return ", or pass --timing mtime to use file times"
+	case e.VFR:
+		return "; only a valid sidecar gives --vfr its times here"
+	case e.Strict:
+		return ", or pass --timing none to go without capture times"
+	}
+	return ", or pass --timing auto to go without it"
 }
 
 // optionFlags are the flags that set pipeline.Options fields.
@@ -149,7 +166,7 @@ func flagError(err error) string {
 func batchAdvice(err error) string {
 	var audio *pipeline.AudioError
 	if errors.As(err, &audio) && len(audio.Choices) > 0 {
-		return err.Error() + " by leaving one audio file in the run (batch --audio would give every run that one file)"
+		return err.Error() + " (leave one audio file in the run: --audio here would give every run that one file)"
 	}
 	return explain(err)
 }

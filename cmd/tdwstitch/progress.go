@@ -236,8 +236,8 @@ func (p *progress) batchEvent(e event.Event) {
 		}
 	case event.RunDone:
 		delete(p.paused, e.Run) // a later run of the name is told again
-		if e.Status == report.Failed && e.Err != nil {
-			p.failed[e.Run] = explain(e.Err)
+		if e.Status == report.Failed && e.Err != nil && p.runsTotal > 0 {
+			p.failed[e.Run] = explain(e.Err) // for the batch summary (serve has none)
 		}
 		p.runsDone++
 		if p.io.Terminal && !p.quiet {

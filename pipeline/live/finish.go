@@ -10,7 +10,6 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
-	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -41,7 +40,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		}
 		r.rep.Status = report.Running
 		r.rep.Error = "serve stopped before encoding this run: its frames are spooled; the next serve start (or a recovery) encodes them"
-		saveServeReport(r.dir, r.rep, l.so.OnEvent)
+		saveServeReport(r.dir, r.rep, l.so.Options)
 		return
 	}
 	// The encode runs beside the ingest, which goes on receiving: its
@@ -138,7 +137,7 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 	}
 	// The report first: the spool goes only once the record of the run is
 	// on disk (a full disk keeps both, for a retry that says what happened).
-	if werr := saveServeReport(runOut, run, opts.OnEvent); werr != nil {
+	if werr := saveServeReport(runOut, run, opts); werr != nil {
 		run.Status, err = report.Failed, errors.Join(err, werr)
 	} else if !pipeline.IsFailure(err) {
 		os.RemoveAll(filepath.Join(runOut, SpoolDir))
@@ -151,11 +150,11 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 
 // saveServeReport writes a run's ingest report; a failure is said (a full
 // disk named as such), never passed over.
-func saveServeReport(runOut string, run *report.Serve, onEvent func(event.Event)) error {
+func saveServeReport(runOut string, run *report.Serve, opts pipeline.Options) error {
 	err := report.Write(filepath.Join(runOut, report.ServeFile), run)
 	if err != nil {
-		err = output.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: the next serve start encodes them)", report.ServeFile, err))
-		onEvent(event.Event{Kind: event.Rejected, Run: run.Run, Err: err})
+		err = opts.Space.WhenFull(runOut, fmt.Errorf("cannot write the run's %s: %w (its frames stay spooled: the next serve start encodes them)", report.ServeFile, err))
+		opts.OnEvent(event.Event{Kind: event.Rejected, Run: run.Run, Err: err})
 	}
 	return err
 }

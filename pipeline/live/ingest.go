@@ -26,8 +26,7 @@ import (
 
 // rejectedJump is the serve report's reason for frames rejected because
 // their number jumped past the stream's; such frames are lost, so the run
-// is degraded.
-// rejectedJump and the other reasons are keys of the serve report's
+// is degraded. It and the other reasons are keys of the serve report's
 // "rejected" map: contract, unchanged since schema 1 (so they name flags).
 const rejectedJump = "frame number jump (more than --max-gap past the highest so far)"
 

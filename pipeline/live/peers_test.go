@@ -222,11 +222,15 @@ func TestServeSlowEncoderFastSender(t *testing.T) {
 	// fails, instead of the sender waiting for ever.
 	var timedOut atomic.Bool
 	deadline := time.AfterFunc(2*time.Minute, func() {
-		timedOut.Store(true)
-		open.Do(func() { gate.Release(1) })
+		open.Do(func() {
+			timedOut.Store(true)
+			gate.Release(1)
+		})
 	})
 	defer deadline.Stop()
-	sender := exec.Command(testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
+	sendCtx, cancelSend := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancelSend()
+	sender := exec.CommandContext(sendCtx, testkit.Python(t), testkit.Fixture("tdw_sender.py"), addr, "long_run", frames, fmt.Sprint(n), "96", "64", "--ack", srv.so.Ack)
 	if b, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v\n%s", err, b)
 	}

@@ -80,7 +80,7 @@ func recoverRuns(ctx context.Context, outDir string, opts pipeline.Options) (fai
 			c := chunkRange{Index: last.Index + 1, From: last.Next, To: -1, Next: -1}
 			if err := encodeChunk(ctx, runOut, c, m, clock, o); err != nil {
 				run.Status, run.Error = report.Failed, err.Error()
-				saveServeReport(runOut, run, opts.OnEvent)
+				saveServeReport(runOut, run, opts)
 				count(report.Failed)
 				continue
 			}

@@ -6,6 +6,6 @@
 //
 // Clock reads the sidecar (bounded in size) or stats the frame files; a
 // Placement is a value, read-only once made, so the goroutines encoding a
-// run's streams may share one clock. The zero Config fields mean their
-// defaults (Timing "" is TimingAuto).
+// run's streams may share one clock. Config.FPS must be set (the planner
+// passes the defaulted options); Timing "" means TimingAuto.
 package place

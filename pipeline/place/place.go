@@ -1,6 +1,7 @@
 package place
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -70,7 +71,8 @@ type TimingError struct {
 	Next   string // TimingAuto: what the frames go by instead
 	Strict bool   // Config.Strict: going without capture times is no way out
 	VFR    bool   // Config.VFR: capture times are needed
-	// FileTimes, for AskedVFR, is why file times cannot serve either (nil:
+	Timing string // Config.Timing
+	// FileTimes, under VFR, is why file times cannot serve either (nil:
 	// they could).
 	FileTimes error
 }
@@ -103,8 +105,15 @@ func Clock(run *discover.Run, streams []*discover.Stream, audio *report.Audio, c
 	cfg = cfg.withDefaults()
 	clock, warnings, err := findClock(run, streams, audio, cfg)
 	if err == nil && cfg.VFR && clock == nil {
-		_, why := fileTimesClock(streams, audio, cfg)
-		err = &TimingError{Asked: AskedVFR, Path: run.Dir, VFR: true, FileTimes: why}
+		err = &TimingError{Asked: AskedVFR, Path: run.Dir, VFR: true}
+	}
+	var te *TimingError
+	if errors.As(err, &te) {
+		te.Timing = cfg.Timing
+		if cfg.VFR && te.Asked != TimingMtime {
+			// --vfr needs capture times: say whether file times could serve.
+			_, te.FileTimes = fileTimesClock(streams, audio, cfg)
+		}
 	}
 	return clock, warnings, err
 }
