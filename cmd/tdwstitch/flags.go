@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
@@ -107,7 +108,7 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 		return o, usageErrorf("--fps %v must be positive", f.fps)
 	}
 	if err := o.Validate(); err != nil {
-		return o, usageErrorf("%s", flagError(err))
+		return o, usageErrorf("%s", advice.FlagError(err))
 	}
 	if f.audio != "" {
 		if _, err := os.Stat(f.audio); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -114,7 +115,7 @@ func printProbe(io ioStreams, rep *report.Run, said *probeSaid) {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
 	}
 	for _, warn := range said.warnings {
-		fmt.Fprintf(w, "warning: %s\n", explain(warn))
+		fmt.Fprintf(w, "warning: %s\n", advice.Explain(warn))
 	}
 	if rep.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", strings.TrimSpace(rep.Error))
@@ -127,7 +128,7 @@ func printProblems(w io.Writer, s *report.Stream, failure error) {
 	if s.Status == report.Failed {
 		msg := s.Error
 		if failure != nil {
-			msg = explain(failure)
+			msg = advice.Explain(failure)
 		}
 		fmt.Fprintf(w, "%s would FAIL: %s\n", s.ID, msg)
 	}

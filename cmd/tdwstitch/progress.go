@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -148,7 +149,7 @@ func (p *progress) problem(name string, e event.Event) {
 		fmt.Fprintf(p.io.Err, "%s: missing %s\n", name, e.Path)
 		return
 	}
-	fmt.Fprintf(p.io.Err, "%s: bad frame %s: %s\n", name, e.Path, explain(e.Err))
+	fmt.Fprintf(p.io.Err, "%s: bad frame %s: %s\n", name, e.Path, advice.Explain(e.Err))
 }
 
 // problemsDone says how many problem lines of stream name were not shown.
@@ -202,14 +203,14 @@ func (p *progress) batchEvent(e event.Event) {
 	case event.Rejected:
 		p.clearBar()
 		if e.Run == "" { // no run open (a refused begin, say)
-			fmt.Fprintf(w, "rejected: %s\n", explain(e.Err))
+			fmt.Fprintf(w, "rejected: %s\n", advice.Explain(e.Err))
 			return
 		}
-		fmt.Fprintf(w, "run %s: rejected: %s\n", e.Run, explain(e.Err))
+		fmt.Fprintf(w, "run %s: rejected: %s\n", e.Run, advice.Explain(e.Err))
 	case event.Warning:
 		if !p.quiet {
 			p.clearBar()
-			fmt.Fprintf(w, "run %s: warning: %s\n", e.Run, batchAdvice(e.Err))
+			fmt.Fprintf(w, "run %s: warning: %s\n", e.Run, advice.Batch(e.Err))
 		}
 	case event.Backpressure:
 		if !p.quiet && e.Path == "spool" && !p.paused[e.Run] {
@@ -232,12 +233,12 @@ func (p *progress) batchEvent(e event.Event) {
 		delete(p.running, name)
 		if e.Status == report.Failed {
 			p.clearBar()
-			fmt.Fprintf(w, "%s: FAILED: %s\n", name, explain(e.Err))
+			fmt.Fprintf(w, "%s: FAILED: %s\n", name, advice.Explain(e.Err))
 		}
 	case event.RunDone:
 		delete(p.paused, e.Run) // a later run of the name is told again
 		if e.Status == report.Failed && e.Err != nil && p.runsTotal > 0 {
-			p.failed[e.Run] = explain(e.Err) // for the batch summary (serve has none)
+			p.failed[e.Run] = advice.Explain(e.Err) // for the batch summary (serve has none)
 		}
 		p.runsDone++
 		if p.io.Terminal && !p.quiet {
@@ -309,7 +310,7 @@ func (p *progress) line(e event.Event) {
 func (p *progress) streamDone(e event.Event) {
 	switch {
 	case e.Status == report.Failed:
-		fmt.Fprintf(p.io.Err, "%s: FAILED: %s\n", e.Stream, explain(e.Err))
+		fmt.Fprintf(p.io.Err, "%s: FAILED: %s\n", e.Stream, advice.Explain(e.Err))
 	case !p.quiet:
 		fmt.Fprintf(p.io.Err, "%s: %s %s\n", e.Stream, e.Status, e.Output)
 	}
@@ -362,7 +363,7 @@ func (p *progress) close() {
 // them, once its progress is done.
 func (p *progress) sayWarnings() {
 	for _, w := range p.warnings {
-		fmt.Fprintln(p.io.Err, "tdwstitch: warning:", explain(w))
+		fmt.Fprintln(p.io.Err, "tdwstitch: warning:", advice.Explain(w))
 	}
 }
 

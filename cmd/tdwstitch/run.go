@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
@@ -94,7 +95,7 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	}
 	if err != nil {
 		// The sentinels decide the exit code; the reader wants only the reason.
-		fmt.Fprintln(io.Err, "tdwstitch:", explain(err))
+		fmt.Fprintln(io.Err, "tdwstitch:", advice.Explain(err))
 	}
 	return exitCode(err)
 }

@@ -1,4 +1,4 @@
-package main
+package advice
 
 import (
 	"errors"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/batch"
-	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
@@ -31,8 +30,8 @@ func TestExplainNamesTheFlag(t *testing.T) {
 		{wrap(fmt.Errorf("%w: not here", ffmpeg.ErrMissing)), "ffmpeg not found: not here, or pass --ffmpeg /path/to/ffmpeg"},
 		{errors.New("plain"), "plain"},
 	} {
-		if got := explain(tc.err); len(got) < len(tc.want) || got[len(got)-len(tc.want):] != tc.want {
-			t.Errorf("explain(%v) = %q, want it to end %q", tc.err, got, tc.want)
+		if got := Explain(tc.err); len(got) < len(tc.want) || got[len(got)-len(tc.want):] != tc.want {
+			t.Errorf("Explain(%v) = %q, want it to end %q", tc.err, got, tc.want)
 		}
 	}
 }
@@ -76,8 +75,8 @@ func TestExplainSaysTheLibrarysTypesInFlags(t *testing.T) {
 		{&output.NoSpaceError{Dir: "out", Err: short}, "free some space and run again (or write elsewhere with -o)"},
 		{&batch.NoShardsError{Dir: "out/.shards"}, "no shard summaries in out/.shards: run the shards first (tdwstitch batch --shard K/N)"},
 	} {
-		if got := explain(tc.err); !strings.HasSuffix(got, tc.want) || strings.Count(got, "(--") > strings.Count(tc.want, "(--") {
-			t.Errorf("explain(%v)\n = %q\nwant it to end %q", tc.err, got, tc.want)
+		if got := Explain(tc.err); !strings.HasSuffix(got, tc.want) || strings.Count(got, "(--") > strings.Count(tc.want, "(--") {
+			t.Errorf("Explain(%v)\n = %q\nwant it to end %q", tc.err, got, tc.want)
 		}
 	}
 }
@@ -93,34 +92,8 @@ func TestFlagErrorSaysTheFlag(t *testing.T) {
 		{pipeline.Options{FPS: 2000}, "--fps 2000 is out of range (1 to 1000)"},
 		{pipeline.Options{OnBad: "q"}, `--on-bad "q" is not one of skip, fail`},
 	} {
-		if got := flagError(tc.opts.Validate()); got != tc.want {
+		if got := FlagError(tc.opts.Validate()); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
-		}
-	}
-}
-
-// TestBackpressureSaidOncePerRun: serve says once per run that the encoder
-// is behind (the spool's wait), not at every wait, and not the queue's
-// waits (they follow from it); -q says nothing.
-func TestBackpressureSaidOncePerRun(t *testing.T) {
-	for _, quiet := range []bool{false, true} {
-		var out strings.Builder
-		p := newProgress(ioStreams{Out: &out, Err: &out}, quiet)
-		p.batch = true
-		for _, e := range []event.Event{
-			{Kind: event.Backpressure, Path: "queue"},
-			{Kind: event.Backpressure, Run: "r1", Path: "spool"},
-			{Kind: event.Backpressure, Run: "r1", Path: "spool"},
-			{Kind: event.Backpressure, Run: "r2", Path: "spool"},
-		} {
-			p.event(e)
-		}
-		got, want := strings.Count(out.String(), "the encoder is behind"), 2
-		if quiet {
-			want = 0
-		}
-		if got != want || !quiet && !strings.Contains(out.String(), "run r2: the encoder is behind") {
-			t.Errorf("quiet %v: said %d times, want %d:\n%s", quiet, got, want, out.String())
 		}
 	}
 }

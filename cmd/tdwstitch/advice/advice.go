@@ -1,4 +1,9 @@
-package main
+// Package advice says the library's errors and warnings in tdwstitch's
+// flags. The library says what happened in its own words and carries the
+// facts in typed errors; only the CLI knows its flags, so the advice that
+// names them is made here, by errors.Is and errors.As, never by matching
+// message text.
+package advice
 
 import (
 	"errors"
@@ -16,11 +21,11 @@ import (
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
-// explain is err's message with the flag that would change the outcome,
+// Explain is err's message with the flag that would change the outcome,
 // when its class has one. The library says what happened in its own words;
 // only the CLI knows its flags. One case per error class: the table is
 // long, and reads best whole.
-func explain(err error) string {
+func Explain(err error) string {
 	if err == nil {
 		return "<nil>"
 	}
@@ -143,8 +148,8 @@ var optionFlags = map[string]string{
 	"Preset": "--preset", "Jobs": "--jobs", "Audio": "--audio", "NoAudio": "--no-audio",
 }
 
-// flagError says an *pipeline.OptionError in terms of the flags.
-func flagError(err error) string {
+// FlagError says an *pipeline.OptionError in terms of the flags.
+func FlagError(err error) string {
 	var oe *pipeline.OptionError
 	if !errors.As(err, &oe) {
 		return err.Error()
@@ -161,12 +166,12 @@ func flagError(err error) string {
 	return fmt.Sprintf("%s %v %s", name, oe.Value, want)
 }
 
-// batchAdvice is explain for a batch's warnings: batch's --audio names one
+// Batch is Explain for a batch's warnings: batch's --audio names one
 // file for every run, so a run with several audio files is fixed in the run.
-func batchAdvice(err error) string {
+func Batch(err error) string {
 	var audio *pipeline.AudioError
 	if errors.As(err, &audio) && len(audio.Choices) > 0 {
 		return err.Error() + " (leave one audio file in the run: --audio here would give every run that one file)"
 	}
-	return explain(err)
+	return Explain(err)
 }
