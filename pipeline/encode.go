@@ -134,7 +134,13 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	}
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
-	if todo == 0 && prev != nil && len(rep.Streams) == len(prev.Streams) {
+	mosaicDone := !opts.Mosaic || job.seg != nil || keptMosaic(prev, job.out, mosaicInputs(inputs, opts)) != nil
+	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
+		if prev.Mosaic != nil {
+			m := *prev.Mosaic
+			m.Kept, m.NotSelected = true, !opts.Mosaic
+			rep.Mosaic = &m
+		}
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
 			// The report on disk says so already; what it warned of
@@ -159,7 +165,26 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
 	causes := encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
-	return settle(rep, causes...)
+	err = settle(rep, causes...)
+	if opts.Mosaic && job.seg == nil && rep.Status != report.Failed && ctx.Err() == nil {
+		if merr := makeMosaic(ctx, rep, prev, run, streams, inputs[:len(streams)], job.out, opts); merr != nil {
+			rep.Status = report.Failed
+			return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", merr)))
+		}
+	} else if prev != nil && prev.Mosaic != nil {
+		rep.Mosaic = keptFile(prev.Mosaic, job.out) // still on disk, so still listed
+	}
+	return err
+}
+
+// keptFile is a previous output's entry, marked kept and not selected,
+// while its file is in place; else nil.
+func keptFile(sr *report.Stream, outDir string) *report.Stream {
+	if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err != nil || !info.Mode().IsRegular() {
+		return nil
+	}
+	sr.Kept, sr.NotSelected = true, true
+	return sr
 }
 
 // findStreams lists the run's streams that the options select (for a live

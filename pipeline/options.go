@@ -12,6 +12,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
@@ -121,6 +122,18 @@ type Options struct {
 	// while the report's fingerprint of its inputs (frames, audio, sidecar,
 	// options) matches, and made again, replacing it, otherwise.
 	Force bool
+	// Mosaic also writes OUT/mosaic.mp4: every stream of the run side by
+	// side, labelled, on the img video's slot grid with its audio, depth in
+	// metres through a colour map (package mosaic).
+	Mosaic bool
+	// MosaicWidth bounds the mosaic's width in pixels. Default 1920.
+	MosaicWidth int
+	// DepthPlanes are the camera's clipping planes that scale TDW's depth
+	// encoding. Default TDW's: near 0.1, far 100.
+	DepthPlanes mosaic.Planes
+	// DepthRange is the metres the depth colour map spans; nil: the 1st to
+	// 99th percentile of a sample of the run's depth frames.
+	DepthRange *mosaic.Range
 	// Tool runs ffmpeg and ffprobe. Required.
 	Tool ffmpeg.Tool
 	// Space measures free disk space, to name a failed write on a full disk
@@ -151,6 +164,12 @@ func (o *Options) ApplyDefaults() {
 	}
 	if o.Preset == "" {
 		o.Preset = "medium"
+	}
+	if o.MosaicWidth <= 0 {
+		o.MosaicWidth = 1920
+	}
+	if o.DepthPlanes == (mosaic.Planes{}) {
+		o.DepthPlanes = mosaic.DefaultPlanes
 	}
 	if o.MaxGap == 0 {
 		o.MaxGap = 600
@@ -206,6 +225,12 @@ func (o Options) Validate() error {
 		return bad("Jobs", o.Jobs, "is below 1: pass 1 or more")
 	case o.Audio != "" && o.NoAudio:
 		return bad("Audio", fmt.Sprintf("%q", o.Audio), "contradicts NoAudio: pass one")
+	case o.MosaicWidth < 0 || o.MosaicWidth > 0 && o.MosaicWidth < 64:
+		return bad("MosaicWidth", o.MosaicWidth, "is below 64 pixels")
+	case o.DepthPlanes != (mosaic.Planes{}) && !(o.DepthPlanes.Near >= 0 && o.DepthPlanes.Far > o.DepthPlanes.Near):
+		return bad("DepthPlanes", fmt.Sprintf("%g,%g", o.DepthPlanes.Near, o.DepthPlanes.Far), "is not NEAR,FAR with 0 <= NEAR < FAR")
+	case o.DepthRange != nil && !(o.DepthRange.Max > o.DepthRange.Min):
+		return bad("DepthRange", fmt.Sprintf("%g,%g", o.DepthRange.Min, o.DepthRange.Max), "is not MIN,MAX with MIN < MAX")
 	}
 	return nil
 }
@@ -246,4 +271,9 @@ func (o Options) video() video.Settings {
 	return video.Settings{Tool: o.Tool, FPS: o.FPS, CRF: o.CRF, Preset: o.Preset, EncoderThreads: o.EncoderThreads,
 		OneProcess: o.OneProcess, StallTimeout: o.StallTimeout, Checks: o.checks(), Place: o.placing(),
 		FailGaps: o.Gaps == FailGaps, FailBad: o.OnBad == FailBad, OnEvent: o.OnEvent, Space: o.Space}
+}
+
+// mosaic is what making the mosaic needs of the options.
+func (o Options) mosaic() mosaic.Settings {
+	return mosaic.Settings{Tool: o.Tool, CRF: o.CRF, StallTimeout: o.StallTimeout, Place: o.placing(), Space: o.Space}
 }

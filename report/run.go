@@ -24,6 +24,9 @@ type Run struct {
 	Streams     []*Stream `json:"streams"`
 	Ignored     []Ignored `json:"ignored"`
 	Warnings    []string  `json:"warnings"`
+	// Mosaic is the run's mosaic (every stream side by side, mosaic.mp4),
+	// when asked for (--mosaic).
+	Mosaic *Stream `json:"mosaic,omitempty"`
 	// FileTimes, in probe only, says whether --timing mtime could be used
 	// and what it would correct; empty when another source was used.
 	FileTimes string `json:"file_times,omitempty"`

@@ -274,3 +274,27 @@ func TestQuietAndPlainProgress(t *testing.T) {
 		t.Fatalf("--quiet: exit %d, stderr %q, stdout %q", code, stderr, stdout)
 	}
 }
+
+// TestMosaicFlag: --mosaic adds OUT/mosaic.mp4 to a run encoded before
+// without it (its streams kept), keeps it while up to date, and its flags
+// are checked before any work.
+func TestMosaicFlag(t *testing.T) {
+	runDir := testkit.SceneRun(t, 6, 32, 32, synth.Passes{Img: true, ID: true, Depth: true})
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
+		t.Fatalf("encode: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--mosaic")
+	if code != 0 || !strings.Contains(stdout, "kept "+filepath.Join(out, "a", "img.mp4")) || !strings.Contains(stdout, "wrote "+filepath.Join(out, "mosaic.mp4")) {
+		t.Fatalf("--mosaic after a plain encode: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = cli(t, "encode", runDir, "-o", out, "-q", "--mosaic")
+	if code != 0 || strings.Contains(stdout, "wrote") {
+		t.Errorf("--mosaic again: exit %d, something was written again:\n%s", code, stdout)
+	}
+	for _, bad := range [][]string{{"--depth-planes", "5,1"}, {"--depth-range", "3"}, {"--mosaic-width", "10"}} {
+		if code, _, stderr := cli(t, append([]string{"encode", runDir, "-o", t.TempDir(), "--mosaic"}, bad...)...); code != 2 || !strings.Contains(stderr, bad[0]) {
+			t.Errorf("%v: exit %d: %s", bad, code, stderr)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -64,7 +65,11 @@ sidecar and options still matches; otherwise it is made again and replaced
 // printStreams says on stdout what became of each output, damage included
 // (also with --quiet): failures are on stderr.
 func printStreams(io ioStreams, rep *report.Run, outDir string) {
-	for _, s := range rep.Streams {
+	streams := rep.Streams
+	if m := rep.Mosaic; m != nil {
+		streams = append(slices.Clone(streams), m)
+	}
+	for _, s := range streams {
 		path := filepath.Join(outDir, filepath.FromSlash(s.Output))
 		switch {
 		case s.Status == report.Failed, s.NotSelected:
@@ -72,6 +77,9 @@ func printStreams(io ioStreams, rep *report.Run, outDir string) {
 			fmt.Fprintf(io.Out, "kept %s (up to date%s)\n", path, damage(s, rep.Options.Gaps))
 		default:
 			fmt.Fprintf(io.Out, "wrote %s (%d frames, %.2f s, %s%s)\n", path, s.FramesWritten, s.Duration, s.Codec, damage(s, rep.Options.Gaps))
+			if s == rep.Mosaic {
+				fmt.Fprintf(io.Out, "  mosaic %dx%d: every pass side by side, plays in a browser\n", s.Width, s.Height)
+			}
 		}
 	}
 }

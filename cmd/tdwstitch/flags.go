@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
@@ -36,6 +38,15 @@ type jobFlags struct {
 	jobs    int
 	deep    bool
 	ffmpeg  string
+	mosaic  mosaicFlags
+}
+
+// mosaicFlags ask for the run's mosaic and shape it.
+type mosaicFlags struct {
+	on          bool
+	width       int
+	depthPlanes string
+	depthRange  string
 }
 
 func (f *jobFlags) register(fs *pflag.FlagSet) {
@@ -58,6 +69,39 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.jobs, "jobs", 0, "streams encoded at once (default: half the CPUs)")
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
+	fs.BoolVar(&f.mosaic.on, "mosaic", false, "also write OUT/mosaic.mp4: every pass side by side, labelled, depth in metres, with the audio (plays in a browser)")
+	fs.IntVar(&f.mosaic.width, "mosaic-width", 1920, "the mosaic's width at most, in pixels (tiles are scaled down, never up)")
+	fs.StringVar(&f.mosaic.depthPlanes, "depth-planes", "0.1,100", "the depth camera's `NEAR,FAR` clipping planes in metres (TDW's defaults), to read _depth in metres")
+	fs.StringVar(&f.mosaic.depthRange, "depth-range", "", "metres the mosaic's depth colours span, `MIN,MAX` (default: the 1st-99th percentile of a sample of frames)")
+}
+
+// apply sets the mosaic's options from the flags.
+func (m mosaicFlags) apply(o *pipeline.Options) error {
+	o.Mosaic, o.MosaicWidth = m.on, m.width
+	near, far, err := parsePair(m.depthPlanes)
+	if err != nil {
+		return usageErrorf("--depth-planes %q: %v", m.depthPlanes, err)
+	}
+	o.DepthPlanes = mosaic.Planes{Near: near, Far: far}
+	if m.depthRange != "" {
+		lo, hi, err := parsePair(m.depthRange)
+		if err != nil {
+			return usageErrorf("--depth-range %q: %v", m.depthRange, err)
+		}
+		o.DepthRange = &mosaic.Range{Min: lo, Max: hi}
+	}
+	return nil
+}
+
+// parsePair reads "A,B", two numbers.
+func parsePair(v string) (a, b float64, err error) {
+	x, y, ok := strings.Cut(v, ",")
+	a, err1 := strconv.ParseFloat(strings.TrimSpace(x), 64)
+	b, err2 := strconv.ParseFloat(strings.TrimSpace(y), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("want two numbers, A,B")
+	}
+	return a, b, nil
 }
 
 // options turns the flags into pipeline options, locating ffmpeg. Every
@@ -106,6 +150,9 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	}
 	if !(f.fps > 0) { // NaN too
 		return o, usageErrorf("--fps %v must be positive", f.fps)
+	}
+	if err := f.mosaic.apply(&o); err != nil {
+		return o, err
 	}
 	if err := o.Validate(); err != nil {
 		return o, usageErrorf("%s", advice.FlagError(err))

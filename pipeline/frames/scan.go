@@ -54,7 +54,7 @@ func Scan(ctx context.Context, frames []discover.Frame, lim Checks, keep bool, w
 // --deep-check its pixels, within the process-wide decode budget.
 func Check(ctx context.Context, f discover.Frame, lim Checks, keep bool, want *Shape) Checked {
 	c := Checked{Frame: f}
-	data, err := readFrame(f)
+	data, err := Read(f)
 	if err != nil {
 		c.Err = fmt.Errorf("cannot read: %w", err)
 		return c
@@ -121,11 +121,11 @@ func decodeWithin(ctx context.Context, data []byte, info validate.Info) error {
 	return err
 }
 
-// readFrame reads a frame's bytes: its file, or its range of a pack. Only
+// Read reads a frame's bytes: its file, or its range of a pack. Only
 // regular files are frames: the open does not wait for a FIFO's writer
 // (O_NONBLOCK), and anything but a regular file is a bad frame, so a FIFO
 // or device named like a frame can never hang a job.
-func readFrame(f discover.Frame) ([]byte, error) {
+func Read(f discover.Frame) ([]byte, error) {
 	file, err := os.OpenFile(f.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err

@@ -75,6 +75,9 @@ type Encode struct {
 	// process, no decoder beside it): cheaper where many streams already
 	// run side by side, as in a batch. PixFmt is then the images' own.
 	Images *Decode
+	// Raw, when set, makes a lone encoder read raw frames of PixFmt from
+	// stdin (frames composed by the caller, such as a mosaic).
+	Raw    bool
 	Output string // file to write (any name: the container is explicit)
 	// StallTimeout kills the encode when neither its input nor its output
 	// has moved for this long (a stopped ffmpeg, a hung disk); 0: never.

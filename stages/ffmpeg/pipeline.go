@@ -158,7 +158,7 @@ func writeTemp(pattern, content, what string) (string, error) {
 }
 
 func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
-	if enc.Images != nil {
+	if enc.Images != nil || enc.Raw {
 		return t.startOne(ctx, enc)
 	}
 	p := &Pipeline{decArgs: dec.Args(), encArgs: enc.Args(), decErr: newTail(stderrTail), encErr: newTail(stderrTail)}
@@ -207,7 +207,8 @@ func bigPipe() (r, w *os.File, err error) {
 	return r, w, nil
 }
 
-// startOne starts a lone encoder that reads the image files itself.
+// startOne starts a lone encoder that reads the image files itself (or,
+// Raw, the raw frames written to the pipeline).
 func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
 	p := &Pipeline{encArgs: enc.Args(), encErr: newTail(stderrTail)}
 	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
@@ -225,7 +226,7 @@ func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
 	return p, nil
 }
 
-// Write sends one image file's bytes to the decoder.
+// Write sends one image file's bytes to the decoder (Raw: one raw frame).
 func (p *Pipeline) Write(b []byte) (int, error) {
 	n, err := p.stdin.Write(b)
 	p.written.Add(int64(n))

@@ -1,0 +1,107 @@
+package mosaic
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"strings"
+
+	"golang.org/x/image/draw"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// Colours of the mosaic's frame: a dark background, light text, and the
+// strip's mark for a held frame.
+var (
+	background = color.RGBA{24, 24, 24, 255}
+	textColour = color.RGBA{235, 235, 235, 255}
+	heldColour = color.RGBA{255, 170, 0, 255}
+)
+
+// Canvas composes mosaic frames: each tile keeps its latest picture (a
+// missing or bad frame holds the previous one, as in the pass videos), and
+// Frame draws them with their labels and the strip.
+type Canvas struct {
+	layout Layout
+	planes Planes
+	depth  Range
+	img    *image.RGBA
+	tiles  []*image.RGBA // the latest picture of each tile, at its size
+	held   []bool        // the tile shows an earlier frame than the strip's
+}
+
+// NewCanvas makes a canvas for layout; depth tiles are coloured over rng.
+func NewCanvas(layout Layout, planes Planes, rng Range) *Canvas {
+	c := &Canvas{layout: layout, planes: planes, depth: rng,
+		img: image.NewRGBA(image.Rect(0, 0, layout.Width, layout.Height)), tiles: make([]*image.RGBA, len(layout.Tiles)), held: make([]bool, len(layout.Tiles))}
+	return c
+}
+
+// Set gives tile i its picture for the frame being composed: a decoded
+// frame of its pass (nil: none this frame, the tile holds its last).
+func (c *Canvas) Set(i int, src image.Image) {
+	if src == nil {
+		c.held[i] = true
+		return
+	}
+	t := c.layout.Tiles[i]
+	c.held[i] = false
+	switch t.Pass {
+	case tdw.Depth:
+		src = depthTile(src, c.planes, c.depth)
+	case tdw.DepthSimple:
+		src = grey(src)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, t.Rect.Dx(), t.Rect.Dy()))
+	var scaler draw.Scaler = draw.ApproxBiLinear
+	if !t.Pass.Visual() && t.Pass != tdw.Depth && t.Pass != tdw.DepthSimple {
+		scaler = draw.NearestNeighbor // segmentation colours stay exact
+	}
+	scaler.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+	c.tiles[i] = dst
+}
+
+// Frame draws the mosaic for frame number n, captured at t seconds from the
+// first (the strip says "k/fps" when times are not known: t < 0 means so).
+// The returned bytes are RGBA, row after row, valid until the next Frame.
+func (c *Canvas) Frame(n int64, t float64) []byte {
+	draw.Draw(c.img, c.img.Bounds(), image.NewUniform(background), image.Point{}, draw.Src)
+	var held []string
+	for i, tile := range c.layout.Tiles {
+		if pic := c.tiles[i]; pic != nil {
+			draw.Draw(c.img, tile.Rect, pic, image.Point{}, draw.Src)
+		}
+		if c.held[i] {
+			held = append(held, tile.Label)
+		}
+		c.text(tile.Text, tile.Label, textColour)
+	}
+	strip := fmt.Sprintf("frame %d", n)
+	if t >= 0 {
+		strip += fmt.Sprintf("   %.3f s", t)
+	}
+	base := image.Pt(c.layout.Strip.Min.X+4, c.layout.Strip.Max.Y-5)
+	c.text(base, strip, textColour)
+	if len(held) > 0 {
+		c.text(base.Add(image.Pt(7*(len(strip)+3), 0)), "held: "+strings.Join(held, ", "), heldColour)
+	}
+	return c.img.Pix
+}
+
+// text draws s with its baseline at p, clipped to the canvas.
+func (c *Canvas) text(p image.Point, s string, col color.Color) {
+	d := font.Drawer{Dst: c.img, Src: image.NewUniform(col), Face: basicfont.Face7x13, Dot: fixed.P(p.X, p.Y)}
+	d.DrawString(s)
+}
+
+// grey shows a _depth_simple image (already grey levels) as it is.
+func grey(src image.Image) image.Image {
+	b := src.Bounds()
+	out := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), src, b.Min, draw.Src)
+	return out
+}

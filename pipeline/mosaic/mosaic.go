@@ -1,0 +1,234 @@
+package mosaic
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	_ "image/jpeg" // TDW's _img passes
+	_ "image/png"  // every other pass
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/discover"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
+)
+
+// FileName is the mosaic's file in a run's output folder.
+const FileName = "mosaic.mp4"
+
+// Job is a run's mosaic as the planner made it.
+type Job struct {
+	Streams  []frames.Bounded // the run's streams, cut to their evidence, with their shapes
+	OutDir   string
+	Audio    *report.Audio // the run's audio, or nil
+	Clock    *timing.Clock // capture times, or nil
+	MaxWidth int           // the mosaic's width at most
+	Planes   Planes        // the depth camera's clipping planes
+	Range    *Range        // metres the depth colour map spans; nil: from a sample
+}
+
+// Settings are what making a mosaic depends on, from the encode's options.
+type Settings struct {
+	Tool         ffmpeg.Tool
+	CRF          int
+	StallTimeout time.Duration
+	Place        place.Config
+	Space        output.Space
+}
+
+// Preset is x264's preset for mosaics: a view of the run, not its record,
+// so speed matters more than the last percent of size.
+const Preset = "veryfast"
+
+// Make writes OUT/mosaic.mp4: every stream of the run side by side on the
+// img video's slot grid, with the run's audio, verified and renamed into
+// place. The report describes it (ID "mosaic").
+func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
+	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", opts.CRF, Preset), Codec: "h264", BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}}
+	var tiles []frames.Bounded
+	var sources []Source
+	for _, b := range job.Streams {
+		if b.Err != nil || !b.Shape.Set || len(b.Stream.Frames) == 0 {
+			continue
+		}
+		tiles = append(tiles, b)
+		sources = append(sources, Source{Avatar: b.Stream.Avatar, Pass: b.Stream.Pass, Width: b.Shape.Info.Width, Height: b.Shape.Info.Height})
+	}
+	if len(tiles) == 0 {
+		return sr, fmt.Errorf("mosaic: no stream of the run has a readable frame")
+	}
+	layout := Plan(sources, job.MaxWidth)
+	// Tiles in layout order: Plan sorts by avatar and pass.
+	slices.SortFunc(tiles, func(x, y frames.Bounded) int {
+		return slices.IndexFunc(layout.Tiles, func(t Tile) bool { return t.Avatar == x.Stream.Avatar && t.Pass == x.Stream.Pass }) -
+			slices.IndexFunc(layout.Tiles, func(t Tile) bool { return t.Avatar == y.Stream.Avatar && t.Pass == y.Stream.Pass })
+	})
+	rng := job.Range
+	if rng == nil {
+		r := sampleRange(tiles, job.Planes)
+		rng = &r
+	}
+	grid := gridStream(tiles)
+	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{}, opts.Place)
+	sr.Width, sr.Height, sr.FramesFound = layout.Width, layout.Height, len(grid.Frames)
+	sr.FirstFrame, sr.LastFrame = grid.Frames[0].Number, grid.Frames[len(grid.Frames)-1].Number
+	final := filepath.Join(job.OutDir, FileName)
+	tmp, err := output.TempBeside(final)
+	if err != nil {
+		return sr, err
+	}
+	defer os.Remove(tmp) // a no-op once renamed into place
+	enc := ffmpeg.Encode{Width: layout.Width, Height: layout.Height, PixFmt: "rgba", FPS: opts.Place.FPS, Visual: true, CRF: opts.CRF, Preset: Preset,
+		Raw: true, Output: tmp, StallTimeout: opts.StallTimeout, Timestamps: pl.Timestamps()}
+	if sr.Audio != nil {
+		enc.Audio, enc.AudioRate, enc.AudioOffset, enc.Duration = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset, pl.Duration(len(grid.Frames))
+	}
+	pipe, err := opts.Tool.Start(ctx, ffmpeg.Decode{}, enc)
+	if err != nil {
+		return sr, err
+	}
+	canvas := NewCanvas(layout, job.Planes, *rng)
+	written, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+	if err != nil {
+		pipe.Abort()
+		return sr, err
+	}
+	if err := pipe.Close(); err != nil {
+		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
+	}
+	sr.FramesWritten, sr.FramesRead = written, len(grid.Frames)
+	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
+		return sr, err
+	}
+	if sr.Audio != nil {
+		sr.Audio = place.StreamAudio(sr.Audio, sr.Duration, sr.Audio.Offset)
+	}
+	if info, err := os.Stat(tmp); err == nil {
+		sr.Bytes = info.Size()
+	}
+	if err := output.Publish(tmp, final); err != nil {
+		return sr, err
+	}
+	sr.Status = report.OK
+	return sr, nil
+}
+
+// gridStream is the mosaic's own stream: every frame number any tile has,
+// placed as the img video is (a picture pass: it carries the audio).
+func gridStream(tiles []frames.Bounded) *discover.Stream {
+	byNumber := map[int64]discover.Frame{}
+	for _, b := range tiles {
+		for _, f := range b.Stream.Frames {
+			if _, ok := byNumber[f.Number]; !ok {
+				byNumber[f.Number] = f
+			}
+		}
+	}
+	g := &discover.Stream{Pass: tdw.Img}
+	for _, f := range byNumber {
+		g.Frames = append(g.Frames, f)
+	}
+	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return int(a.Number - b.Number) })
+	return g
+}
+
+// feed composes a mosaic frame for each frame number and writes it to its
+// slots: a frame shows until the next one starts, like the pass videos.
+func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *discover.Stream, pl place.Placement, clock *timing.Clock, fps float64, pipe *ffmpeg.Pipeline) (written int, err error) {
+	byNumber := make([]map[int64]discover.Frame, len(tiles))
+	for i, b := range tiles {
+		byNumber[i] = map[int64]discover.Frame{}
+		for _, f := range b.Stream.Frames {
+			byNumber[i][f.Number] = f
+		}
+	}
+	first := grid.Frames[0].Number
+	var prev []byte
+	next, good := int64(0), 0
+	write := func(b []byte) error {
+		if _, err := pipe.Write(b); err != nil {
+			return err
+		}
+		written++
+		return nil
+	}
+	for _, gf := range grid.Frames {
+		if err := ctx.Err(); err != nil {
+			return written, err
+		}
+		n := gf.Number
+		slot := pl.Slot(n, good)
+		for ; prev != nil && next < slot; next++ {
+			if err := write(prev); err != nil {
+				return written, err
+			}
+		}
+		for i, b := range tiles {
+			canvas.Set(i, decode(byNumber[i], n, b.Shape))
+		}
+		t := float64(n-first) / fps
+		if clock != nil {
+			t = clock.Frames[n] - clock.Frames[first]
+		}
+		prev = canvas.Frame(n, t)
+		good++
+	}
+	for last := pl.LastSlot(good); next <= last || written == 0; next++ {
+		if err := write(prev); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// decode is stream's frame n as an image, or nil when it has none or it
+// cannot be used: not readable, not of the stream's shape (checked from
+// the header, before any decoding), or not decodable. The tile then holds.
+func decode(stream map[int64]discover.Frame, n int64, shape frames.Shape) image.Image {
+	f, ok := stream[n]
+	if !ok {
+		return nil
+	}
+	data, err := frames.Read(f)
+	if err != nil {
+		return nil
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width != shape.Info.Width || cfg.Height != shape.Info.Height {
+		return nil
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	return img
+}
+
+// sampleRange estimates the depth colour map's range from up to 8 frames
+// spread over the first depth stream; without one it does not matter.
+func sampleRange(tiles []frames.Bounded, p Planes) Range {
+	for _, b := range tiles {
+		if b.Stream.Pass != tdw.Depth {
+			continue
+		}
+		fs := b.Stream.Frames
+		var sample []image.Image
+		for k := range min(8, len(fs)) {
+			f := fs[k*len(fs)/min(8, len(fs))]
+			if img := decode(map[int64]discover.Frame{f.Number: f}, f.Number, b.Shape); img != nil {
+				sample = append(sample, img)
+			}
+		}
+		return EstimateRange(sample, p)
+	}
+	return Range{0, p.Far}
+}

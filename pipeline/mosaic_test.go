@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"context"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
+	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
+)
+
+// TestMosaicShowsDepthInMetres: the mosaic of a run with img, id and depth
+// is one H.264 video with a frame per slot of the img video, at its fps,
+// with the audio; a depth tile pixel has the colour map's colour at the
+// metres TDW's formula decodes from the source frame's RGB.
+func TestMosaicShowsDepthInMetres(t *testing.T) {
+	const n, w, h = 12, 96, 64
+	dir := testkit.SceneRun(t, n, w, h, synth.Passes{Img: true, ID: true, Depth: true})
+	os.WriteFile(filepath.Join(dir, "audio.wav"), synth.WAV(float64(n)/60), 0o644)
+	out := t.TempDir()
+	// synth packs metres as TDW does for planes 0 and 10 m.
+	rng, planes := mosaic.Range{Min: 0, Max: 10}, mosaic.Planes{Near: 0, Far: 10}
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), Mosaic: true, DepthRange: &rng, DepthPlanes: planes})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	m := rep.Mosaic
+	layout := mosaic.Plan([]mosaic.Source{{Avatar: "a", Pass: tdw.Img, Width: w, Height: h}, {Avatar: "a", Pass: tdw.ID, Width: w, Height: h}, {Avatar: "a", Pass: tdw.Depth, Width: w, Height: h}}, 1920)
+	if m == nil || m.Status != report.OK || m.Width != layout.Width || m.Height != layout.Height || m.FramesWritten != n {
+		t.Fatalf("mosaic %+v; want %dx%d, %d frames", m, layout.Width, layout.Height, n)
+	}
+	media := verify.Probe(t, filepath.Join(out, mosaic.FileName))
+	v, _ := media.Video()
+	if _, audio := media.Audio(); !audio || v.Codec != "h264" || v.Packets != n || v.Width != layout.Width {
+		t.Fatalf("mosaic.mp4: %+v", media)
+	}
+	// Frame 5's depth tile against the source: a pixel inside a flat patch
+	// (H.264 blurs colour edges), colour within the codec's error.
+	const k = 5
+	src := readPNG(t, filepath.Join(dir, "a", "depth_0005.png"))
+	// An object's pixel, inside the colour map's range (not the far
+	// background, whose colour is the map's end whatever the metres).
+	x, y, ok := flatPixel(src, planes, func(m float64) bool { return m > 0.5 && m < 9.5 })
+	if !ok {
+		t.Fatal("no flat 5x5 patch of an object in the depth frame")
+	}
+	r, g, b, _ := src.At(x, y).RGBA()
+	want := mosaic.Turbo(rng.At(planes.Metres(uint8(r>>8), uint8(g>>8), uint8(b>>8))))
+	frame := mosaicFrame(t, filepath.Join(out, mosaic.FileName), k, layout.Width, layout.Height)
+	tile := layout.Tiles[2].Rect
+	got := frame[3*((tile.Min.Y+y)*layout.Width+tile.Min.X+x):][:3]
+	t.Logf("depth pixel (%d,%d) of frame %d: %.3f m; turbo %v, mosaic %v", x, y, k, planes.Metres(uint8(r>>8), uint8(g>>8), uint8(b>>8)), want, got)
+	for c, wc := range []uint8{want.R, want.G, want.B} {
+		if math.Abs(float64(got[c])-float64(wc)) > 24 {
+			t.Fatalf("depth pixel (%d,%d) of frame %d is %v in the mosaic, want about %v (turbo at %.2f m)", x, y, k, got, want,
+				planes.Metres(uint8(r>>8), uint8(g>>8), uint8(b>>8)))
+		}
+	}
+}
+
+// TestMosaicKeepsTheImgVideosSync: an event is where it is in img.mp4: the
+// clapperboard's flashes fall on the same output frames in both videos, and
+// each click stays within one frame of its flash in the mosaic.
+func TestMosaicKeepsTheImgVideosSync(t *testing.T) {
+	dir, run, inside := clapperRun(t, synth.Clapper{Seconds: 12, AudioOffset: 0.37, Seed: 7})
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), FPS: 60, Mosaic: true})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	mosaicPath := filepath.Join(out, mosaic.FileName)
+	img, mos := verify.FlashTimes(t, rep.Path(rep.Streams[0])), verify.FlashTimes(t, mosaicPath)
+	if len(mos) != len(run.Flashes) || len(img) != len(mos) {
+		t.Fatalf("%d flashes in the mosaic, %d in img.mp4, %d in the run", len(mos), len(img), len(run.Flashes))
+	}
+	for i := range img {
+		if math.Abs(img[i]-mos[i]) > 0.5/60 {
+			t.Fatalf("flash %d at %.4f s in img.mp4, %.4f s in the mosaic", i, img[i], mos[i])
+		}
+	}
+	errs := verify.SyncErrors(t, mos, verify.ClickTimes(t, mosaicPath), inside)
+	if worst := errs[len(errs)-1]; worst > 1.0/60 {
+		t.Fatalf("a click is %.1f ms from its flash in the mosaic (bound one frame, 16.7 ms)", 1000*worst)
+	}
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// flatPixel finds the centre of a 5x5 patch whose metres pass want and
+// vary by at most 5 cm (H.264 averages colour over 2x2 pixels).
+func flatPixel(img image.Image, planes mosaic.Planes, want func(metres float64) bool) (x, y int, ok bool) {
+	metres := func(x, y int) float64 {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return planes.Metres(uint8(r>>8), uint8(g>>8), uint8(b>>8))
+	}
+	bounds := img.Bounds()
+	for y := bounds.Min.Y + 2; y < bounds.Max.Y-2; y++ {
+		for x := bounds.Min.X + 2; x < bounds.Max.X-2; x++ {
+			m := metres(x, y)
+			flat := want(m)
+			for dy := -2; dy <= 2 && flat; dy++ {
+				for dx := -2; dx <= 2 && flat; dx++ {
+					flat = math.Abs(metres(x+dx, y+dy)-m) <= 0.05
+				}
+			}
+			if flat {
+				return x, y, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// mosaicFrame decodes output frame k of a video as RGB bytes.
+func mosaicFrame(t *testing.T, video string, k, w, h int) []byte {
+	t.Helper()
+	raw, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-i", "file:"+video, "-vf", "select=eq(n\\,"+strconv.Itoa(k)+")",
+		"-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-").Output()
+	if err != nil || len(raw) != 3*w*h {
+		t.Fatalf("decoding frame %d of %s: %d bytes, %v", k, video, len(raw), err)
+	}
+	return raw
+}
