@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
@@ -134,7 +135,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	}
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
-	mosaicDone := !opts.Mosaic || job.seg != nil || keptMosaic(prev, job.out, mosaicInputs(inputs, opts)) != nil
+	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts)) != nil
 	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		if prev.Mosaic != nil {
 			m := *prev.Mosaic
@@ -164,27 +165,15 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		// A run-level failure fails each stream not yet done.
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
-	causes := encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
+	causes, mosaicErr := encodeBeside(ctx, rep, prev, run, streams, inputs[:len(streams)], job, opts, func() []error {
+		return encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
+	})
 	err = settle(rep, causes...)
-	if opts.Mosaic && job.seg == nil && rep.Status != report.Failed && ctx.Err() == nil {
-		if merr := makeMosaic(ctx, rep, prev, run, streams, inputs[:len(streams)], job.out, opts); merr != nil {
-			rep.Status = report.Failed
-			return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", merr)))
-		}
-	} else if prev != nil && prev.Mosaic != nil {
-		rep.Mosaic = keptFile(prev.Mosaic, job.out) // still on disk, so still listed
+	if mosaicErr != nil {
+		rep.Status = report.Failed
+		return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", mosaicErr)))
 	}
 	return err
-}
-
-// keptFile is a previous output's entry, marked kept and not selected,
-// while its file is in place; else nil.
-func keptFile(sr *report.Stream, outDir string) *report.Stream {
-	if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err != nil || !info.Mode().IsRegular() {
-		return nil
-	}
-	sr.Kept, sr.NotSelected = true, true
-	return sr
 }
 
 // findStreams lists the run's streams that the options select (for a live

@@ -5,13 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sourcegraph/conc"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
@@ -26,28 +28,14 @@ func mosaicInputs(inputs []string, opts Options) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// keptMosaic is the previous report's mosaic when its inputs are unchanged
-// and its file is still in place, as large as it was written; else nil.
-func keptMosaic(prev *report.Run, outDir, inputs string) *report.Stream {
-	if prev == nil || prev.Mosaic == nil || prev.Mosaic.Status != report.OK || prev.Mosaic.Inputs != inputs {
-		return nil
-	}
-	info, err := os.Stat(filepath.Join(outDir, mosaic.FileName))
-	if err != nil || !info.Mode().IsRegular() || info.Size() != prev.Mosaic.Bytes {
-		return nil
-	}
-	return prev.Mosaic
-}
-
-// makeMosaic makes the run's mosaic (or keeps an up-to-date one) and
-// records it in rep. Asked for, it is part of the run: its failure fails
-// the run.
-func makeMosaic(ctx context.Context, rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) error {
+// makeMosaic makes the run's mosaic (or keeps an up-to-date one) and says
+// it for the run's report. Asked for, it is part of the run: its failure
+// fails the run. audio is the run's (nil: none).
+func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) (*report.Stream, error) {
 	key := mosaicInputs(inputs, opts)
-	if kept := keptMosaic(prev, outDir, key); kept != nil && !opts.Force {
+	if kept := mosaic.Kept(prev, outDir, key); kept != nil && !opts.Force {
 		kept.Kept = true
-		rep.Mosaic = kept
-		return nil
+		return kept, nil
 	}
 	bounds := make([]frames.Bounded, len(streams))
 	var good []*discover.Stream
@@ -59,19 +47,43 @@ func makeMosaic(ctx context.Context, rep, prev *report.Run, run *discover.Run, s
 	var clock *timing.Clock
 	if len(good) > 0 {
 		// The streams' encodes said what the clock's problems were.
-		clock, _, _ = place.Clock(run, good, rep.Audio, opts.placing())
+		clock, _, _ = place.Clock(run, good, audio, opts.placing())
 	}
 	release := holdEncoder(ctx, opts)
 	defer release()
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
 	emit(event.Event{Kind: event.StreamStarted})
-	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: rep.Audio, Clock: clock,
+	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
 		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange}, opts.mosaic())
 	sr.Inputs = key
 	if err != nil {
 		sr.Status, sr.Error = report.Failed, err.Error()
 	}
-	rep.Mosaic = sr
 	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: filepath.Join(outDir, mosaic.FileName), Err: err})
-	return err
+	return sr, err
+}
+
+// encodeBeside runs encode (the streams' encodes) and, when asked, the
+// run's mosaic beside it: the mosaic reads the run's frames itself, so it
+// need not wait for the videos. It returns encode's causes and the
+// mosaic's error, and puts the mosaic in rep once both are done.
+func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, inputs []string, job runJob, opts Options, encode func() []error) (causes []error, mosaicErr error) {
+	var (
+		beside    conc.WaitGroup
+		mosaicRep *report.Stream
+	)
+	if opts.Mosaic && job.seg == nil {
+		audio := rep.Audio // read here: encode may write the report meanwhile
+		beside.Go(func() {
+			mosaicRep, mosaicErr = makeMosaic(ctx, prev, audio, run, streams, inputs, job.out, opts)
+		})
+	}
+	causes = encode()
+	beside.Wait()
+	if mosaicRep != nil {
+		rep.Mosaic = mosaicRep
+	} else if !opts.Mosaic && prev != nil && prev.Mosaic != nil {
+		rep.Mosaic = output.StillOnDisk(prev.Mosaic, job.out) // still on disk, so still listed
+	}
+	return causes, mosaicErr
 }

@@ -56,13 +56,20 @@ func (c *Canvas) Set(i int, src image.Image) {
 	case tdw.DepthSimple:
 		src = grey(src)
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, t.Rect.Dx(), t.Rect.Dy()))
+	dst := c.tiles[i]
+	if dst == nil {
+		dst = image.NewRGBA(image.Rect(0, 0, t.Rect.Dx(), t.Rect.Dy()))
+		c.tiles[i] = dst
+	}
+	if src.Bounds().Size() == dst.Bounds().Size() {
+		draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src) // not scaled
+		return
+	}
 	var scaler draw.Scaler = draw.ApproxBiLinear
 	if !t.Pass.Visual() && t.Pass != tdw.Depth && t.Pass != tdw.DepthSimple {
 		scaler = draw.NearestNeighbor // segmentation colours stay exact
 	}
 	scaler.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
-	c.tiles[i] = dst
 }
 
 // Frame draws the mosaic for frame number n, captured at t seconds from the

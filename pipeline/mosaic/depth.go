@@ -67,14 +67,34 @@ func Turbo(x float64) color.RGBA {
 
 func byteOf(v float64) uint8 { return uint8(math.Round(min(1, max(0, v)) * 255)) }
 
-// depthTile colours a _depth image in metres through Turbo over rng.
+// depthTile colours a _depth image in metres through Turbo over rng. A
+// 24-bit depth value has 2^24 possible metres but a frame uses few, and
+// the colour map is smooth: the colour is looked up by the top 16 bits.
 func depthTile(src image.Image, p Planes, rng Range) *image.RGBA {
 	b := src.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	var lut [1 << 16]color.RGBA
+	var have [1 << 16]bool
+	colour := func(r, g, bl uint8) color.RGBA {
+		k := int(r)<<8 | int(g)
+		if !have[k] {
+			lut[k], have[k] = Turbo(rng.At(p.Metres(r, g, bl))), true
+		}
+		return lut[k]
+	}
+	if rgba, ok := src.(*image.RGBA); ok { // what image/png gives for RGB
+		for y := 0; y < b.Dy(); y++ {
+			row := rgba.Pix[y*rgba.Stride:]
+			for x := 0; x < b.Dx(); x++ {
+				out.SetRGBA(x, y, colour(row[4*x], row[4*x+1], row[4*x+2]))
+			}
+		}
+		return out
+	}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := src.At(x, y).RGBA()
-			out.SetRGBA(x-b.Min.X, y-b.Min.Y, Turbo(rng.At(p.Metres(uint8(r>>8), uint8(g>>8), uint8(bl>>8)))))
+			out.SetRGBA(x-b.Min.X, y-b.Min.Y, colour(uint8(r>>8), uint8(g>>8), uint8(bl>>8)))
 		}
 	}
 	return out

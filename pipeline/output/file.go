@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tdwstitch/tdwstitch/report"
 )
 
 // TempBeside creates the empty temporary file a video is written to before
@@ -44,4 +46,14 @@ func Publish(tmp, final string) error {
 // GlobEscape quotes the characters filepath.Glob treats specially.
 func GlobEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
+}
+
+// StillOnDisk is a previous output's entry, marked kept and not selected,
+// while its file is in place; else nil.
+func StillOnDisk(sr *report.Stream, outDir string) *report.Stream {
+	if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err != nil || !info.Mode().IsRegular() {
+		return nil
+	}
+	sr.Kept, sr.NotSelected = true, true
+	return sr
 }
