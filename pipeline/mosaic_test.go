@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"math"
@@ -142,4 +143,16 @@ func mosaicFrame(t *testing.T, video string, k, w, h int) []byte {
 		t.Fatalf("decoding frame %d of %s: %d bytes, %v", k, video, len(raw), err)
 	}
 	return raw
+}
+
+// TestMosaicSaysWhatItHolds: a missing depth frame holds the previous one
+// in its tile, and the mosaic is degraded, counting it, like the depth
+// video.
+func TestMosaicSaysWhatItHolds(t *testing.T) {
+	dir := testkit.SceneRun(t, 8, 32, 32, synth.Passes{Img: true, Depth: true})
+	os.Remove(filepath.Join(dir, "a", "depth_0004.png"))
+	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t), Mosaic: true})
+	if !errors.Is(err, ErrDegraded) || rep.Mosaic == nil || rep.Mosaic.Status != report.Degraded || rep.Mosaic.MissingFrames != 1 || rep.Mosaic.FramesWritten != 8 {
+		t.Fatalf("Encode: %v; mosaic %+v", err, rep.Mosaic)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"strings"
 
 	"golang.org/x/image/draw"
@@ -71,6 +72,10 @@ func (c *Canvas) Set(i int, src image.Image) {
 	}
 	scaler.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
 }
+
+// Held reports whether a tile of the frame being composed shows an earlier
+// frame (its stream has none, or a bad one, for this number).
+func (c *Canvas) Held() bool { return slices.Contains(c.held, true) }
 
 // Frame draws the mosaic for frame number n, captured at t seconds from the
 // first (the strip says "k/fps" when times are not known: t < 0 means so).

@@ -85,7 +85,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		return sr, err
 	}
 	canvas := NewCanvas(layout, job.Planes, *rng)
-	written, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+	written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
 	if err != nil {
 		pipe.Abort()
 		return sr, err
@@ -93,7 +93,9 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	if err := pipe.Close(); err != nil {
 		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
 	}
-	sr.FramesWritten, sr.FramesRead = written, len(grid.Frames)
+	// A frame number where a tile holds an earlier frame counts as
+	// missing: the mosaic is then degraded, like the pass it stands for.
+	sr.FramesWritten, sr.FramesRead, sr.MissingFrames = written, len(grid.Frames), int64(held)
 	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
 		return sr, err
 	}
@@ -106,7 +108,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	if err := output.Publish(tmp, final); err != nil {
 		return sr, err
 	}
-	sr.Status = report.OK
+	sr.Status = sr.WrittenStatus()
 	return sr, nil
 }
 
@@ -151,7 +153,8 @@ func gridStream(tiles []frames.Bounded) *discover.Stream {
 
 // feed composes a mosaic frame for each frame number and writes it to its
 // slots: a frame shows until the next one starts, like the pass videos.
-func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *discover.Stream, pl place.Placement, clock *timing.Clock, fps float64, pipe *ffmpeg.Pipeline) (written int, err error) {
+// held counts the frame numbers where a tile holds an earlier frame.
+func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *discover.Stream, pl place.Placement, clock *timing.Clock, fps float64, pipe *ffmpeg.Pipeline) (written, held int, err error) {
 	byNumber := make([]map[int64]discover.Frame, len(tiles))
 	for i, b := range tiles {
 		byNumber[i] = map[int64]discover.Frame{}
@@ -171,17 +174,20 @@ func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *dis
 	}
 	for _, gf := range grid.Frames {
 		if err := ctx.Err(); err != nil {
-			return written, err
+			return written, held, err
 		}
 		n := gf.Number
 		slot := pl.Slot(n, good)
 		for ; prev != nil && next < slot; next++ {
 			if err := write(prev); err != nil {
-				return written, err
+				return written, held, err
 			}
 		}
 		for i, b := range tiles {
 			canvas.Set(i, decode(byNumber[i], n, b.Shape))
+		}
+		if canvas.Held() {
+			held++
 		}
 		t := float64(n-first) / fps
 		if clock != nil {
@@ -192,10 +198,10 @@ func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *dis
 	}
 	for last := pl.LastSlot(good); next <= last || written == 0; next++ {
 		if err := write(prev); err != nil {
-			return written, err
+			return written, held, err
 		}
 	}
-	return written, nil
+	return written, held, nil
 }
 
 // decode is stream's frame n as an image, or nil when it has none or it
