@@ -135,13 +135,10 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	}
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
-	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts)) != nil
+	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts)) != nil &&
+		(opts.Preview == "" || prev.Preview != nil && prev.Preview.Status == report.OK)
 	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
-		if prev.Mosaic != nil {
-			m := *prev.Mosaic
-			m.Kept, m.NotSelected = true, !opts.Mosaic
-			rep.Mosaic = &m
-		}
+		rep.Mosaic, rep.Preview = mosaic.KeptView(prev.Mosaic, opts.Mosaic), mosaic.KeptView(prev.Preview, opts.Preview != "")
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
 			// The report on disk says so already; what it warned of

@@ -156,3 +156,52 @@ func TestMosaicSaysWhatItHolds(t *testing.T) {
 		t.Fatalf("Encode: %v; mosaic %+v", err, rep.Mosaic)
 	}
 }
+
+// TestPreviewIsAShortAnimation: preview.webp is an animated WebP (VP8X with
+// the animation flag, one ANMF chunk per frame) of at most 6 s sampled over
+// the whole run, at most 480 px wide and 2 MB; --preview gif is a GIF of
+// the same frames.
+func TestPreviewIsAShortAnimation(t *testing.T) {
+	dir := testkit.SceneRun(t, 80, 320, 180, synth.Passes{Img: true, Depth: true}) // a mosaic 640 wide
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), Preview: "webp"})
+	if err != nil || rep.Preview == nil || rep.Preview.Status != report.OK || rep.Mosaic == nil {
+		t.Fatalf("Encode: %v; preview %+v", err, rep.Preview)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "preview.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, width, ms := webpAnimation(t, b)
+	t.Logf("preview.webp: %d frames, %d px wide, %d ms, %d bytes", frames, width, ms, len(b))
+	if frames < 2 || frames > 60 || width > 480 || ms > 6000 || len(b) > 2<<20 {
+		t.Fatalf("preview.webp: %d frames, %d px wide, %d ms, %d bytes; want an animation of at most 6 s, 480 px, 2 MB", frames, width, ms, len(b))
+	}
+	rep, _, err = Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), Preview: "gif"})
+	if err != nil || rep.Preview == nil || rep.Preview.Output != "preview.gif" {
+		t.Fatalf("--preview gif: %v; %+v", err, rep.Preview)
+	}
+	v, _ := verify.Probe(t, filepath.Join(out, "preview.gif")).Video()
+	if v.Codec != "gif" || v.Width > 480 {
+		t.Fatalf("preview.gif: %+v", v)
+	}
+}
+
+// webpAnimation reads an animated WebP's container: its frames (ANMF
+// chunks), canvas width (VP8X) and total duration.
+func webpAnimation(t *testing.T, b []byte) (frames, width, ms int) {
+	t.Helper()
+	if len(b) < 30 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WEBP" || string(b[12:16]) != "VP8X" || b[20]&0x02 == 0 {
+		t.Fatalf("not an animated WebP (header % x)", b[:min(len(b), 21)])
+	}
+	width = 1 + (int(b[24]) | int(b[25])<<8 | int(b[26])<<16)
+	for at := 12; at+8 <= len(b); {
+		size := int(b[at+4]) | int(b[at+5])<<8 | int(b[at+6])<<16 | int(b[at+7])<<24
+		if string(b[at:at+4]) == "ANMF" && at+8+16 <= len(b) {
+			frames++
+			ms += int(b[at+8+12]) | int(b[at+8+13])<<8 | int(b[at+8+14])<<16
+		}
+		at += 8 + size + size%2
+	}
+	return frames, width, ms
+}

@@ -126,6 +126,10 @@ type Options struct {
 	// side, labelled, on the img video's slot grid with its audio, depth in
 	// metres through a colour map (package mosaic).
 	Mosaic bool
+	// Preview, "webp" or "gif", also writes OUT/preview.<format>: a few
+	// seconds of the mosaic sampled over the whole run, small enough for a
+	// README or an issue. It implies Mosaic.
+	Preview string
 	// MosaicWidth bounds the mosaic's width in pixels. Default 1920.
 	MosaicWidth int
 	// DepthPlanes are the camera's clipping planes that scale TDW's depth
@@ -164,6 +168,9 @@ func (o *Options) ApplyDefaults() {
 	}
 	if o.Preset == "" {
 		o.Preset = "medium"
+	}
+	if o.Preview != "" {
+		o.Mosaic = true
 	}
 	if o.MosaicWidth <= 0 {
 		o.MosaicWidth = 1920
@@ -225,6 +232,8 @@ func (o Options) Validate() error {
 		return bad("Jobs", o.Jobs, "is below 1: pass 1 or more")
 	case o.Audio != "" && o.NoAudio:
 		return bad("Audio", fmt.Sprintf("%q", o.Audio), "contradicts NoAudio: pass one")
+	case o.Preview != "" && o.Preview != "webp" && o.Preview != "gif":
+		return bad("Preview", fmt.Sprintf("%q", o.Preview), "is not webp or gif")
 	case o.MosaicWidth < 0 || o.MosaicWidth > 0 && o.MosaicWidth < 64:
 		return bad("MosaicWidth", o.MosaicWidth, "is below 64 pixels")
 	case o.DepthPlanes != (mosaic.Planes{}) && !(o.DepthPlanes.Near >= 0 && o.DepthPlanes.Far > o.DepthPlanes.Near):

@@ -27,6 +27,9 @@ type Run struct {
 	// Mosaic is the run's mosaic (every stream side by side, mosaic.mp4),
 	// when asked for (--mosaic).
 	Mosaic *Stream `json:"mosaic,omitempty"`
+	// Preview is the mosaic's short animated image (preview.webp or .gif),
+	// when asked for (--preview).
+	Preview *Stream `json:"preview,omitempty"`
 	// FileTimes, in probe only, says whether --timing mtime could be used
 	// and what it would correct; empty when another source was used.
 	FileTimes string `json:"file_times,omitempty"`

@@ -66,8 +66,10 @@ sidecar and options still matches; otherwise it is made again and replaced
 // (also with --quiet): failures are on stderr.
 func printStreams(io ioStreams, rep *report.Run, outDir string) {
 	streams := rep.Streams
-	if m := rep.Mosaic; m != nil {
-		streams = append(slices.Clone(streams), m)
+	for _, view := range []*report.Stream{rep.Mosaic, rep.Preview} {
+		if view != nil {
+			streams = append(slices.Clone(streams), view)
+		}
 	}
 	for _, s := range streams {
 		path := filepath.Join(outDir, filepath.FromSlash(s.Output))

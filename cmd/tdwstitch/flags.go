@@ -44,6 +44,7 @@ type jobFlags struct {
 // mosaicFlags ask for the run's mosaic and shape it.
 type mosaicFlags struct {
 	on          bool
+	preview     string
 	width       int
 	depthPlanes string
 	depthRange  string
@@ -70,6 +71,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
 	fs.BoolVar(&f.mosaic.on, "mosaic", false, "also write OUT/mosaic.mp4: every pass side by side, labelled, depth in metres, with the audio (plays in a browser)")
+	fs.StringVar(&f.mosaic.preview, "preview", "", "also write OUT/preview.webp (or `gif`: --preview gif), a few seconds of the mosaic sampled over the run, at most 480 px wide and 2 MB (implies --mosaic)")
+	fs.Lookup("preview").NoOptDefVal = "webp"
 	fs.IntVar(&f.mosaic.width, "mosaic-width", 1920, "the mosaic's width at most, in pixels (tiles are scaled down, never up)")
 	fs.StringVar(&f.mosaic.depthPlanes, "depth-planes", "0.1,100", "the depth camera's `NEAR,FAR` clipping planes in metres (TDW's defaults), to read _depth in metres")
 	fs.StringVar(&f.mosaic.depthRange, "depth-range", "", "metres the mosaic's depth colours span, `MIN,MAX` (default: the 1st-99th percentile of a sample of frames)")
@@ -77,7 +80,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 
 // apply sets the mosaic's options from the flags.
 func (m mosaicFlags) apply(o *pipeline.Options) error {
-	o.Mosaic, o.MosaicWidth = m.on, m.width
+	o.Mosaic, o.MosaicWidth, o.Preview = m.on, m.width, m.preview
 	near, far, err := parsePair(m.depthPlanes)
 	if err != nil {
 		return usageErrorf("--depth-planes %q: %v", m.depthPlanes, err)

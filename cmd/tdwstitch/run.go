@@ -82,7 +82,7 @@ func runMain() int {
 // run executes one command line and returns its exit code.
 func run(ctx context.Context, args []string, io ioStreams) int {
 	root := newRootCmd(io)
-	root.SetArgs(args)
+	root.SetArgs(joinOptionalValues(args))
 	err := root.ExecuteContext(ctx)
 	var sig *signalError
 	var runs *runsOutcome
@@ -155,4 +155,21 @@ func oneDir(what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// joinOptionalValues lets a flag whose value is optional take it as the
+// next word too: pflag reads "--preview gif" as --preview (webp) and a
+// stray argument "gif", so "--preview gif" becomes "--preview=gif". Only
+// the flag's own values join (a run folder named "gif" would need ./gif).
+func joinOptionalValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--preview" && i+1 < len(args) && (args[i+1] == "gif" || args[i+1] == "webp") {
+			out = append(out, "--preview="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }

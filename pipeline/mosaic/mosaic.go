@@ -259,3 +259,32 @@ func Kept(prev *report.Run, outDir, inputs string) *report.Stream {
 	}
 	return prev.Mosaic
 }
+
+// KeptView is a previous report's mosaic or preview, as an up-to-date run
+// lists it: kept, and selected when asked for.
+func KeptView(sr *report.Stream, asked bool) *report.Stream {
+	if sr == nil {
+		return nil
+	}
+	v := *sr
+	v.Kept, v.NotSelected = true, !asked
+	return &v
+}
+
+// Bound cuts each stream to its evidence and finds the run's capture clock,
+// as the planner does for the streams' own videos (whose encodes say what
+// a clock's problems are: here they only leave the mosaic without one).
+func Bound(ctx context.Context, run *discover.Run, streams []*discover.Stream, audio *report.Audio, checks frames.Checks, cfg place.Config) ([]frames.Bounded, *timing.Clock) {
+	bounds := make([]frames.Bounded, len(streams))
+	var good []*discover.Stream
+	for i, s := range streams {
+		if bounds[i] = frames.Bound(ctx, s, checks); bounds[i].Err == nil {
+			good = append(good, bounds[i].Stream)
+		}
+	}
+	var clock *timing.Clock
+	if len(good) > 0 {
+		clock, _, _ = place.Clock(run, good, audio, cfg)
+	}
+	return bounds, clock
+}

@@ -146,7 +146,7 @@ func withoutSidecar(e *place.TimingError) string {
 var optionFlags = map[string]string{
 	"FPS": "--fps", "CRF": "--crf", "Gaps": "--gaps", "OnBad": "--on-bad", "Timing": "--timing",
 	"Preset": "--preset", "Jobs": "--jobs", "Audio": "--audio", "NoAudio": "--no-audio",
-	"MosaicWidth": "--mosaic-width", "DepthPlanes": "--depth-planes", "DepthRange": "--depth-range",
+	"MosaicWidth": "--mosaic-width", "Preview": "--preview", "DepthPlanes": "--depth-planes", "DepthRange": "--depth-range",
 }
 
 // FlagError says an *pipeline.OptionError in terms of the flags.

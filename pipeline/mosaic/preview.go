@@ -1,0 +1,64 @@
+package mosaic
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
+)
+
+// The preview's bounds: a glance, small enough for an issue tracker.
+const (
+	PreviewWidth   = 480     // pixels, at most
+	PreviewSeconds = 6       // at most
+	PreviewFPS     = 10      // frames a second
+	PreviewBytes   = 2 << 20 // at most
+)
+
+// PreviewName is the preview's file in a run's output folder, by format.
+func PreviewName(format string) string { return "preview." + format }
+
+// Preview writes OUT/preview.webp (or .gif) from the run's mosaic: at most
+// PreviewSeconds of frames sampled evenly over the whole run, at most
+// PreviewWidth wide. A WebP over PreviewBytes is made again at a lower
+// quality, then with half the frames; one that still is not is an error.
+func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts Settings) (*report.Stream, error) {
+	name := PreviewName(format)
+	sr := &report.Stream{ID: "preview", Output: name, Codec: format, FPS: PreviewFPS, BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}}
+	final := filepath.Join(outDir, name)
+	tmp, err := output.TempBeside(final)
+	if err != nil {
+		return sr, err
+	}
+	defer os.Remove(tmp)
+	p := ffmpeg.Preview{Input: filepath.Join(outDir, m.Output), Duration: m.Duration, Frames: min(PreviewSeconds*PreviewFPS, max(1, m.FramesWritten)),
+		FPS: PreviewFPS, Width: PreviewWidth, GIF: format == "gif", Quality: 70, Output: tmp, StallTimeout: opts.StallTimeout}
+	for _, try := range []func(){func() {}, func() { p.Quality = 40 }, func() { p.Frames = max(1, p.Frames/2) }} {
+		try()
+		if err := opts.Tool.Preview(ctx, p); err != nil {
+			return sr, opts.Space.WhenFull(outDir, fmt.Errorf("making %s: %w", final, err))
+		}
+		info, err := os.Stat(tmp)
+		if err != nil {
+			return sr, err
+		}
+		sr.Bytes = info.Size()
+		if sr.Bytes <= PreviewBytes {
+			break
+		}
+	}
+	if sr.Bytes > PreviewBytes {
+		return sr, fmt.Errorf("%s would be %d bytes, over the %d a preview may take: a GIF, or a narrower mosaic, would be smaller", final, sr.Bytes, PreviewBytes)
+	}
+	sr.FramesWritten, sr.Duration = p.Frames, float64(p.Frames)/PreviewFPS
+	sr.Width = min(PreviewWidth, m.Width)
+	if err := output.Publish(tmp, final); err != nil {
+		return sr, err
+	}
+	sr.Status = report.OK
+	return sr, nil
+}
