@@ -101,7 +101,40 @@ func (c *Canvas) Frame(n int64, t float64) []byte {
 	if len(held) > 0 {
 		c.text(base.Add(image.Pt(7*(len(strip)+3), 0)), "held: "+strings.Join(held, ", "), heldColour)
 	}
+	c.colourBar()
 	return c.img.Pix
+}
+
+// barWidth is the depth colour bar's gradient, in pixels.
+const barWidth = 96
+
+// colourBar draws, at the strip's right end, the depth colour map with the
+// metres at its ends, when a depth tile is shown and the strip has room.
+func (c *Canvas) colourBar() {
+	if !slices.ContainsFunc(c.layout.Tiles, func(t Tile) bool { return t.Pass == tdw.Depth }) {
+		return
+	}
+	lo, hi := fmt.Sprintf("%.1f m", c.depth.Min), fmt.Sprintf("%.1f m", c.depth.Max)
+	r := c.colourBarRect(len(lo), len(hi))
+	if r.Min.X < c.layout.Width/2 {
+		return // no room beside the frame number
+	}
+	for x := r.Min.X; x < r.Max.X; x++ {
+		col := Turbo(float64(x-r.Min.X) / float64(barWidth-1))
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			c.img.SetRGBA(x, y, col)
+		}
+	}
+	baseline := c.layout.Strip.Max.Y - 5
+	c.text(image.Pt(r.Min.X-7*len(lo)-4, baseline), lo, textColour)
+	c.text(image.Pt(r.Max.X+4, baseline), hi, textColour)
+}
+
+// colourBarRect is where the gradient goes, leaving room for the labels
+// of lo and hi characters either side.
+func (c *Canvas) colourBarRect(lo, hi int) image.Rectangle {
+	right := c.layout.Width - 4 - 7*hi - 4
+	return image.Rect(right-barWidth, c.layout.Strip.Min.Y+5, right, c.layout.Strip.Max.Y-5)
 }
 
 // text draws s with its baseline at p, clipped to the canvas.

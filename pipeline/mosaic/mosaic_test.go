@@ -57,3 +57,20 @@ func TestDepthDecoding(t *testing.T) {
 		t.Errorf("range %+v", r)
 	}
 }
+
+// TestColourBar: a mosaic with a depth tile shows the colour map in its
+// strip, its left end the map's near colour and its right end the far one.
+func TestColourBar(t *testing.T) {
+	l := Plan([]Source{{Avatar: "a", Pass: tdw.Img, Width: 320, Height: 240}, {Avatar: "a", Pass: tdw.Depth, Width: 320, Height: 240}}, 1920)
+	c := NewCanvas(l, DefaultPlanes, Range{Min: 0.5, Max: 9.5})
+	c.Frame(0, 0)
+	r := c.colourBarRect(len("0.5 m"), len("9.5 m"))
+	if got, want := c.img.RGBAAt(r.Min.X, r.Min.Y+1), Turbo(0); got != want {
+		t.Errorf("the bar starts with %v, want %v", got, want)
+	}
+	if got, want := c.img.RGBAAt(r.Max.X-1, r.Min.Y+1), Turbo(1); got != want {
+		t.Errorf("the bar ends with %v, want %v", got, want)
+	}
+	narrow := NewCanvas(Plan([]Source{{Pass: tdw.Depth, Width: 64, Height: 48}}, 1920), DefaultPlanes, Range{Min: 0, Max: 1})
+	narrow.Frame(0, 0) // no room: no bar, and no drawing outside the canvas
+}
