@@ -136,9 +136,9 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
 	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts)) != nil &&
-		(opts.Preview == "" || prev.Preview != nil && prev.Preview.Status == report.OK)
+		(opts.Preview == "" || mosaic.PreviewKept(prev, job.out, opts.Preview))
 	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
-		rep.Mosaic, rep.Preview = mosaic.KeptView(prev.Mosaic, opts.Mosaic), mosaic.KeptView(prev.Preview, opts.Preview != "")
+		rep.Mosaic, rep.Preview = mosaic.KeptView(prev.Mosaic, opts.Mosaic, job.out), mosaic.KeptView(prev.Preview, opts.Preview != "", job.out)
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
 			// The report on disk says so already; what it warned of
@@ -166,6 +166,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		return encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
 	})
 	err = settle(rep, causes...)
+	err = settleViews(rep, err)
 	if mosaicErr != nil {
 		rep.Status = report.Failed
 		return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", mosaicErr)))

@@ -2,27 +2,21 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/sourcegraph/conc"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
-	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
 
-// mosaicInputs fingerprints what the mosaic is made from: every stream's
-// inputs (see streamInputs) and the options that shape the mosaic.
+// mosaicInputs fingerprints what the mosaic is made from (mosaic.Inputs).
 func mosaicInputs(inputs []string, opts Options) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "tdwstitch mosaic %d\n%s\nwidth=%d planes=%v range=%v crf=%d preview=%s\n", report.Schema, strings.Join(inputs, ","), opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF, opts.Preview)
-	return hex.EncodeToString(h.Sum(nil))
+	return mosaic.Inputs(inputs, fmt.Sprintf("width=%d planes=%v range=%v crf=%d", opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF))
 }
 
 // makeMosaic makes the run's mosaic (or keeps an up-to-date one) and says
@@ -30,16 +24,16 @@ func mosaicInputs(inputs []string, opts Options) string {
 // fails the run. audio is the run's (nil: none).
 func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) (m, preview *report.Stream, err error) {
 	key := mosaicInputs(inputs, opts)
-	if kept := mosaic.Kept(prev, outDir, key); kept != nil && !opts.Force && (opts.Preview == "" || prev.Preview != nil && output.StillOnDisk(prev.Preview, outDir) != nil) {
-		kept.Kept = true
-		if opts.Preview != "" {
-			prev.Preview.NotSelected = false
+	if kept := mosaic.Kept(prev, outDir, key); kept != nil && !opts.Force {
+		m = mosaic.KeptView(kept, true, outDir)
+		if opts.Preview != "" && mosaic.PreviewKept(prev, outDir, opts.Preview) {
+			return m, mosaic.KeptView(prev.Preview, true, outDir), nil
 		}
-		return kept, prev.Preview, nil
+		preview, err = mosaic.MakePreview(ctx, m, outDir, opts.Preview, opts.mosaic())
+		return m, preview, err
 	}
 	bounds, clock := mosaic.Bound(ctx, run, streams, audio, opts.checks(), opts.placing())
-	release := holdEncoder(ctx, opts)
-	defer release()
+	defer holdEncoder(ctx, opts)()
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
 	emit(event.Event{Kind: event.StreamStarted})
 	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
@@ -47,15 +41,13 @@ func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, run 
 	sr.Inputs = key
 	if err != nil {
 		sr.Status, sr.Error = report.Failed, err.Error()
+		video.MarkStale(sr, filepath.Join(outDir, mosaic.FileName))
 	}
 	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: filepath.Join(outDir, mosaic.FileName), Err: err})
-	if err != nil || opts.Preview == "" {
+	if err != nil {
 		return sr, nil, err
 	}
-	preview, err = mosaic.Preview(ctx, sr, outDir, opts.Preview, opts.mosaic())
-	if err != nil {
-		preview.Status, preview.Error = report.Failed, err.Error()
-	}
+	preview, err = mosaic.MakePreview(ctx, sr, outDir, opts.Preview, opts.mosaic())
 	return sr, preview, err
 }
 
@@ -79,11 +71,17 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 	beside.Wait()
 	if mosaicRep != nil {
 		rep.Mosaic, rep.Preview = mosaicRep, preview
-	} else if !opts.Mosaic && prev != nil && prev.Mosaic != nil {
-		rep.Mosaic = output.StillOnDisk(prev.Mosaic, job.out) // still on disk, so still listed
-		if prev.Preview != nil {
-			rep.Preview = output.StillOnDisk(prev.Preview, job.out)
-		}
+	} else if !opts.Mosaic && prev != nil {
+		rep.Mosaic, rep.Preview = mosaic.Listed(prev, job.out, mosaicInputs(inputs, opts))
 	}
 	return causes, mosaicErr
+}
+
+// settleViews lets the mosaic and preview asked for count in the run's
+// status (see mosaic.Settle).
+func settleViews(rep *report.Run, err error) error {
+	if id := mosaic.Settle(rep); id != "" {
+		return fmt.Errorf("%w: %s: frames were missing or bad (see the report)", ErrDegraded, id)
+	}
+	return err
 }

@@ -205,3 +205,40 @@ func webpAnimation(t *testing.T, b []byte) (frames, width, ms int) {
 	}
 	return frames, width, ms
 }
+
+// TestMosaicTellsTheTruth: the mosaic follows img.mp4's grid (img's first
+// frames missing: the same frame count and audio offset); a deleted
+// preview is made again, never listed as kept; a mosaic left from other
+// inputs is listed as stale.
+func TestMosaicTellsTheTruth(t *testing.T) {
+	dir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, Depth: true})
+	os.WriteFile(filepath.Join(dir, "audio.wav"), synth.WAV(0.2), 0o644)
+	for _, f := range []string{"img_0000.jpg", "img_0001.jpg"} {
+		os.Remove(filepath.Join(dir, "a", f))
+	}
+	out := t.TempDir()
+	opts := Options{Tool: testkit.FFmpeg(t), Preview: "webp"}
+	rep, _, err := Encode(context.Background(), dir, out, opts)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	img, m := rep.Streams[0], rep.Mosaic
+	if img.Pass != "img" || m.FramesWritten != img.FramesWritten || m.Audio == nil || img.Audio == nil || m.Audio.Offset != img.Audio.Offset {
+		t.Fatalf("img %d frames, audio %+v; mosaic %d frames, audio %+v", img.FramesWritten, img.Audio, m.FramesWritten, m.Audio)
+	}
+	os.Remove(filepath.Join(out, "preview.webp"))
+	if rep, _, err = Encode(context.Background(), dir, out, opts); err != nil || rep.Preview == nil || rep.Preview.Kept || !mosaic.OnDisk(rep.Preview, out) {
+		t.Fatalf("a deleted preview: %v, %+v", err, rep.Preview)
+	}
+	os.WriteFile(filepath.Join(dir, "a", "img_0005.jpg"), must(os.ReadFile(filepath.Join(dir, "a", "img_0006.jpg"))), 0o644)
+	if rep, _, err = Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t)}); err != nil || rep.Mosaic == nil || !rep.Mosaic.StaleOutput || !rep.Mosaic.NotSelected {
+		t.Fatalf("a mosaic of other inputs: %v, %+v", err, rep.Mosaic)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

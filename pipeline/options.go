@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -238,7 +239,7 @@ func (o Options) Validate() error {
 		return bad("MosaicWidth", o.MosaicWidth, "is below 64 pixels")
 	case o.DepthPlanes != (mosaic.Planes{}) && !(o.DepthPlanes.Near >= 0 && o.DepthPlanes.Far > o.DepthPlanes.Near):
 		return bad("DepthPlanes", fmt.Sprintf("%g,%g", o.DepthPlanes.Near, o.DepthPlanes.Far), "is not NEAR,FAR with 0 <= NEAR < FAR")
-	case o.DepthRange != nil && !(o.DepthRange.Max > o.DepthRange.Min):
+	case o.DepthRange != nil && !(o.DepthRange.Max > o.DepthRange.Min && !math.IsInf(o.DepthRange.Max-o.DepthRange.Min, 0)):
 		return bad("DepthRange", fmt.Sprintf("%g,%g", o.DepthRange.Min, o.DepthRange.Max), "is not MIN,MAX with MIN < MAX")
 	}
 	return nil

@@ -292,7 +292,7 @@ func TestMosaicFlag(t *testing.T) {
 	if code != 0 || strings.Contains(stdout, "wrote") {
 		t.Errorf("--mosaic again: exit %d, something was written again:\n%s", code, stdout)
 	}
-	for _, bad := range [][]string{{"--depth-planes", "5,1"}, {"--depth-range", "3"}, {"--mosaic-width", "10"}} {
+	for _, bad := range [][]string{{"--depth-planes", "5,1"}, {"--depth-planes", "0,0"}, {"--depth-range", "3"}, {"--depth-range", "1,inf"}, {"--mosaic-width", "10"}, {"--preview", "png"}} {
 		if code, _, stderr := cli(t, append([]string{"encode", runDir, "-o", t.TempDir(), "--mosaic"}, bad...)...); code != 2 || !strings.Contains(stderr, bad[0]) {
 			t.Errorf("%v: exit %d: %s", bad, code, stderr)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -85,11 +86,17 @@ func (m mosaicFlags) apply(o *pipeline.Options) error {
 	if err != nil {
 		return usageErrorf("--depth-planes %q: %v", m.depthPlanes, err)
 	}
+	if !(near >= 0 && far > near && !math.IsInf(far, 0)) {
+		return usageErrorf("--depth-planes %q: want NEAR,FAR in metres with 0 <= NEAR < FAR", m.depthPlanes)
+	}
 	o.DepthPlanes = mosaic.Planes{Near: near, Far: far}
 	if m.depthRange != "" {
 		lo, hi, err := parsePair(m.depthRange)
 		if err != nil {
 			return usageErrorf("--depth-range %q: %v", m.depthRange, err)
+		}
+		if !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			return usageErrorf("--depth-range %q: want MIN,MAX in metres with MIN < MAX", m.depthRange)
 		}
 		o.DepthRange = &mosaic.Range{Min: lo, Max: hi}
 	}

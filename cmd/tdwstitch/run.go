@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -159,12 +161,13 @@ func oneDir(what string) cobra.PositionalArgs {
 
 // joinOptionalValues lets a flag whose value is optional take it as the
 // next word too: pflag reads "--preview gif" as --preview (webp) and a
-// stray argument "gif", so "--preview gif" becomes "--preview=gif". Only
-// the flag's own values join (a run folder named "gif" would need ./gif).
+// stray argument "gif", so "--preview gif" becomes "--preview=gif" (and a
+// wrong word, "--preview png", is said as a wrong --preview value). A word
+// that names an existing path stays an argument.
 func joinOptionalValues(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
-		if args[i] == "--preview" && i+1 < len(args) && (args[i+1] == "gif" || args[i+1] == "webp") {
+		if args[i] == "--preview" && i+1 < len(args) && previewValue(args[i+1]) {
 			out = append(out, "--preview="+args[i+1])
 			i++
 			continue
@@ -172,4 +175,14 @@ func joinOptionalValues(args []string) []string {
 		out = append(out, args[i])
 	}
 	return out
+}
+
+// previewValue reports whether word after --preview is meant as its value:
+// a bare word (no path separator, no flag) that is not an existing path.
+func previewValue(word string) bool {
+	if word == "" || strings.HasPrefix(word, "-") || strings.ContainsRune(word, filepath.Separator) {
+		return false
+	}
+	_, err := os.Stat(word)
+	return err != nil
 }

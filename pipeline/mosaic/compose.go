@@ -62,8 +62,10 @@ func (c *Canvas) Set(i int, src image.Image) {
 		dst = image.NewRGBA(image.Rect(0, 0, t.Rect.Dx(), t.Rect.Dy()))
 		c.tiles[i] = dst
 	}
-	if src.Bounds().Size() == dst.Bounds().Size() {
-		draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src) // not scaled
+	if d := dst.Bounds().Size().Sub(src.Bounds().Size()); d.X >= 0 && d.X <= 1 && d.Y >= 0 && d.Y <= 1 {
+		// Not scaled: an odd size is padded to the even tile, not stretched.
+		draw.Draw(dst, dst.Bounds(), image.NewUniform(background), image.Point{}, draw.Src)
+		draw.Draw(dst, src.Bounds().Sub(src.Bounds().Min), src, src.Bounds().Min, draw.Src)
 		return
 	}
 	var scaler draw.Scaler = draw.ApproxBiLinear
@@ -90,7 +92,7 @@ func (c *Canvas) Frame(n int64, t float64) []byte {
 		if c.held[i] {
 			held = append(held, tile.Label)
 		}
-		c.text(tile.Text, tile.Label, textColour)
+		c.text(tile.Text, fit(tile.Label, tile.Rect.Dx()-3), textColour)
 	}
 	strip := fmt.Sprintf("frame %d", n)
 	if t >= 0 {
@@ -98,26 +100,38 @@ func (c *Canvas) Frame(n int64, t float64) []byte {
 	}
 	base := image.Pt(c.layout.Strip.Min.X+4, c.layout.Strip.Max.Y-5)
 	c.text(base, strip, textColour)
+	end := base.X + 7*len(strip)
 	if len(held) > 0 {
-		c.text(base.Add(image.Pt(7*(len(strip)+3), 0)), "held: "+strings.Join(held, ", "), heldColour)
+		heldText := "held: " + strings.Join(held, ", ")
+		c.text(base.Add(image.Pt(7*(len(strip)+3), 0)), heldText, heldColour)
+		end += 7 * (3 + len(heldText))
 	}
-	c.colourBar()
+	c.colourBar(end)
 	return c.img.Pix
+}
+
+// fit cuts a label to the pixels it has (7 a character).
+func fit(s string, width int) string {
+	if n := max(0, width/7); len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // barWidth is the depth colour bar's gradient, in pixels.
 const barWidth = 96
 
 // colourBar draws, at the strip's right end, the depth colour map with the
-// metres at its ends, when a depth tile is shown and the strip has room.
-func (c *Canvas) colourBar() {
+// metres at its ends, when a depth tile is shown and the strip has room
+// after its text (which ends at x = textEnd).
+func (c *Canvas) colourBar(textEnd int) {
 	if !slices.ContainsFunc(c.layout.Tiles, func(t Tile) bool { return t.Pass == tdw.Depth }) {
 		return
 	}
 	lo, hi := fmt.Sprintf("%.1f m", c.depth.Min), fmt.Sprintf("%.1f m", c.depth.Max)
 	r := c.colourBarRect(len(lo), len(hi))
-	if r.Min.X < c.layout.Width/2 {
-		return // no room beside the frame number
+	if r.Min.X-7*len(lo)-8 < textEnd {
+		return // no room beside the strip's text
 	}
 	for x := r.Min.X; x < r.Max.X; x++ {
 		col := Turbo(float64(x-r.Min.X) / float64(barWidth-1))

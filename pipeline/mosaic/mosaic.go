@@ -3,6 +3,8 @@ package mosaic
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	_ "image/jpeg" // TDW's _img passes
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
@@ -86,6 +89,13 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	}
 	canvas := NewCanvas(layout, job.Planes, *rng)
 	written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+	if err != nil && ctx.Err() == nil {
+		// A failed write means ffmpeg stopped reading: its exit says why.
+		if cerr := pipe.Close(); cerr != nil {
+			err = cerr
+		}
+		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
+	}
 	if err != nil {
 		pipe.Abort()
 		return sr, err
@@ -93,9 +103,14 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	if err := pipe.Close(); err != nil {
 		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
 	}
-	// A frame number where a tile holds an earlier frame counts as
-	// missing: the mosaic is then degraded, like the pass it stands for.
+	// A frame number missing from the grid, or where a tile holds an
+	// earlier frame, counts as missing: the mosaic is then degraded, like
+	// the passes it shows.
 	sr.FramesWritten, sr.FramesRead, sr.MissingFrames = written, len(grid.Frames), int64(held)
+	for _, g := range grid.Gaps() {
+		sr.Gaps = append(sr.Gaps, report.Gap(g))
+		sr.MissingFrames += report.Gap(g).Missing()
+	}
 	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
 		return sr, err
 	}
@@ -132,9 +147,17 @@ func planTiles(streams []frames.Bounded, maxWidth int) ([]frames.Bounded, Layout
 	return tiles, layout
 }
 
-// gridStream is the mosaic's own stream: every frame number any tile has,
-// placed as the img video is (a picture pass: it carries the audio).
+// gridStream is the mosaic's own stream, placed as img.mp4 is: the first
+// picture stream's frames (the other tiles hold theirs over them), or,
+// without one, every frame number any tile has. It carries the audio.
 func gridStream(tiles []frames.Bounded) *discover.Stream {
+	for _, b := range tiles {
+		if b.Stream.Pass.Visual() {
+			g := *b.Stream
+			g.Duplicates = nil
+			return &g
+		}
+	}
 	byNumber := map[int64]discover.Frame{}
 	for _, b := range tiles {
 		for _, f := range b.Stream.Frames {
@@ -250,21 +273,27 @@ func sampleRange(tiles []frames.Bounded, p Planes) Range {
 // Kept is the previous report's mosaic when its inputs are unchanged
 // and its file is still in place, as large as it was written; else nil.
 func Kept(prev *report.Run, outDir, inputs string) *report.Stream {
-	if prev == nil || prev.Mosaic == nil || prev.Mosaic.Status != report.OK || prev.Mosaic.Inputs != inputs {
-		return nil
-	}
-	info, err := os.Stat(filepath.Join(outDir, FileName))
-	if err != nil || !info.Mode().IsRegular() || info.Size() != prev.Mosaic.Bytes {
+	if prev == nil || prev.Mosaic == nil || prev.Mosaic.Inputs != inputs || !OnDisk(prev.Mosaic, outDir) {
 		return nil
 	}
 	return prev.Mosaic
 }
 
+// OnDisk reports whether a written mosaic or preview is still in place, as
+// large as it was written.
+func OnDisk(sr *report.Stream, outDir string) bool {
+	if sr == nil || !sr.Status.Written() {
+		return false
+	}
+	info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output)))
+	return err == nil && info.Mode().IsRegular() && info.Size() == sr.Bytes
+}
+
 // KeptView is a previous report's mosaic or preview, as an up-to-date run
 // lists it: kept, and selected when asked for.
-func KeptView(sr *report.Stream, asked bool) *report.Stream {
-	if sr == nil {
-		return nil
+func KeptView(sr *report.Stream, asked bool, outDir string) *report.Stream {
+	if !OnDisk(sr, outDir) {
+		return nil // gone: not listed
 	}
 	v := *sr
 	v.Kept, v.NotSelected = true, !asked
@@ -287,4 +316,44 @@ func Bound(ctx context.Context, run *discover.Run, streams []*discover.Stream, a
 		clock, _, _ = place.Clock(run, good, audio, cfg)
 	}
 	return bounds, clock
+}
+
+// Settle lets the mosaic and preview asked for count in the run's status:
+// written afresh, the run did something (not skipped); degraded, the run
+// is degraded too, and Settle returns the view's ID.
+func Settle(rep *report.Run) (degraded string) {
+	for _, v := range []*report.Stream{rep.Mosaic, rep.Preview} {
+		if v == nil || v.NotSelected {
+			continue
+		}
+		if rep.Status == report.Skipped && !v.Kept {
+			rep.Status = report.OK
+		}
+		if v.Status == report.Degraded && (rep.Status == report.OK || rep.Status == report.Skipped) {
+			rep.Status, degraded = report.Degraded, v.ID
+		}
+	}
+	return degraded
+}
+
+// Inputs fingerprints what a mosaic is made from: every stream's inputs
+// (their own fingerprints) and the settings that shape the mosaic.
+func Inputs(streams []string, settings string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "tdwstitch mosaic %d\n%s\n%s\n", report.Schema, strings.Join(streams, ","), settings)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Listed are the previous report's mosaic and preview as a run that did
+// not ask for them lists them: still on disk, so still listed, and stale
+// when the mosaic's inputs (now key) changed.
+func Listed(prev *report.Run, outDir, key string) (m, preview *report.Stream) {
+	m, preview = KeptView(prev.Mosaic, false, outDir), KeptView(prev.Preview, false, outDir)
+	if m != nil && m.Inputs != key {
+		m.StaleOutput = true
+		if preview != nil {
+			preview.StaleOutput = true
+		}
+	}
+	return m, preview
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
@@ -37,7 +39,11 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 	defer os.Remove(tmp)
 	p := ffmpeg.Preview{Input: filepath.Join(outDir, m.Output), Duration: m.Duration, Frames: min(PreviewSeconds*PreviewFPS, max(1, m.FramesWritten)),
 		FPS: PreviewFPS, Width: PreviewWidth, GIF: format == "gif", Quality: 70, Output: tmp, StallTimeout: opts.StallTimeout}
-	for _, try := range []func(){func() {}, func() { p.Quality = 40 }, func() { p.Frames = max(1, p.Frames/2) }} {
+	tries := []func(){func() {}, func() { p.Quality = 40 }, func() { p.Frames = max(1, p.Frames/2) }}
+	if p.GIF {
+		tries = slices.Delete(tries, 1, 2) // a GIF has no quality to lower
+	}
+	for _, try := range tries {
 		try()
 		if err := opts.Tool.Preview(ctx, p); err != nil {
 			return sr, opts.Space.WhenFull(outDir, fmt.Errorf("making %s: %w", final, err))
@@ -61,4 +67,24 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 	}
 	sr.Status = report.OK
 	return sr, nil
+}
+
+// MakePreview makes the preview of format asked for (""; none: nil) from
+// mosaic m; a failed one is said, and a file left from before is stale.
+func MakePreview(ctx context.Context, m *report.Stream, outDir, format string, opts Settings) (*report.Stream, error) {
+	if format == "" {
+		return nil, nil
+	}
+	preview, err := Preview(ctx, m, outDir, format, opts)
+	if err != nil {
+		preview.Status, preview.Error = report.Failed, err.Error()
+		video.MarkStale(preview, filepath.Join(outDir, preview.Output))
+	}
+	return preview, err
+}
+
+// PreviewKept reports whether the previous report's preview is of format
+// and still in place as written.
+func PreviewKept(prev *report.Run, outDir, format string) bool {
+	return prev != nil && prev.Preview != nil && prev.Preview.Output == PreviewName(format) && OnDisk(prev.Preview, outDir)
 }
