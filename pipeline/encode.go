@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -190,6 +189,11 @@ func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.
 		return nil, nil, err
 	}
 	warn(rep, opts, unmatched(run, opts)...)
+	if legend, err := mosaic.ReadLegend(run.Dir); err != nil {
+		warn(rep, opts, err) // the videos do not need it
+	} else {
+		rep.Legend = legend
+	}
 	if seg := job.seg; seg != nil {
 		var strays []string
 		streams, strays = seg.restrict(streams)
@@ -431,21 +435,12 @@ func settle(rep *report.Run, causes ...error) error {
 
 func newReport(runDir, outDir string, opts Options, started time.Time) *report.Run {
 	return &report.Run{
-		Schema: report.Schema, Tool: report.Tool, Version: Version(),
+		Schema: report.Schema, Tool: report.Tool, Version: report.Version(),
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
 		Options: report.Options{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: string(opts.Gaps), OnBad: string(opts.OnBad), MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},
 		Streams: []*report.Stream{}, Ignored: []report.Ignored{}, Warnings: []string{},
 	}
-}
-
-// Version is this build's module version ("dev" outside a release), as
-// every report records it.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func absPath(p string) string {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -241,4 +242,23 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestLegendIsCopiedIntoTheReport: RUN/segmentation_colors.json (the
+// add-on's copy of send_segmentation_colors) becomes the report's legend;
+// a broken one is a warning naming it, and the videos are made anyway;
+// without one, nothing changes.
+func TestLegendIsCopiedIntoTheReport(t *testing.T) {
+	dir := testkit.SceneRun(t, 4, 16, 16, synth.Passes{Img: true, ID: true})
+	legend := `[{"id": 7, "color": [231, 76, 60], "name": "ball_red", "category": "sphere"}, {"id": 9, "color": [0, 255, 1], "name": "table", "category": "furniture"}]`
+	os.WriteFile(filepath.Join(dir, mosaic.LegendName), []byte(legend), 0o644)
+	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t)})
+	if err != nil || len(rep.Legend) != 2 || rep.Legend[0] != (report.LegendEntry{ID: 7, Color: "#e74c3c", Name: "ball_red", Category: "sphere"}) {
+		t.Fatalf("Encode: %v; legend %+v", err, rep.Legend)
+	}
+	os.WriteFile(filepath.Join(dir, mosaic.LegendName), []byte(`[{"id": 1, "color": [300, 0, 0]}]`), 0o644)
+	rep, _, err = Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t)})
+	if err != nil || rep.Legend != nil || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], mosaic.LegendName) {
+		t.Fatalf("a broken legend: %v; legend %+v, warnings %q", err, rep.Legend, rep.Warnings)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 )
 
 // Write stores v as indented JSON at path atomically: a reader (or a
@@ -60,4 +61,13 @@ func ReadRun(dir string) (*Run, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// Version is this build's module version ("dev" outside a release), as
+// every report records it.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

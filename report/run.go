@@ -27,6 +27,9 @@ type Run struct {
 	// Mosaic is the run's mosaic (every stream side by side, mosaic.mp4),
 	// when asked for (--mosaic).
 	Mosaic *Stream `json:"mosaic,omitempty"`
+	// Legend is the run's segmentation colours (RUN/segmentation_colors.json,
+	// saved by the add-on): which object each colour of the _id pass is.
+	Legend []LegendEntry `json:"legend,omitempty"`
 	// Preview is the mosaic's short animated image (preview.webp or .gif),
 	// when asked for (--preview).
 	Preview *Stream `json:"preview,omitempty"`
@@ -181,4 +184,12 @@ func (s *Stream) WrittenStatus() Status {
 		return Degraded
 	}
 	return OK
+}
+
+// LegendEntry is one object of a run's segmentation legend.
+type LegendEntry struct {
+	ID       int64  `json:"id"`
+	Color    string `json:"color"` // "#rrggbb", as in the _id pass
+	Name     string `json:"name"`
+	Category string `json:"category"`
 }

@@ -56,7 +56,7 @@ func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, 
 		bo.EncoderThreads = max(1, runtime.NumCPU()/bo.Jobs)
 	}
 	bo.ApplyDefaults()
-	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: pipeline.Version(), Root: absPath(root), Output: absPath(outRoot),
+	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: report.Version(), Root: absPath(root), Output: absPath(outRoot),
 		Started: started.UTC(), Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	if bo.Shard.Count > 1 {
 		sh := report.Shard(bo.Shard)
@@ -205,7 +205,7 @@ func Merge(outRoot string) (*report.Batch, error) {
 	if len(files) == 0 {
 		return nil, &NoShardsError{Dir: filepath.Join(outRoot, shardDir)}
 	}
-	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: pipeline.Version(), Output: absPath(outRoot),
+	merged := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: report.Version(), Output: absPath(outRoot),
 		Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	counts := map[int]bool{}
 	for _, f := range files {
