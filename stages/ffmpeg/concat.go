@@ -63,19 +63,24 @@ func (t Tool) Concat(ctx context.Context, c Concat) error {
 	}
 	defer os.Remove(list)
 	c.list = list
-	args := c.Args()
+	// +faststart ends by moving the index to the front of the file, which
+	// does not grow it: its modification time is progress too.
+	return t.runWatched(ctx, "concat", c.Args(), c.Output, c.StallTimeout, func() int64 { return fileSize(c.Output) + fileTime(c.Output) })
+}
+
+// runWatched runs one ffmpeg writing output and waits for it, killing it
+// when progress has not moved for stall (0: never).
+func (t Tool) runWatched(ctx context.Context, role string, args []string, output string, stall time.Duration, progress func() int64) error {
 	stderr := newTail(stderrTail)
 	cmd := t.command(ctx, t.FFmpeg, args)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
-	// +faststart ends by moving the index to the front of the file, which
-	// does not grow it: its modification time is progress too.
-	dog := watch(c.Output, c.StallTimeout, func() int64 { return fileSize(c.Output) + fileTime(c.Output) }, cmd)
-	err = cmd.Wait()
-	if stall := dog.end(); stall != nil {
-		return stall
+	dog := watch(output, stall, progress, cmd)
+	err := cmd.Wait()
+	if stalled := dog.end(); stalled != nil {
+		return stalled
 	}
-	return newError("concat", args, err, stderr)
+	return newError(role, args, err, stderr)
 }

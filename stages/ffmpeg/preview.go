@@ -43,17 +43,5 @@ func (p Preview) Args() []string {
 
 // Preview runs p and waits for it.
 func (t Tool) Preview(ctx context.Context, p Preview) error {
-	args := p.Args()
-	stderr := newTail(stderrTail)
-	cmd := t.command(ctx, t.FFmpeg, args)
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
-	}
-	dog := watch(p.Output, p.StallTimeout, func() int64 { return fileSize(p.Output) }, cmd)
-	err := cmd.Wait()
-	if stall := dog.end(); stall != nil {
-		return stall
-	}
-	return newError("preview", args, err, stderr)
+	return t.runWatched(ctx, "preview", p.Args(), p.Output, p.StallTimeout, func() int64 { return fileSize(p.Output) })
 }
