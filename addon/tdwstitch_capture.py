@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Union
 
 from tdw.add_ons.add_on import AddOn
-from tdw.output_data import OutputData, Images
+from tdw.output_data import OutputData, Images, SegmentationColors
 from tdw.tdw_utils import TDWUtils
 
 
@@ -92,6 +92,9 @@ class TdwstitchCapture(AddOn):
         commands.append(send)
         if self.png:
             commands.append({"$type": "set_img_pass_encoding", "value": True})
+        # Which object each _id colour is: tdwstitch copies it into the
+        # run's report as its legend.
+        commands.append({"$type": "send_segmentation_colors", "frequency": "once"})
         return commands
 
     def on_send(self, resp: List[bytes]) -> None:
@@ -102,6 +105,9 @@ class TdwstitchCapture(AddOn):
             self._sock.send_multipart(resp)
         if self.path is None:
             return
+        for r in resp[:-1]:
+            if OutputData.get_data_type_id(r) == "segm":
+                self._save_segmentation_colors(SegmentationColors(r))
         saved = False
         for i in range(len(resp) - 1):
             if OutputData.get_data_type_id(resp[i]) != "imag":
@@ -118,6 +124,16 @@ class TdwstitchCapture(AddOn):
         if saved:
             self._timing.write(f"frame,{self.frame},{received:.6f}\n")
             self.frame += 1
+
+    def _save_segmentation_colors(self, segm) -> None:
+        import json
+        objects = [{"id": int(segm.get_object_id(i)), "color": [int(c) for c in segm.get_object_color(i)],
+                    "name": segm.get_object_name(i), "category": segm.get_object_category(i)}
+                   for i in range(segm.get_num())]
+        # Written whole, then renamed: a reader never sees half a file.
+        tmp = self.path / "segmentation_colors.json.tmp"
+        tmp.write_text(json.dumps(objects, indent=1))
+        tmp.replace(self.path / "segmentation_colors.json")
 
     def audio_started(self, at: Optional[float] = None) -> None:
         """Record that the audio recording started now (or at `at`, same clock)."""

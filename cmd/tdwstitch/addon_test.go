@@ -89,9 +89,13 @@ func TestAddonWritesWhatEncodeReads(t *testing.T) {
 	if code, _, stderr := cli(t, "encode", run, "-o", out, "-q"); code != 0 {
 		t.Fatalf("encode: exit %d, %s", code, stderr)
 	}
-	sr := stream(t, readReport(t, out), "a/img")
+	rep := readReport(t, out)
+	sr := stream(t, rep, "a/img")
 	if sr.Timing != "sidecar" || sr.Audio == nil || math.Abs(sr.Audio.Offset-(100.05-100.06)) > 1e-6 {
 		t.Fatalf("encode used timing %q, audio %+v", sr.Timing, sr.Audio)
+	}
+	if want := (report.LegendEntry{ID: 11, Color: "#e74c3c", Name: "ball", Category: "sphere"}); len(rep.Legend) != 1 || rep.Legend[0] != want {
+		t.Fatalf("legend from the add-on's segmentation colours: %+v, want %+v", rep.Legend, want)
 	}
 }
 

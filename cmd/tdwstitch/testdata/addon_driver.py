@@ -10,7 +10,7 @@ run, img, idp, frames = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 now = [100.0]
 cap = TdwstitchCapture(path=run, avatar_ids=["a"], pass_masks=["_img", "_id"], clock=lambda: now[0])
 types = [c["$type"] for c in cap.get_initialization_commands()]
-assert "send_images" in types and "set_pass_masks" in types, types
+assert "send_images" in types and "set_pass_masks" in types and "send_segmentation_colors" in types, types
 
 cap.wrap_audio_utils()
 now[0] = 100.05
@@ -27,7 +27,11 @@ intervals = [0.010, 0.045, 0.020, 0.033]
 for f in range(frames):
     now[0] += intervals[f % len(intervals)]
     other = b"\x00\x00\x00\x00tran" + b"\x01\x02"
-    cap.on_send([other, images("a"), images("b"), f.to_bytes(4, "big")])
+    resp = [other, images("a"), images("b"), f.to_bytes(4, "big")]
+    if f == 0:  # TDW sends the segmentation colours once, with the first frame
+        segm = [{"id": 11, "color": [231, 76, 60], "name": "ball", "category": "sphere"}]
+        resp.insert(0, b"\x00\x00\x00\x00segm" + json.dumps(segm).encode())
+    cap.on_send(resp)
 now[0] += 0.02
 cap.on_send([images("b"), frames.to_bytes(4, "big")])  # only an avatar not captured: no frame
 cap.close()

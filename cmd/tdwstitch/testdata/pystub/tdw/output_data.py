@@ -29,3 +29,25 @@ class Images:
 
     def get_extension(self, i: int) -> str:
         return self._passes[i]["ext"]
+
+
+class SegmentationColors:
+    """Fake SegmentationColors blob: b"????segm" + JSON [{"id", "color", "name", "category"}]."""
+
+    def __init__(self, b: bytes):
+        self._objects = json.loads(b[8:].decode("utf-8"))
+
+    def get_num(self) -> int:
+        return len(self._objects)
+
+    def get_object_id(self, i: int) -> int:
+        return self._objects[i]["id"]
+
+    def get_object_color(self, i: int):
+        return tuple(self._objects[i]["color"])
+
+    def get_object_name(self, i: int) -> str:
+        return self._objects[i]["name"]
+
+    def get_object_category(self, i: int) -> str:
+        return self._objects[i]["category"]
