@@ -100,14 +100,14 @@ class TdwstitchCapture(AddOn):
     def on_send(self, resp: List[bytes]) -> None:
         # The frame arrived just now: this is its capture time on our clock.
         received = self._clock()
+        for r in resp[:-1]:
+            if OutputData.get_data_type_id(r) == "segm":
+                self._segmentation_colors(SegmentationColors(r))
         if self._sock is not None and any(OutputData.get_data_type_id(r) in ("imag", "fram") for r in resp[:-1]):
             # tdwstitch serve stamps it on arrival; it parses what it needs.
             self._sock.send_multipart(resp)
         if self.path is None:
             return
-        for r in resp[:-1]:
-            if OutputData.get_data_type_id(r) == "segm":
-                self._save_segmentation_colors(SegmentationColors(r))
         saved = False
         for i in range(len(resp) - 1):
             if OutputData.get_data_type_id(resp[i]) != "imag":
@@ -125,15 +125,21 @@ class TdwstitchCapture(AddOn):
             self._timing.write(f"frame,{self.frame},{received:.6f}\n")
             self.frame += 1
 
-    def _save_segmentation_colors(self, segm) -> None:
+    def _segmentation_colors(self, segm) -> None:
+        """What TDW sends once for segmentation, as tdwstitch's legend: saved
+        beside the frames, and sent to serve when streaming."""
         import json
         objects = [{"id": int(segm.get_object_id(i)), "color": [int(c) for c in segm.get_object_color(i)],
                     "name": segm.get_object_name(i), "category": segm.get_object_category(i)}
                    for i in range(segm.get_num())]
-        # Written whole, then renamed: a reader never sees half a file.
-        tmp = self.path / "segmentation_colors.json.tmp"
-        tmp.write_text(json.dumps(objects, indent=1))
-        tmp.replace(self.path / "segmentation_colors.json")
+        data = json.dumps(objects, indent=1)
+        if self._sock is not None:
+            self._sock.send_multipart([b"tdwstitch/segmentation_colors", data.encode()])
+        if self.path is not None:
+            # Written whole, then renamed: a reader never sees half a file.
+            tmp = self.path / "segmentation_colors.json.tmp"
+            tmp.write_text(data)
+            tmp.replace(self.path / "segmentation_colors.json")
 
     def audio_started(self, at: Optional[float] = None) -> None:
         """Record that the audio recording started now (or at `at`, same clock)."""

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -82,10 +83,6 @@ func warn(rep *report.Run, opts Options, warnings ...error) {
 // warnText is warn for warnings that are text only.
 func warnText(rep *report.Run, opts Options, warnings ...string) {
 	for _, w := range warnings {
-		warn(rep, opts, textWarning(w))
+		warn(rep, opts, errors.New(w))
 	}
 }
-
-type textWarning string
-
-func (w textWarning) Error() string { return string(w) }

@@ -141,6 +141,7 @@ func JoinChunks(ctx context.Context, runOut, spoolDir string, chunks []Chunk, cl
 }
 
 func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chunks []Chunk, clock *timing.Clock, opts Options) error {
+	legendOf(rep, spoolDir, opts)
 	audio, warnings, err := resolveAudio(ctx, &discover.Run{Dir: spoolDir}, opts)
 	rep.Audio = audio
 	warn(rep, opts, warnings...)

@@ -189,11 +189,7 @@ func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.
 		return nil, nil, err
 	}
 	warn(rep, opts, unmatched(run, opts)...)
-	if legend, err := mosaic.ReadLegend(run.Dir); err != nil {
-		warn(rep, opts, err) // the videos do not need it
-	} else {
-		rep.Legend = legend
-	}
+	legendOf(rep, run.Dir, opts)
 	if seg := job.seg; seg != nil {
 		var strays []string
 		streams, strays = seg.restrict(streams)

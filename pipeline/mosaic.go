@@ -85,3 +85,13 @@ func settleViews(rep *report.Run, err error) error {
 	}
 	return err
 }
+
+// legendOf puts the run's segmentation legend in rep (mosaic.ReadLegend);
+// the videos do not need it, so a broken one is a warning.
+func legendOf(rep *report.Run, dir string, opts Options) {
+	legend, err := mosaic.ReadLegend(dir)
+	if err != nil {
+		warn(rep, opts, err)
+	}
+	rep.Legend = legend
+}

@@ -138,4 +138,7 @@ func TestAddonStreamsToServe(t *testing.T) {
 	if len(rep.Streams) != 2 || rep.Streams[0].FramesWritten != 12 || rep.Streams[0].FPS != 30 {
 		t.Fatalf("report: %d streams, %+v", len(rep.Streams), rep.Streams)
 	}
+	if want := (report.LegendEntry{ID: 5, Color: "#090807", Name: "chair", Category: "furniture"}); len(rep.Legend) != 1 || rep.Legend[0] != want {
+		t.Fatalf("legend sent by the streaming add-on: %+v, want %+v", rep.Legend, want)
+	}
 }

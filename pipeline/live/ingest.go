@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -133,10 +135,32 @@ func (l *live) handle(ctx context.Context, parts [][]byte) {
 		}
 		l.cur.writer.AudioStart(now)
 		l.cur.clock.AudioStart, l.cur.clock.HasAudio = now, true
+	case wire.SegmentationColors:
+		l.legend(parts)
 	case wire.NotControl:
 		if len(parts) > 0 {
 			l.frame(ctx, parts, now)
 		}
+	}
+}
+
+// legend keeps a run's segmentation colours beside its frames, where its
+// encode reads them (mosaic.LegendName); a bad one is rejected, said.
+func (l *live) legend(parts [][]byte) {
+	switch {
+	case l.cur == nil:
+		l.reject("segmentation_colors outside a run", "")
+		return
+	case len(parts) != 2:
+		l.reject("bad segmentation_colors message", fmt.Sprintf("%d parts, want 2", len(parts)))
+		return
+	}
+	if _, err := mosaic.ParseLegend(bytes.NewReader(parts[1])); err != nil {
+		l.reject("bad segmentation_colors message", err.Error())
+		return
+	}
+	if err := l.cur.writer.Save(mosaic.LegendName, parts[1]); err != nil {
+		l.reject("segmentation_colors not saved", err.Error())
 	}
 }
 
@@ -472,7 +496,7 @@ func (l *live) claimFolder(name string) (string, error) {
 // run or avatar of that name would take its place.
 func ownName(name string) bool {
 	switch name {
-	case report.RunFile, report.ServeFile, report.BatchFile, gallery.FileName, spool.IndexName, timing.SidecarName:
+	case report.RunFile, report.ServeFile, report.BatchFile, gallery.FileName, spool.IndexName, timing.SidecarName, mosaic.LegendName, mosaic.FileName:
 		return true
 	}
 	return false

@@ -334,6 +334,7 @@ func TestServeEndToEndFromGo(t *testing.T) {
 		send(im, binary.BigEndian.AppendUint32(nil, uint32(n)))
 	}
 	send([]byte(wire.BeginTopic), []byte(`{"run": "go_run", "fps": 30}`))
+	send([]byte(wire.SegmentationColorsTopic), []byte(`[{"id": 3, "color": [1, 2, 255], "name": "cube", "category": "box"}]`))
 	for n := range 60 {
 		frame(n)
 	}
@@ -352,6 +353,10 @@ func TestServeEndToEndFromGo(t *testing.T) {
 		if s.Status != report.OK || s.FramesWritten != 60 || s.FPS != 30 {
 			t.Errorf("%s: %s, %d frames at %v fps; want ok, 60 at 30", s.ID, s.Status, s.FramesWritten, s.FPS)
 		}
+	}
+	// The segmentation colours sent as a control message are the legend.
+	if want := (report.LegendEntry{ID: 3, Color: "#0102ff", Name: "cube", Category: "box"}); len(rep.Legend) != 1 || rep.Legend[0] != want {
+		t.Errorf("legend %+v, want %+v", rep.Legend, want)
 	}
 	if _, err := os.Stat(filepath.Join(srv.out, "go_run", SpoolDir)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the spool of an encoded run is still there: %v", err)

@@ -51,15 +51,25 @@ func ReadLegend(runDir string) ([]report.LegendEntry, error) {
 	case info.Size() > maxLegendBytes:
 		return nil, fmt.Errorf("legend %s is %d bytes, more than a scene's objects take (%d): is it the right file?", path, info.Size(), maxLegendBytes)
 	}
+	legend, err := ParseLegend(io.LimitReader(f, maxLegendBytes))
+	if err != nil {
+		return nil, fmt.Errorf("legend %s %v", path, err)
+	}
+	return legend, nil
+}
+
+// ParseLegend reads a legend's JSON (see ReadLegend); the error says what
+// is wrong, to follow the legend's name.
+func ParseLegend(r io.Reader) ([]report.LegendEntry, error) {
 	var entries []legendEntry
-	if err := json.NewDecoder(io.LimitReader(f, maxLegendBytes)).Decode(&entries); err != nil {
-		return nil, fmt.Errorf("legend %s is not a list of {id, color, name, category}: %v", path, err)
+	if err := json.NewDecoder(r).Decode(&entries); err != nil {
+		return nil, fmt.Errorf("is not a list of {id, color, name, category}: %v", err)
 	}
 	out := make([]report.LegendEntry, 0, len(entries))
 	for i, e := range entries {
 		for _, c := range e.Color {
 			if c < 0 || c > 255 {
-				return nil, fmt.Errorf("legend %s: entry %d (%q) has colour %v, want 0-255 each", path, i, e.Name, e.Color)
+				return nil, fmt.Errorf("entry %d (%q) has colour %v, want 0-255 each", i, e.Name, e.Color)
 			}
 		}
 		out = append(out, report.LegendEntry{ID: e.ID, Color: fmt.Sprintf("#%02x%02x%02x", e.Color[0], e.Color[1], e.Color[2]), Name: e.Name, Category: e.Category})

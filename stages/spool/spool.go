@@ -118,6 +118,17 @@ func Create(dir string, maxStreams int) (*Writer, error) {
 // Frames is how many frames were spooled.
 func (w *Writer) Frames() int { return w.frames }
 
+// Save writes a file of the run beside its frames (such as its
+// segmentation legend), whole or not at all, confined to the spool.
+func (w *Writer) Save(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := w.root.WriteFile(tmp, data, 0o644); err != nil {
+		w.root.Remove(tmp)
+		return err
+	}
+	return w.root.Rename(tmp, name)
+}
+
 // First is each stream's lowest frame number ("avatar/pass" -> number).
 func (w *Writer) First() map[string]int64 {
 	m := make(map[string]int64, len(w.streams))

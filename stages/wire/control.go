@@ -20,6 +20,10 @@ const (
 	// AudioStart marks the instant the controller started recording audio;
 	// the receiver stamps it with its receive time, the clock frames are on.
 	AudioStart
+	// SegmentationColors carries, in a second part, what TDW sent once for
+	// segmentation (the JSON list the add-on saves as
+	// segmentation_colors.json): the run's legend.
+	SegmentationColors
 )
 
 // The first part of each control message.
@@ -27,6 +31,8 @@ const (
 	BeginTopic      = "tdwstitch/begin"
 	EndTopic        = "tdwstitch/end"
 	AudioStartTopic = "tdwstitch/audio_start"
+	// SegmentationColorsTopic's second part is the legend's JSON.
+	SegmentationColorsTopic = "tdwstitch/segmentation_colors"
 )
 
 // BeginMessage is a begin message's JSON. A nil field was not given.
@@ -70,6 +76,8 @@ func ParseControl(parts [][]byte) (Control, BeginMessage, error) {
 		return End, b, nil
 	case AudioStartTopic:
 		return AudioStart, b, nil
+	case SegmentationColorsTopic:
+		return SegmentationColors, b, nil
 	case BeginTopic:
 	default:
 		return NotControl, b, nil
