@@ -134,7 +134,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	}
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
-	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts)) != nil &&
+	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts, rep.Legend)) != nil &&
 		(opts.Preview == "" || mosaic.PreviewKept(prev, job.out, opts.Preview))
 	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		rep.Mosaic, rep.Preview = mosaic.KeptView(prev.Mosaic, opts.Mosaic, job.out), mosaic.KeptView(prev.Preview, opts.Preview != "", job.out)

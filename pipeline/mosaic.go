@@ -15,15 +15,15 @@ import (
 )
 
 // mosaicInputs fingerprints what the mosaic is made from (mosaic.Inputs).
-func mosaicInputs(inputs []string, opts Options) string {
-	return mosaic.Inputs(inputs, fmt.Sprintf("width=%d planes=%v range=%v crf=%d", opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF))
+func mosaicInputs(inputs []string, opts Options, legend []report.LegendEntry) string {
+	return mosaic.Inputs(inputs, fmt.Sprintf("width=%d planes=%v range=%v crf=%d legend=%v", opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF, legend))
 }
 
 // makeMosaic makes the run's mosaic (or keeps an up-to-date one) and says
 // it for the run's report. Asked for, it is part of the run: its failure
 // fails the run. audio is the run's (nil: none).
-func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) (m, preview *report.Stream, err error) {
-	key := mosaicInputs(inputs, opts)
+func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, legend []report.LegendEntry, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) (m, preview *report.Stream, err error) {
+	key := mosaicInputs(inputs, opts, legend)
 	if kept := mosaic.Kept(prev, outDir, key); kept != nil && !opts.Force {
 		m = mosaic.KeptView(kept, true, outDir)
 		if opts.Preview != "" && mosaic.PreviewKept(prev, outDir, opts.Preview) {
@@ -37,7 +37,7 @@ func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, run 
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
 	emit(event.Event{Kind: event.StreamStarted})
 	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
-		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange}, opts.mosaic())
+		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange, Legend: legend}, opts.mosaic())
 	sr.Inputs = key
 	if err != nil {
 		sr.Status, sr.Error = report.Failed, err.Error()
@@ -62,9 +62,9 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 		preview   *report.Stream
 	)
 	if opts.Mosaic && job.seg == nil {
-		audio := rep.Audio // read here: encode may write the report meanwhile
+		audio, legend := rep.Audio, rep.Legend // read here: encode may write the report meanwhile
 		beside.Go(func() {
-			mosaicRep, preview, mosaicErr = makeMosaic(ctx, prev, audio, run, streams, inputs, job.out, opts)
+			mosaicRep, preview, mosaicErr = makeMosaic(ctx, prev, audio, legend, run, streams, inputs, job.out, opts)
 		})
 	}
 	causes = encode()
@@ -72,7 +72,7 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 	if mosaicRep != nil {
 		rep.Mosaic, rep.Preview = mosaicRep, preview
 	} else if !opts.Mosaic && prev != nil {
-		rep.Mosaic, rep.Preview = mosaic.Listed(prev, job.out, mosaicInputs(inputs, opts))
+		rep.Mosaic, rep.Preview = mosaic.Listed(prev, job.out, mosaicInputs(inputs, opts, rep.Legend))
 	}
 	return causes, mosaicErr
 }

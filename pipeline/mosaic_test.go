@@ -262,3 +262,27 @@ func TestLegendIsCopiedIntoTheReport(t *testing.T) {
 		t.Fatalf("a broken legend: %v; legend %+v, warnings %q", err, rep.Legend, rep.Warnings)
 	}
 }
+
+// TestMosaicListsTheObjectsInView: the legend's objects whose colour shows
+// in the _id frames are listed under the strip with a swatch of their
+// colour; an object not in view is not.
+func TestMosaicListsTheObjectsInView(t *testing.T) {
+	dir := testkit.SceneRun(t, 6, 160, 96, synth.Passes{Img: true, ID: true})
+	legend := `[{"id": 1, "color": [231, 76, 60], "name": "ball", "category": "sphere"}, {"id": 2, "color": [1, 2, 3], "name": "ghost", "category": "unseen"}]`
+	os.WriteFile(filepath.Join(dir, mosaic.LegendName), []byte(legend), 0o644)
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), Mosaic: true})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	plain := mosaic.Plan([]mosaic.Source{{Avatar: "a", Pass: tdw.Img, Width: 160, Height: 96}, {Avatar: "a", Pass: tdw.ID, Width: 160, Height: 96}}, 1920)
+	m := rep.Mosaic
+	if m.Height <= plain.Height || m.Height > plain.Height+20 {
+		t.Fatalf("mosaic %dx%d; want one legend row under a %dx%d mosaic", m.Width, m.Height, plain.Width, plain.Height)
+	}
+	frame := mosaicFrame(t, filepath.Join(out, mosaic.FileName), 2, m.Width, m.Height)
+	swatch := frame[3*((plain.Height+2+7)*m.Width+4+5):][:3] // the middle of the first swatch
+	if math.Abs(float64(swatch[0])-231) > 24 || math.Abs(float64(swatch[1])-76) > 24 || math.Abs(float64(swatch[2])-60) > 24 {
+		t.Fatalf("the first swatch is %v, want about [231 76 60] (the ball)", swatch)
+	}
+}

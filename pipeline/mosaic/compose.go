@@ -12,6 +12,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
 
@@ -33,6 +34,9 @@ type Canvas struct {
 	img    *image.RGBA
 	tiles  []*image.RGBA // the latest picture of each tile, at its size
 	held   []bool        // the tile shows an earlier frame than the strip's
+	// legend lists the objects in view under the strip, in legendArea.
+	legend     []report.LegendEntry
+	legendArea image.Rectangle
 }
 
 // NewCanvas makes a canvas for layout; depth tiles are coloured over rng.
@@ -107,6 +111,7 @@ func (c *Canvas) Frame(n int64, t float64) []byte {
 		end += 7 * (3 + len(heldText))
 	}
 	c.colourBar(end)
+	c.drawLegend()
 	return c.img.Pix
 }
 

@@ -37,6 +37,9 @@ type Job struct {
 	MaxWidth int           // the mosaic's width at most
 	Planes   Planes        // the depth camera's clipping planes
 	Range    *Range        // metres the depth colour map spans; nil: from a sample
+	// Legend is the run's segmentation colours; those of the objects in
+	// view are listed under the strip.
+	Legend []report.LegendEntry
 }
 
 // Settings are what making a mosaic depends on, from the encode's options.
@@ -63,6 +66,8 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	if len(tiles) == 0 {
 		return sr, fmt.Errorf("no stream of the run has a readable frame")
 	}
+	inView := present(job.Legend, tiles)
+	layout, legendArea := withLegend(layout, len(inView))
 	rng := job.Range
 	if rng == nil {
 		r := sampleRange(tiles, job.Planes)
@@ -88,6 +93,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		return sr, err
 	}
 	canvas := NewCanvas(layout, job.Planes, *rng)
+	canvas.legend, canvas.legendArea = inView, legendArea
 	written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
 	if err != nil && ctx.Err() == nil {
 		// A failed write means ffmpeg stopped reading: its exit says why.
