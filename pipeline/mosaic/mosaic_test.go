@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
 
@@ -73,4 +74,18 @@ func TestColourBar(t *testing.T) {
 	}
 	narrow := NewCanvas(Plan([]Source{{Pass: tdw.Depth, Width: 64, Height: 48}}, 1920), DefaultPlanes, Range{Min: 0, Max: 1})
 	narrow.Frame(0, 0) // no room: no bar, and no drawing outside the canvas
+}
+
+// TestPreviewFrames: a short run plays in real time, a long one is sampled
+// down to 6 s, and a preview never has more frames than the mosaic.
+func TestPreviewFrames(t *testing.T) {
+	for _, tc := range []struct {
+		seconds float64
+		frames  int
+		want    int
+	}{{1.5, 90, 15}, {100, 6000, 60}, {5, 3, 3}, {0.01, 1, 1}} {
+		if got := previewFrames(&report.Stream{Duration: tc.seconds, FramesWritten: tc.frames}); got != tc.want {
+			t.Errorf("%g s, %d frames: %d preview frames, want %d", tc.seconds, tc.frames, got, tc.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package mosaic
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +26,8 @@ const (
 func PreviewName(format string) string { return "preview." + format }
 
 // Preview writes OUT/preview.webp (or .gif) from the run's mosaic: at most
-// PreviewSeconds of frames sampled evenly over the whole run, at most
+// PreviewSeconds of frames sampled evenly over the whole run (a short run
+// in real time), at most
 // PreviewWidth wide. A WebP over PreviewBytes is made again at a lower
 // quality, then with half the frames; one that still is not is an error.
 func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts Settings) (*report.Stream, error) {
@@ -37,7 +39,7 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 		return sr, err
 	}
 	defer os.Remove(tmp)
-	p := ffmpeg.Preview{Input: filepath.Join(outDir, m.Output), Duration: m.Duration, Frames: min(PreviewSeconds*PreviewFPS, max(1, m.FramesWritten)),
+	p := ffmpeg.Preview{Input: filepath.Join(outDir, m.Output), Duration: m.Duration, Frames: previewFrames(m),
 		FPS: PreviewFPS, Width: PreviewWidth, GIF: format == "gif", Quality: 70, Output: tmp, StallTimeout: opts.StallTimeout}
 	tries := []func(){func() {}, func() { p.Quality = 40 }, func() { p.Frames = max(1, p.Frames/2) }}
 	if p.GIF {
@@ -87,4 +89,11 @@ func MakePreview(ctx context.Context, m *report.Stream, outDir, format string, o
 // and still in place as written.
 func PreviewKept(prev *report.Run, outDir, format string) bool {
 	return prev != nil && prev.Preview != nil && prev.Preview.Output == PreviewName(format) && OnDisk(prev.Preview, outDir)
+}
+
+// previewFrames is how many frames the preview samples: the run in real
+// time when it is short, PreviewSeconds' worth sampled over it when long.
+func previewFrames(m *report.Stream) int {
+	real := int(math.Round(m.Duration * PreviewFPS))
+	return max(1, min(PreviewSeconds*PreviewFPS, real, m.FramesWritten))
 }
