@@ -23,7 +23,7 @@ func present(legend []report.LegendEntry, tiles []frames.Bounded) []report.Legen
 	if len(legend) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
+	seen := map[[3]uint8]bool{} // every colour of the sampled frames
 	for _, b := range tiles {
 		if b.Stream.Pass != tdw.ID {
 			continue
@@ -35,22 +35,41 @@ func present(legend []report.LegendEntry, tiles []frames.Bounded) []report.Legen
 			if img == nil {
 				continue
 			}
-			bounds := img.Bounds()
-			for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-				for x := bounds.Min.X; x < bounds.Max.X; x++ {
-					r, g, bl, _ := img.At(x, y).RGBA()
-					seen[fmt.Sprintf("#%02x%02x%02x", r>>8, g>>8, bl>>8)] = true
-				}
-			}
+			markColours(seen, img)
 		}
 	}
 	var out []report.LegendEntry
 	for _, e := range legend {
-		if seen[e.Color] {
+		if seen[rgbOf(e.Color)] {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// markColours adds every colour of img to seen; an _id frame decodes as
+// RGBA (image/png's RGB), read directly, other kinds through At.
+func markColours(seen map[[3]uint8]bool, img image.Image) {
+	if rgba, ok := img.(*image.RGBA); ok {
+		for i := 0; i+3 < len(rgba.Pix); i += 4 {
+			seen[[3]uint8{rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2]}] = true
+		}
+		return
+	}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[[3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8)}] = true
+		}
+	}
+}
+
+// rgbOf reads a legend colour, "#rrggbb" as ReadLegend writes it.
+func rgbOf(hex string) [3]uint8 {
+	var c [3]uint8
+	fmt.Sscanf(hex, "#%02x%02x%02x", &c[0], &c[1], &c[2])
+	return c
 }
 
 // withLegend grows the layout by the rows n legend entries take under the
@@ -73,9 +92,8 @@ func (c *Canvas) drawLegend() {
 	for i, e := range c.legend {
 		x := c.legendArea.Min.X + 4 + (i%perRow)*legendCell
 		y := c.legendArea.Min.Y + 2 + (i/perRow)*legendRow
-		var col color.RGBA
-		fmt.Sscanf(e.Color, "#%02x%02x%02x", &col.R, &col.G, &col.B)
-		col.A = 255
+		rgb := rgbOf(e.Color)
+		col := color.RGBA{rgb[0], rgb[1], rgb[2], 255}
 		for yy := y + 2; yy < y+legendRow-2; yy++ {
 			for xx := x; xx < x+10; xx++ {
 				c.img.SetRGBA(xx, yy, col)
