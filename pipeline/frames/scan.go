@@ -1,9 +1,13 @@
 package frames
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // Decode reads TDW's JPEG frames
+	_ "image/png"  // and PNG frames
 	"io"
 	"os"
 	"strings"
@@ -184,4 +188,27 @@ func (s *Shape) Match(c Checked) error {
 		return fmt.Errorf("pixel format %s differs from the stream's %s (set by %s)", b.PixFmt, a.PixFmt, s.From)
 	}
 	return nil
+}
+
+// Decode reads frame f and decodes its pixels, for a picture of it (a
+// mosaic tile, a gallery thumbnail). It is checked as Check does first, so
+// a bad frame, one over lim.MaxPixels or not of want's shape (nil: any) is
+// an error before any pixel is decoded, and the decode then waits for its
+// share of the process-wide decode budget, as deep checks do.
+func Decode(ctx context.Context, f discover.Frame, lim Checks, want *Shape) (image.Image, error) {
+	if want != nil {
+		w := *want // Match sets an unset shape: keep the caller's as it is
+		want = &w
+	}
+	c := Check(ctx, f, Checks{MaxPixels: lim.MaxPixels}, true, want)
+	if c.Err != nil {
+		return nil, c.Err
+	}
+	cost := decodeCost(c.Info)
+	if err := decoding.Acquire(ctx, cost); err != nil {
+		return nil, err
+	}
+	defer decoding.Release(cost)
+	img, _, err := image.Decode(bytes.NewReader(c.Data))
+	return img, err
 }

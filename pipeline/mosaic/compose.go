@@ -55,12 +55,7 @@ func (c *Canvas) Set(i int, src image.Image) {
 	}
 	t := c.layout.Tiles[i]
 	c.held[i] = false
-	switch t.Pass {
-	case tdw.Depth:
-		src = depthTile(src, c.planes, c.depth)
-	case tdw.DepthSimple:
-		src = grey(src)
-	}
+	src = Picture(t.Pass, src, c.planes, c.depth)
 	dst := c.tiles[i]
 	if dst == nil {
 		dst = image.NewRGBA(image.Rect(0, 0, t.Rect.Dx(), t.Rect.Dy()))
@@ -72,11 +67,28 @@ func (c *Canvas) Set(i int, src image.Image) {
 		draw.Draw(dst, src.Bounds().Sub(src.Bounds().Min), src, src.Bounds().Min, draw.Src)
 		return
 	}
-	var scaler draw.Scaler = draw.ApproxBiLinear
-	if !t.Pass.Visual() && t.Pass != tdw.Depth && t.Pass != tdw.DepthSimple {
-		scaler = draw.NearestNeighbor // segmentation colours stay exact
+	Scaler(t.Pass).Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+}
+
+// Picture is what a frame of pass shows as: _depth in metres through
+// Turbo over rng, _depth_simple as grey, any other pass as it is.
+func Picture(pass tdw.Pass, src image.Image, p Planes, rng Range) image.Image {
+	switch pass {
+	case tdw.Depth:
+		return depthTile(src, p, rng)
+	case tdw.DepthSimple:
+		return grey(src)
 	}
-	scaler.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+	return src
+}
+
+// Scaler scales a picture of pass: bilinear for pictures and depth, nearest
+// neighbour for the other data passes, so they show only their true colours.
+func Scaler(pass tdw.Pass) draw.Scaler {
+	if !pass.Visual() && pass != tdw.Depth && pass != tdw.DepthSimple {
+		return draw.NearestNeighbor
+	}
+	return draw.ApproxBiLinear
 }
 
 // Held reports whether a tile of the frame being composed shows an earlier
@@ -157,9 +169,21 @@ func (c *Canvas) colourBarRect(lo, hi int) image.Rectangle {
 }
 
 // text draws s with its baseline at p, clipped to the canvas.
-func (c *Canvas) text(p image.Point, s string, col color.Color) {
-	d := font.Drawer{Dst: c.img, Src: image.NewUniform(col), Face: basicfont.Face7x13, Dot: fixed.P(p.X, p.Y)}
+func (c *Canvas) text(p image.Point, s string, col color.Color) { drawText(c.img, p, s, col) }
+
+// drawText draws s in the mosaic's 7x13 font with its baseline at p,
+// clipped to img.
+func drawText(img draw.Image, p image.Point, s string, col color.Color) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(col), Face: basicfont.Face7x13, Dot: fixed.P(p.X, p.Y)}
 	d.DrawString(s)
+}
+
+// DrawLabel draws s in the mosaic's font, light on a dark box, with the
+// box's top-left corner at p: the gallery's frame numbers.
+func DrawLabel(img draw.Image, p image.Point, s string) {
+	box := image.Rect(p.X, p.Y, p.X+7*len(s)+4, p.Y+14)
+	draw.Draw(img, box, image.NewUniform(background), image.Point{}, draw.Src)
+	drawText(img, image.Pt(p.X+2, p.Y+11), s, textColour)
 }
 
 // grey shows a _depth_simple image (already grey levels) as it is.

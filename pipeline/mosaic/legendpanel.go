@@ -1,9 +1,12 @@
 package mosaic
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
+
+	"golang.org/x/image/draw"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/report"
@@ -19,11 +22,11 @@ const legendCell = 14 + 7*20 + 8
 
 // present is the legend's entries whose colour shows in a sample of the
 // run's _id frames (up to 8, spread over the run): the objects in view.
-func present(legend []report.LegendEntry, tiles []frames.Bounded) []report.LegendEntry {
+func present(ctx context.Context, legend []report.LegendEntry, tiles []frames.Bounded) []report.LegendEntry {
 	if len(legend) == 0 {
 		return nil
 	}
-	seen := map[[3]uint8]bool{} // every colour of the sampled frames
+	var sample []image.Image
 	for _, b := range tiles {
 		if b.Stream.Pass != tdw.ID {
 			continue
@@ -31,12 +34,23 @@ func present(legend []report.LegendEntry, tiles []frames.Bounded) []report.Legen
 		fs := b.Stream.Frames
 		for k := range min(8, len(fs)) {
 			f := fs[k*len(fs)/min(8, len(fs))]
-			img := decode(map[int64]discover.Frame{f.Number: f}, f.Number, b.Shape)
-			if img == nil {
-				continue
+			if img := decode(ctx, map[int64]discover.Frame{f.Number: f}, f.Number, b.Shape); img != nil {
+				sample = append(sample, img)
 			}
-			markColours(seen, img)
 		}
+	}
+	return InView(legend, sample)
+}
+
+// InView is the legend's entries whose colour shows in any of the _id
+// images: the objects in view, in the legend's order.
+func InView(legend []report.LegendEntry, ids []image.Image) []report.LegendEntry {
+	if len(legend) == 0 {
+		return nil
+	}
+	seen := map[[3]uint8]bool{} // every colour of the images
+	for _, img := range ids {
+		markColours(seen, img)
 	}
 	var out []report.LegendEntry
 	for _, e := range legend {
@@ -85,24 +99,41 @@ func withLegend(l Layout, n int) (Layout, image.Rectangle) {
 	return l, area
 }
 
-// drawLegend draws the entries in area: a swatch of each colour, then its
-// name and category, cut to the cell.
-func (c *Canvas) drawLegend() {
-	perRow := max(1, c.legendArea.Dx()/legendCell)
-	for i, e := range c.legend {
-		x := c.legendArea.Min.X + 4 + (i%perRow)*legendCell
-		y := c.legendArea.Min.Y + 2 + (i/perRow)*legendRow
+// drawLegend draws the canvas's legend in its area.
+func (c *Canvas) drawLegend() { drawLegend(c.img, c.legendArea, c.legend) }
+
+// LegendPanel is the entries drawn as the mosaic draws them under its
+// strip, on an image width pixels wide and as tall as they need (nil for
+// none): the gallery shows it beside a run's contact sheet.
+func LegendPanel(entries []report.LegendEntry, width int) *image.RGBA {
+	if len(entries) == 0 {
+		return nil
+	}
+	l, area := withLegend(Layout{Width: width}, len(entries))
+	img := image.NewRGBA(image.Rect(0, 0, l.Width, l.Height))
+	draw.Draw(img, img.Bounds(), image.NewUniform(background), image.Point{}, draw.Src)
+	drawLegend(img, area, entries)
+	return img
+}
+
+// drawLegend draws entries in area of img: a swatch of each colour, then
+// its name and category, cut to the cell.
+func drawLegend(img *image.RGBA, area image.Rectangle, entries []report.LegendEntry) {
+	perRow := max(1, area.Dx()/legendCell)
+	for i, e := range entries {
+		x := area.Min.X + 4 + (i%perRow)*legendCell
+		y := area.Min.Y + 2 + (i/perRow)*legendRow
 		rgb := rgbOf(e.Color)
 		col := color.RGBA{rgb[0], rgb[1], rgb[2], 255}
 		for yy := y + 2; yy < y+legendRow-2; yy++ {
 			for xx := x; xx < x+10; xx++ {
-				c.img.SetRGBA(xx, yy, col)
+				img.SetRGBA(xx, yy, col)
 			}
 		}
 		label := e.Name
 		if e.Category != "" && e.Category != e.Name {
 			label += " (" + e.Category + ")"
 		}
-		c.text(image.Pt(x+14, y+legendRow-3), fit(label, legendCell-22), textColour)
+		drawText(img, image.Pt(x+14, y+legendRow-3), fit(label, legendCell-22), textColour)
 	}
 }

@@ -1,14 +1,11 @@
 package mosaic
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"image"
-	_ "image/jpeg" // TDW's _img passes
-	_ "image/png"  // every other pass
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,11 +63,11 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	if len(tiles) == 0 {
 		return sr, fmt.Errorf("no stream of the run has a readable frame")
 	}
-	inView := present(job.Legend, tiles)
+	inView := present(ctx, job.Legend, tiles)
 	layout, legendArea := withLegend(layout, len(inView))
 	rng := job.Range
 	if rng == nil {
-		r := sampleRange(tiles, job.Planes)
+		r := sampleRange(ctx, tiles, job.Planes)
 		rng = &r
 	}
 	grid := gridStream(tiles)
@@ -213,7 +210,7 @@ func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *dis
 			}
 		}
 		for i, b := range tiles {
-			canvas.Set(i, decode(byNumber[i], n, b.Shape))
+			canvas.Set(i, decode(ctx, byNumber[i], n, b.Shape))
 		}
 		if canvas.Held() {
 			held++
@@ -236,20 +233,13 @@ func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *dis
 // decode is stream's frame n as an image, or nil when it has none or it
 // cannot be used: not readable, not of the stream's shape (checked from
 // the header, before any decoding), or not decodable. The tile then holds.
-func decode(stream map[int64]discover.Frame, n int64, shape frames.Shape) image.Image {
+// Decodes share the process's decode budget (frames.Decode).
+func decode(ctx context.Context, stream map[int64]discover.Frame, n int64, shape frames.Shape) image.Image {
 	f, ok := stream[n]
 	if !ok {
 		return nil
 	}
-	data, err := frames.Read(f)
-	if err != nil {
-		return nil
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil || cfg.Width != shape.Info.Width || cfg.Height != shape.Info.Height {
-		return nil
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, err := frames.Decode(ctx, f, frames.Checks{}, &shape)
 	if err != nil {
 		return nil
 	}
@@ -258,7 +248,7 @@ func decode(stream map[int64]discover.Frame, n int64, shape frames.Shape) image.
 
 // sampleRange estimates the depth colour map's range from up to 8 frames
 // spread over the first depth stream; without one it does not matter.
-func sampleRange(tiles []frames.Bounded, p Planes) Range {
+func sampleRange(ctx context.Context, tiles []frames.Bounded, p Planes) Range {
 	for _, b := range tiles {
 		if b.Stream.Pass != tdw.Depth {
 			continue
@@ -267,7 +257,7 @@ func sampleRange(tiles []frames.Bounded, p Planes) Range {
 		var sample []image.Image
 		for k := range min(8, len(fs)) {
 			f := fs[k*len(fs)/min(8, len(fs))]
-			if img := decode(map[int64]discover.Frame{f.Number: f}, f.Number, b.Shape); img != nil {
+			if img := decode(ctx, map[int64]discover.Frame{f.Number: f}, f.Number, b.Shape); img != nil {
 				sample = append(sample, img)
 			}
 		}
