@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -57,7 +58,7 @@ interrupted, 2 for a wrong command line).`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if b.mergeReport {
-				return b.merge(io, args[0])
+				return b.merge(c.Context(), io, args[0])
 			}
 			return b.run(c, io, args[0])
 		},
@@ -76,7 +77,7 @@ interrupted, 2 for a wrong command line).`,
 }
 
 // merge is batch --merge-reports OUT_ROOT.
-func (b *batchCmd) merge(io ioStreams, outRoot string) error {
+func (b *batchCmd) merge(ctx context.Context, io ioStreams, outRoot string) error {
 	br, err := batch.Merge(outRoot)
 	if err != nil {
 		return pipeline.Failure(err)
@@ -84,7 +85,7 @@ func (b *batchCmd) merge(io ioStreams, outRoot string) error {
 	printBatchSummary(io, br, nil)
 	fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
 	if b.withGallery {
-		page, err := batch.WriteGallery(br, outRoot)
+		page, err := batch.WriteGallery(ctx, br, outRoot)
 		if err != nil {
 			return pipeline.Failure(err)
 		}

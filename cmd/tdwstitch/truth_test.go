@@ -135,7 +135,7 @@ func TestDamageIsVisible(t *testing.T) {
 		t.Errorf("batch summary: %+v", br)
 	}
 	page, _ := os.ReadFile(filepath.Join(batchOut, "index.html"))
-	if !strings.Contains(string(page), `<div class="card degraded">`) {
+	if !strings.Contains(string(page), `<article class="card degraded"`) {
 		t.Error("the gallery has no degraded card")
 	}
 }

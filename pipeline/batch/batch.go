@@ -90,7 +90,7 @@ func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, 
 		return br, err
 	}
 	if bo.Gallery && merged != nil {
-		if _, err := WriteGallery(merged, outRoot); err != nil {
+		if _, err := WriteGallery(ctx, merged, outRoot); err != nil {
 			return br, err
 		}
 	}

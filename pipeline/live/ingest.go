@@ -20,7 +20,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/report"
 
-	"github.com/tdwstitch/tdwstitch/stages/gallery"
+	"github.com/tdwstitch/tdwstitch/pipeline/gallery"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 	"github.com/tdwstitch/tdwstitch/stages/wire"
@@ -496,7 +496,7 @@ func (l *live) claimFolder(name string) (string, error) {
 // run or avatar of that name would take its place.
 func ownName(name string) bool {
 	switch name {
-	case report.RunFile, report.ServeFile, report.BatchFile, gallery.FileName, spool.IndexName, timing.SidecarName, mosaic.LegendName, mosaic.FileName:
+	case report.RunFile, report.ServeFile, report.BatchFile, gallery.FileName, gallery.FilesDir, spool.IndexName, timing.SidecarName, mosaic.LegendName, mosaic.FileName:
 		return true
 	}
 	return false
