@@ -200,7 +200,19 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 		})
 	}
 	p.Wait()
-	return settle(rep)
+	err = settle(rep)
+	if !opts.Mosaic {
+		return err
+	}
+	// The frames left the spool chunk by chunk: the mosaic is made from
+	// the joined videos.
+	mosaicErr := joinedMosaic(ctx, rep, runOut, clock, opts)
+	err = settleViews(rep, err)
+	if mosaicErr != nil {
+		rep.Status = report.Failed
+		return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", mosaicErr)))
+	}
+	return err
 }
 
 // allBad reports whether a chunk's stream failed only because none of its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,11 +15,13 @@ import (
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -46,7 +49,9 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	opts := Options{Tool: testkit.FFmpeg(t), FPS: 60, Timing: place.TimingSidecar}
 
 	// The run has gaps: both ways write every stream, degraded.
-	whole, _, err := Encode(ctx, dir, t.TempDir(), opts)
+	wholeOpts := opts
+	wholeOpts.Mosaic = true
+	whole, _, err := Encode(ctx, dir, t.TempDir(), wholeOpts)
 	if !errors.Is(err, ErrDegraded) || whole.Status != report.Degraded {
 		t.Fatalf("whole: %s, %v; want degraded", whole.Status, err)
 	}
@@ -78,12 +83,13 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 		chunks = append(chunks, c)
 	}
 	o := opts
-	o.Audio = filepath.Join(dir, "audio.wav")
+	o.Audio, o.Mosaic = filepath.Join(dir, "audio.wav"), true
 	joined, err := JoinChunks(ctx, runOut, spool, chunks, clock, o)
 	if !errors.Is(err, ErrDegraded) || joined.Status != report.Degraded {
 		t.Fatalf("join: %s, %v; want degraded like the whole encode", joined.Status, err)
 	}
 
+	checkJoinedMosaic(t, whole, joined, inside)
 	for _, w := range whole.Streams {
 		i := slices.IndexFunc(joined.Streams, func(s *report.Stream) bool { return s.ID == w.ID })
 		if i < 0 {
@@ -120,6 +126,42 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkJoinedMosaic: the mosaic of a chunked run (made from its joined
+// videos, the frames having left the spool) has the whole run's size,
+// frames and audio, and its flashes and clicks in sync as in the whole
+// run's mosaic: within one output frame.
+func checkJoinedMosaic(t *testing.T, whole, joined *report.Run, inside []bool) {
+	t.Helper()
+	w, j := whole.Mosaic, joined.Mosaic
+	if w == nil || j == nil || !j.Status.Written() || !j.Verified {
+		t.Fatalf("mosaics: whole %+v, joined %+v", w, j)
+	}
+	if j.Width != w.Width || j.Height != w.Height || j.FramesWritten != w.FramesWritten || j.Audio == nil || math.Abs(j.Duration-w.Duration) > 0.5/60 {
+		t.Fatalf("joined mosaic %dx%d, %d frames, %.3f s, audio %v; whole %dx%d, %d frames, %.3f s",
+			j.Width, j.Height, j.FramesWritten, j.Duration, j.Audio, w.Width, w.Height, w.FramesWritten, w.Duration)
+	}
+	if j.Status != report.Degraded {
+		t.Errorf("joined mosaic is %s; the run has gaps: want degraded", j.Status)
+	}
+	// The flashes are looked for in the img tile: the id tile changes
+	// colour every frame.
+	img := mosaic.Plan([]mosaic.Source{{Avatar: "a", Pass: tdw.Img, Width: 16, Height: 16}, {Avatar: "a", Pass: tdw.ID, Width: 16, Height: 16}}, 1920).Tiles[0].Rect
+	path := joined.Path(j)
+	flashes, ref := verify.FlashTimesIn(t, path, img), verify.FlashTimesIn(t, whole.Path(w), img)
+	if len(flashes) != len(ref) {
+		t.Fatalf("%d flashes in the joined mosaic, %d in the whole run's", len(flashes), len(ref))
+	}
+	for i := range ref {
+		if math.Abs(flashes[i]-ref[i]) > 0.5/60 {
+			t.Fatalf("flash %d at %.4f s in the joined mosaic, %.4f s in the whole run's", i, flashes[i], ref[i])
+		}
+	}
+	errs := verify.SyncErrors(t, flashes, verify.ClickTimes(t, path), inside)
+	if worst := errs[len(errs)-1]; worst > 1.0/60 {
+		t.Fatalf("a click is %.1f ms from its flash in the joined mosaic (bound one frame)", 1000*worst)
 	}
 }
 

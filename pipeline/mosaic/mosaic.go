@@ -72,50 +72,68 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 	}
 	grid := gridStream(tiles)
 	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{}, opts.Place)
-	sr.Width, sr.Height, sr.FramesFound = layout.Width, layout.Height, len(grid.Frames)
+	sr.FramesFound = len(grid.Frames)
 	sr.FirstFrame, sr.LastFrame = grid.Frames[0].Number, grid.Frames[len(grid.Frames)-1].Number
-	final := filepath.Join(job.OutDir, FileName)
+	canvas := NewCanvas(layout, job.Planes, *rng)
+	canvas.legend, canvas.legendArea = inView, legendArea
+	var audioDuration float64
+	if sr.Audio != nil {
+		audioDuration = pl.Duration(len(grid.Frames))
+	}
+	err := render(ctx, sr, job.OutDir, layout, pl.Timestamps(), audioDuration, opts, func(pipe *ffmpeg.Pipeline) (int, error) {
+		written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+		// A frame number missing from the grid, or where a tile holds an
+		// earlier frame, counts as missing: the mosaic is then degraded,
+		// like the passes it shows.
+		sr.FramesRead, sr.MissingFrames = len(grid.Frames), int64(held)
+		for _, g := range grid.Gaps() {
+			sr.Gaps = append(sr.Gaps, report.Gap(g))
+			sr.MissingFrames += report.Gap(g).Missing()
+		}
+		return written, err
+	})
+	return sr, err
+}
+
+// render encodes the frames produce writes (the layout's size, RGBA) into
+// OUT/mosaic.mp4 with sr's audio (placed, or nil) padded or cut to
+// audioDuration, verifies it and renames it into place; sr then describes
+// it. produce returns how many frames it wrote.
+func render(ctx context.Context, sr *report.Stream, outDir string, layout Layout, timestamps []float64, audioDuration float64, opts Settings, produce func(*ffmpeg.Pipeline) (int, error)) error {
+	sr.Width, sr.Height = layout.Width, layout.Height
+	final := filepath.Join(outDir, FileName)
 	tmp, err := output.TempBeside(final)
 	if err != nil {
-		return sr, err
+		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 	enc := ffmpeg.Encode{Width: layout.Width, Height: layout.Height, PixFmt: "rgba", FPS: opts.Place.FPS, Visual: true, CRF: opts.CRF, Preset: Preset,
-		Raw: true, Output: tmp, StallTimeout: opts.StallTimeout, Timestamps: pl.Timestamps()}
+		Raw: true, Output: tmp, StallTimeout: opts.StallTimeout, Timestamps: timestamps}
 	if sr.Audio != nil {
-		enc.Audio, enc.AudioRate, enc.AudioOffset, enc.Duration = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset, pl.Duration(len(grid.Frames))
+		enc.Audio, enc.AudioRate, enc.AudioOffset, enc.Duration = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset, audioDuration
 	}
 	pipe, err := opts.Tool.Start(ctx, ffmpeg.Decode{}, enc)
 	if err != nil {
-		return sr, err
+		return err
 	}
-	canvas := NewCanvas(layout, job.Planes, *rng)
-	canvas.legend, canvas.legendArea = inView, legendArea
-	written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+	written, err := produce(pipe)
 	if err != nil && ctx.Err() == nil {
 		// A failed write means ffmpeg stopped reading: its exit says why.
 		if cerr := pipe.Close(); cerr != nil {
 			err = cerr
 		}
-		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
+		return opts.Space.WhenFull(outDir, fmt.Errorf("encoding %s: %w", final, err))
 	}
 	if err != nil {
 		pipe.Abort()
-		return sr, err
+		return err
 	}
 	if err := pipe.Close(); err != nil {
-		return sr, opts.Space.WhenFull(job.OutDir, fmt.Errorf("encoding %s: %w", final, err))
+		return opts.Space.WhenFull(outDir, fmt.Errorf("encoding %s: %w", final, err))
 	}
-	// A frame number missing from the grid, or where a tile holds an
-	// earlier frame, counts as missing: the mosaic is then degraded, like
-	// the passes it shows.
-	sr.FramesWritten, sr.FramesRead, sr.MissingFrames = written, len(grid.Frames), int64(held)
-	for _, g := range grid.Gaps() {
-		sr.Gaps = append(sr.Gaps, report.Gap(g))
-		sr.MissingFrames += report.Gap(g).Missing()
-	}
+	sr.FramesWritten = written
 	if err := output.Verify(ctx, sr, tmp, final, opts.Tool, opts.Space); err != nil {
-		return sr, err
+		return err
 	}
 	if sr.Audio != nil {
 		sr.Audio = place.StreamAudio(sr.Audio, sr.Duration, sr.Audio.Offset)
@@ -124,10 +142,10 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		sr.Bytes = info.Size()
 	}
 	if err := output.Publish(tmp, final); err != nil {
-		return sr, err
+		return err
 	}
 	sr.Status = sr.WrittenStatus()
-	return sr, nil
+	return nil
 }
 
 // planTiles lays out the streams that have a shape (a readable frame),
