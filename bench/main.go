@@ -31,7 +31,7 @@ func main() {
 	work := flag.String("work", "bench-out", "folder for workloads and outputs (reused)")
 	bin := flag.String("bin", "bin/tdwstitch", "tdwstitch binary")
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
-	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), rerun (1,000 unchanged runs), or serve (live ingest)")
+	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), rerun (1,000 unchanged runs), serve (live ingest), or views (the cost of --mosaic and --preview: half the frames at 5/8 the size)")
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	serveArgs := flag.String("serve-args", "", "serve: more flags for tdwstitch serve, space-separated (e.g. --max-peers 0)")
 	flag.Parse()
@@ -44,6 +44,12 @@ func main() {
 		return
 	case "serve":
 		if err := benchServe(*rounds, *work, *bin, strings.Fields(*serveArgs)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	case "views":
+		if err := benchViews(*rounds, *frames/2, *size*5/8, *work, *bin); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -84,9 +84,11 @@ func depthTile(src image.Image, p Planes, rng Range) *image.RGBA {
 	}
 	if rgba, ok := src.(*image.RGBA); ok { // what image/png gives for RGB
 		for y := 0; y < b.Dy(); y++ {
-			row := rgba.Pix[y*rgba.Stride:]
-			for x := 0; x < b.Dx(); x++ {
-				out.SetRGBA(x, y, colour(row[4*x], row[4*x+1], row[4*x+2]))
+			row := rgba.Pix[y*rgba.Stride : y*rgba.Stride+4*b.Dx()]
+			dst := out.Pix[y*out.Stride : y*out.Stride+4*b.Dx()]
+			for x := 0; x+3 < len(row); x += 4 {
+				c := colour(row[x], row[x+1], row[x+2])
+				dst[x], dst[x+1], dst[x+2], dst[x+3] = c.R, c.G, c.B, 255
 			}
 		}
 		return out

@@ -49,16 +49,24 @@ type Settings struct {
 }
 
 // Preset is x264's preset for mosaics: a view of the run, not its record,
-// so speed matters more than size (measured on a 320x240 img+id+depth run
-// of 300 frames, 2 cores: encode --mosaic took 1.7x a plain encode with
-// veryfast, 1.4x with superfast; ultrafast was no faster, 60% larger).
-const Preset = "superfast"
+// so speed matters more than size. Measured on a 960x354 mosaic of 300
+// frames (a 320x240 img+id+depth run), x264's CPU time and size: superfast
+// CRF 18 1.17 s, 2.1 MB; ultrafast CRF 18 0.75 s, 3.7 MB; ultrafast CRF 23
+// 0.72 s, 2.0 MB. Hence ultrafast, at CRFOffset above the passes' CRF.
+const Preset = "ultrafast"
+
+// CRFOffset is how much higher the mosaic's CRF is than the img video's:
+// ultrafast's larger files are brought back to superfast's size at CRF 18.
+const CRFOffset = 5
+
+// crf is the mosaic's CRF for the passes' crf.
+func crf(passes int) int { return min(51, passes+CRFOffset) }
 
 // Make writes OUT/mosaic.mp4: every stream of the run side by side on the
 // img video's slot grid, with the run's audio, verified and renamed into
 // place. The report describes it (ID "mosaic").
 func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
-	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", opts.CRF, Preset), Codec: "h264", BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}}
+	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", crf(opts.CRF), Preset), Codec: "h264", BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}}
 	tiles, layout := planTiles(job.Streams, job.MaxWidth)
 	if len(tiles) == 0 {
 		return sr, fmt.Errorf("no stream of the run has a readable frame")
@@ -107,7 +115,7 @@ func render(ctx context.Context, sr *report.Stream, outDir string, layout Layout
 		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
-	enc := ffmpeg.Encode{Width: layout.Width, Height: layout.Height, PixFmt: "rgba", FPS: opts.Place.FPS, Visual: true, CRF: opts.CRF, Preset: Preset,
+	enc := ffmpeg.Encode{Width: layout.Width, Height: layout.Height, PixFmt: "rgba", FPS: opts.Place.FPS, Visual: true, CRF: crf(opts.CRF), Preset: Preset,
 		Raw: true, Output: tmp, StallTimeout: opts.StallTimeout, Timestamps: timestamps}
 	if sr.Audio != nil {
 		enc.Audio, enc.AudioRate, enc.AudioOffset, enc.Duration = sr.Audio.Path, sr.Audio.SampleRate, sr.Audio.Offset, audioDuration

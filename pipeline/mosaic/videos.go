@@ -53,7 +53,7 @@ const sampleFrames = 8
 // back from its video (lossless passes bit-exact), with the run's audio.
 // A slot where a tile has no frame yet (or any more) counts as missing.
 func FromVideos(ctx context.Context, job VideosJob, opts Settings) (*report.Stream, error) {
-	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", opts.CRF, Preset), Codec: "h264",
+	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", crf(opts.CRF), Preset), Codec: "h264",
 		BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}, FramesFound: job.Slots, FramesRead: job.Slots}
 	if len(job.Videos) == 0 || job.Slots == 0 {
 		return sr, fmt.Errorf("no stream of the run has a video")
