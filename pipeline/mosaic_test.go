@@ -161,7 +161,7 @@ func TestMosaicSaysWhatItHolds(t *testing.T) {
 // TestPreviewIsAShortAnimation: preview.webp is an animated WebP (VP8X with
 // the animation flag, one ANMF chunk per frame) of at most 6 s sampled over
 // the whole run, at most 480 px wide and 2 MB; --preview gif is a GIF of
-// the same frames.
+// the same frames, which replaces the WebP.
 func TestPreviewIsAShortAnimation(t *testing.T) {
 	dir := testkit.SceneRun(t, 80, 320, 180, synth.Passes{Img: true, Depth: true}) // a mosaic 640 wide
 	out := t.TempDir()
@@ -185,6 +185,9 @@ func TestPreviewIsAShortAnimation(t *testing.T) {
 	v, _ := verify.Probe(t, filepath.Join(out, "preview.gif")).Video()
 	if v.Codec != "gif" || v.Width > 480 {
 		t.Fatalf("preview.gif: %+v", v)
+	}
+	if _, err := os.Stat(filepath.Join(out, "preview.webp")); err == nil {
+		t.Fatal("preview.webp of the earlier run is left beside the preview.gif the report lists")
 	}
 }
 

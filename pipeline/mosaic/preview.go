@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
@@ -21,6 +20,16 @@ const (
 	PreviewFPS     = 10      // frames a second
 	PreviewBytes   = 2 << 20 // at most
 )
+
+// PreviewFormats are the formats a preview can be.
+var PreviewFormats = []string{"webp", "gif"}
+
+// isRegular reports whether path is a regular file (not a folder or link
+// a user put there).
+func isRegular(path string) bool {
+	info, err := os.Lstat(path)
+	return err == nil && info.Mode().IsRegular()
+}
 
 // PreviewName is the preview's file in a run's output folder, by format.
 func PreviewName(format string) string { return "preview." + format }
@@ -41,12 +50,7 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 	defer os.Remove(tmp)
 	p := ffmpeg.Preview{Input: filepath.Join(outDir, m.Output), Duration: m.Duration, Frames: previewFrames(m),
 		FPS: PreviewFPS, Width: PreviewWidth, GIF: format == "gif", Quality: 70, Output: tmp, StallTimeout: opts.StallTimeout}
-	tries := []func(){func() {}, func() { p.Quality = 40 }, func() { p.Frames = max(1, p.Frames/2) }}
-	if p.GIF {
-		tries = slices.Delete(tries, 1, 2) // a GIF has no quality to lower
-	}
-	for _, try := range tries {
-		try()
+	for {
 		if err := opts.Tool.Preview(ctx, p); err != nil {
 			return sr, opts.Space.WhenFull(outDir, fmt.Errorf("making %s: %w", final, err))
 		}
@@ -55,12 +59,18 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 			return sr, err
 		}
 		sr.Bytes = info.Size()
-		if sr.Bytes <= PreviewBytes {
-			break
+		switch {
+		case sr.Bytes <= PreviewBytes:
+		case !p.GIF && p.Quality > 40:
+			p.Quality = 40
+			continue
+		case p.Frames > 1:
+			p.Frames = max(1, p.Frames/2) // as long, more jerky
+			continue
+		default:
+			return sr, fmt.Errorf("%s would be %d bytes even as one frame, over the %d a preview may take", final, sr.Bytes, PreviewBytes)
 		}
-	}
-	if sr.Bytes > PreviewBytes {
-		return sr, fmt.Errorf("%s would be %d bytes, over the %d a preview may take: a GIF, or a narrower mosaic, would be smaller", final, sr.Bytes, PreviewBytes)
+		break
 	}
 	sr.FramesWritten, sr.Duration = p.Frames, float64(p.Frames)/PreviewFPS
 	sr.Width = min(PreviewWidth, m.Width)
@@ -81,8 +91,18 @@ func MakePreview(ctx context.Context, m *report.Stream, outDir, format string, o
 	if err != nil {
 		preview.Status, preview.Error = report.Failed, err.Error()
 		video.MarkStale(preview, filepath.Join(outDir, preview.Output))
+		return preview, err
 	}
-	return preview, err
+	// A preview of the other format, from an earlier run, would be a file
+	// no report describes, showing what may be outdated.
+	for _, other := range PreviewFormats {
+		if other != format {
+			if old := filepath.Join(outDir, PreviewName(other)); isRegular(old) {
+				os.Remove(old)
+			}
+		}
+	}
+	return preview, nil
 }
 
 // PreviewKept reports whether the previous report's preview is of format
