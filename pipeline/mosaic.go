@@ -3,10 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"math"
 	"path/filepath"
-	"slices"
-	"sort"
 
 	"github.com/sourcegraph/conc"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
-	"github.com/tdwstitch/tdwstitch/stages/tdw"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
@@ -102,47 +98,13 @@ func legendOf(rep *report.Run, dir string, opts Options) {
 }
 
 // joinedMosaic makes the mosaic (and preview) of a live run encoded in
-// chunks from its joined videos (mosaic.FromVideos), on the grid of its
-// first picture video, and puts them in rep.
+// chunks from its joined videos (mosaic.FromVideos), and puts them in rep.
 func joinedMosaic(ctx context.Context, rep *report.Run, runOut string, clock *timing.Clock, opts Options) error {
-	var written []*report.Stream
-	for _, s := range rep.Streams {
-		if s.Status.Written() {
-			written = append(written, s)
-		}
+	job, err := mosaic.JoinedJob(rep, runOut, clock, opts.FPS)
+	if err != nil {
+		return err
 	}
-	if len(written) == 0 {
-		return fmt.Errorf("no stream of the run has a video")
-	}
-	grid := written[0]
-	for _, s := range written {
-		if s.Visual() {
-			grid = s
-			break
-		}
-	}
-	fps := grid.FPS
-	if fps <= 0 {
-		fps = opts.FPS
-	}
-	// at is a frame's time from the grid's first frame: its capture time
-	// when known, else its number's.
-	at := func(n int64) float64 {
-		if clock != nil {
-			t, ok := clock.Frames[n]
-			t0, ok0 := clock.Frames[grid.FirstFrame]
-			if ok && ok0 {
-				return t - t0
-			}
-		}
-		return float64(n-grid.FirstFrame) / fps
-	}
-	job := mosaic.VideosJob{OutDir: runOut, Slots: grid.FramesWritten, MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange,
-		Legend: rep.Legend, Audio: grid.Audio, Strip: stripOf(grid, clock, at, fps)}
-	for _, s := range written {
-		job.Videos = append(job.Videos, mosaic.Video{Avatar: s.Avatar, Pass: tdw.Pass(s.Pass), Path: filepath.Join(runOut, filepath.FromSlash(s.Output)),
-			Width: s.Width, Height: s.Height, Lead: int(math.Round(at(s.FirstFrame) * fps)), Missing: s.MissingFrames})
-	}
+	job.MaxWidth, job.Planes, job.Range = opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
 	emit(event.Event{Kind: event.StreamStarted})
 	defer holdEncoder(ctx, opts)()
@@ -158,28 +120,4 @@ func joinedMosaic(ctx context.Context, rep *report.Run, runOut string, clock *ti
 	}
 	rep.Preview, err = mosaic.MakePreview(ctx, m, runOut, opts.Preview, opts.mosaic())
 	return err
-}
-
-// stripOf says which frame number and capture time the grid's slot k
-// shows: without capture times, frame numbers are slots; with them, the
-// last frame captured by the slot's time.
-func stripOf(grid *report.Stream, clock *timing.Clock, at func(int64) float64, fps float64) func(int) (int64, float64) {
-	if clock == nil {
-		return func(k int) (int64, float64) { return grid.FirstFrame + int64(k), float64(k) / fps }
-	}
-	var numbers []int64
-	for n := range clock.Frames {
-		if n >= grid.FirstFrame && n <= grid.LastFrame {
-			numbers = append(numbers, n)
-		}
-	}
-	slices.Sort(numbers)
-	return func(k int) (int64, float64) {
-		t := float64(k) / fps
-		i := sort.Search(len(numbers), func(i int) bool { return at(numbers[i]) > t+1e-9 })
-		if i == 0 {
-			return grid.FirstFrame, t
-		}
-		return numbers[i-1], at(numbers[i-1])
-	}
 }

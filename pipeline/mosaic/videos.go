@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"sort"
 
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
+	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
 
 // Video is one stream's final video, a tile of a mosaic made from videos.
@@ -215,4 +220,74 @@ func sampleVideo(ctx context.Context, v Video, slots int, opts Settings) ([]imag
 		out = append(out, img)
 	}
 	return out, nil
+}
+
+// JoinedJob is the mosaic of a run joined from chunks, from its report:
+// every written stream's video, on the grid of the first picture video
+// (else the first), each led by the slots between the grid's first frame
+// and its own, by capture time when clock has both (else by number at
+// fps, the run's when its streams do not say). The caller sets the size,
+// planes and range.
+func JoinedJob(rep *report.Run, runOut string, clock *timing.Clock, fps float64) (VideosJob, error) {
+	var written []*report.Stream
+	for _, s := range rep.Streams {
+		if s.Status.Written() {
+			written = append(written, s)
+		}
+	}
+	if len(written) == 0 {
+		return VideosJob{}, fmt.Errorf("no stream of the run has a video")
+	}
+	grid := written[0]
+	for _, s := range written {
+		if s.Visual() {
+			grid = s
+			break
+		}
+	}
+	if grid.FPS > 0 {
+		fps = grid.FPS
+	}
+	// at is a frame's time from the grid's first frame: its capture time
+	// when known, else its number's.
+	at := func(n int64) float64 {
+		if clock != nil {
+			t, ok := clock.Frames[n]
+			t0, ok0 := clock.Frames[grid.FirstFrame]
+			if ok && ok0 {
+				return t - t0
+			}
+		}
+		return float64(n-grid.FirstFrame) / fps
+	}
+	job := VideosJob{OutDir: runOut, Slots: grid.FramesWritten, Legend: rep.Legend, Audio: grid.Audio, Strip: stripOf(grid, clock, at, fps)}
+	for _, s := range written {
+		job.Videos = append(job.Videos, Video{Avatar: s.Avatar, Pass: tdw.Pass(s.Pass), Path: filepath.Join(runOut, filepath.FromSlash(s.Output)),
+			Width: s.Width, Height: s.Height, Lead: int(math.Round(at(s.FirstFrame) * fps)), Missing: s.MissingFrames})
+	}
+	return job, nil
+}
+
+// stripOf says which frame number and capture time the grid's slot k
+// shows: without capture times, frame numbers are slots; with them, the
+// last frame captured by the slot's time.
+func stripOf(grid *report.Stream, clock *timing.Clock, at func(int64) float64, fps float64) func(int) (int64, float64) {
+	if clock == nil {
+		return func(k int) (int64, float64) { return grid.FirstFrame + int64(k), float64(k) / fps }
+	}
+	var numbers []int64
+	for n := range clock.Frames {
+		if n >= grid.FirstFrame && n <= grid.LastFrame {
+			numbers = append(numbers, n)
+		}
+	}
+	slices.Sort(numbers)
+	return func(k int) (int64, float64) {
+		t := float64(k) / fps
+		i := sort.Search(len(numbers), func(i int) bool { return at(numbers[i]) > t+1e-9 })
+		if i == 0 {
+			return grid.FirstFrame, t
+		}
+		return numbers[i-1], at(numbers[i-1])
+	}
 }
