@@ -662,3 +662,38 @@ func TestServeAudioFIFO(t *testing.T) {
 		t.Errorf("the failed run's frames are not kept for a retry: %v", err)
 	}
 }
+
+// TestServeChunkedRunHasAMosaic: serve --mosaic makes a run encoded in
+// chunks its mosaic at the end, from its joined videos (the frames have
+// left the spool by then): every frame, and the run stays ok.
+func TestServeChunkedRunHasAMosaic(t *testing.T) {
+	const n = 40
+	addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+	frames, _ := senderFrames(t, n, 16, 16)
+	srv := startServe(t, addr, func(so *Options) { so.ChunkBytes, so.Mosaic = 2500, true })
+	args := []string{testkit.Fixture("tdw_sender.py"), addr, "chunked", frames, strconv.Itoa(n), "16", "16", "--passes", "img,id"}
+	if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b)
+	}
+	select {
+	case e := <-srv.done:
+		if e.Status != report.OK {
+			t.Fatalf("run %s: %s %v, want ok", e.Run, e.Status, e.Err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run was not encoded within 2 minutes")
+	}
+	rep := readRun(filepath.Join(srv.out, "chunked"))
+	var sr report.Serve
+	b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", report.ServeFile))
+	if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 {
+		t.Fatalf("serve report: %d chunks (%v); want the run encoded in chunks", sr.Chunks, err)
+	}
+	m := rep.Mosaic
+	if m == nil || m.Status != report.OK || !m.Verified || m.FramesWritten != n {
+		t.Fatalf("mosaic %+v; want %d frames, verified", m, n)
+	}
+	if v := verify.Probe(t, rep.Path(m)).Streams[0]; v.Packets != n || v.Codec != "h264" {
+		t.Fatalf("mosaic.mp4: %d packets of %s, want %d of h264", v.Packets, v.Codec, n)
+	}
+}
