@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -32,6 +33,14 @@ import (
 // placed by capture time. The joined id video must be bit-identical to the
 // whole encode, and the joined img video as long and in sync within a frame.
 func TestChunkedRunEqualsWhole(t *testing.T) {
+	// --timing sidecar places every stream by capture time; auto (serve's
+	// default) only the img stream, which carries the audio.
+	for _, mode := range []string{place.TimingSidecar, place.TimingAuto} {
+		t.Run(mode, func(t *testing.T) { chunkedEqualsWhole(t, mode) })
+	}
+}
+
+func chunkedEqualsWhole(t *testing.T, mode string) {
 	ctx := context.Background()
 	dir, run, inside := clapperRun(t, synth.Clapper{Seconds: 12, AudioOffset: 0.37, Gaps: 7, Seed: 9})
 	var numbers []int64
@@ -41,12 +50,12 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 		numbers = append(numbers, n)
 		m := image.NewRGBA(image.Rect(0, 0, 16, 16))
 		for i := range 16 * 16 {
-			m.Set(i%16, i/16, color.RGBA{byte(n), byte(n >> 8), byte(i), 255})
+			m.Set(i%16, i/16, color.RGBA{byte(n % 16 * 16), byte(n / 16 * 5), byte(i), 255}) // n in steps a lossy video keeps apart
 		}
 		os.WriteFile(filepath.Join(dir, "a", filepath.Base(strings.Replace(p, "img_", "id_", 1))[:len("id_0000")]+".png"), synth.EncodePNG(m), 0o644)
 	}
 	slices.Sort(numbers)
-	opts := Options{Tool: testkit.FFmpeg(t), FPS: 60, Timing: place.TimingSidecar}
+	opts := Options{Tool: testkit.FFmpeg(t), FPS: 60, Timing: mode}
 
 	// The run has gaps: both ways write every stream, degraded.
 	wholeOpts := opts
@@ -129,10 +138,26 @@ func TestChunkedRunEqualsWhole(t *testing.T) {
 	}
 }
 
+// tileMeans is the mean RGB of region in each frame of a video.
+func tileMeans(t *testing.T, video string, region image.Rectangle) [][3]byte {
+	t.Helper()
+	raw, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-i", "file:"+video, "-map", "0:v", "-fps_mode", "passthrough",
+		"-vf", fmt.Sprintf("crop=%d:%d:%d:%d,scale=1:1:flags=area", region.Dx(), region.Dy(), region.Min.X, region.Min.Y),
+		"-pix_fmt", "rgb24", "-f", "rawvideo", "-").Output()
+	if err != nil {
+		t.Fatalf("decoding %s: %v", video, err)
+	}
+	out := make([][3]byte, len(raw)/3)
+	for i := range out {
+		copy(out[i][:], raw[3*i:])
+	}
+	return out
+}
+
 // checkJoinedMosaic: the mosaic of a chunked run (made from its joined
 // videos, the frames having left the spool) has the whole run's size,
-// frames and audio, and its flashes and clicks in sync as in the whole
-// run's mosaic: within one output frame.
+// frames and audio, every output frame showing the frames the whole run's
+// mosaic shows, and its flashes and clicks within one output frame.
 func checkJoinedMosaic(t *testing.T, whole, joined *report.Run, inside []bool) {
 	t.Helper()
 	w, j := whole.Mosaic, joined.Mosaic
@@ -147,16 +172,35 @@ func checkJoinedMosaic(t *testing.T, whole, joined *report.Run, inside []bool) {
 		t.Errorf("joined mosaic is %s; the run has gaps: want degraded", j.Status)
 	}
 	// The flashes are looked for in the img tile: the id tile changes
-	// colour every frame.
-	img := mosaic.Plan([]mosaic.Source{{Avatar: "a", Pass: tdw.Img, Width: 16, Height: 16}, {Avatar: "a", Pass: tdw.ID, Width: 16, Height: 16}}, 1920).Tiles[0].Rect
+	// colour every frame, which says which frame it shows.
+	var sources []mosaic.Source
+	for _, s := range whole.Streams {
+		sources = append(sources, mosaic.Source{Avatar: s.Avatar, Pass: tdw.Pass(s.Pass), Width: s.Width, Height: s.Height})
+	}
+	layout := mosaic.Plan(sources, 1920)
+	if len(layout.Tiles) != 2 || layout.Tiles[1].Pass != tdw.ID {
+		t.Fatalf("layout %+v: want the img tile, then the id tile", layout.Tiles)
+	}
 	path := joined.Path(j)
-	flashes, ref := verify.FlashTimesIn(t, path, img), verify.FlashTimesIn(t, whole.Path(w), img)
+	flashes, ref := verify.FlashTimesIn(t, path, layout.Tiles[0].Rect), verify.FlashTimesIn(t, whole.Path(w), layout.Tiles[0].Rect)
 	if len(flashes) != len(ref) {
 		t.Fatalf("%d flashes in the joined mosaic, %d in the whole run's", len(flashes), len(ref))
 	}
 	for i := range ref {
 		if math.Abs(flashes[i]-ref[i]) > 0.5/60 {
 			t.Fatalf("flash %d at %.4f s in the joined mosaic, %.4f s in the whole run's", i, flashes[i], ref[i])
+		}
+	}
+	// Every output frame's id tile shows the frame the whole run's does:
+	// its red steps by 16 a frame, its green by 5 every 16 frames.
+	id := layout.Tiles[1].Rect.Inset(4)
+	got, want := tileMeans(t, path, id), tileMeans(t, whole.Path(w), id)
+	if len(got) != len(want) {
+		t.Fatalf("%d frames in the joined mosaic, %d in the whole run's", len(got), len(want))
+	}
+	for k := range want {
+		if dr, dg := int(got[k][0])-int(want[k][0]), int(got[k][1])-int(want[k][1]); dr > 4 || dr < -4 || dg > 2 || dg < -2 {
+			t.Fatalf("output frame %d: the joined mosaic's id tile is %v, the whole run's %v: a different frame", k, got[k], want[k])
 		}
 	}
 	errs := verify.SyncErrors(t, flashes, verify.ClickTimes(t, path), inside)

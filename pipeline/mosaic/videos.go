@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"slices"
 	"sort"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -23,27 +22,35 @@ type Video struct {
 	Pass          tdw.Pass
 	Path          string
 	Width, Height int
-	// Lead is how many slots of the grid pass before the video's first
-	// frame shows (negative: the video starts that many slots earlier).
-	Lead int
-	// Missing is the stream's own missing frames, held in its video.
-	Missing int64
+	// Index is the frame of the video that shows frame number n.
+	Index func(n int64) int
+	// Holds reports whether the tile holds an earlier frame at frame
+	// number n: n is before or after the stream's frames, or missing.
+	Holds func(n int64) bool
 }
 
 // VideosJob is the mosaic of a run whose frames are gone by its end (a
-// live run encoded in chunks), made from its final videos: they are on one
-// slot grid, the first picture video's (else the first video's).
+// live run encoded in chunks), made from its final videos: the grid is the
+// first picture video's (else the first video's), every tile showing the
+// frame number the grid shows, as Make composes them.
 type VideosJob struct {
-	Videos   []Video
-	OutDir   string
-	Slots    int // frames of the grid's video
-	MaxWidth int
-	Planes   Planes
-	Range    *Range // nil: from a sample of the depth video
-	Legend   []report.LegendEntry
-	// Strip is the frame number and capture time (t < 0: not known) the
-	// grid's slot k shows.
-	Strip func(k int) (n int64, t float64)
+	Videos []Video
+	OutDir string
+	// Frames are the grid's frame numbers, ascending; Slot is where frame
+	// n starts to show; Slots, the grid video's length.
+	Frames []int64
+	Slot   func(n int64) int
+	Slots  int
+	// Time is frame n's capture time from the grid's first frame.
+	Time func(n int64) float64
+	// Gaps are the grid's missing frame numbers; BadFrames, the tiles'
+	// bad frames (held in their videos), named by stream.
+	Gaps      []report.Gap
+	BadFrames []report.BadFrame
+	MaxWidth  int
+	Planes    Planes
+	Range     *Range // nil: from a sample of the depth video
+	Legend    []report.LegendEntry
 	// Audio is the run's audio as the grid's video carries it (Offset
 	// from its first frame), or nil.
 	Audio *report.Audio
@@ -56,13 +63,15 @@ const sampleFrames = 8
 // FromVideos writes OUT/mosaic.mp4 from the run's final videos: the same
 // layout, labels, depth colours, legend and strip as Make, each tile read
 // back from its video (lossless passes bit-exact), with the run's audio.
-// A slot where a tile has no frame yet (or any more) counts as missing.
+// A grid frame where a tile holds counts as missing, as in Make.
 func FromVideos(ctx context.Context, job VideosJob, opts Settings) (*report.Stream, error) {
 	sr := &report.Stream{ID: "mosaic", Output: FileName, FPS: opts.Place.FPS, Encoder: fmt.Sprintf("libx264 crf=%d preset=%s", crf(opts.CRF), Preset), Codec: "h264",
-		BadFrames: []report.BadFrame{}, Gaps: []report.Gap{}, FramesFound: job.Slots, FramesRead: job.Slots}
-	if len(job.Videos) == 0 || job.Slots == 0 {
+		BadFrames: append([]report.BadFrame{}, job.BadFrames...), Gaps: append([]report.Gap{}, job.Gaps...)}
+	if len(job.Videos) == 0 || len(job.Frames) == 0 {
 		return sr, fmt.Errorf("no stream of the run has a video")
 	}
+	sr.FramesFound, sr.FramesRead = len(job.Frames), len(job.Frames)
+	sr.FirstFrame, sr.LastFrame = job.Frames[0], job.Frames[len(job.Frames)-1]
 	var sources []Source
 	for _, v := range job.Videos {
 		sources = append(sources, Source{Avatar: v.Avatar, Pass: v.Pass, Width: v.Width, Height: v.Height})
@@ -83,8 +92,6 @@ func FromVideos(ctx context.Context, job VideosJob, opts Settings) (*report.Stre
 	layout, legendArea := withLegend(layout, len(inView))
 	canvas := NewCanvas(layout, job.Planes, rng)
 	canvas.legend, canvas.legendArea = inView, legendArea
-	sr.FirstFrame, _ = job.Strip(0)
-	sr.LastFrame, _ = job.Strip(job.Slots - 1)
 	if job.Audio != nil {
 		a := *job.Audio
 		sr.Audio = &a
@@ -92,27 +99,26 @@ func FromVideos(ctx context.Context, job VideosJob, opts Settings) (*report.Stre
 	err = render(ctx, sr, job.OutDir, layout, nil, float64(job.Slots)/opts.Place.FPS, opts, func(pipe *ffmpeg.Pipeline) (int, error) {
 		written, held, err := feedVideos(ctx, canvas, videos, job, opts, pipe)
 		sr.MissingFrames = int64(held)
-		for _, v := range videos {
-			sr.MissingFrames += v.Missing
+		for _, g := range job.Gaps {
+			sr.MissingFrames += g.Missing()
 		}
 		return written, err
 	})
 	return sr, err
 }
 
-// tileReader reads one tile's video, aligned to the grid.
+// tileReader reads one tile's video forward.
 type tileReader struct {
-	v    Video
 	r    *ffmpeg.FrameReader
 	buf  *image.RGBA
 	read int // frames read so far
-	have bool
 	done bool
 }
 
-// feedVideos composes one mosaic frame per slot of the grid from the
-// tiles' videos, read in step; held counts the slots where a tile had no
-// frame of its own.
+// feedVideos composes a mosaic frame for each grid frame number, every
+// tile at that number, and writes it to its slots: a frame shows until the
+// next one starts, as in Make. held counts the grid frames where a tile
+// holds.
 func feedVideos(ctx context.Context, canvas *Canvas, videos []Video, job VideosJob, opts Settings, pipe *ffmpeg.Pipeline) (written, held int, err error) {
 	tiles := make([]*tileReader, len(videos))
 	for i, v := range videos {
@@ -121,38 +127,52 @@ func feedVideos(ctx context.Context, canvas *Canvas, videos []Video, job VideosJ
 			return 0, 0, err
 		}
 		defer r.Close()
-		tiles[i] = &tileReader{v: v, r: r, buf: image.NewRGBA(image.Rect(0, 0, v.Width, v.Height))}
+		tiles[i] = &tileReader{r: r, buf: image.NewRGBA(image.Rect(0, 0, v.Width, v.Height))}
 	}
-	for k := range job.Slots {
+	var prev []byte
+	next := 0
+	write := func(b []byte) error {
+		if _, err := pipe.Write(b); err != nil {
+			return err
+		}
+		written++
+		return nil
+	}
+	for _, n := range job.Frames {
 		if err := ctx.Err(); err != nil {
 			return written, held, err
 		}
-		missing := false
-		for i, t := range tiles {
-			pic, err := t.at(k - t.v.Lead)
-			if err != nil {
-				return written, held, fmt.Errorf("reading %s back: %w", t.v.Path, err)
+		for slot := job.Slot(n); prev != nil && next < slot; next++ {
+			if err := write(prev); err != nil {
+				return written, held, err
+			}
+		}
+		for i, v := range videos {
+			var pic image.Image
+			if !v.Holds(n) {
+				if pic, err = tiles[i].at(v.Index(n)); err != nil {
+					return written, held, fmt.Errorf("reading %s back: %w", v.Path, err)
+				}
 			}
 			canvas.Set(i, pic)
-			missing = missing || pic == nil
 		}
-		if missing {
+		if canvas.Held() {
 			held++
 		}
-		n, tm := job.Strip(k)
-		if _, err := pipe.Write(canvas.Frame(n, tm)); err != nil {
+		prev = canvas.Frame(n, job.Time(n))
+	}
+	for ; next < job.Slots || written == 0; next++ {
+		if err := write(prev); err != nil {
 			return written, held, err
 		}
-		written++
 	}
 	return written, held, nil
 }
 
-// at is the video's frame i (nil before its first frame and after its
-// last: the tile holds). Frames are read in order; earlier ones are
-// skipped.
+// at is the video's frame i, or nil after its last (the tile holds).
+// Frames are read forward; an earlier i gets the frame read last.
 func (t *tileReader) at(i int) (image.Image, error) {
-	if i < 0 || t.done {
+	if t.done {
 		return nil, nil
 	}
 	for t.read <= i {
@@ -223,12 +243,16 @@ func sampleVideo(ctx context.Context, v Video, slots int, opts Settings) ([]imag
 }
 
 // JoinedJob is the mosaic of a run joined from chunks, from its report:
-// every written stream's video, on the grid of the first picture video
-// (else the first), each led by the slots between the grid's first frame
-// and its own, by capture time when clock has both (else by number at
-// fps, the run's when its streams do not say). The caller sets the size,
-// planes and range.
+// every written stream's video, each frame number placed as its stream
+// placed it (by capture time from clock for a timed stream, by number
+// otherwise, at fps), on the grid of the first picture video (else the
+// first). The caller sets the size, planes and range. Streams placed with
+// gaps dropped or at variable frame rate are refused: their frames' slots
+// are not in the report.
 func JoinedJob(rep *report.Run, runOut string, clock *timing.Clock, fps float64) (VideosJob, error) {
+	if rep.Options.Gaps == "drop" || rep.Options.VFR {
+		return VideosJob{}, fmt.Errorf("a run encoded in chunks has a mosaic only with frames held in place (not --gaps drop or --vfr)")
+	}
 	var written []*report.Stream
 	for _, s := range rep.Streams {
 		if s.Status.Written() {
@@ -245,49 +269,56 @@ func JoinedJob(rep *report.Run, runOut string, clock *timing.Clock, fps float64)
 			break
 		}
 	}
-	if grid.FPS > 0 {
-		fps = grid.FPS
-	}
-	// at is a frame's time from the grid's first frame: its capture time
-	// when known, else its number's.
-	at := func(n int64) float64 {
-		if clock != nil {
-			t, ok := clock.Frames[n]
-			t0, ok0 := clock.Frames[grid.FirstFrame]
-			if ok && ok0 {
-				return t - t0
-			}
+	job := VideosJob{OutDir: runOut, Slots: grid.FramesWritten, Legend: rep.Legend, Audio: grid.Audio, Gaps: grid.Gaps, Slot: slotOf(grid, clock, fps)}
+	for n := grid.FirstFrame; n <= grid.LastFrame; n++ {
+		if !inGaps(grid.Gaps, n) {
+			job.Frames = append(job.Frames, n)
 		}
-		return float64(n-grid.FirstFrame) / fps
 	}
-	job := VideosJob{OutDir: runOut, Slots: grid.FramesWritten, Legend: rep.Legend, Audio: grid.Audio, Strip: stripOf(grid, clock, at, fps)}
+	job.Time = func(n int64) float64 { return float64(n-grid.FirstFrame) / fps }
+	if timed(grid, clock) {
+		job.Time = func(n int64) float64 { return clock.Frames[n] - clock.Frames[grid.FirstFrame] }
+	}
 	for _, s := range written {
+		at := slotOf(s, clock, fps)
 		job.Videos = append(job.Videos, Video{Avatar: s.Avatar, Pass: tdw.Pass(s.Pass), Path: filepath.Join(runOut, filepath.FromSlash(s.Output)),
-			Width: s.Width, Height: s.Height, Lead: int(math.Round(at(s.FirstFrame) * fps)), Missing: s.MissingFrames})
+			Width: s.Width, Height: s.Height, Index: at, Holds: func(n int64) bool { return n < s.FirstFrame || n > s.LastFrame || inGaps(s.Gaps, n) }})
+		for _, b := range s.BadFrames {
+			job.BadFrames = append(job.BadFrames, report.BadFrame{Path: b.Path, Reason: s.ID + ": " + b.Reason})
+		}
 	}
 	return job, nil
 }
 
-// stripOf says which frame number and capture time the grid's slot k
-// shows: without capture times, frame numbers are slots; with them, the
-// last frame captured by the slot's time.
-func stripOf(grid *report.Stream, clock *timing.Clock, at func(int64) float64, fps float64) func(int) (int64, float64) {
-	if clock == nil {
-		return func(k int) (int64, float64) { return grid.FirstFrame + int64(k), float64(k) / fps }
+// timed reports whether a stream was placed by capture time.
+func timed(s *report.Stream, clock *timing.Clock) bool {
+	if clock == nil || s.Timing == "" || s.Timing == report.TimingNone {
+		return false
 	}
-	var numbers []int64
-	for n := range clock.Frames {
-		if n >= grid.FirstFrame && n <= grid.LastFrame {
-			numbers = append(numbers, n)
+	_, ok := clock.Frames[s.FirstFrame]
+	return ok
+}
+
+// slotOf is the slot of a stream's video where frame n starts to show, as
+// place.Placement puts it: by capture time (a time on a slot boundary stays
+// in that slot), or by number.
+func slotOf(s *report.Stream, clock *timing.Clock, fps float64) func(int64) int {
+	if timed(s, clock) {
+		t0 := clock.Frames[s.FirstFrame]
+		return func(n int64) int {
+			t, ok := clock.Frames[n]
+			if !ok {
+				t = t0 + float64(n-s.FirstFrame)/fps
+			}
+			return int(math.Ceil((t-t0)*fps - 1e-6))
 		}
 	}
-	slices.Sort(numbers)
-	return func(k int) (int64, float64) {
-		t := float64(k) / fps
-		i := sort.Search(len(numbers), func(i int) bool { return at(numbers[i]) > t+1e-9 })
-		if i == 0 {
-			return grid.FirstFrame, t
-		}
-		return numbers[i-1], at(numbers[i-1])
-	}
+	return func(n int64) int { return int(n - s.FirstFrame) }
+}
+
+// inGaps reports whether n is one of the missing frame numbers.
+// The gaps are ascending, as reports list them.
+func inGaps(gaps []report.Gap, n int64) bool {
+	i := sort.Search(len(gaps), func(i int) bool { return gaps[i].To >= n })
+	return i < len(gaps) && gaps[i].From <= n
 }

@@ -11,7 +11,8 @@ import (
 
 // Frames reads a video back as raw RGBA frames on a constant grid of FPS
 // frames a second from its start (a frame repeats or drops to stay on it),
-// Width x Height as stored: lossless RGB videos come back bit-exact. Every
+// Width x Height as stored (an H.264 video of an odd size has its even
+// padding): lossless RGB videos come back bit-exact. Every
 // Step-th frame of the grid only, when Step > 1.
 type Frames struct {
 	Input         string
@@ -22,12 +23,13 @@ type Frames struct {
 
 // Args is the argument vector.
 func (f Frames) Args() []string {
-	// The crop drops the even padding an H.264 video of an odd size has.
-	filter := fmt.Sprintf("fps=%s,crop=%d:%d:0:0", fps(f.FPS), f.Width, f.Height)
+	filter := "fps=" + fps(f.FPS)
 	if f.Step > 1 {
 		filter += fmt.Sprintf(",select='not(mod(n\\,%d))'", f.Step)
 	}
-	return slices.Concat(quiet, []string{"-i", "file:" + f.Input, "-map", "0:v:0", "-vf", filter, "-fps_mode", "passthrough",
+	// One thread: a mosaic reads every tile's video at once, and counts as
+	// one encode in the budget.
+	return slices.Concat(quiet, []string{"-threads", "1", "-i", "file:" + f.Input, "-map", "0:v:0", "-vf", filter, "-fps_mode", "passthrough",
 		"-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1"})
 }
 
