@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -209,7 +208,7 @@ func joinRun(ctx context.Context, rep *report.Run, runOut, spoolDir string, chun
 	err = settleViews(rep, err)
 	if mosaicErr != nil {
 		rep.Status = report.Failed
-		return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", mosaicErr)))
+		return withMosaicError(err, mosaicErr)
 	}
 	return err
 }

@@ -168,7 +168,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	err = settleViews(rep, err)
 	if mosaicErr != nil {
 		rep.Status = report.Failed
-		return errors.Join(err, Failure(fmt.Errorf("mosaic: %w", mosaicErr)))
+		return withMosaicError(err, mosaicErr)
 	}
 	return err
 }

@@ -78,6 +78,15 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 	return causes, mosaicErr
 }
 
+// withMosaicError is the run's outcome with its mosaic's failure, on one
+// line: a batch prints each run's error as one.
+func withMosaicError(err, mosaicErr error) error {
+	if err == nil {
+		return Failure(fmt.Errorf("mosaic: %w", mosaicErr))
+	}
+	return Failure(fmt.Errorf("%w; mosaic: %w", err, mosaicErr))
+}
+
 // settleViews lets the mosaic and preview asked for count in the run's
 // status (see mosaic.Settle).
 func settleViews(rep *report.Run, err error) error {

@@ -175,6 +175,9 @@ func TestPreviewIsAShortAnimation(t *testing.T) {
 	}
 	frames, width, ms := webpAnimation(t, b)
 	t.Logf("preview.webp: %d frames, %d px wide, %d ms, %d bytes", frames, width, ms, len(b))
+	if pv := rep.Preview; !pv.Verified || pv.Width != width || pv.Height <= 0 || pv.FramesWritten != frames || pv.Bytes != int64(len(b)) {
+		t.Fatalf("the report's preview %+v does not describe the file (%d frames, %d px wide, %d bytes)", pv, frames, width, len(b))
+	}
 	if frames < 2 || frames > 60 || width > 480 || ms > 6000 || len(b) > 2<<20 {
 		t.Fatalf("preview.webp: %d frames, %d px wide, %d ms, %d bytes; want an animation of at most 6 s, 480 px, 2 MB", frames, width, ms, len(b))
 	}

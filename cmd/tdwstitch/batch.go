@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/batch"
+	"github.com/tdwstitch/tdwstitch/pipeline/gallery"
 
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -85,7 +86,7 @@ func (b *batchCmd) merge(ctx context.Context, io ioStreams, outRoot string) erro
 	printBatchSummary(io, br, nil)
 	fmt.Fprintf(io.Out, "summary: %s\n", filepath.Join(outRoot, report.BatchFile))
 	if b.withGallery {
-		page, err := batch.WriteGallery(ctx, br, outRoot)
+		page, err := gallery.Write(ctx, br, outRoot)
 		if err != nil {
 			return pipeline.Failure(err)
 		}

@@ -290,8 +290,12 @@ func (p *progress) line(e event.Event) {
 	w := p.io.Err
 	switch e.Kind {
 	case event.StreamStarted:
-		if !p.quiet {
+		switch {
+		case p.quiet:
+		case e.Total > 0:
 			fmt.Fprintf(w, "%s: started, %d frames\n", e.Stream, e.Total)
+		default: // a mosaic or a join counts no frames as it goes
+			fmt.Fprintf(w, "%s: started\n", e.Stream)
 		}
 		p.last[e.Stream] = time.Now()
 	case event.FrameDone:

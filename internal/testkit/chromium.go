@@ -88,10 +88,10 @@ func Chromium(t testing.TB) *Browser {
 		ours.Close()
 		cmd.Process.Kill()
 		cmd.Wait()
-		for range b.replies { // unblock the reader until it ends
+		theirs.Close() // the reader's next read fails: it ends
+		for range b.replies {
 		}
 		reader.Wait()
-		theirs.Close()
 	})
 	return b
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/pipeline/gallery"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 
 	"github.com/tdwstitch/tdwstitch/report"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, 
 		return br, err
 	}
 	if bo.Gallery && merged != nil {
-		if _, err := WriteGallery(ctx, merged, outRoot); err != nil {
+		if _, err := gallery.Write(ctx, merged, outRoot); err != nil {
 			return br, err
 		}
 	}

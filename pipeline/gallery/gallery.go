@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -25,7 +27,7 @@ const FileName = "index.html"
 const FilesDir = "index_files"
 
 // maxListed bounds what a card lists of one kind (bad frames, warnings):
-// the rest are counted and are in the run's report.
+// the rest are counted, and are in the run's report.
 const maxListed = 3
 
 // maxErrorChars bounds an error shown on a card.
@@ -47,7 +49,8 @@ func Write(ctx context.Context, br *report.Batch, outRoot string) (string, error
 	}
 	slices.SortStableFunc(cards, func(a, b card) int { return cmp.Or(rank(a.Status)-rank(b.Status), strings.Compare(a.Name, b.Name)) })
 	for i := range cards {
-		cards[i].Anchor = fmt.Sprintf("r%d", i+1)
+		sum := sha256.Sum256([]byte(cards[i].Name))
+		cards[i].Anchor = "run-" + hex.EncodeToString(sum[:6]) // the same for a run from one batch to the next
 	}
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, pageOf(br, cards)); err != nil {
@@ -63,7 +66,7 @@ func Write(ctx context.Context, br *report.Batch, outRoot string) (string, error
 
 // card is one run: its row in the overview table and its card.
 type card struct {
-	Anchor   string // the card's id in the page
+	Anchor   string // the card's id in the page, from the run's name
 	Name     string // the run's path under the root
 	Status   report.Status
 	UpToDate bool
@@ -81,7 +84,8 @@ type card struct {
 	BadList  []string
 	MoreBad  int
 	Warnings []string
-	Others   []link // videos a browser does not play (lossless FFV1)
+	MoreWarn int
+	Others   []link // the run's other videos (lossless FFV1 ones do not play in a browser)
 }
 
 type streamLine struct {
@@ -98,7 +102,7 @@ type link struct{ Name, URL string }
 // cardOf reads a run's report and makes the pictures it lacks. A run
 // without a readable report still gets its row, from the batch summary.
 func cardOf(ctx context.Context, r report.BatchRun, outRoot, files string) card {
-	c := card{Name: r.Run, Status: r.Status, Error: clip(r.Error), Report: href(r.Report), Warnings: r.Warnings}
+	c := card{Name: r.Run, Status: r.Status, Error: clip(r.Error), Report: href(r.Report), Warnings: slices.Clone(r.Warnings)}
 	rep, err := report.ReadRun(filepath.Join(outRoot, filepath.FromSlash(r.Run)))
 	if err != nil {
 		c.NoSheet = "no run report"
@@ -111,7 +115,7 @@ func cardOf(ctx context.Context, r report.BatchRun, outRoot, files string) card 
 		c.Error = clip(rep.Error)
 	}
 	if len(c.Warnings) == 0 {
-		c.Warnings = rep.Warnings
+		c.Warnings = slices.Clone(rep.Warnings)
 	}
 	var bad []string
 	for _, s := range rep.Streams {
@@ -120,22 +124,27 @@ func cardOf(ctx context.Context, r report.BatchRun, outRoot, files string) card 
 		c.Frames, c.Missing, c.Bad = max(c.Frames, s.FramesFound), c.Missing+s.MissingFrames, c.Bad+len(s.BadFrames)
 		c.Seconds = max(c.Seconds, s.Duration)
 		for _, b := range s.BadFrames {
-			bad = append(bad, fmt.Sprintf("%s/%s: %s", s.ID, b.Path, b.Reason))
+			if len(bad) < maxListed {
+				bad = append(bad, clip(fmt.Sprintf("%s: %s", b.Path, b.Reason)))
+			}
 		}
-		if !s.Status.Written() {
-			continue
-		}
-		if s.Visual() && c.Play == "" {
-			c.Play, c.PlayKind = href(r.Run, s.Output), s.ID
-		} else if !s.Visual() {
+		if s.Status.Written() {
 			c.Others = append(c.Others, link{Name: s.Output, URL: href(r.Run, s.Output)})
+			if s.Visual() && c.Play == "" {
+				c.Play, c.PlayKind = href(r.Run, s.Output), s.ID
+			}
 		}
 	}
 	if m := rep.Mosaic; m != nil && m.Status.Written() {
 		c.Play, c.PlayKind = href(r.Run, m.Output), "mosaic"
 	}
-	c.BadList, c.MoreBad = bad[:min(len(bad), maxListed)], max(0, len(bad)-maxListed)
+	c.Others = slices.DeleteFunc(c.Others, func(l link) bool { return l.URL == c.Play })
+	c.BadList, c.MoreBad = bad, max(0, c.Bad-len(bad))
+	c.MoreWarn = max(0, len(c.Warnings)-maxListed)
 	c.Warnings = c.Warnings[:min(len(c.Warnings), maxListed)]
+	for i, w := range c.Warnings {
+		c.Warnings[i] = clip(w)
+	}
 	c.Pictures, c.NoSheet = picturesOf(ctx, rep, r.Run, files)
 	return c
 }
@@ -156,7 +165,8 @@ func rank(status report.Status) int {
 func href(parts ...string) string {
 	var segs []string
 	for _, s := range strings.Split(path.Join(parts...), "/") {
-		segs = append(segs, url.PathEscape(s))
+		// A colon would make "a:b/..." read as a URL scheme.
+		segs = append(segs, strings.ReplaceAll(url.PathEscape(s), ":", "%3A"))
 	}
 	return strings.Join(segs, "/")
 }

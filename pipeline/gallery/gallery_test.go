@@ -27,12 +27,12 @@ func oddRun(t *testing.T, src, out, rel string, frames int) report.BatchRun {
 	return report.BatchRun{Run: rel, Status: report.OK, Report: rel + "/" + report.RunFile}
 }
 
-// TestOddNamesAndOurFilesOnly: a run named with spaces, '#', '?' and '%'
-// gets links that lead to its files; only pictures the gallery makes are
+// TestOddNamesAndOurFilesOnly: a run named with a time (':', which would
+// read as a URL scheme), spaces, '#', '?' and '%' gets links that lead to its files; only pictures the gallery makes are
 // pruned, never a file of the user's in its folder.
 func TestOddNamesAndOurFilesOnly(t *testing.T) {
 	src, out := t.TempDir(), t.TempDir()
-	rel := "scene 1/odd #1 ?%"
+	rel := "2024-05-01T10:00:00 #1/odd ?%"
 	br := &report.Batch{RunList: []report.BatchRun{oddRun(t, src, out, rel, 5)}}
 
 	files := filepath.Join(out, FilesDir)
@@ -45,10 +45,10 @@ func TestOddNamesAndOurFilesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := os.ReadFile(page)
-	if !strings.Contains(string(body), `href="scene%201/odd%20%231%20%3F%25/tdwstitch-report.json"`) {
+	if !strings.Contains(string(body), `href="2024-05-01T10%3A00%3A00%20%231/odd%20%3F%25/tdwstitch-report.json"`) {
 		t.Fatalf("the report link is not escaped:\n%s", body)
 	}
-	if !strings.Contains(string(body), `data-src="scene%201/odd%20%231%20%3F%25/img.mp4"`) {
+	if !strings.Contains(string(body), `data-src="2024-05-01T10%3A00%3A00%20%231/odd%20%3F%25/img.mp4"`) {
 		t.Fatal("the player's video link is not escaped")
 	}
 	if _, err := os.Stat(filepath.Join(files, "notes.txt")); err != nil {

@@ -39,7 +39,7 @@ func pageOf(br *report.Batch, cards []card) pageData {
 // terse (optional closing tags left out); cards are rendered only near the
 // viewport (content-visibility), pictures load lazily and a card makes its
 // video player when asked to play. The hash says what to show: #status=X
-// filters, #rN opens run N's card and plays it. Players note their state
+// filters, #run-XXXX opens that run's card and plays it. Players note their state
 // in data attributes (state, time, duration), which tests read.
 var page = template.Must(template.New("gallery").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tdwstitch gallery</title>
@@ -73,8 +73,8 @@ video{width:480px;background:#000}ul{margin:.5em 0;padding-left:1.2em;font-size:
 {{- if .NoSheet}}<p class="meta">{{.NoSheet}}</p>{{end}}</div>
 <ul>{{range .Streams}}<li>{{.ID}} {{.Status}}, {{.Frames}} frames{{if .Missing}}, {{.Missing}} missing{{end}}{{if .Bad}}, {{.Bad}} bad{{end}}{{if .Error}}: <span class="err">{{.Error}}</span>{{end}}{{end}}</ul>
 {{- range .BadList}}<p class="meta">bad frame {{.}}</p>{{end}}{{if .MoreBad}}<p class="meta">and {{.MoreBad}} more bad frames: see the report</p>{{end}}
-{{- range .Warnings}}<p class="warn">{{.}}</p>{{end}}
-{{- if .Others}}<p class="meta">lossless videos: {{range .Others}}<a href="{{.URL}}">{{.Name}}</a> {{end}}</p>{{end}}</article>
+{{- range .Warnings}}<p class="warn">{{.}}</p>{{end}}{{if .MoreWarn}}<p class="meta">and {{.MoreWarn}} more warnings: see the report</p>{{end}}
+{{- if .Others}}<p class="meta">videos: {{range .Others}}<a href="{{.URL}}">{{.Name}}</a> {{end}}</p>{{end}}</article>
 {{end}}<script>
 (() => {
   const rows = document.querySelectorAll("#runs tbody tr"), cards = document.querySelectorAll(".card");
@@ -97,7 +97,8 @@ video{width:480px;background:#000}ul{margin:.5em 0;padding-left:1.2em;font-size:
     v.play().catch(() => {}); // without a click first, the browser may wait for one on the player
   }
   function route() {
-    const h = decodeURIComponent(location.hash.slice(1));
+    let h = location.hash.slice(1);
+    try { h = decodeURIComponent(h); } catch (e) {} // a hand-made hash may not decode
     if (h.startsWith("status=")) return filter(h.slice(7));
     const card = h && document.getElementById(h);
     if (!card || !card.classList.contains("card")) return;

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"time"
 
 	"golang.org/x/image/draw"
 
@@ -37,6 +39,10 @@ const (
 	sheetGap     = 2
 	sheetLabelH  = 16
 	pictureStyle = "1" // changes when the pictures look different: old ones are made again
+	// maxSheetRows bounds a contact sheet (one row a stream) and
+	// maxLegendShown the legend picture, whatever a run holds.
+	maxSheetRows   = 24
+	maxLegendShown = 120
 )
 
 // pictures are a card's files in FilesDir.
@@ -52,6 +58,10 @@ type picture struct {
 // ours matches the names of the pictures Write makes (and their
 // temporary files), the only files prune removes.
 var ours = regexp.MustCompile(`^\.?[0-9a-f]{16}\.(poster\.jpg|sheet\.jpg|legend\.png)(\.tmp-[0-9]+)?$`)
+
+// staleTemp is how old a temporary picture must be before prune removes
+// it: younger, another process may be writing it.
+const staleTemp = time.Hour
 
 // picturesOf returns a run's pictures, made from its source frames unless
 // made already for the same inputs, or why there is no contact sheet.
@@ -73,10 +83,15 @@ func picturesOf(ctx context.Context, rep *report.Run, rel, files string) (pictur
 	if poster != nil {
 		p.Poster = save(name("poster.jpg"), poster)
 	}
+	if len(inView) > maxLegendShown {
+		inView = inView[:maxLegendShown] // the report lists them all
+	}
 	if panel := mosaic.LegendPanel(inView, sheetWidth()); panel != nil {
 		p.Legend = save(name("legend.png"), panel)
 	}
-	p.Sheet = save(name("sheet.jpg"), contactSheet(rows))
+	if p.Sheet = save(name("sheet.jpg"), contactSheet(rows)); p.Sheet.URL == "" {
+		return p, fmt.Sprintf("no contact sheet: it could not be written in %s (is the disk full?)", files)
+	}
 	return p, ""
 }
 
@@ -153,7 +168,7 @@ func sample(ctx context.Context, rep *report.Run, run *discover.Run) (rows []she
 	lim := frames.Checks{MaxPixels: rep.Options.MaxPixels}
 	for _, rs := range rep.Streams {
 		s := byID[rs.ID]
-		if s == nil || len(s.Frames) == 0 {
+		if s == nil || len(s.Frames) == 0 || len(rows) == maxSheetRows {
 			continue
 		}
 		row := sheetRow{ID: rs.ID}
@@ -184,8 +199,10 @@ func sample(ctx context.Context, rep *report.Run, run *discover.Run) (rows []she
 			poster = pic
 		}
 	}
+	shown := map[string]bool{} // one entry a colour: a colour is one object in the _id pass
 	for _, e := range rep.Legend {
-		if seen[e.ID] {
+		if seen[e.ID] && !shown[e.Color] {
+			shown[e.Color] = true
 			inView = append(inView, e)
 		}
 	}
@@ -287,8 +304,8 @@ func rowHeight(r sheetRow) int {
 }
 
 // prune removes the pictures in files that no card shows: those of runs
-// gone from the batch or whose inputs changed. Only names Write makes are
-// touched.
+// gone from the batch or whose inputs changed, and temporary files left
+// for over staleTemp. Only names Write makes are touched.
 func prune(files string, cards []card) {
 	keep := map[string]bool{}
 	for _, c := range cards {
@@ -300,7 +317,10 @@ func prune(files string, cards []card) {
 	}
 	entries, _ := os.ReadDir(files)
 	for _, e := range entries {
-		if !keep[e.Name()] && ours.MatchString(e.Name()) {
+		if keep[e.Name()] || !ours.MatchString(e.Name()) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && (!strings.HasPrefix(e.Name(), ".") || time.Since(info.ModTime()) > staleTemp) {
 			os.Remove(filepath.Join(files, e.Name()))
 		}
 	}

@@ -65,7 +65,7 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 			p.Quality = 40
 			continue
 		case p.Frames > 1:
-			p.Frames = max(1, p.Frames/2) // as long, more jerky
+			p.Frames = max(1, p.Frames/2)
 			continue
 		default:
 			return sr, fmt.Errorf("%s would be %d bytes even as one frame, over the %d a preview may take", final, sr.Bytes, PreviewBytes)
@@ -74,6 +74,11 @@ func Preview(ctx context.Context, m *report.Stream, outDir, format string, opts 
 	}
 	sr.FramesWritten, sr.Duration = p.Frames, float64(p.Frames)/PreviewFPS
 	sr.Width = min(PreviewWidth, m.Width)
+	sr.Height = 2 * int(math.Round(float64(m.Height*sr.Width)/float64(max(1, m.Width))/2)) // scale=W:-2
+	if err := checkPreview(ctx, tmp, sr, opts.Tool); err != nil {
+		return sr, fmt.Errorf("%s is not the preview it should be: %w", final, err)
+	}
+	sr.Verified = true
 	if err := output.Publish(tmp, final); err != nil {
 		return sr, err
 	}
@@ -116,4 +121,62 @@ func PreviewKept(prev *report.Run, outDir, format string) bool {
 func previewFrames(m *report.Stream) int {
 	real := int(math.Round(m.Duration * PreviewFPS))
 	return max(1, min(PreviewSeconds*PreviewFPS, real, m.FramesWritten))
+}
+
+// checkPreview reads the written preview back: an animated WebP's
+// container (ffprobe does not read animated WebP) or a GIF through
+// ffprobe, which must have sr's frames (WebP) and width.
+func checkPreview(ctx context.Context, path string, sr *report.Stream, tool ffmpeg.Tool) error {
+	if sr.Codec == "gif" {
+		m, err := tool.Probe(ctx, path, false)
+		if err != nil {
+			return err
+		}
+		if v, ok := m.Video(); !ok || v.Codec != "gif" || v.Width != sr.Width {
+			return fmt.Errorf("ffprobe reads %+v, want a GIF %d px wide", v, sr.Width)
+		}
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	frames, width, err := WebPAnimation(b)
+	if err != nil {
+		return err
+	}
+	if frames != sr.FramesWritten || width != sr.Width {
+		return fmt.Errorf("%d frames %d px wide, want %d frames %d px wide", frames, width, sr.FramesWritten, sr.Width)
+	}
+	return nil
+}
+
+// WebPAnimation reads a WebP's container: its frames (ANMF chunks of an
+// animation; 1 for a still, as a one-frame preview is written) and its
+// width (VP8X canvas, or the VP8/VP8L image's).
+func WebPAnimation(b []byte) (frames, width int, err error) {
+	if len(b) < 30 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0, 0, fmt.Errorf("not a WebP")
+	}
+	switch string(b[12:16]) {
+	case "VP8 ":
+		return 1, int(b[26]) | int(b[27]&0x3f)<<8, nil
+	case "VP8L":
+		return 1, 1 + (int(b[21]) | int(b[22]&0x3f)<<8), nil
+	case "VP8X":
+	default:
+		return 0, 0, fmt.Errorf("not a WebP image (chunk %q)", b[12:16])
+	}
+	width = 1 + (int(b[24]) | int(b[25])<<8 | int(b[26])<<16)
+	if b[20]&0x02 == 0 {
+		return 1, width, nil
+	}
+	for at := 12; at+8 <= len(b); {
+		size := int(b[at+4]) | int(b[at+5])<<8 | int(b[at+6])<<16 | int(b[at+7])<<24
+		if string(b[at:at+4]) == "ANMF" {
+			frames++
+		}
+		at += 8 + size + size%2
+	}
+	return frames, width, nil
 }
