@@ -431,7 +431,7 @@ func settle(rep *report.Run, causes ...error) error {
 
 func newReport(runDir, outDir string, opts Options, started time.Time) *report.Run {
 	return &report.Run{
-		Schema: report.Schema, Tool: report.Tool, Version: report.Version(),
+		Schema: report.Schema, Tool: report.Tool, Version: report.Version(), FFmpeg: opts.Tool.Version,
 		Run: absPath(runDir), Output: absPath(outDir), Started: started.UTC(),
 		Options: report.Options{FPS: opts.FPS, CRF: opts.CRF, Preset: opts.Preset, Gaps: string(opts.Gaps), OnBad: string(opts.OnBad), MaxGap: opts.MaxGap, MaxPixels: opts.MaxPixels, Deep: opts.Deep,
 			Timing: opts.Timing, Fit: opts.FitAudio, VFR: opts.VFR},

@@ -36,6 +36,7 @@ type Batch struct {
 	Schema        int        `json:"schema"`
 	Tool          string     `json:"tool"`
 	Version       string     `json:"version"`
+	FFmpeg        string     `json:"ffmpeg,omitempty"` // as in run reports
 	Root          string     `json:"root"`
 	Output        string     `json:"output"`
 	Shard         *Shard     `json:"shard"`

@@ -63,11 +63,48 @@ func ReadRun(dir string) (*Run, error) {
 	return &r, nil
 }
 
-// Version is this build's module version ("dev" outside a release), as
-// every report records it.
+// Version is this build's module version, as every report records it: a
+// release's tag, or the pseudo-version go build stamps from the checkout
+// (with its commit); "dev+<commit>" or "dev" when neither is known (go run,
+// tests).
 func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
 	}
-	return "dev"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	v := "dev"
+	if rev := settings["vcs.revision"]; rev != "" {
+		v += "+" + rev[:min(12, len(rev))]
+		if settings["vcs.modified"] == "true" {
+			v += "-dirty"
+		}
+	}
+	return v
+}
+
+// Revision is the commit this build was made from and its time, when go
+// build recorded them ("" otherwise).
+func Revision() (commit, at string, modified bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", "", false
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return commit, at, modified
 }

@@ -10,9 +10,11 @@ import (
 
 // Run is the report of one run, RunFile in its output folder.
 type Run struct {
-	Schema      int       `json:"schema"`
-	Tool        string    `json:"tool"`
-	Version     string    `json:"version"`
+	Schema  int    `json:"schema"`
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+	// FFmpeg is the ffmpeg that made the videos, as ffmpeg -version says.
+	FFmpeg      string    `json:"ffmpeg,omitempty"`
 	Run         string    `json:"run"`
 	Output      string    `json:"output"`
 	Status      Status    `json:"status"`

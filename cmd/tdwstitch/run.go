@@ -16,6 +16,7 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
 	"github.com/tdwstitch/tdwstitch/pipeline"
+	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
@@ -135,10 +136,14 @@ func newRootCmd(io ioStreams) *cobra.Command {
 	}
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
+	// --version (and -v) print what the version command does.
+	root.Version = report.Version()
+	cobra.AddTemplateFunc("versionText", func() string { return versionText("") })
+	root.SetVersionTemplate(`{{versionText}}`)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf("%v (see 'tdwstitch %s --help')", err, c.Name())
+		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io))
+	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io), newVersionCmd(io))
 	return root
 }
 
@@ -146,7 +151,7 @@ func newRootCmd(io ioStreams) *cobra.Command {
 func oneDir(what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return usageErrorf("%s takes one %s, got %d arguments (see 'tdwstitch %s --help')", c.Name(), what, len(args), c.Name())
+			return usageErrorf("%s takes one %s, got %d arguments (see '%s --help')", c.Name(), what, len(args), c.CommandPath())
 		}
 		info, err := os.Stat(args[0])
 		if err != nil {

@@ -57,7 +57,7 @@ func Run(ctx context.Context, root, outRoot string, bo Options) (*report.Batch, 
 		bo.EncoderThreads = max(1, runtime.NumCPU()/bo.Jobs)
 	}
 	bo.ApplyDefaults()
-	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: report.Version(), Root: absPath(root), Output: absPath(outRoot),
+	br := &report.Batch{Schema: report.Schema, Tool: report.Tool, Version: report.Version(), FFmpeg: bo.Tool.Version, Root: absPath(root), Output: absPath(outRoot),
 		Started: started.UTC(), Problems: []report.Problem{}, Failures: []report.BatchRun{}, DegradedRuns: []report.BatchRun{}, RunList: []report.BatchRun{}}
 	if bo.Shard.Count > 1 {
 		sh := report.Shard(bo.Shard)
@@ -222,6 +222,9 @@ func Merge(outRoot string) (*report.Batch, error) {
 			counts[part.Shard.Count] = true
 		}
 		merged.Root = part.Root
+		if merged.FFmpeg == "" {
+			merged.FFmpeg = part.FFmpeg
+		}
 		if merged.Started.IsZero() || part.Started.Before(merged.Started) {
 			merged.Started = part.Started
 		}

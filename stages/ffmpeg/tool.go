@@ -16,6 +16,9 @@ var ErrMissing = errors.New("ffmpeg not found")
 type Tool struct {
 	FFmpeg  string
 	FFprobe string
+	// Version is what ffmpeg -version says ("5.1.6-0+deb12u1"), as the
+	// reports record it.
+	Version string
 	// Command makes each child process. Nil means exec.CommandContext; tests
 	// set it to watch or fake processes.
 	Command func(ctx context.Context, name string, arg ...string) *exec.Cmd
@@ -25,7 +28,7 @@ type Tool struct {
 }
 
 // Locate finds ffmpeg (ffmpegPath, or "ffmpeg" on PATH) and the ffprobe beside
-// it (or on PATH).
+// it (or on PATH), and checks ffmpeg is at least MinVersion.
 func Locate(ffmpegPath string) (Tool, error) {
 	if ffmpegPath == "" {
 		ffmpegPath = "ffmpeg"
@@ -40,7 +43,15 @@ func Locate(ffmpegPath string) (Tool, error) {
 			return Tool{}, fmt.Errorf("%w: ffprobe is not beside %s nor on PATH; install ffmpeg's full package (Debian/Ubuntu: apt-get install ffmpeg)", ErrMissing, ff)
 		}
 	}
-	return Tool{FFmpeg: ff, FFprobe: probe}, nil
+	text, ok, err := version(ff)
+	if err != nil {
+		return Tool{}, fmt.Errorf("%w: %v", ErrMissing, err)
+	}
+	if !ok {
+		return Tool{}, fmt.Errorf("%w: %s is ffmpeg %s; tdwstitch needs ffmpeg %d.%d or later (for -fps_mode): install a newer one (Debian 12 or Ubuntu 23.04 and later: apt-get install ffmpeg; elsewhere a static build from ffmpeg.org/download.html) and pass it with --ffmpeg PATH if it is not first on PATH",
+			ErrTooOld, ff, text, MinVersion[0], MinVersion[1])
+	}
+	return Tool{FFmpeg: ff, FFprobe: probe, Version: text}, nil
 }
 
 func (t Tool) command(ctx context.Context, name string, args []string) *exec.Cmd {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/report"
+)
+
+// TestVersion: version, --version and -v say the same: tdwstitch's
+// version, the Go toolchain, and the ffmpeg found with its version; every
+// report records the same versions.
+func TestVersion(t *testing.T) {
+	tool := testkit.FFmpeg(t)
+	var first string
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-v"}} {
+		code, stdout, stderr := cli(t, args...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		want := []string{"tdwstitch " + report.Version() + "\n", runtime.Version(), "ffmpeg " + tool.Version + " (" + tool.FFmpeg + ")"}
+		for _, w := range want {
+			if !strings.Contains(stdout, w) {
+				t.Fatalf("%v printed %q, want %q in it", args, stdout, w)
+			}
+		}
+		if first == "" {
+			first = stdout
+		} else if stdout != first {
+			t.Fatalf("%v printed %q, version printed %q", args, stdout, first)
+		}
+	}
+	runDir := testkit.SceneRun(t, 4, 16, 16, synth.Passes{Img: true})
+	out := t.TempDir()
+	if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q"); code != 0 {
+		t.Fatalf("encode: exit %d\n%s", code, stderr)
+	}
+	if rep := readReport(t, out); rep.Version != report.Version() || rep.FFmpeg != tool.Version {
+		t.Fatalf("report says version %q, ffmpeg %q; want %q, %q", rep.Version, rep.FFmpeg, report.Version(), tool.Version)
+	}
+}
+
+// TestOldFFmpegIsNamed: an ffmpeg older than 5.1 (a stub saying 4.4, as
+// Ubuntu 22.04's) is refused before any work: the message says the version
+// found, the one needed and how to get it, and nothing is written.
+func TestOldFFmpegIsNamed(t *testing.T) {
+	bin := t.TempDir()
+	stub := "#!/bin/sh\necho 'ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021 the FFmpeg developers'\n"
+	for _, name := range []string{"ffmpeg", "ffprobe"} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runDir := testkit.SceneRun(t, 4, 16, 16, synth.Passes{Img: true})
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := cli(t, "encode", runDir, "-o", out, "--ffmpeg", filepath.Join(bin, "ffmpeg"))
+	for _, want := range []string{"ffmpeg 4.4.2-0ubuntu0.22.04.1", "needs ffmpeg 5.1 or later", "apt-get install ffmpeg", "--ffmpeg PATH"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the output folder was made")
+	}
+	_, stdout, _ := cli(t, "version", "--ffmpeg", filepath.Join(bin, "ffmpeg"))
+	if !strings.Contains(stdout, "needs ffmpeg 5.1 or later") {
+		t.Errorf("version with the old ffmpeg: %q", stdout)
+	}
+}
+
+// TestFlagErrorsNameTheCommand: a flag error points to the command's own
+// help by its full path.
+func TestFlagErrorsNameTheCommand(t *testing.T) {
+	code, _, stderr := cli(t, "encode", "--bogus")
+	if code != 2 || !strings.Contains(stderr, "see 'tdwstitch encode --help'") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
