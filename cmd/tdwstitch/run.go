@@ -140,10 +140,9 @@ func newRootCmd(io ioStreams) *cobra.Command {
 	root.Version = report.Version()
 	cobra.AddTemplateFunc("versionText", func() string { return versionText("") })
 	root.SetVersionTemplate(`{{versionText}}`)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io), newVersionCmd(io))
+	completeEnums(root)
 	return root
 }
 

@@ -105,7 +105,8 @@ func gatedFFmpeg(t *testing.T, dir, match string) (ffmpeg string, notes *os.File
 	}
 	wrapDir := filepath.Join(dir, "wrap")
 	os.Mkdir(wrapDir, 0o755)
-	script := "#!/bin/sh\ncase \"$*\" in *'" + match + "'*) echo $$ > '" + notify + "'; read g < '" + gate + "';; esac\nexec '" + realFF + "' \"$@\"\n"
+	// "-version" (tdwstitch's version check at start) passes straight through.
+	script := "#!/bin/sh\ncase \"$*\" in *-version) ;; *'" + match + "'*) echo $$ > '" + notify + "'; read g < '" + gate + "';; esac\nexec '" + realFF + "' \"$@\"\n"
 	os.WriteFile(filepath.Join(wrapDir, "ffmpeg"), []byte(script), 0o755)
 	os.Symlink(realProbe, filepath.Join(wrapDir, "ffprobe"))
 	notes, err = os.OpenFile(notify, os.O_RDWR, 0)

@@ -235,7 +235,7 @@ func TestFlagsCheckedBeforeWork(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--preset", "superfast2"}, `--preset "superfast2" is not an x264 preset (ultrafast, superfast,`},
+		{[]string{"--preset", "superfast2"}, `--preset "superfast2": want one of ultrafast, superfast,`},
 		{[]string{"--jobs", "-3"}, "--jobs -3: pass 1 or more"},
 		{[]string{"--jobs", "0"}, "--jobs 0: pass 1 or more"},
 		{[]string{"--max-gap", "-1"}, "--max-gap -1"},

@@ -84,3 +84,41 @@ func TestFlagErrorsNameTheCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestFlagValuesInOurWords: a wrong value says the flag, the value and
+// what it takes; enum flags show and complete their choices.
+func TestFlagValuesInOurWords(t *testing.T) {
+	for args, want := range map[string]string{
+		"--fps abc":          `--fps "abc" is not a number`,
+		"--jobs 1.5":         `--jobs "1.5" is not a whole number`,
+		"--stall-timeout 5":  `--stall-timeout "5" is not a duration`,
+		"--gaps skip":        `--gaps "skip": want one of hold, drop, fail`,
+		"--timing clock":     `--timing "clock": want one of auto, sidecar, mtime, none`,
+		"--preview=png":      `--preview "png": want one of webp, gif`,
+		"--preset superslow": `--preset "superslow": want one of ultrafast,`,
+		"--on-bad ignore":    `--on-bad "ignore": want one of skip, fail`,
+	} {
+		code, _, stderr := cli(t, append([]string{"encode", "."}, strings.Fields(args)...)...)
+		if code != 2 || !strings.Contains(stderr, want) || strings.Contains(stderr, "strconv") {
+			t.Errorf("encode %s: exit %d, %q; want 2 and %q", args, code, stderr, want)
+		}
+	}
+	_, help, _ := cli(t, "encode", "--help")
+	for _, want := range []string{"--gaps hold|drop|fail", "--timing auto|sidecar|mtime|none", "--on-bad skip|fail", "--preset PRESET"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("encode --help lacks %q", want)
+		}
+	}
+	for flag, want := range map[string]string{"--gaps": "hold\ndrop\nfail\n", "--timing": "auto\nsidecar\nmtime\nnone\n"} {
+		for _, cmd := range []string{"encode", "batch", "serve"} {
+			_, out, _ := cli(t, "__complete", cmd, flag, "")
+			if !strings.HasPrefix(out, want) {
+				t.Errorf("completing %s %s: %q, want %q", cmd, flag, out, want)
+			}
+		}
+	}
+	// --preview's value is optional: it completes in the --preview= form.
+	if _, out, _ := cli(t, "__complete", "encode", "--preview="); !strings.Contains(out, "webp") || !strings.Contains(out, "gif") {
+		t.Errorf("completing encode --preview=: %q", out)
+	}
+}
