@@ -95,4 +95,3 @@ func kindOf(typ string) string {
 	}
 	return "a " + typ
 }
-
