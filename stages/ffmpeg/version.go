@@ -1,7 +1,6 @@
 package ffmpeg
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -28,9 +27,15 @@ var versionNumbers = regexp.MustCompile(`^n?(\d+)\.(\d+)`)
 // version runs ffmpeg -version: its version text, and whether it is at
 // least MinVersion.
 func version(ffmpegPath string) (text string, ok bool, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, ffmpegPath, "-hide_banner", "-version").Output()
+	cmd := exec.Command(ffmpegPath, "-hide_banner", "-version")
+	cmd.WaitDelay = time.Second
+	kill := time.AfterFunc(30*time.Second, func() { // a hung "ffmpeg" must not hang start-up
+		if cmd.Process != nil {
+			cmd.Process.Kill()
+		}
+	})
+	defer kill.Stop()
+	out, err := cmd.Output()
 	if err != nil {
 		return "", false, fmt.Errorf("%s -version failed: %w (is it ffmpeg?)", ffmpegPath, err)
 	}
