@@ -39,16 +39,9 @@ func benchBatch(rounds, runs int, work, bin string) error {
 		{name: "parallel -j2", args: []string{"bash", "-c", `parallel -j2 '` + oneLiner("") + `' ::: ` + dirs}, before: clear},
 		{name: "parallel -j2 -threads 1", args: []string{"bash", "-c", `parallel -j2 '` + oneLiner("-threads 1") + `' ::: ` + dirs}, before: clear},
 	}
-	results := make([][]sample, len(cmds))
-	for r := range rounds {
-		for k := range cmds {
-			i := (k + r) % len(cmds)
-			s, err := timeIt(cmds[i])
-			if err != nil {
-				return fmt.Errorf("%s: %w", cmds[i].name, err)
-			}
-			results[i] = append(results[i], s)
-		}
+	results, err := alternate(cmds, rounds)
+	if err != nil {
+		return err
 	}
 	cores := float64(numCPU())
 	floor := median(results[3], cpuOf) / cores

@@ -113,16 +113,9 @@ func benchFormat(format string, rounds, frames, size int, work, bin string) erro
 		{name: "encode-only floor", args: slices.Concat([]string{"ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", size, size), "-framerate", "60", "-i", raw}, x264, []string{filepath.Join(outs, "floor.mp4")}),
 			out: filepath.Join(outs, "floor.mp4")},
 	}
-	results := make([][]sample, len(cmds))
-	for r := range rounds {
-		for k := range cmds {
-			i := (k + r) % len(cmds) // rotate the order each round
-			s, err := timeIt(cmds[i])
-			if err != nil {
-				return fmt.Errorf("%s: %w", cmds[i].name, err)
-			}
-			results[i] = append(results[i], s)
-		}
+	results, err := alternate(cmds, rounds)
+	if err != nil {
+		return err
 	}
 
 	fmt.Printf("\n%s workload: %d frames %dx%d, %d rounds alternating, medians (%d CPUs)\n", format, frames, size, size, rounds, numCPU())
@@ -142,6 +135,23 @@ func benchFormat(format string, rounds, frames, size int, work, bin string) erro
 	}
 	fmt.Println()
 	return nil
+}
+
+// alternate runs every command rounds times, rotating their order each
+// round so a noisy machine hurts each alike; results[i] are cmds[i]'s.
+func alternate(cmds []command, rounds int) ([][]sample, error) {
+	results := make([][]sample, len(cmds))
+	for r := range rounds {
+		for k := range cmds {
+			i := (k + r) % len(cmds)
+			s, err := timeIt(cmds[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", cmds[i].name, err)
+			}
+			results[i] = append(results[i], s)
+		}
+	}
+	return results, nil
 }
 
 func numCPU() int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
 )
@@ -32,31 +33,16 @@ func benchViews(rounds, frames, size int, work, bin string) error {
 		{name: "encode --mosaic", args: append(base, "--mosaic"), before: clear, self: true},
 		{name: "encode --preview", args: append(base, "--preview"), before: clear, self: true},
 	}
-	results := make([][]sample, len(cmds))
-	for r := range rounds {
-		for k := range cmds {
-			i := (k + r) % len(cmds)
-			s, err := timeIt(cmds[i])
-			if err != nil {
-				return fmt.Errorf("%s: %w", cmds[i].name, err)
-			}
-			results[i] = append(results[i], s)
-		}
+	results, err := alternate(cmds, rounds)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("\nviews workload: %d frames %dx%d img+id+depth with audio, %d rounds alternating, medians (%d CPUs)\n", frames, size, size*3/4, rounds, numCPU())
 	plain := median(results[0], wallOf)
 	fmt.Printf("%-20s %8s %8s %8s %9s\n", "command", "wall s", "cpu s", "/plain", "RSS MiB")
 	for i, c := range cmds {
 		w := median(results[i], wallOf)
-		fmt.Printf("%-20s %8.2f %8.2f %8.2f %9.1f\n", c.name, w, median(results[i], cpuOf), w/plain, float64(maxOf(rssOf(results[i])))/1024)
+		fmt.Printf("%-20s %8.2f %8.2f %8.2f %9.1f\n", c.name, w, median(results[i], cpuOf), w/plain, float64(slices.Max(rssOf(results[i])))/1024)
 	}
 	return nil
-}
-
-func maxOf(v []int) int {
-	m := 0
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
 }

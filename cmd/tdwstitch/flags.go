@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/flagvalue"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/mosaic"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -54,16 +55,16 @@ type mosaicFlags struct {
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.fps, "fps", 60, "output frame rate (TDW's usual target framerate is 60)")
 	fs.IntVar(&f.crf, "crf", 18, "H.264 quality of the img and albedo videos, 0-51, lower is better")
-	enumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")
+	flagvalue.EnumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
-	enumVar(fs, &f.timing, "timing", "auto", []string{"auto", "sidecar", "mtime", "none"}, "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
-	enumVar(fs, &f.fit, "fit", "", []string{"audio"}, "with no capture times: audio spreads the frames evenly over the audio's duration")
+	flagvalue.EnumVar(fs, &f.timing, "timing", "auto", []string{"auto", "sidecar", "mtime", "none"}, "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
+	flagvalue.EnumVar(fs, &f.fit, "fit", "", []string{"audio"}, "with no capture times: audio spreads the frames evenly over the audio's duration")
 	fs.BoolVar(&f.vfr, "vfr", false, "keep each frame's capture time (variable frame rate) instead of --fps slots; needs capture times")
 	fs.StringSliceVar(&f.passes, "passes", nil, "encode only these passes, e.g. img,id (default: all found)")
 	fs.StringSliceVar(&f.avatars, "avatars", nil, "encode only these avatars (sub-folders) (default: all)")
-	enumVar(fs, &f.gaps, "gaps", "hold", []string{"hold", "drop", "fail"}, "missing or bad frames: hold (repeat the previous frame), drop, or fail")
-	enumVar(fs, &f.onBad, "on-bad", "skip", []string{"skip", "fail"}, "a frame that fails validation: skip (then --gaps applies) or fail")
+	flagvalue.EnumVar(fs, &f.gaps, "gaps", "hold", []string{"hold", "drop", "fail"}, "missing or bad frames: hold (repeat the previous frame), drop, or fail")
+	flagvalue.EnumVar(fs, &f.onBad, "on-bad", "skip", []string{"skip", "fail"}, "a frame that fails validation: skip (then --gaps applies) or fail")
 	fs.BoolVar(&f.strict, "strict", false, "fail a stream on any gap or bad frame (--gaps fail --on-bad fail)")
 	fs.Int64Var(&f.maxGap, "max-gap", 600, "fail a stream whose frame numbers jump by more than `N` (a stray file far past the run); 0: no limit")
 	fs.StringVar(&f.maxPix, "max-pixels", "8192x8192", "refuse frames whose header claims more pixels than `WxH` (or a count; 0: no limit): image bombs")
@@ -72,7 +73,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
 	fs.BoolVar(&f.mosaic.on, "mosaic", false, "also write OUT/mosaic.mp4: every pass side by side, labelled, depth in metres, with the audio (plays in a browser)")
-	enumVar(fs, &f.mosaic.preview, "preview", "", []string{"webp", "gif"}, "also write OUT/preview.webp (or .gif: --preview gif), a few seconds of the mosaic sampled over the run, at most 480 px wide and 2 MB (implies --mosaic)")
+	flagvalue.EnumVar(fs, &f.mosaic.preview, "preview", "", []string{"webp", "gif"}, "also write OUT/preview.webp (or .gif: --preview gif), a few seconds of the mosaic sampled over the run, at most 480 px wide and 2 MB (implies --mosaic)")
 	fs.Lookup("preview").NoOptDefVal = "webp"
 	fs.IntVar(&f.mosaic.width, "mosaic-width", 1920, "the mosaic's width at most, in pixels (tiles are scaled down, never up)")
 	fs.StringVar(&f.mosaic.depthPlanes, "depth-planes", "0.1,100", "the depth camera's `NEAR,FAR` clipping planes in metres (TDW's defaults), to read _depth in metres")

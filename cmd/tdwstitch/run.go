@@ -9,12 +9,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/flagvalue"
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
@@ -118,6 +120,10 @@ func exitCode(err error) int {
 	}
 }
 
+// addTemplateFuncs registers cobra's template functions (a global map)
+// once, however many roots are made (tests make one per command line).
+var addTemplateFuncs sync.Once
+
 func newRootCmd(io ioStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tdwstitch",
@@ -138,11 +144,11 @@ func newRootCmd(io ioStreams) *cobra.Command {
 	root.SetErr(io.Err)
 	// --version (and -v) print what the version command does.
 	root.Version = report.Version()
-	cobra.AddTemplateFunc("versionText", func() string { return versionText("") })
+	addTemplateFuncs.Do(func() { cobra.AddTemplateFunc("versionText", func() string { return versionText("") }) })
 	root.SetVersionTemplate(`{{versionText}}`)
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io), newVersionCmd(io))
-	completeEnums(root)
+	flagvalue.CompleteEnums(root)
 	return root
 }
 
