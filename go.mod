@@ -5,6 +5,7 @@ go 1.26.8
 tool github.com/go-task/task/v3/cmd/task
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/google/flatbuffers v25.12.19-2026-02-06-03fffb2+incompatible
 	github.com/pebbe/zmq4 v1.4.0
 	github.com/schollz/progressbar/v3 v3.19.1

@@ -161,6 +161,7 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		// A run-level failure fails each stream not yet done.
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
+	opts.OnEvent(video.Planned(jobs, mosaicPlanned(prev, inputs[:len(streams)], job, rep.Legend, opts)))
 	causes, mosaicErr := encodeBeside(ctx, rep, prev, run, streams, inputs[:len(streams)], job, opts, func() []error {
 		return encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
 	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
 
 	"go.uber.org/goleak"
 
@@ -252,5 +253,42 @@ func TestEncodersBoundEveryEncode(t *testing.T) {
 	}
 	if started.Load() != 4 || unheld.Load() != 0 {
 		t.Fatalf("%d encoders started, %d of them without a slot; want 4, 0", started.Load(), unheld.Load())
+	}
+}
+
+// TestRunPlannedFirst: before its first stream starts, a run says what it
+// will encode (event.RunPlanned): the streams still to make, the mosaic
+// as one more, and their frames; streams kept up to date are not counted,
+// and a run with nothing to do plans nothing.
+func TestRunPlannedFirst(t *testing.T) {
+	run := testkit.SceneRun(t, 12, 32, 32, synth.Passes{Img: true, ID: true})
+	out := t.TempDir()
+	var mu sync.Mutex
+	var events []event.Event
+	record := func(e event.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind == event.RunPlanned || e.Kind == event.StreamStarted {
+			events = append(events, e)
+		}
+	}
+	encode := func(o Options) []event.Event {
+		events = nil
+		o.Tool, o.OnEvent = testkit.FFmpeg(t), record
+		if _, _, err := Encode(context.Background(), run, out, o); err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	got := encode(Options{Passes: []tdw.Pass{tdw.Img}, Mosaic: true})
+	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 12 {
+		t.Fatalf("img and mosaic: events %+v, want RunPlanned (2 streams, 12 frames) before both starts", got)
+	}
+	got = encode(Options{Mosaic: true}) // img kept; id new, so the mosaic is made again
+	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 12 {
+		t.Fatalf("img kept: events %+v, want RunPlanned (id and the mosaic, 12 frames) before both starts", got)
+	}
+	if got = encode(Options{Mosaic: true}); len(got) != 0 {
+		t.Fatalf("nothing to do: events %+v, want none", got)
 	}
 }

@@ -20,6 +20,12 @@ func mosaicInputs(inputs []string, opts Options, legend []report.LegendEntry) st
 	return mosaic.Inputs(inputs, fmt.Sprintf("width=%d planes=%v range=%v crf=%d legend=%v", opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF, legend))
 }
 
+// mosaicPlanned reports whether encodeBeside will make the run's mosaic
+// (asked for, and none up to date is kept).
+func mosaicPlanned(prev *report.Run, inputs []string, job runJob, legend []report.LegendEntry, opts Options) bool {
+	return opts.Mosaic && job.seg == nil && (opts.Force || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts, legend)) == nil)
+}
+
 // makeMosaic makes the run's mosaic (or keeps an up-to-date one) and says
 // it for the run's report. Asked for, it is part of the run: its failure
 // fails the run. audio is the run's (nil: none).

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/progress"
 	"github.com/tdwstitch/tdwstitch/pipeline/batch"
 	"github.com/tdwstitch/tdwstitch/pipeline/gallery"
 
@@ -29,7 +30,7 @@ type batchCmd struct {
 	shardFlag   string
 	mergeReport bool
 	withGallery bool
-	quiet       bool
+	progress    progress.Flags
 }
 
 func newBatchCmd(io ioStreams) *cobra.Command {
@@ -48,6 +49,17 @@ last shard to finish writes OUT_ROOT/tdwstitch-batch.json.
 
 Exit code: 1 if any run failed, else 3 if any is degraded, else 0 (130/143 when
 interrupted, 2 for a wrong command line).`,
+		Example: `  # Every run under a dataset (re-runs skip what is up to date)
+  tdwstitch batch ~/datasets/tdw_runs -o ~/datasets/tdw_videos
+
+  # What it would do, encoding nothing
+  tdwstitch batch ~/datasets/tdw_runs -o ~/datasets/tdw_videos --dry-run
+
+  # Shard 3 of 16 by hand (a Slurm job array sets it itself), and a gallery page
+  tdwstitch batch ~/datasets/tdw_runs -o ~/datasets/tdw_videos --shard 3/16 --gallery
+
+  # Rebuild the summary and the gallery from the shards' shares
+  tdwstitch batch --merge-reports ~/datasets/tdw_videos --gallery`,
 		Args: func(c *cobra.Command, args []string) error {
 			if b.mergeReport {
 				if len(args) != 1 {
@@ -64,16 +76,18 @@ interrupted, 2 for a wrong command line).`,
 			return b.run(c, io, args[0])
 		},
 	}
-	b.flags.register(c.Flags())
+	b.flags.register(c.Flags(), true)
 	c.Flags().StringVarP(&b.outRoot, "output", "o", "", "output `OUT_ROOT` (created if missing)")
 	c.Flags().StringArrayVar(&b.include, "include", nil, "encode only runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
 	c.Flags().StringArrayVar(&b.exclude, "exclude", nil, "skip runs whose path under ROOT (or last element) matches this `GLOB` (repeatable)")
 	c.Flags().BoolVar(&b.dryRun, "dry-run", false, "print the plan (runs, streams, what is up to date) and encode nothing")
 	c.Flags().StringVar(&b.shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
 	c.Flags().BoolVar(&b.mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
-	c.Flags().BoolVarP(&b.quiet, "quiet", "q", false, "print no progress, only failures and the summary")
+	b.progress.Register(c.Flags(), "only failures, degraded runs and the summary")
 	c.Flags().BoolVar(&b.withGallery, "gallery", false, "write OUT_ROOT/index.html: a card per run with poster, contact sheets, playable videos (with --merge-reports too)")
-	c.Flags().Lookup("jobs").Usage = "streams encoded at once over the whole batch (default: one per CPU, each encoder single-threaded)"
+	c.Flags().Lookup("audio").Usage = "audio `FILE` to mux into every run's img/albedo videos (default: the one audio file in each run's folder)"
+	c.Flags().Lookup("no-audio").Usage = "mux no audio, even when a run has some"
+	c.Flags().Lookup("jobs").Usage = "`N` streams encoded at once over the whole batch (default: one per CPU, each encoder using one thread)"
 	return c
 }
 
@@ -113,12 +127,11 @@ func (b *batchCmd) run(c *cobra.Command, io ioStreams, root string) error {
 	if bo.Shard, err = resolveShard(b.shardFlag); err != nil {
 		return err
 	}
-	prog := newProgress(io, b.quiet)
-	prog.batch = true
-	prog.heartbeat(opts.StallTimeout)
-	bo.OnEvent = prog.event
+	prog := progress.New(io.Err, b.progress.Mode(io.Terminal), true)
+	prog.Heartbeat(opts.StallTimeout)
+	bo.OnEvent = prog.Event
 	br, err := batch.Run(c.Context(), root, b.outRoot, bo)
-	prog.close()
+	prog.Close()
 	if b.dryRun {
 		printPlan(io, br)
 		return err
@@ -185,7 +198,7 @@ func printPlan(io ioStreams, br *report.Batch) {
 // failure and problem, since those are what a morning reader needs.
 // prog, when the runs were encoded here, says their failures with flag
 // advice (a merge has only the shards' words).
-func printBatchSummary(io ioStreams, br *report.Batch, prog *progress) {
+func printBatchSummary(io ioStreams, br *report.Batch, prog *progress.Display) {
 	w := io.Err
 	shard := ""
 	if br.Shard != nil {
@@ -196,7 +209,7 @@ func printBatchSummary(io ioStreams, br *report.Batch, prog *progress) {
 	for _, f := range br.Failures {
 		msg := f.Error
 		if prog != nil {
-			msg = prog.failure(f.Run, f.Error)
+			msg = prog.Failure(f.Run, f.Error)
 		}
 		fmt.Fprintf(w, "FAILED %s: %s\n", f.Run, msg)
 	}

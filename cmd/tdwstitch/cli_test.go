@@ -263,15 +263,22 @@ func TestUnreadableAudio(t *testing.T) {
 func TestQuietAndPlainProgress(t *testing.T) {
 	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	code, stdout, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id")
-	if code != 0 || !strings.Contains(stderr, "a/id: started, 10 frames") || !strings.Contains(stderr, "a/id: ok ") {
+	if code != 0 || !strings.Contains(stderr, "encoding 1 stream, 10 frames") || !strings.Contains(stderr, "a/id: started, 10 frames") {
 		t.Fatalf("plain progress: exit %d, stderr %q", code, stderr)
 	}
-	if strings.Contains(stderr, "\r") {
-		t.Fatalf("plain progress redraws a bar when stderr is not a terminal: %q", stderr)
+	if strings.Contains(stderr, "\r") || strings.Contains(stderr, "id.mkv") || strings.Count(stdout, "id.mkv") != 1 {
+		t.Fatalf("plain progress: want no bar and the output named once, on stdout:\nstderr %q\nstdout %q", stderr, stdout)
 	}
-	code, stdout, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id", "-q")
-	if code != 0 || stderr != "" || !strings.Contains(stdout, "report: ") {
-		t.Fatalf("--quiet: exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	for _, quiet := range [][]string{{"-q"}, {"--progress", "none"}} {
+		code, stdout, stderr = cli(t, append([]string{"encode", runDir, "-o", t.TempDir(), "--passes", "id"}, quiet...)...)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "report: ") {
+			t.Fatalf("%v: exit %d, stderr %q, stdout %q", quiet, code, stderr, stdout)
+		}
+	}
+	// --progress bar draws one where auto would not (stderr is no terminal here).
+	code, _, stderr = cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id", "--progress", "bar")
+	if code != 0 || !strings.Contains(stderr, "\r") || !strings.Contains(stderr, "streams 0/1: a/id") {
+		t.Fatalf("--progress bar: exit %d, stderr %q", code, stderr)
 	}
 }
 

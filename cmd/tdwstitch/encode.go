@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/progress"
 	"github.com/tdwstitch/tdwstitch/report"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ func newEncodeCmd(io ioStreams) *cobra.Command {
 		flags  jobFlags
 		outDir string
 		force  bool
-		quiet  bool
+		prog   progress.Flags
 	)
 	c := &cobra.Command{
 		Use:   "encode RUN_DIR -o OUT_DIR",
@@ -32,6 +33,17 @@ An output is kept while the report's fingerprint of its frames, audio, timing
 sidecar and options still matches; otherwise it is made again and replaced
 (only by a verified new file). --force redoes every selected stream.
 ` + exitCodesHelp,
+		Example: `  # ImageCapture saved ~/tdw_output/run1/a/img_0000.jpg, id_0000.png, depth_0000.png, ...
+  tdwstitch encode ~/tdw_output/run1 -o ~/videos/run1
+
+  # With the audio recorded beside it; every pass side by side; a preview to glance at
+  tdwstitch encode ~/tdw_output/run1 -o ~/videos/run1 --audio ~/tdw_output/run1/audio.wav --mosaic --preview
+
+  # Only avatar a's _img and _id passes, captured at 30 FPS
+  tdwstitch encode ~/tdw_output/run1 -o ~/videos/run1 --avatars a --passes img,id --fps 30
+
+  # In a script: no progress, and fail on any missing or broken frame
+  tdwstitch encode ~/tdw_output/run1 -o ~/videos/run1 -q --strict || echo "run1: exit $?"`,
 		Args: oneDir("RUN_DIR"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if outDir == "" {
@@ -42,23 +54,23 @@ sidecar and options still matches; otherwise it is made again and replaced
 				return err
 			}
 			opts.Force = force
-			prog := newProgress(io, quiet)
-			prog.heartbeat(opts.StallTimeout)
-			opts.OnEvent = prog.event
+			show := progress.New(io.Err, prog.Mode(io.Terminal), false)
+			show.Heartbeat(opts.StallTimeout)
+			opts.OnEvent = show.Event
 			rep, reportPath, err := pipeline.Encode(c.Context(), args[0], outDir, opts)
-			prog.close()
+			show.Close()
 			printStreams(io, rep, outDir)
-			prog.sayWarnings()
+			show.SayWarnings()
 			if reportPath != "" {
 				fmt.Fprintf(io.Out, "report: %s\n", reportPath)
 			}
 			return err
 		},
 	}
-	flags.register(c.Flags())
+	flags.register(c.Flags(), true)
 	c.Flags().StringVarP(&outDir, "output", "o", "", "output `OUT_DIR` (created if missing)")
 	c.Flags().BoolVar(&force, "force", false, "encode every selected stream again, even when its output is up to date")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress")
+	prog.Register(c.Flags(), "only failures, warnings and the results")
 	return c
 }
 

@@ -52,37 +52,55 @@ type mosaicFlags struct {
 	depthRange  string
 }
 
-func (f *jobFlags) register(fs *pflag.FlagSet) {
-	fs.Float64Var(&f.fps, "fps", 60, "output frame rate (TDW's usual target framerate is 60)")
-	fs.IntVar(&f.crf, "crf", 18, "H.264 quality of the img and albedo videos, 0-51, lower is better")
-	flagvalue.EnumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")
+// register adds the flags that say which frames are read, how they are
+// placed in time and checked (every command), and with encodes those of
+// the encoding itself (not probe's). Each is filed under a help group.
+func (f *jobFlags) register(fs *pflag.FlagSet, encodes bool) {
+	fs.Float64Var(&f.fps, "fps", 60, "output frame rate, `FPS` (TDW's usual target framerate is 60)")
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
 	flagvalue.EnumVar(fs, &f.timing, "timing", "auto", []string{"auto", "sidecar", "mtime", "none"}, "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
 	flagvalue.EnumVar(fs, &f.fit, "fit", "", []string{"audio"}, "with no capture times: audio spreads the frames evenly over the audio's duration")
 	fs.BoolVar(&f.vfr, "vfr", false, "keep each frame's capture time (variable frame rate) instead of --fps slots; needs capture times")
-	fs.StringSliceVar(&f.passes, "passes", nil, "encode only these passes, e.g. img,id (default: all found)")
-	fs.StringSliceVar(&f.avatars, "avatars", nil, "encode only these avatars (sub-folders) (default: all)")
+	fs.StringSliceVar(&f.passes, "passes", nil, "only these `PASSES`, e.g. img,id (default: all found)")
+	fs.StringSliceVar(&f.avatars, "avatars", nil, "only these `AVATARS`: the run's sub-folders, e.g. a,b (default: all)")
+	flagvalue.Group(fs, "Frames, audio and timing", "fps", "audio", "no-audio", "timing", "fit", "vfr", "passes", "avatars")
+
 	flagvalue.EnumVar(fs, &f.gaps, "gaps", "hold", []string{"hold", "drop", "fail"}, "missing or bad frames: hold (repeat the previous frame), drop, or fail")
 	flagvalue.EnumVar(fs, &f.onBad, "on-bad", "skip", []string{"skip", "fail"}, "a frame that fails validation: skip (then --gaps applies) or fail")
 	fs.BoolVar(&f.strict, "strict", false, "fail a stream on any gap or bad frame (--gaps fail --on-bad fail)")
 	fs.Int64Var(&f.maxGap, "max-gap", 600, "fail a stream whose frame numbers jump by more than `N` (a stray file far past the run); 0: no limit")
 	fs.StringVar(&f.maxPix, "max-pixels", "8192x8192", "refuse frames whose header claims more pixels than `WxH` (or a count; 0: no limit): image bombs")
-	fs.DurationVar(&f.stall, "stall-timeout", 5*time.Minute, "kill an encode whose input and output have not moved for this long (a stopped ffmpeg, a hung disk); 0: never")
-	fs.IntVar(&f.jobs, "jobs", 0, "streams encoded at once (default: half the CPUs)")
 	fs.BoolVar(&f.deep, "deep-check", false, "decode every frame's pixels while validating, not just its structure")
+	flagvalue.Group(fs, "Missing and damaged frames", "gaps", "on-bad", "strict", "max-gap", "max-pixels", "deep-check")
+
+	fs.IntVar(&f.jobs, "jobs", 0, "`N` streams checked at once (default: half the CPUs)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
+	flagvalue.Group(fs, "Encoding", "jobs", "ffmpeg")
+	if !encodes {
+		return
+	}
+	fs.Lookup("jobs").Usage = "`N` streams encoded at once (default: half the CPUs, each encoder using several threads)"
+	fs.IntVar(&f.crf, "crf", 18, "H.264 quality `CRF` of the img and albedo videos, 0-51, lower is better")
+	flagvalue.EnumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")
+	fs.DurationVar(&f.stall, "stall-timeout", 5*time.Minute, "kill an encode whose input and output have not moved for this `DURATION`, e.g. 10m (a stopped ffmpeg, a hung disk); 0: never")
+	flagvalue.Group(fs, "Encoding", "crf", "preset", "stall-timeout")
+
 	fs.BoolVar(&f.mosaic.on, "mosaic", false, "also write OUT/mosaic.mp4: every pass side by side, labelled, depth in metres, with the audio (plays in a browser)")
 	flagvalue.EnumVar(fs, &f.mosaic.preview, "preview", "", []string{"webp", "gif"}, "also write OUT/preview.webp (or .gif: --preview gif), a few seconds of the mosaic sampled over the run, at most 480 px wide and 2 MB (implies --mosaic)")
 	fs.Lookup("preview").NoOptDefVal = "webp"
-	fs.IntVar(&f.mosaic.width, "mosaic-width", 1920, "the mosaic's width at most, in pixels (tiles are scaled down, never up)")
+	fs.IntVar(&f.mosaic.width, "mosaic-width", 1920, "the mosaic's width at most, `PIXELS` (tiles are scaled down, never up)")
 	fs.StringVar(&f.mosaic.depthPlanes, "depth-planes", "0.1,100", "the depth camera's `NEAR,FAR` clipping planes in metres (TDW's defaults), to read _depth in metres")
 	fs.StringVar(&f.mosaic.depthRange, "depth-range", "", "metres the mosaic's depth colours span, `MIN,MAX` (default: the 1st-99th percentile of a sample of frames)")
+	flagvalue.Group(fs, "Mosaic and preview", "mosaic", "preview", "mosaic-width", "depth-planes", "depth-range")
 }
 
 // apply sets the mosaic's options from the flags.
 func (m mosaicFlags) apply(o *pipeline.Options) error {
 	o.Mosaic, o.MosaicWidth, o.Preview = m.on, m.width, m.preview
+	if m.depthPlanes == "" {
+		return nil // probe: no mosaic flags
+	}
 	near, far, err := parsePair(m.depthPlanes)
 	if err != nil {
 		return usageErrorf("--depth-planes %q: %v", m.depthPlanes, err)

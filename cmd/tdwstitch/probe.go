@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/advice"
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/progress"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
 
@@ -31,6 +32,11 @@ and each stream's verdict (planned, degraded, failed) with encode's rules.
 
 Exit code: 0 if encode would write every stream clean, 3 if some would be
 degraded, 1 if some would fail, 2 for a wrong command line.`,
+		Example: `  # What encode would make of a run, encoding nothing
+  tdwstitch probe ~/tdw_output/run1
+
+  # The plan as JSON (the report's schema), e.g. each stream's verdict
+  tdwstitch probe ~/tdw_output/run1 --json | jq -r '.streams[] | "\(.id) \(.status)"'`,
 		Args: oneDir("RUN_DIR"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts, err := flags.options(c.Flags())
@@ -57,7 +63,7 @@ degraded, 1 if some would fail, 2 for a wrong command line.`,
 			return verdict(rep)
 		},
 	}
-	flags.register(c.Flags())
+	flags.register(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (the report's schema, status \"planned\")")
 	return c
 }
@@ -105,11 +111,13 @@ func printProbe(io ioStreams, rep *report.Run, said *probeSaid) {
 		printTiming(w, s)
 	}
 	if rep.FileTimes != "" {
-		use := ""
+		// No capture times: say how frames are placed, then what file
+		// times could do, as a note rather than an error.
+		note := "file times cannot stand in for capture times: " + strings.TrimPrefix(rep.FileTimes, "not usable as capture times: ")
 		if strings.HasPrefix(rep.FileTimes, "usable") {
-			use = " (--timing mtime uses them)"
+			note = "file times are " + rep.FileTimes + " (--timing mtime uses them)"
 		}
-		fmt.Fprintf(w, "timing: none (frames 1/fps apart); file times: %s%s\n", rep.FileTimes, use)
+		fmt.Fprintf(w, "timing: frames placed by number, 1/fps apart (no timing.csv); %s\n", note)
 	}
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)
@@ -138,17 +146,17 @@ func printProblems(w io.Writer, s *report.Stream, failure error) {
 		held = " (held by the previous frame unless --gaps drop)"
 	}
 	for _, g := range s.Gaps {
-		if lines++; lines <= problemLines {
+		if lines++; lines <= progress.ProblemLines {
 			fmt.Fprintf(w, "gap in %s: frames %d-%d missing%s\n", s.ID, g.From, g.To, held)
 		}
 	}
 	for _, b := range s.BadFrames {
-		if lines++; lines <= problemLines {
+		if lines++; lines <= progress.ProblemLines {
 			fmt.Fprintf(w, "bad frame %s: %s\n", b.Path, b.Reason)
 		}
 	}
-	if lines > problemLines {
-		fmt.Fprintf(w, "%s: ... and %d more gaps or bad frames (probe --json lists them all)\n", s.ID, lines-problemLines)
+	if lines > progress.ProblemLines {
+		fmt.Fprintf(w, "%s: ... and %d more gaps or bad frames (probe --json lists them all)\n", s.ID, lines-progress.ProblemLines)
 	}
 }
 

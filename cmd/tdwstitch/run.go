@@ -65,7 +65,7 @@ func usageErrorf(format string, a ...any) error {
 type ioStreams struct {
 	Out      io.Writer
 	Err      io.Writer
-	Terminal bool // stderr is a terminal: draw progress bars
+	Terminal bool // stderr can redraw a progress bar (canRedraw)
 }
 
 // runMain turns SIGINT and SIGTERM into one cancel of the root context,
@@ -81,7 +81,13 @@ func runMain() int {
 		cancel(&signalError{sig})
 		signal.Stop(sigs) // the next one takes its default action
 	}()
-	return run(ctx, os.Args[1:], ioStreams{Out: os.Stdout, Err: os.Stderr, Terminal: term.IsTerminal(int(os.Stderr.Fd()))})
+	return run(ctx, os.Args[1:], ioStreams{Out: os.Stdout, Err: os.Stderr, Terminal: canRedraw()})
+}
+
+// canRedraw reports whether stderr is a terminal that can redraw a bar in
+// place: not a file or pipe, and not TERM=dumb (Emacs shells, some CI).
+func canRedraw() bool {
+	return term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("TERM") != "dumb"
 }
 
 // run executes one command line and returns its exit code.
@@ -138,18 +144,36 @@ func newRootCmd(io ioStreams) *cobra.Command {
 			}
 			return nil
 		},
+		Example: `  tdwstitch encode ~/tdw_output/run1 -o ~/videos/run1 --mosaic
+  tdwstitch probe ~/tdw_output/run1
+  tdwstitch batch ~/datasets/tdw_runs -o ~/datasets/tdw_videos
+  tdwstitch serve -o ~/videos/live`,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
 	// --version (and -v) print what the version command does.
 	root.Version = report.Version()
-	addTemplateFuncs.Do(func() { cobra.AddTemplateFunc("versionText", func() string { return versionText("") }) })
+	addTemplateFuncs.Do(func() {
+		cobra.AddTemplateFunc("versionText", func() string { return versionText("") })
+		cobra.AddTemplateFunc("flagGroups", flagvalue.Usages)
+	})
 	root.SetVersionTemplate(`{{versionText}}`)
+	root.SetUsageTemplate(groupedUsage(root.UsageTemplate()))
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newEncodeCmd(io), newProbeCmd(io), newBatchCmd(io), newServeCmd(io), newAddonCmd(io), newVersionCmd(io))
 	flagvalue.CompleteEnums(root)
 	return root
+}
+
+// groupedUsage is cobra's usage template with the flags listed in their
+// help groups (flagvalue.Group) instead of one alphabetical block.
+func groupedUsage(tmpl string) string {
+	const flat = "\n\nFlags:\n{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}"
+	if !strings.Contains(tmpl, flat) {
+		panic("cobra's usage template changed: flags are no longer grouped") // TestHelpGroups fails first
+	}
+	return strings.Replace(tmpl, flat, "{{flagGroups .LocalFlags}}", 1)
 }
 
 // oneDir is a cobra.Args check: exactly one argument naming a folder.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/flagvalue"
+	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/progress"
 	"github.com/tdwstitch/tdwstitch/pipeline/live"
 
 	"github.com/spf13/cobra"
@@ -23,7 +25,8 @@ type serveCmd struct {
 	maxPartMB, maxMessageMB int64
 	spoolMaxMB, chunkMB     int64
 	queueMB                 int64
-	recover, quiet          bool
+	recover                 bool
+	progress                progress.Flags
 }
 
 func newServeCmd(io ioStreams) *cobra.Command {
@@ -42,6 +45,17 @@ start (or with --recover).
 Exit code, once stopped: 1 if any run it encoded failed, else 3 if any is degraded,
 else 130 after SIGINT and 143 after SIGTERM (0 for --recover). After a signal no new
 work starts: runs not yet encoded stay spooled for the next start or --recover.`,
+		Example: `  # Wait for frames from controllers on this machine (see: tdwstitch addon)
+  tdwstitch serve -o ~/videos/live
+
+  # Let controllers wait until their run is received (the add-on's ack=)
+  tdwstitch serve -o ~/videos/live --ack tcp://127.0.0.1:5557
+
+  # From controllers on other machines
+  tdwstitch serve -o ~/videos/live --listen tcp://0.0.0.0:5556 --any-interface
+
+  # Finish the runs a killed serve left, then exit
+  tdwstitch serve -o ~/videos/live --recover`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if s.outDir == "" {
@@ -62,42 +76,45 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 			return s.serve(c, io)
 		},
 	}
-	s.flags.register(c.Flags())
 	s.register(c.Flags())
-	c.Flags().Lookup("jobs").Usage = "streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: half the CPUs)"
+	s.flags.register(c.Flags(), true)
+	c.Flags().Lookup("jobs").Usage = "`N` streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: half the CPUs, each encoder using several threads)"
+	c.Flags().Lookup("audio").Usage = "audio `FILE` to mux into every run's img/albedo videos when its begin message names none"
+	c.Flags().Lookup("no-audio").Usage = "mux no audio, even when a begin message names some"
 	return c
 }
 
 // register adds serve's own flags.
 func (s *serveCmd) register(f *pflag.FlagSet) {
 	f.StringVarP(&s.outDir, "output", "o", "", "output `OUT_DIR`: one folder per run")
-	f.StringVar(&s.so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket here (tcp:// or ipc://)")
-	f.StringVar(&s.so.Source.Connect, "connect", "", "connect to a binding PUSH socket instead of listening")
-	f.StringVar(&s.so.Ack, "ack", "", "also bind a socket here that answers a controller's REQ {\"run\": NAME} once that run has ended (requests in any order), so it can wait before exiting (the add-on's ack=)")
+	f.StringVar(&s.so.Source.Listen, "listen", "tcp://127.0.0.1:5556", "bind the PULL socket at `ADDR` (tcp:// or ipc://)")
+	f.StringVar(&s.so.Source.Connect, "connect", "", "connect to a binding PUSH socket at `ADDR` instead of listening")
+	f.StringVar(&s.so.Ack, "ack", "", "also bind a socket at `ADDR` that answers a controller's REQ {\"run\": NAME} once that run has ended (requests in any order), so it can wait before exiting (the add-on's ack=)")
 	f.BoolVar(&s.anyIface, "any-interface", false, "allow --listen on a non-loopback address")
-	f.DurationVar(&s.so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this long (its report says idle)")
-	f.Int64Var(&s.maxPartMB, "max-part-mb", 64, "largest message part accepted, MiB (a bigger announcement disconnects the peer before allocating)")
-	f.Int64Var(&s.maxMessageMB, "max-message-mb", 256, "largest whole message accepted, MiB (bigger ones are dropped part by part and counted)")
-	f.IntVar(&s.so.Source.MaxParts, "max-parts", 256, "most parts in one message (a TDW response has one per output-data type, plus the frame number)")
-	f.IntVar(&s.so.Source.HWM, "hwm", 64, "messages libzmq may queue in memory")
-	f.IntVar(&s.so.Source.MaxPeers, "max-peers", 8, "most controllers connected at once to --listen (more are closed unread): memory for parts still arriving stays under max-peers x max-part-mb")
-	f.IntVar(&s.so.MaxStreams, "max-streams", 64, "(avatar, pass) streams allowed in one run")
-	f.Int64Var(&s.queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, MiB; the sender blocks only when it is full")
-	f.Int64Var(&s.spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, MiB (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
-	f.Int64Var(&s.chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled MiB while it arrives (default: an eighth of --spool-max-mb)")
-	f.BoolVarP(&s.quiet, "quiet", "q", false, "print only failures and rejected messages, not each run and chunk")
+	f.DurationVar(&s.so.Idle, "idle", 30*time.Second, "end a run when no message arrived for this `DURATION` (its report says idle)")
+	f.Int64Var(&s.maxPartMB, "max-part-mb", 64, "largest message part accepted, `MiB` (a bigger announcement disconnects the peer before allocating)")
+	f.Int64Var(&s.maxMessageMB, "max-message-mb", 256, "largest whole message accepted, `MiB` (bigger ones are dropped part by part and counted)")
+	f.IntVar(&s.so.Source.MaxParts, "max-parts", 256, "most parts in one message, `N` (a TDW response has one per output-data type, plus the frame number)")
+	f.IntVar(&s.so.Source.HWM, "hwm", 64, "`N` messages libzmq may queue in memory")
+	f.IntVar(&s.so.Source.MaxPeers, "max-peers", 8, "`N` controllers at most connected at once to --listen (more are closed unread): memory for parts still arriving stays under max-peers x max-part-mb")
+	f.IntVar(&s.so.MaxStreams, "max-streams", 64, "`N` (avatar, pass) streams at most in one run")
+	f.Int64Var(&s.queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, `MiB`; the sender blocks only when it is full")
+	f.Int64Var(&s.spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, `MiB` (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
+	f.Int64Var(&s.chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled `MiB` while it arrives (default: an eighth of --spool-max-mb)")
+	flagvalue.Group(f, "Socket", "listen", "connect", "ack", "any-interface", "idle", "hwm", "max-peers")
+	flagvalue.Group(f, "Limits", "max-part-mb", "max-message-mb", "max-parts", "max-streams", "queue-mb", "spool-max-mb", "chunk-mb")
+	s.progress.Register(f, "only failures and rejected messages, not each run and chunk")
 	f.BoolVar(&s.recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 }
 
 // recoverRuns is serve --recover.
 func (s *serveCmd) recoverRuns(c *cobra.Command, io ioStreams) error {
 	opts := s.so.Options
-	prog := newProgress(io, s.quiet)
-	prog.batch = true
-	prog.heartbeat(opts.StallTimeout)
-	opts.OnEvent = prog.event
+	prog := progress.New(io.Err, s.progress.Mode(io.Terminal), true)
+	prog.Heartbeat(opts.StallTimeout)
+	opts.OnEvent = prog.Event
 	err := live.Recover(c.Context(), s.outDir, opts)
-	prog.close()
+	prog.Close()
 	return outcomeError(err)
 }
 
@@ -121,12 +138,11 @@ func (s *serveCmd) serve(c *cobra.Command, io ioStreams) error {
 	if s.spoolMaxMB == 0 {
 		so.SpoolMax = -1 // no cap
 	}
-	prog := newProgress(io, s.quiet)
-	prog.batch = true
-	prog.heartbeat(so.StallTimeout)
-	so.OnEvent = prog.event
+	prog := progress.New(io.Err, s.progress.Mode(io.Terminal), true)
+	prog.Heartbeat(so.StallTimeout)
+	so.OnEvent = prog.Event
 	err := live.Serve(c.Context(), s.outDir, so)
-	prog.close()
+	prog.Close()
 	return outcomeError(err)
 }
 

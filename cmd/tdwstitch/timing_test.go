@@ -112,7 +112,7 @@ func TestTimingFlags(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "--timing mtime: file modification times span 0.009 s where 10 frames at 60 fps take 0.15 s: the files were copied") || len(leftovers(t, out)) != 0 {
 		t.Errorf("--timing mtime on a copied run: exit %d, stderr %q", code, stderr)
 	}
-	if _, stdout, _ := cli(t, "probe", copied); !strings.Contains(stdout, "file times: not usable as capture times: file modification times span 0.009 s") {
+	if _, stdout, _ := cli(t, "probe", copied); !strings.Contains(stdout, "timing: frames placed by number, 1/fps apart (no timing.csv); file times cannot stand in for capture times: file modification times span 0.009 s") {
 		t.Errorf("probe on a copied run:\n%s", stdout)
 	}
 	if code, _, stderr := cli(t, "encode", dir, "-o", t.TempDir(), "--timing", "sometimes"); code != 2 || !strings.Contains(stderr, "auto, sidecar, mtime, none") {

@@ -43,18 +43,23 @@ const (
 	// Warning: the run goes on without something (Err says what; the run's
 	// report keeps the text).
 	Warning
+	// RunPlanned: a run will encode Streams streams (its mosaic counts as
+	// one) of Total frames in all, said before the first starts, so that a
+	// display knows the whole job's length from the start.
+	RunPlanned
 )
 
 // Event is one step of a job, for progress displays and logs. The library
 // never prints; the command renders events.
 type Event struct {
-	Kind   Kind
-	Run    string // in a batch, the run's path relative to the root
-	Stream string // stream ID, e.g. "a/img"
-	Done   int
-	Total  int
-	Path   string
-	Status report.Status
-	Output string
-	Err    error
+	Kind    Kind
+	Run     string // in a batch, the run's path relative to the root
+	Stream  string // stream ID, e.g. "a/img"
+	Done    int
+	Total   int
+	Streams int // RunPlanned: how many streams
+	Path    string
+	Status  report.Status
+	Output  string
+	Err     error
 }

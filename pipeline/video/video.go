@@ -93,6 +93,23 @@ func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error)
 	return sr, failure
 }
 
+// Planned is the event that says what a run will encode before the first
+// stream starts: the streams with a job (nil: done already), plus one for a
+// mosaic when withMosaic, and their frames.
+func Planned(jobs []*Job, withMosaic bool) event.Event {
+	e := event.Event{Kind: event.RunPlanned}
+	for _, j := range jobs {
+		if j != nil {
+			e.Streams++
+			e.Total += len(j.Bounded.Stream.Frames)
+		}
+	}
+	if withMosaic {
+		e.Streams++
+	}
+	return e
+}
+
 // MarkStale notes in a failed stream's report that the file at its output
 // path is an earlier encode's, left in place.
 func MarkStale(sr *report.Stream, final string) {
