@@ -134,9 +134,8 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 	}
 	force := opts.Force || job.seg != nil
 	inputs, todo := keepUpToDate(rep, prev, run, streams, job.out, force, opts)
-	mosaicDone := !opts.Mosaic || job.seg != nil || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts, rep.Legend)) != nil &&
-		(opts.Preview == "" || mosaic.PreviewKept(prev, job.out, opts.Preview))
-	if todo == 0 && mosaicDone && prev != nil && len(rep.Streams) == len(prev.Streams) {
+	v := planViews(prev, inputs, job, rep.Legend, opts)
+	if todo == 0 && !v.mosaic && !v.preview && prev != nil && len(rep.Streams) == len(prev.Streams) {
 		rep.Mosaic, rep.Preview = mosaic.KeptView(prev.Mosaic, opts.Mosaic, job.out), mosaic.KeptView(prev.Preview, opts.Preview != "", job.out)
 		settle(rep)
 		if rep.Status == prev.Status || rep.Status == report.Skipped && prev.Status == report.OK {
@@ -161,8 +160,9 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		// A run-level failure fails each stream not yet done.
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
-	opts.OnEvent(video.Planned(jobs, mosaicPlanned(prev, inputs[:len(streams)], job, rep.Legend, opts)))
-	causes, mosaicErr := encodeBeside(ctx, rep, prev, run, streams, inputs[:len(streams)], job, opts, func() []error {
+	v = planViews(prev, inputs[:len(streams)], job, rep.Legend, opts)
+	opts.OnEvent(v.plan(video.Planned(jobs), streams))
+	causes, mosaicErr := encodeBeside(ctx, rep, prev, v, run, streams, job, opts, func() []error {
 		return encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
 	})
 	err = settle(rep, causes...)

@@ -258,7 +258,7 @@ func TestEncodersBoundEveryEncode(t *testing.T) {
 
 // TestRunPlannedFirst: before its first stream starts, a run says what it
 // will encode (event.RunPlanned): the streams still to make, the mosaic
-// as one more, and their frames; streams kept up to date are not counted,
+// and the preview as one more each, and their frames (the mosaic's too); streams kept up to date are not counted,
 // and a run with nothing to do plans nothing.
 func TestRunPlannedFirst(t *testing.T) {
 	run := testkit.SceneRun(t, 12, 32, 32, synth.Passes{Img: true, ID: true})
@@ -281,14 +281,18 @@ func TestRunPlannedFirst(t *testing.T) {
 		return events
 	}
 	got := encode(Options{Passes: []tdw.Pass{tdw.Img}, Mosaic: true})
-	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 12 {
-		t.Fatalf("img and mosaic: events %+v, want RunPlanned (2 streams, 12 frames) before both starts", got)
+	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 24 {
+		t.Fatalf("img and mosaic: events %+v, want RunPlanned (2 streams, 12+12 frames) before both starts", got)
 	}
 	got = encode(Options{Mosaic: true}) // img kept; id new, so the mosaic is made again
-	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 12 {
-		t.Fatalf("img kept: events %+v, want RunPlanned (id and the mosaic, 12 frames) before both starts", got)
+	if len(got) != 3 || got[0].Kind != event.RunPlanned || got[0].Streams != 2 || got[0].Total != 24 {
+		t.Fatalf("img kept: events %+v, want RunPlanned (id and the mosaic, 12+12 frames) before both starts", got)
 	}
-	if got = encode(Options{Mosaic: true}); len(got) != 0 {
+	got = encode(Options{Mosaic: true, Preview: "webp"}) // only the preview to make
+	if len(got) != 2 || got[0].Kind != event.RunPlanned || got[0].Streams != 1 || got[0].Total != 0 || got[1].Stream != "preview" {
+		t.Fatalf("preview only: events %+v, want RunPlanned (1 stream, no frames), then the preview's start", got)
+	}
+	if got = encode(Options{Mosaic: true, Preview: "webp"}); len(got) != 0 {
 		t.Fatalf("nothing to do: events %+v, want none", got)
 	}
 }

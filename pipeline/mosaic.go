@@ -20,49 +20,100 @@ func mosaicInputs(inputs []string, opts Options, legend []report.LegendEntry) st
 	return mosaic.Inputs(inputs, fmt.Sprintf("width=%d planes=%v range=%v crf=%d legend=%v", opts.MosaicWidth, opts.DepthPlanes, opts.DepthRange, opts.CRF, legend))
 }
 
-// mosaicPlanned reports whether encodeBeside will make the run's mosaic
-// (asked for, and none up to date is kept).
-func mosaicPlanned(prev *report.Run, inputs []string, job runJob, legend []report.LegendEntry, opts Options) bool {
-	return opts.Mosaic && job.seg == nil && (opts.Force || mosaic.Kept(prev, job.out, mosaicInputs(inputs, opts, legend)) == nil)
+// views is what a run's mosaic and preview need, decided once per look
+// at the output folder (before its lock, to see whether the run has
+// anything to do, and again under it): what is made, what is kept.
+type views struct {
+	key             string         // what the mosaic is made from (mosaicInputs)
+	kept            *report.Stream // the up-to-date mosaic on disk, kept
+	mosaic, preview bool           // to make
 }
 
-// makeMosaic makes the run's mosaic (or keeps an up-to-date one) and says
-// it for the run's report. Asked for, it is part of the run: its failure
-// fails the run. audio is the run's (nil: none).
-func makeMosaic(ctx context.Context, prev *report.Run, audio *report.Audio, legend []report.LegendEntry, run *discover.Run, streams []*discover.Stream, inputs []string, outDir string, opts Options) (m, preview *report.Stream, err error) {
-	key := mosaicInputs(inputs, opts, legend)
-	if kept := mosaic.Kept(prev, outDir, key); kept != nil && !opts.Force {
-		m = mosaic.KeptView(kept, true, outDir)
-		if opts.Preview != "" && mosaic.PreviewKept(prev, outDir, opts.Preview) {
+func planViews(prev *report.Run, inputs []string, job runJob, legend []report.LegendEntry, opts Options) views {
+	v := views{key: mosaicInputs(inputs, opts, legend)}
+	if !opts.Mosaic || job.seg != nil {
+		return v
+	}
+	if kept := mosaic.Kept(prev, job.out, v.key); kept != nil && !opts.Force {
+		v.kept = mosaic.KeptView(kept, true, job.out)
+		v.preview = opts.Preview != "" && !mosaic.PreviewKept(prev, job.out, opts.Preview)
+		return v
+	}
+	v.mosaic, v.preview = true, opts.Preview != ""
+	return v
+}
+
+// plan adds the views to be made to the run's plan: the mosaic with its
+// frames (the longest stream's: its grid is the streams' frame numbers)
+// and the preview, each one more stream.
+func (v views) plan(e event.Event, streams []*discover.Stream) event.Event {
+	if v.mosaic {
+		e.Streams++
+		e.Total += mosaicFrames(streams)
+	}
+	if v.preview {
+		e.Streams++
+	}
+	return e
+}
+
+// mosaicFrames is how many frames the mosaic of streams is planned to
+// compose (its grid may add a frame number one stream lacks).
+func mosaicFrames(streams []*discover.Stream) (n int) {
+	for _, s := range streams {
+		n = max(n, len(s.Frames))
+	}
+	return n
+}
+
+// makeMosaic makes the run's mosaic and preview as v says (or keeps them)
+// and says them for the run's report. Asked for, they are part of the run:
+// their failure fails the run. audio is the run's (nil: none).
+func makeMosaic(ctx context.Context, v views, prev *report.Run, audio *report.Audio, legend []report.LegendEntry, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (m, preview *report.Stream, err error) {
+	m = v.kept
+	if v.mosaic {
+		if m, err = encodeMosaic(ctx, v.key, audio, legend, run, streams, outDir, opts); err != nil {
+			return m, nil, err
+		}
+	}
+	if !v.preview {
+		if opts.Preview != "" { // kept, as the previous report lists it
 			return m, mosaic.KeptView(prev.Preview, true, outDir), nil
 		}
-		preview, err = mosaic.MakePreview(ctx, m, outDir, opts.Preview, opts.mosaic())
-		return m, preview, err
+		return m, nil, nil
 	}
+	emit := func(e event.Event) { e.Stream = "preview"; opts.OnEvent(e) }
+	emit(event.Event{Kind: event.StreamStarted})
+	preview, err = mosaic.MakePreview(ctx, m, outDir, opts.Preview, opts.mosaic())
+	emit(event.Event{Kind: event.StreamDone, Status: preview.Status, Output: filepath.Join(outDir, preview.Output), Err: err})
+	return m, preview, err
+}
+
+// encodeMosaic writes the run's mosaic, its frames counted as events of
+// stream "mosaic" like a pass's.
+func encodeMosaic(ctx context.Context, key string, audio *report.Audio, legend []report.LegendEntry, run *discover.Run, streams []*discover.Stream, outDir string, opts Options) (*report.Stream, error) {
 	bounds, clock := mosaic.Bound(ctx, run, streams, audio, opts.checks(), opts.placing())
 	defer holdEncoder(ctx, opts)()
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
-	emit(event.Event{Kind: event.StreamStarted})
+	emit(event.Event{Kind: event.StreamStarted, Total: mosaicFrames(streams)})
 	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
-		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange, Legend: legend}, opts.mosaic())
+		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange, Legend: legend,
+		Progress: func(done, total int) { emit(event.Event{Kind: event.FrameDone, Done: done, Total: total}) }}, opts.mosaic())
 	sr.Inputs = key
 	if err != nil {
 		sr.Status, sr.Error = report.Failed, err.Error()
 		video.MarkStale(sr, filepath.Join(outDir, mosaic.FileName))
 	}
 	emit(event.Event{Kind: event.StreamDone, Status: sr.Status, Output: filepath.Join(outDir, mosaic.FileName), Err: err})
-	if err != nil {
-		return sr, nil, err
-	}
-	preview, err = mosaic.MakePreview(ctx, sr, outDir, opts.Preview, opts.mosaic())
-	return sr, preview, err
+	return sr, err
 }
 
 // encodeBeside runs encode (the streams' encodes) and, when asked, the
-// run's mosaic beside it: the mosaic reads the run's frames itself, so it
-// need not wait for the videos. It returns encode's causes and the
-// mosaic's error, and puts the mosaic in rep once both are done.
-func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run, streams []*discover.Stream, inputs []string, job runJob, opts Options, encode func() []error) (causes []error, mosaicErr error) {
+// run's mosaic and preview beside it (v): the mosaic reads the run's
+// frames itself, so it need not wait for the videos. It returns encode's
+// causes and the mosaic's error, and puts the views in rep once both are
+// done.
+func encodeBeside(ctx context.Context, rep, prev *report.Run, v views, run *discover.Run, streams []*discover.Stream, job runJob, opts Options, encode func() []error) (causes []error, mosaicErr error) {
 	var (
 		beside    conc.WaitGroup
 		mosaicRep *report.Stream
@@ -71,7 +122,7 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 	if opts.Mosaic && job.seg == nil {
 		audio, legend := rep.Audio, rep.Legend // read here: encode may write the report meanwhile
 		beside.Go(func() {
-			mosaicRep, preview, mosaicErr = makeMosaic(ctx, prev, audio, legend, run, streams, inputs, job.out, opts)
+			mosaicRep, preview, mosaicErr = makeMosaic(ctx, v, prev, audio, legend, run, streams, job.out, opts)
 		})
 	}
 	causes = encode()
@@ -79,7 +130,7 @@ func encodeBeside(ctx context.Context, rep, prev *report.Run, run *discover.Run,
 	if mosaicRep != nil {
 		rep.Mosaic, rep.Preview = mosaicRep, preview
 	} else if !opts.Mosaic && prev != nil {
-		rep.Mosaic, rep.Preview = mosaic.Listed(prev, job.out, mosaicInputs(inputs, opts, rep.Legend))
+		rep.Mosaic, rep.Preview = mosaic.Listed(prev, job.out, v.key)
 	}
 	return causes, mosaicErr
 }

@@ -127,7 +127,11 @@ func (b *batchCmd) run(c *cobra.Command, io ioStreams, root string) error {
 	if bo.Shard, err = resolveShard(b.shardFlag); err != nil {
 		return err
 	}
-	prog := progress.New(io.Err, b.progress.Mode(io.Terminal), true)
+	mode, err := progressMode(&b.progress, io)
+	if err != nil {
+		return err
+	}
+	prog := progress.New(io.Err, mode, true)
 	prog.Heartbeat(opts.StallTimeout)
 	bo.OnEvent = prog.Event
 	br, err := batch.Run(c.Context(), root, b.outRoot, bo)

@@ -42,12 +42,19 @@ func TestCLIDocsMatchHelp(t *testing.T) {
 			continue
 		}
 		for _, f := range sortedKeys(inHelp) {
-			if !docs[f] {
+			if _, ok := docs[f]; !ok {
 				t.Errorf("tdwstitch %s %s: in --help, not in docs/cli.md", c.Name(), f)
 			}
 		}
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			// The value's placeholder (FILE, N, hold|drop|fail) reads the same.
+			name, _ := pflag.UnquoteUsage(f)
+			if row, ok := docs["--"+f.Name]; ok && name != "" && !strings.Contains(row, "`"+name+"`") {
+				t.Errorf("tdwstitch %s --%s: docs/cli.md does not name its value `%s` as --help does:\n%s", c.Name(), f.Name, name, row)
+			}
+		})
 		for _, f := range sortedKeys(docs) {
-			if !inHelp[f] {
+			if _, ok := inHelp[f]; !ok {
 				t.Errorf("tdwstitch %s %s: in docs/cli.md, not in --help", c.Name(), f)
 			}
 		}
@@ -60,16 +67,17 @@ func TestCLIDocsMatchHelp(t *testing.T) {
 }
 
 // docFlags reads docs/cli.md's flag tables: command name -> the flags
-// (and short forms) its table rows name in backticks.
-func docFlags(text string) map[string]map[string]bool {
+// (and short forms) its table rows name in backticks -> the row (its
+// escaped pipes unescaped).
+func docFlags(text string) map[string]map[string]string {
 	section := regexp.MustCompile("^## tdwstitch ([a-z]+)\\s*$")
 	flag := regexp.MustCompile("^\\|\\s*((?:`-[a-zA-Z0-9-]+`(?:,\\s*)?)+)\\s*\\|")
 	names := regexp.MustCompile("`(-[a-zA-Z0-9-]+)`")
-	out := map[string]map[string]bool{}
-	var cur map[string]bool
+	out := map[string]map[string]string{}
+	var cur map[string]string
 	for _, line := range strings.Split(text, "\n") {
 		if m := section.FindStringSubmatch(line); m != nil {
-			cur = map[string]bool{}
+			cur = map[string]string{}
 			out[m[1]] = cur
 			continue
 		}
@@ -78,14 +86,14 @@ func docFlags(text string) map[string]map[string]bool {
 		}
 		if m := flag.FindStringSubmatch(line); m != nil && cur != nil {
 			for _, n := range names.FindAllStringSubmatch(m[1], -1) {
-				cur[n[1]] = true
+				cur[n[1]] = strings.ReplaceAll(line, `\|`, "|")
 			}
 		}
 	}
 	return out
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -54,7 +54,11 @@ sidecar and options still matches; otherwise it is made again and replaced
 				return err
 			}
 			opts.Force = force
-			show := progress.New(io.Err, prog.Mode(io.Terminal), false)
+			mode, err := progressMode(&prog, io)
+			if err != nil {
+				return err
+			}
+			show := progress.New(io.Err, mode, false)
 			show.Heartbeat(opts.StallTimeout)
 			opts.OnEvent = show.Event
 			rep, reportPath, err := pipeline.Encode(c.Context(), args[0], outDir, opts)

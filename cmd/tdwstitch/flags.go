@@ -41,6 +41,9 @@ type jobFlags struct {
 	deep    bool
 	ffmpeg  string
 	mosaic  mosaicFlags
+	// encodes: the encoding's own flags (--crf, --preset, --stall-timeout,
+	// the mosaic's) were registered; probe has none of them.
+	encodes bool
 }
 
 // mosaicFlags ask for the run's mosaic and shape it.
@@ -56,14 +59,15 @@ type mosaicFlags struct {
 // placed in time and checked (every command), and with encodes those of
 // the encoding itself (not probe's). Each is filed under a help group.
 func (f *jobFlags) register(fs *pflag.FlagSet, encodes bool) {
+	f.encodes = encodes
 	fs.Float64Var(&f.fps, "fps", 60, "output frame rate, `FPS` (TDW's usual target framerate is 60)")
 	fs.StringVar(&f.audio, "audio", "", "audio `FILE` to mux into the img/albedo videos (default: the one audio file in RUN_DIR)")
 	fs.BoolVar(&f.noAudio, "no-audio", false, "mux no audio, even when RUN_DIR has some")
-	flagvalue.EnumVar(fs, &f.timing, "timing", "auto", []string{"auto", "sidecar", "mtime", "none"}, "frame capture times: auto (RUN/timing.csv when present), sidecar, mtime (file times, an estimate), none (1/fps apart)")
+	flagvalue.EnumVar(fs, &f.timing, "timing", "auto", []string{"auto", "sidecar", "mtime", "none"}, "frame capture times: auto (the run's timing.csv when it has one), sidecar, mtime (file times, an estimate), none (1/fps apart)")
 	flagvalue.EnumVar(fs, &f.fit, "fit", "", []string{"audio"}, "with no capture times: audio spreads the frames evenly over the audio's duration")
 	fs.BoolVar(&f.vfr, "vfr", false, "keep each frame's capture time (variable frame rate) instead of --fps slots; needs capture times")
 	fs.StringSliceVar(&f.passes, "passes", nil, "only these `PASSES`, e.g. img,id (default: all found)")
-	fs.StringSliceVar(&f.avatars, "avatars", nil, "only these `AVATARS`: the run's sub-folders, e.g. a,b (default: all)")
+	fs.StringSliceVar(&f.avatars, "avatars", nil, "only these `AVATARS`, e.g. a,b (default: all)")
 	flagvalue.Group(fs, "Frames, audio and timing", "fps", "audio", "no-audio", "timing", "fit", "vfr", "passes", "avatars")
 
 	flagvalue.EnumVar(fs, &f.gaps, "gaps", "hold", []string{"hold", "drop", "fail"}, "missing or bad frames: hold (repeat the previous frame), drop, or fail")
@@ -98,9 +102,6 @@ func (f *jobFlags) register(fs *pflag.FlagSet, encodes bool) {
 // apply sets the mosaic's options from the flags.
 func (m mosaicFlags) apply(o *pipeline.Options) error {
 	o.Mosaic, o.MosaicWidth, o.Preview = m.on, m.width, m.preview
-	if m.depthPlanes == "" {
-		return nil // probe: no mosaic flags
-	}
 	near, far, err := parsePair(m.depthPlanes)
 	if err != nil {
 		return usageErrorf("--depth-planes %q: %v", m.depthPlanes, err)
@@ -137,7 +138,7 @@ func parsePair(v string) (a, b float64, err error) {
 // value is checked here, before any work starts (exit 2 when wrong).
 func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	o = pipeline.Options{
-		FPS: f.fps, CRF: f.crf, Preset: f.preset, Audio: f.audio, NoAudio: f.noAudio,
+		FPS: f.fps, Audio: f.audio, NoAudio: f.noAudio,
 		Avatars: f.avatars, Gaps: pipeline.GapPolicy(f.gaps), OnBad: pipeline.BadPolicy(f.onBad),
 		Jobs: f.jobs, Deep: f.deep, Timing: f.timing, FitAudio: f.fit == "audio", VFR: f.vfr, MaxGap: f.maxGap,
 	}
@@ -150,19 +151,8 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	if o.MaxPixels, err = parsePixels(f.maxPix); err != nil {
 		return o, usageErrorf("--max-pixels %q: %v", f.maxPix, err)
 	}
-	switch {
-	case f.stall < 0:
-		return o, usageErrorf("--stall-timeout %v: pass a positive duration, or 0 for never", f.stall)
-	case f.stall == 0:
-		o.StallTimeout = -1
-	default:
-		o.StallTimeout = f.stall
-	}
 	if fs.Changed("jobs") && f.jobs < 1 {
 		return o, usageErrorf("--jobs %d: pass 1 or more (default: chosen from the CPUs)", f.jobs)
-	}
-	if fs.Changed("crf") && f.crf == 0 {
-		o.CRF = -1 // explicit 0 (lossless x264), not the default
 	}
 	if f.fit != "" && f.fit != "audio" {
 		return o, usageErrorf("--fit %q: the only fit is 'audio'", f.fit)
@@ -180,8 +170,10 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	if !(f.fps > 0) { // NaN too
 		return o, usageErrorf("--fps %v must be positive", f.fps)
 	}
-	if err := f.mosaic.apply(&o); err != nil {
-		return o, err
+	if f.encodes {
+		if err := f.encoding(fs, &o); err != nil {
+			return o, err
+		}
 	}
 	if err := o.Validate(); err != nil {
 		return o, usageErrorf("%s", advice.FlagError(err))
@@ -197,6 +189,24 @@ func (f *jobFlags) options(fs *pflag.FlagSet) (o pipeline.Options, err error) {
 	}
 	o.Tool = tool
 	return o, nil
+}
+
+// encoding sets the options of the encoding itself from its flags (not
+// probe's: it encodes nothing).
+func (f *jobFlags) encoding(fs *pflag.FlagSet, o *pipeline.Options) error {
+	o.CRF, o.Preset = f.crf, f.preset
+	if fs.Changed("crf") && f.crf == 0 {
+		o.CRF = -1 // explicit 0 (lossless x264), not the default
+	}
+	switch {
+	case f.stall < 0:
+		return usageErrorf("--stall-timeout %v: pass a positive duration, or 0 for never", f.stall)
+	case f.stall == 0:
+		o.StallTimeout = -1
+	default:
+		o.StallTimeout = f.stall
+	}
+	return f.mosaic.apply(o)
 }
 
 // parsePixels reads --max-pixels: "WxH" or a pixel count; 0 is no limit

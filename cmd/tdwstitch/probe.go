@@ -117,7 +117,11 @@ func printProbe(io ioStreams, rep *report.Run, said *probeSaid) {
 		if strings.HasPrefix(rep.FileTimes, "usable") {
 			note = "file times are " + rep.FileTimes + " (--timing mtime uses them)"
 		}
-		fmt.Fprintf(w, "timing: frames placed by number, 1/fps apart (no timing.csv); %s\n", note)
+		why := "no timing.csv"
+		if rep.Options.Timing == "none" {
+			why = "--timing none"
+		}
+		fmt.Fprintf(w, "timing: frames placed by number, 1/fps apart (%s); %s\n", why, note)
 	}
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)

@@ -27,6 +27,7 @@ type serveCmd struct {
 	queueMB                 int64
 	recover                 bool
 	progress                progress.Flags
+	mode                    progress.Mode
 }
 
 func newServeCmd(io ioStreams) *cobra.Command {
@@ -66,6 +67,9 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 				return err
 			}
 			s.so.Options = opts
+			if s.mode, err = progressMode(&s.progress, io); err != nil {
+				return err
+			}
 			if err := checkServeSizes(map[string]int64{"max-part-mb": s.maxPartMB, "max-message-mb": s.maxMessageMB, "max-parts": int64(s.so.Source.MaxParts),
 				"hwm": int64(s.so.Source.HWM), "max-peers": int64(s.so.Source.MaxPeers), "max-streams": int64(s.so.MaxStreams), "queue-mb": s.queueMB}, s.spoolMaxMB, s.chunkMB, s.so.Idle); err != nil {
 				return err
@@ -110,7 +114,7 @@ func (s *serveCmd) register(f *pflag.FlagSet) {
 // recoverRuns is serve --recover.
 func (s *serveCmd) recoverRuns(c *cobra.Command, io ioStreams) error {
 	opts := s.so.Options
-	prog := progress.New(io.Err, s.progress.Mode(io.Terminal), true)
+	prog := progress.New(io.Err, s.mode, true)
 	prog.Heartbeat(opts.StallTimeout)
 	opts.OnEvent = prog.Event
 	err := live.Recover(c.Context(), s.outDir, opts)
@@ -138,7 +142,7 @@ func (s *serveCmd) serve(c *cobra.Command, io ioStreams) error {
 	if s.spoolMaxMB == 0 {
 		so.SpoolMax = -1 // no cap
 	}
-	prog := progress.New(io.Err, s.progress.Mode(io.Terminal), true)
+	prog := progress.New(io.Err, s.mode, true)
 	prog.Heartbeat(so.StallTimeout)
 	so.OnEvent = prog.Event
 	err := live.Serve(c.Context(), s.outDir, so)

@@ -13,7 +13,7 @@ import (
 // message: 27 of 1,502 messages lost at RCVHWM 64, none at an unlimited
 // one). A byte budget lets the receiver read on through a slow disk's
 // stalls and a full spool; only past it does the sender block, and then a
-// controller that exits at once can lose its last messages (README).
+// controller that exits at once can lose its last messages (docs/live.md).
 type queue struct {
 	ch      chan inbound
 	max     int64

@@ -37,6 +37,8 @@ type Job struct {
 	// Legend is the run's segmentation colours; those of the objects in
 	// view are listed under the strip.
 	Legend []report.LegendEntry
+	// Progress, when set, is told after each frame composed: done of total.
+	Progress func(done, total int)
 }
 
 // Settings are what making a mosaic depends on, from the encode's options.
@@ -89,7 +91,12 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		audioDuration = pl.Duration(len(grid.Frames))
 	}
 	err := render(ctx, sr, job.OutDir, layout, pl.Timestamps(), audioDuration, opts, func(pipe *ffmpeg.Pipeline) (int, error) {
-		written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe)
+		progress := func(done int) {
+			if job.Progress != nil {
+				job.Progress(done, len(grid.Frames))
+			}
+		}
+		written, held, err := feed(ctx, canvas, tiles, grid, pl, job.Clock, opts.Place.FPS, pipe, progress)
 		// A frame number missing from the grid, or where a tile holds an
 		// earlier frame, counts as missing: the mosaic is then degraded,
 		// like the passes it shows.
@@ -205,8 +212,9 @@ func gridStream(tiles []frames.Bounded) *discover.Stream {
 
 // feed composes a mosaic frame for each frame number and writes it to its
 // slots: a frame shows until the next one starts, like the pass videos.
-// held counts the frame numbers where a tile holds an earlier frame.
-func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *discover.Stream, pl place.Placement, clock *timing.Clock, fps float64, pipe *ffmpeg.Pipeline) (written, held int, err error) {
+// held counts the frame numbers where a tile holds an earlier frame;
+// progress is told how many frames are composed.
+func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *discover.Stream, pl place.Placement, clock *timing.Clock, fps float64, pipe *ffmpeg.Pipeline, progress func(int)) (written, held int, err error) {
 	byNumber := make([]map[int64]discover.Frame, len(tiles))
 	for i, b := range tiles {
 		byNumber[i] = map[int64]discover.Frame{}
@@ -247,6 +255,7 @@ func feed(ctx context.Context, canvas *Canvas, tiles []frames.Bounded, grid *dis
 		}
 		prev = canvas.Frame(n, t)
 		good++
+		progress(good)
 	}
 	for last := pl.LastSlot(good); next <= last || written == 0; next++ {
 		if err := write(prev); err != nil {

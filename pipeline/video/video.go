@@ -94,18 +94,15 @@ func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error)
 }
 
 // Planned is the event that says what a run will encode before the first
-// stream starts: the streams with a job (nil: done already), plus one for a
-// mosaic when withMosaic, and their frames.
-func Planned(jobs []*Job, withMosaic bool) event.Event {
+// stream starts: the streams with a job (nil: done already) and their
+// frames.
+func Planned(jobs []*Job) event.Event {
 	e := event.Event{Kind: event.RunPlanned}
 	for _, j := range jobs {
 		if j != nil {
 			e.Streams++
 			e.Total += len(j.Bounded.Stream.Frames)
 		}
-	}
-	if withMosaic {
-		e.Streams++
 	}
 	return e
 }

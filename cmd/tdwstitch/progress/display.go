@@ -140,21 +140,22 @@ func (d *Display) Event(e event.Event) {
 }
 
 // problem prints one missing or bad frame of stream name, up to
-// ProblemLines per stream.
-func (d *Display) problem(name string, e event.Event) {
+// ProblemLines per stream, and reports whether it printed.
+func (d *Display) problem(name string, e event.Event) bool {
 	if d.mode == None {
-		return
+		return false
 	}
 	d.problems[name]++
 	if d.problems[name] > ProblemLines {
-		return
+		return false
 	}
 	d.clearBar()
 	if e.Kind == event.MissingFrames {
 		fmt.Fprintf(d.w, "%s: missing %s\n", name, e.Path)
-		return
+		return true
 	}
 	fmt.Fprintf(d.w, "%s: bad frame %s: %s\n", name, e.Path, advice.Explain(e.Err))
+	return true
 }
 
 // problemsDone says how many problem lines of stream name were not shown.

@@ -48,15 +48,22 @@ func TestModeFromFlags(t *testing.T) {
 	}{
 		{nil, true, Bar}, {nil, false, Plain}, {[]string{"--progress", "bar"}, false, Bar},
 		{[]string{"--progress", "plain"}, true, Plain}, {[]string{"--progress", "none"}, true, None},
-		{[]string{"-q"}, true, None}, {[]string{"-q", "--progress", "bar"}, true, None},
+		{[]string{"-q"}, true, None}, {[]string{"-q", "--progress", "none"}, true, None},
 	} {
 		var f Flags
 		if err := f.registerTo().Parse(c.args); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.Mode(c.terminal); got != c.want {
-			t.Errorf("%v on a terminal %v: mode %v, want %v", c.args, c.terminal, got, c.want)
+		if got, err := f.Mode(c.terminal); got != c.want || err != nil {
+			t.Errorf("%v on a terminal %v: mode %v (%v), want %v", c.args, c.terminal, got, err, c.want)
 		}
+	}
+	var f Flags
+	if err := f.registerTo().Parse([]string{"-q", "--progress", "bar"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Mode(true); err == nil {
+		t.Error("-q --progress bar: no error, want one (two contrary requests)")
 	}
 	if err := (&Flags{}).registerTo().Parse([]string{"--progress", "fancy"}); err == nil {
 		t.Error("--progress fancy accepted")
@@ -98,5 +105,27 @@ func TestRunBarKeepsThePlan(t *testing.T) {
 	d.Close()
 	if !strings.Contains(out.String(), "a/img: FAILED: disk full") || !strings.Contains(out.String(), "streams 1/2: b/img") {
 		t.Errorf("screen:\n%q", out.String())
+	}
+}
+
+// TestBarWithStreamsSideBySide: with --jobs 2, two streams run at once:
+// the bar names both, keeps the plan's length as they start, and says a
+// slow job's rate in a unit that shows it.
+func TestBarWithStreamsSideBySide(t *testing.T) {
+	var out strings.Builder
+	d := New(&out, Bar, false)
+	d.Event(event.Event{Kind: event.RunPlanned, Streams: 3, Total: 30})
+	d.Event(event.Event{Kind: event.StreamStarted, Stream: "a/img", Total: 10})
+	d.Event(event.Event{Kind: event.StreamStarted, Stream: "b/img", Total: 10})
+	d.Event(event.Event{Kind: event.FrameDone, Stream: "a/img", Done: 1, Total: 10})
+	d.Event(event.Event{Kind: event.StreamDone, Stream: "never/started", Status: report.OK})
+	if d.bar.GetMax() != 30 || d.job.finished != 0 || !strings.Contains(out.String(), "streams 0/3: a/img, b/img") {
+		t.Errorf("bar %d long, %d finished, screen:\n%q", d.bar.GetMax(), d.job.finished, out.String())
+	}
+	d.Close()
+	for rate, want := range map[float64]string{240: "240 frames/s", 0.25: "15.0 frames/min", 1.0 / 600: "0.1 frames/min"} {
+		if got := rateText(rate); got != want {
+			t.Errorf("rateText(%v) = %q, want %q", rate, got, want)
+		}
 	}
 }

@@ -36,7 +36,11 @@ func (d *Display) runEvent(e event.Event) {
 		d.warnings = append(d.warnings, e.Err)
 	case event.RunPlanned:
 		j.streams, j.frames = j.streams+e.Streams, j.frames+e.Total
-		if d.mode == Plain && e.Streams > 0 {
+		switch {
+		case d.mode != Plain || e.Streams == 0:
+		case e.Total == 0: // only the preview
+			fmt.Fprintf(d.w, "encoding %s\n", count(e.Streams, "stream"))
+		default:
 			fmt.Fprintf(d.w, "encoding %s, %d frames\n", count(e.Streams, "stream"), e.Total)
 		}
 		d.drawRun(true)
@@ -52,14 +56,15 @@ func (d *Display) runEvent(e event.Event) {
 	case event.FrameDone:
 		d.frameDone(e)
 	case event.BadFrame, event.MissingFrames:
-		d.problem(e.Stream, e)
-		d.drawRun(true)
+		if d.problem(e.Stream, e) {
+			d.drawRun(true) // back under the line
+		}
 	case event.StreamDone:
-		if a := d.active[e.Stream]; a != nil {
+		if a := d.active[e.Stream]; a != nil { // a stream ends once, after it started
 			j.done += max(a.total-a.done, 0) // frames it will not handle still count as gone by
+			j.finished++
 		}
 		delete(d.active, e.Stream)
-		j.finished++
 		d.problemsDone(e.Stream)
 		if e.Status == report.Failed {
 			d.failed(e.Stream, e.Err)
@@ -84,6 +89,9 @@ func (d *Display) frameDone(e event.Event) {
 	}
 	step := max(e.Done-a.done, 0)
 	a.done, a.moved = e.Done, time.Now()
+	if e.Total > 0 {
+		a.total = e.Total // a mosaic knows its frames once composing
+	}
 	j.done += step
 	if j.first.IsZero() {
 		j.first, j.firstDone = time.Now(), j.done
@@ -100,8 +108,8 @@ func (d *Display) frameDone(e event.Event) {
 // drawEvery, so that a fast run does not flood the terminal.
 func (d *Display) drawRun(now bool) {
 	j := &d.job
-	if d.mode != Bar || !now && time.Since(j.drawn) < drawEvery {
-		return
+	if d.mode != Bar || j.streams == 0 || !now && time.Since(j.drawn) < drawEvery {
+		return // nothing planned (a report rewritten), nothing to show
 	}
 	j.drawn = time.Now()
 	if d.bar == nil {
@@ -117,15 +125,15 @@ func (d *Display) drawRun(now bool) {
 	if want := max(j.frames, j.done, 1); d.bar.GetMax() != want {
 		d.bar.ChangeMax(want)
 	}
-	if words := d.runWords(); words != j.words {
-		j.words = words
-		d.bar.Describe(words)
-	}
 	done := j.done
 	if j.finished < j.streams {
 		done = min(done, d.bar.GetMax()-1) // full only once every stream has ended
 	}
-	d.bar.Set(done)
+	d.bar.Set(done) // the count first: the words then draw it with them
+	if words := d.runWords(); words != j.words {
+		j.words = words
+		d.bar.Describe(words)
+	}
 }
 
 // runWords are the bar's words: "streams 1/3: a/img, b/img; 240 frames/s,
@@ -142,10 +150,22 @@ func (d *Display) runWords() string {
 	}
 	if took := time.Since(j.first); !j.first.IsZero() && took >= time.Second && j.done > j.firstDone {
 		rate := float64(j.done-j.firstDone) / took.Seconds()
-		left := time.Duration(float64(max(j.frames-j.done, 0))/rate) * time.Second
-		words += fmt.Sprintf("; %.0f frames/s, %s left", rate, left.Round(time.Second))
+		words += "; " + rateText(rate)
+		if j.done < j.frames { // none left to count while a preview is made
+			left := time.Duration(float64(j.frames-j.done)/rate) * time.Second
+			words += fmt.Sprintf(", %s left", left.Round(time.Second))
+		}
 	}
 	return words
+}
+
+// rateText says a rate of frames per second in a unit that shows it: a
+// slow job reads "12 frames/min", never "0 frames/s".
+func rateText(perSecond float64) string {
+	if perSecond >= 1 {
+		return fmt.Sprintf("%.0f frames/s", perSecond)
+	}
+	return fmt.Sprintf("%.1f frames/min", perSecond*60)
 }
 
 // count is "1 stream", "2 streams".
