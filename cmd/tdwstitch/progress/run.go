@@ -152,8 +152,8 @@ func (d *Display) runWords() string {
 		rate := float64(j.done-j.firstDone) / took.Seconds()
 		words += "; " + rateText(rate)
 		if j.done < j.frames { // none left to count while a preview is made
-			left := time.Duration(float64(j.frames-j.done)/rate) * time.Second
-			words += fmt.Sprintf(", %s left", left.Round(time.Second))
+			left := time.Duration(float64(j.frames-j.done) / rate * float64(time.Second))
+			words += fmt.Sprintf(", %s left", (left + time.Second - 1).Truncate(time.Second)) // 0.4 s is "1s"
 		}
 	}
 	return words
