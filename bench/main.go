@@ -31,11 +31,18 @@ func main() {
 	work := flag.String("work", "bench-out", "folder for workloads and outputs (reused)")
 	bin := flag.String("bin", "bin/tdwstitch", "tdwstitch binary")
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
-	mode := flag.String("mode", "encode", "encode (one run), batch (a dataset), rerun (1,000 unchanged runs), serve (live ingest), or views (the cost of --mosaic and --preview: half the frames at 5/8 the size)")
+	mode := flag.String("mode", "encode", "encode (one _img stream), run (whole runs: img, id, depth), batch (a dataset), rerun (1,000 unchanged runs), serve (live ingest), or views (the cost of --mosaic and --preview: half the frames at 5/8 the size)")
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	serveArgs := flag.String("serve-args", "", "serve: more flags for tdwstitch serve, space-separated (e.g. --max-peers 0)")
+	wholeRuns := flag.String("runs-of", "600x512:jpeg,600x512:png,300x1024:jpeg", "run: whole-run workloads, FRAMESxSIZE:IMG (img as jpeg or png; id and depth PNG)")
 	flag.Parse()
 	switch *mode {
+	case "run":
+		if err := benchRun(*rounds, *wholeRuns, *work, *bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	case "batch":
 		if err := benchBatch(*rounds, *runs, *work, *bin); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image"
@@ -155,6 +156,25 @@ func TestMosaicSaysWhatItHolds(t *testing.T) {
 	rep, _, err := Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t), Mosaic: true})
 	if !errors.Is(err, ErrDegraded) || rep.Mosaic == nil || rep.Mosaic.Status != report.Degraded || rep.Mosaic.MissingFrames != 1 || rep.Mosaic.FramesWritten != 8 {
 		t.Fatalf("Encode: %v; mosaic %+v", err, rep.Mosaic)
+	}
+}
+
+// TestMosaicHoldsOnlyTheTileMissingAFrame: an img frame missing in the
+// middle holds the img tile alone: the id tile still shows its own frame
+// there (the slot's picture changes), and the mosaic counts one held frame,
+// no gap.
+func TestMosaicHoldsOnlyTheTileMissingAFrame(t *testing.T) {
+	dir := testkit.SceneRun(t, 8, 32, 32, synth.Passes{Img: true, ID: true})
+	os.Remove(filepath.Join(dir, "a", "img_0004.jpg"))
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t), Mosaic: true})
+	m := rep.Mosaic
+	if !errors.Is(err, ErrDegraded) || m == nil || m.MissingFrames != 1 || len(m.Gaps) != 0 || m.FramesWritten != 8 {
+		t.Fatalf("Encode: %v; mosaic %+v", err, m)
+	}
+	video := filepath.Join(out, "mosaic.mp4")
+	if bytes.Equal(mosaicFrame(t, video, 3, m.Width, m.Height), mosaicFrame(t, video, 4, m.Width, m.Height)) {
+		t.Error("the whole mosaic holds at the img frame's gap: the id tile (and the label) should move on")
 	}
 }
 

@@ -1,11 +1,13 @@
 package mosaic
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,7 +82,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		r := sampleRange(ctx, tiles, job.Planes)
 		rng = &r
 	}
-	grid := gridStream(tiles)
+	grid := gridStream(tiles, job.Clock, opts.Place)
 	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{}, opts.Place)
 	sr.FramesFound = len(grid.Frames)
 	sr.FirstFrame, sr.LastFrame = grid.Frames[0].Number, grid.Frames[len(grid.Frames)-1].Number
@@ -184,30 +186,59 @@ func planTiles(streams []frames.Bounded, maxWidth int) ([]frames.Bounded, Layout
 }
 
 // gridStream is the mosaic's own stream, placed as img.mp4 is: the first
-// picture stream's frames (the other tiles hold theirs over them), or,
-// without one, every frame number any tile has. It carries the audio.
-func gridStream(tiles []frames.Bounded) *discover.Stream {
+// picture stream's frames, and within their range the frame numbers it
+// lacks that another tile has (img.mp4 holds over them; the mosaic shows
+// the tiles that have them and says which tile holds), or, without a
+// picture stream, every frame number any tile has. It carries the audio.
+// With --gaps drop or --vfr a frame the picture lacks has no slot of its
+// own in img.mp4, so none is added; with capture times, only frames that
+// have one are.
+func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *discover.Stream {
+	var picture *discover.Stream
 	for _, b := range tiles {
 		if b.Stream.Pass.Visual() {
-			g := *b.Stream
-			g.Duplicates = nil
-			return &g
+			picture = b.Stream
+			break
 		}
 	}
 	byNumber := map[int64]discover.Frame{}
-	for _, b := range tiles {
-		for _, f := range b.Stream.Frames {
-			if _, ok := byNumber[f.Number]; !ok {
-				byNumber[f.Number] = f
+	add := func(f discover.Frame) {
+		if _, ok := byNumber[f.Number]; !ok {
+			byNumber[f.Number] = f
+		}
+	}
+	if picture != nil {
+		for _, f := range picture.Frames {
+			add(f)
+		}
+	}
+	first, last := int64(math.MinInt64), int64(math.MaxInt64)
+	if picture != nil {
+		first, last = picture.Frames[0].Number, picture.Frames[len(picture.Frames)-1].Number
+	}
+	if picture == nil || !cfg.Drop && !cfg.VFR {
+		for _, b := range tiles {
+			for _, f := range b.Stream.Frames {
+				if f.Number >= first && f.Number <= last && (clock == nil || hasTime(clock, f.Number)) {
+					add(f)
+				}
 			}
 		}
 	}
 	g := &discover.Stream{Pass: tdw.Img}
+	if picture != nil {
+		g = &discover.Stream{Avatar: picture.Avatar, Prefix: picture.Prefix, Pass: picture.Pass}
+	}
 	for _, f := range byNumber {
 		g.Frames = append(g.Frames, f)
 	}
-	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return int(a.Number - b.Number) })
+	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return cmp.Compare(a.Number, b.Number) })
 	return g
+}
+
+func hasTime(clock *timing.Clock, n int64) bool {
+	_, ok := clock.Frames[n]
+	return ok
 }
 
 // feed composes a mosaic frame for each frame number and writes it to its

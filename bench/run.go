@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/synth"
+)
+
+// runWorkload is a whole TDW run: one avatar with _img (JPEG, or PNG as
+// set_img_pass_encoding gives), _id and _depth (PNG).
+type runWorkload struct {
+	frames, size int
+	img          string // "jpeg" or "png"
+}
+
+// parseRunWorkloads reads "600x512:jpeg,300x1024:png".
+func parseRunWorkloads(spec string) ([]runWorkload, error) {
+	var ws []runWorkload
+	for _, w := range strings.Split(spec, ",") {
+		shape, img, ok := strings.Cut(w, ":")
+		n, size, ok2 := strings.Cut(shape, "x")
+		frames, err1 := strconv.Atoi(n)
+		px, err2 := strconv.Atoi(size)
+		if !ok || !ok2 || err1 != nil || err2 != nil || (img != "jpeg" && img != "png") {
+			return nil, fmt.Errorf("workload %q: want FRAMESxSIZE:jpeg|png, e.g. 600x512:jpeg", w)
+		}
+		ws = append(ws, runWorkload{frames: frames, size: px, img: img})
+	}
+	return ws, nil
+}
+
+// passJob is one pass of a run as a user's one-liner encodes it.
+type passJob struct {
+	pass, pattern string
+	rawFmt        string   // what the pass decodes to for its encoder
+	codec         []string // the one-liner's encoder options
+	out           string
+}
+
+// benchRun times a whole run, alternating in one go: tdwstitch encode; the
+// one-liners a user would run one after the other (x264 for img, FFV1 for
+// id and depth); the same three under GNU parallel -j2; and the CPU floor:
+// decoding every frame, then each encoder fed raw frames from disk, whose
+// summed CPU time divided by the cores is the least wall time any tool can
+// take. It prints medians, ratios to that floor, CPU use, tdwstitch's
+// peak RSS, the img PSNR of both tools and whether the data passes are
+// bit-exact.
+func benchRun(rounds int, spec, work, bin string) error {
+	workloads, err := parseRunWorkloads(spec)
+	if err != nil {
+		return err
+	}
+	for _, w := range workloads {
+		if err := benchOneRun(rounds, w, work, bin); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchOneRun(rounds int, w runWorkload, work, bin string) error {
+	run := filepath.Join(work, fmt.Sprintf("wholerun-%s-%d-%d", w.img, w.frames, w.size))
+	imgExt := map[string]string{"jpeg": "jpg", "png": "png"}[w.img]
+	if _, err := os.Stat(filepath.Join(run, "a", fmt.Sprintf("depth_%04d.png", w.frames-1))); err != nil {
+		fmt.Printf("generating %d %dx%d img (%s), id and depth frames in %s ...\n", w.frames, w.size, w.size, w.img, run)
+		s := synth.Scene{Width: w.size, Height: w.size, Frames: w.frames, FPS: 60}
+		if err := s.Write(run, "a", synth.Passes{Img: true, ImgPNG: w.img == "png", ID: true, Depth: true}); err != nil {
+			return err
+		}
+	}
+	outs := filepath.Join(work, "out-wholerun")
+	if err := os.MkdirAll(outs, 0o755); err != nil {
+		return err
+	}
+	x264 := []string{"-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p"}
+	ffv1 := []string{"-c:v", "ffv1"}
+	passes := []passJob{
+		{"img", filepath.Join(run, "a", "img_%04d."+imgExt), "yuv420p", x264, filepath.Join(outs, "img.mp4")},
+		{"id", filepath.Join(run, "a", "id_%04d.png"), "rgb24", ffv1, filepath.Join(outs, "id.mkv")},
+		{"depth", filepath.Join(run, "a", "depth_%04d.png"), "rgb24", ffv1, filepath.Join(outs, "depth.mkv")},
+	}
+	// The floor's encoders read frames decoded beforehand, untimed.
+	raws := make([]string, len(passes))
+	for i, p := range passes {
+		raws[i] = filepath.Join(work, fmt.Sprintf("raw-%s-%s-%d-%d.%s", w.img, p.pass, w.frames, w.size, p.rawFmt))
+		if err := ffmpeg("-framerate", "60", "-i", p.pattern, "-f", "rawvideo", "-pix_fmt", p.rawFmt, raws[i]); err != nil {
+			return err
+		}
+		defer os.Remove(raws[i])
+	}
+	var oneLiners, floor []string
+	for i, p := range passes {
+		oneLiners = append(oneLiners, shellLine(slices.Concat([]string{"ffmpeg", "-loglevel", "error", "-y", "-framerate", "60", "-i", p.pattern}, p.codec, []string{p.out})))
+		floor = append(floor, shellLine([]string{"ffmpeg", "-loglevel", "error", "-y", "-framerate", "60", "-i", p.pattern, "-f", "rawvideo", "-pix_fmt", p.rawFmt, "/dev/null"}))
+		floor = append(floor, shellLine(slices.Concat([]string{"ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", p.rawFmt,
+			"-s", fmt.Sprintf("%dx%d", w.size, w.size), "-framerate", "60", "-i", raws[i]}, p.codec, []string{filepath.Join(outs, "floor-"+filepath.Base(p.out))})))
+	}
+	ours := filepath.Join(outs, "tdwstitch")
+	cmds := []command{
+		{name: "tdwstitch encode", args: []string{bin, "encode", run, "-o", ours, "--force", "-q", "--no-audio"}, self: true},
+		{name: "one-liners, in turn", args: []string{"sh", "-c", strings.Join(oneLiners, " && ")}},
+		{name: "one-liners, parallel", args: slices.Concat([]string{"parallel", "-j2", "--halt", "now,fail=1", ":::"}, oneLiners)},
+		{name: "CPU floor (sum)", args: []string{"sh", "-c", strings.Join(floor, " && ")}},
+	}
+	results, err := alternate(cmds, rounds)
+	if err != nil {
+		return err
+	}
+	cores := float64(numCPU())
+	floorWall := median(results[3], cpuOf) / cores
+	fmt.Printf("\nwhole run: img (%s), id and depth, %d frames %dx%d, %d rounds alternating, medians (%d CPUs)\n", w.img, w.frames, w.size, w.size, rounds, numCPU())
+	fmt.Printf("CPU floor: %.2f s of CPU over %d cores = %.2f s\n", median(results[3], cpuOf), numCPU(), floorWall)
+	fmt.Printf("%-22s %8s %8s %8s %8s %9s\n", "command", "wall s", "cpu s", "/floor", "CPU use", "RSS MiB")
+	for i, c := range cmds[:3] {
+		wall, cpu := median(results[i], wallOf), median(results[i], cpuOf)
+		rss := "-"
+		if c.self {
+			rss = fmt.Sprintf("%.1f", float64(slices.Max(rssOf(results[i])))/1024)
+		}
+		fmt.Printf("%-22s %8.2f %8.2f %8.3f %7.0f%% %9s\n", c.name, wall, cpu, wall/floorWall, 100*cpu/wall/cores, rss)
+	}
+	fmt.Printf("img PSNR dB: tdwstitch %s, one-liner %s\n", psnr(filepath.Join(ours, "a", "img.mp4"), passes[0].pattern), psnr(passes[0].out, passes[0].pattern))
+	for _, p := range passes[1:] {
+		fmt.Printf("%s bit-exact: tdwstitch %v, one-liner %v\n", p.pass, sameFrames(filepath.Join(ours, "a", p.pass+".mkv"), p.pattern), sameFrames(p.out, p.pattern))
+	}
+	fmt.Printf("walls (s): ")
+	for i, c := range cmds {
+		fmt.Printf("%s %v  ", c.name, walls(results[i]))
+	}
+	fmt.Println()
+	return nil
+}
+
+// shellLine quotes args for sh.
+func shellLine(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// sameFrames reports whether the video holds the source frames bit for bit
+// (their RGB, frame by frame).
+func sameFrames(video, pattern string) bool {
+	sum := func(in ...string) []byte {
+		args := slices.Concat([]string{"-nostdin", "-loglevel", "error"}, in, []string{"-map", "0:v", "-pix_fmt", "rgb24", "-f", "framemd5", "-"})
+		out, err := exec.Command("ffmpeg", args...).Output()
+		if err != nil {
+			return nil
+		}
+		var lines [][]byte
+		for _, l := range bytes.Split(out, []byte("\n")) {
+			if f := bytes.Split(l, []byte(",")); len(f) == 6 && !bytes.HasPrefix(l, []byte("#")) {
+				lines = append(lines, bytes.TrimSpace(f[5]))
+			}
+		}
+		return bytes.Join(lines, []byte("\n"))
+	}
+	got, want := sum("-i", video), sum("-framerate", "60", "-i", pattern)
+	return got != nil && bytes.Equal(got, want)
+}
