@@ -263,7 +263,7 @@ func TestUnreadableAudio(t *testing.T) {
 func TestQuietAndPlainProgress(t *testing.T) {
 	runDir := testkit.SceneRun(t, 10, 16, 16, synth.Passes{Img: true, ID: true})
 	code, stdout, stderr := cli(t, "encode", runDir, "-o", t.TempDir(), "--passes", "id")
-	if code != 0 || !strings.Contains(stderr, "encoding 1 stream, 10 frames") || !strings.Contains(stderr, "a/id: started, 10 frames") {
+	if code != 0 || !strings.Contains(stderr, "encoding 1 stream, 10 frames") || !strings.Contains(stderr, "a/id: started, 10 frames") || !strings.Contains(stderr, "a/id: done (ok), 1 of 1 streams") {
 		t.Fatalf("plain progress: exit %d, stderr %q", code, stderr)
 	}
 	if strings.Contains(stderr, "\r") || strings.Contains(stderr, "id.mkv") || strings.Count(stdout, "id.mkv") != 1 {

@@ -111,17 +111,18 @@ func printProbe(io ioStreams, rep *report.Run, said *probeSaid) {
 		printTiming(w, s)
 	}
 	if rep.FileTimes != "" {
-		// No capture times: say how frames are placed, then what file
-		// times could do, as a note rather than an error.
-		note := "file times cannot stand in for capture times: " + strings.TrimPrefix(rep.FileTimes, "not usable as capture times: ")
-		if strings.HasPrefix(rep.FileTimes, "usable") {
-			note = "file times are " + rep.FileTimes + " (--timing mtime uses them)"
-		}
+		// No capture times: say how frames are placed, and what file times
+		// could do when they could do something (why they cannot is in
+		// --json's file_times, and in --timing mtime's error).
 		why := "no timing.csv"
 		if rep.Options.Timing == "none" {
 			why = "--timing none"
 		}
-		fmt.Fprintf(w, "timing: frames placed by number, 1/fps apart (%s); %s\n", why, note)
+		note := ""
+		if strings.HasPrefix(rep.FileTimes, "usable") {
+			note = "; file times are " + rep.FileTimes + " (--timing mtime uses them)"
+		}
+		fmt.Fprintf(w, "timing: frames placed by number, 1/fps apart (%s)%s\n", why, note)
 	}
 	for _, ig := range rep.Ignored {
 		fmt.Fprintf(w, "ignored %s: %s\n", ig.Path, ig.Reason)

@@ -74,6 +74,9 @@ func TestProgressOnATerminal(t *testing.T) {
 			t.Fatalf("the bar's length is %s, want the plan's 300 frames from the start:\n%q", m[2], screen)
 		}
 	}
+	if !strings.Contains(screen, "2 of 2 streams done, 300 frames, in ") {
+		t.Errorf("the bar leaves no summary of what was done:\n%q", screen)
+	}
 	for _, o := range []string{filepath.Join("a", "img.mp4"), filepath.Join("b", "img.mp4")} {
 		if n := strings.Count(stdout, o); n != 1 {
 			t.Errorf("%s named %d times on stdout, want once:\n%s", o, n, stdout)

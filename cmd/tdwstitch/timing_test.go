@@ -98,7 +98,8 @@ func TestTimingFlags(t *testing.T) {
 		}
 	}
 	// A copied run: cp wrote the frames 1 ms apart, in order. encode
-	// --timing mtime refuses such times, and probe says so first.
+	// --timing mtime refuses such times; probe places the frames by number
+	// and keeps why file times cannot serve for --json (and --timing mtime).
 	copied := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
 	copyStart := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	for i := range 10 {
@@ -112,8 +113,14 @@ func TestTimingFlags(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "--timing mtime: file modification times span 0.009 s where 10 frames at 60 fps take 0.15 s: the files were copied") || len(leftovers(t, out)) != 0 {
 		t.Errorf("--timing mtime on a copied run: exit %d, stderr %q", code, stderr)
 	}
-	if _, stdout, _ := cli(t, "probe", copied); !strings.Contains(stdout, "timing: frames placed by number, 1/fps apart (no timing.csv); file times cannot stand in for capture times: file modification times span 0.009 s") {
+	if _, stdout, _ := cli(t, "probe", copied); !strings.Contains(stdout, "timing: frames placed by number, 1/fps apart (no timing.csv)\n") {
 		t.Errorf("probe on a copied run:\n%s", stdout)
+	}
+	if _, stdout, _ := cli(t, "probe", copied, "--json"); !strings.Contains(stdout, `"file_times": "not usable as capture times: file modification times span 0.009 s`) {
+		t.Errorf("probe --json on a copied run: no file_times saying why:\n%s", stdout)
+	}
+	if code, _, stderr := cli(t, "probe", copied, "--timing", "mtime"); code != 1 || !strings.Contains(stderr, "file modification times span 0.009 s") {
+		t.Errorf("probe --timing mtime on a copied run: exit %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := cli(t, "encode", dir, "-o", t.TempDir(), "--timing", "sometimes"); code != 2 || !strings.Contains(stderr, "auto, sidecar, mtime, none") {
 		t.Fatalf("bad --timing: exit %d, stderr %q", code, stderr)

@@ -191,6 +191,9 @@ func (d *Display) Close() {
 	if d.bar != nil {
 		d.bar.Finish() // stops a spinner's ticker; the bar clears itself on finishing
 		d.bar.Clear()
+		if !d.batch && d.job.streams > 0 {
+			fmt.Fprint(d.w, d.summary())
+		}
 	}
 	d.closed = true
 }

@@ -20,6 +20,7 @@ const drawEvery = 100 * time.Millisecond
 // the run is planned, so that the bar's length never grows and it never
 // ends before the last stream does.
 type job struct {
+	started           time.Time // when the plan came
 	streams, finished int       // streams planned (or started, when more) and finished
 	frames, done      int       // frames planned and handled (a finished stream counts whole)
 	first             time.Time // the first frame handled: the rate starts there
@@ -35,7 +36,7 @@ func (d *Display) runEvent(e event.Event) {
 	case event.Warning:
 		d.warnings = append(d.warnings, e.Err)
 	case event.RunPlanned:
-		j.streams, j.frames = j.streams+e.Streams, j.frames+e.Total
+		j.streams, j.frames, j.started = j.streams+e.Streams, j.frames+e.Total, time.Now()
 		switch {
 		case d.mode != Plain || e.Streams == 0:
 		case e.Total == 0: // only the preview
@@ -60,14 +61,18 @@ func (d *Display) runEvent(e event.Event) {
 			d.drawRun(true) // back under the line
 		}
 	case event.StreamDone:
-		if a := d.active[e.Stream]; a != nil { // a stream ends once, after it started
+		a := d.active[e.Stream]
+		if a != nil { // a stream ends once, after it started
 			j.done += max(a.total-a.done, 0) // frames it will not handle still count as gone by
 			j.finished++
 		}
 		delete(d.active, e.Stream)
 		d.problemsDone(e.Stream)
-		if e.Status == report.Failed {
+		switch {
+		case e.Status == report.Failed:
 			d.failed(e.Stream, e.Err)
+		case d.mode == Plain && a != nil: // a log shows each stream's end (the results come on stdout)
+			fmt.Fprintf(d.w, "%s: done (%s), %d of %d streams\n", e.Stream, e.Status, j.finished, j.streams)
 		}
 		d.drawRun(true)
 	}
@@ -174,4 +179,11 @@ func count(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// summary is the line the bar leaves when it is taken off the screen: what
+// was done, and how long it took.
+func (d *Display) summary() string {
+	j := &d.job
+	return fmt.Sprintf("%d of %s done, %d frames, in %s\n", j.finished, count(j.streams, "stream"), j.done, time.Since(j.started).Round(100*time.Millisecond))
 }
