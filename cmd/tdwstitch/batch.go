@@ -83,7 +83,7 @@ interrupted, 2 for a wrong command line).`,
 	c.Flags().BoolVar(&b.dryRun, "dry-run", false, "print the plan (runs, streams, what is up to date) and encode nothing")
 	c.Flags().StringVar(&b.shardFlag, "shard", "", "encode only shard `K/N` of the runs (K from 0); default: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX + TDWSTITCH_SHARD_COUNT")
 	c.Flags().BoolVar(&b.mergeReport, "merge-reports", false, "build OUT_ROOT's batch summary from the shards' summaries and exit")
-	b.progress.Register(c.Flags(), "only failures, degraded runs and the summary")
+	b.progress.Register(c.Flags(), "a bar counting runs", "only failures, degraded runs and the summary")
 	c.Flags().BoolVar(&b.withGallery, "gallery", false, "write OUT_ROOT/index.html: a card per run with poster, contact sheets, playable videos (with --merge-reports too)")
 	c.Flags().Lookup("audio").Usage = "audio `FILE` to mux into every run's img/albedo videos (default: the one audio file in each run's folder)"
 	c.Flags().Lookup("no-audio").Usage = "mux no audio, even when a run has some"

@@ -74,7 +74,7 @@ sidecar and options still matches; otherwise it is made again and replaced
 	flags.register(c.Flags(), true)
 	c.Flags().StringVarP(&outDir, "output", "o", "", "output `OUT_DIR` (created if missing)")
 	c.Flags().BoolVar(&force, "force", false, "encode every selected stream again, even when its output is up to date")
-	prog.Register(c.Flags(), "only failures, warnings and the results")
+	prog.Register(c.Flags(), "one bar over every stream's frames", "only failures, warnings and the results")
 	return c
 }
 

@@ -80,10 +80,11 @@ func (f *jobFlags) register(fs *pflag.FlagSet, encodes bool) {
 
 	fs.IntVar(&f.jobs, "jobs", 0, "`N` streams checked at once (default: half the CPUs)")
 	fs.StringVar(&f.ffmpeg, "ffmpeg", "", "ffmpeg `PATH` (default: ffmpeg on PATH; ffprobe is looked for beside it)")
-	flagvalue.Group(fs, "Encoding", "jobs", "ffmpeg")
 	if !encodes {
+		flagvalue.Group(fs, "Running", "jobs", "ffmpeg")
 		return
 	}
+	flagvalue.Group(fs, "Encoding", "jobs", "ffmpeg")
 	fs.Lookup("jobs").Usage = "`N` streams encoded at once (default: half the CPUs, each encoder using several threads)"
 	fs.IntVar(&f.crf, "crf", 18, "H.264 quality `CRF` of the img and albedo videos, 0-51, lower is better")
 	flagvalue.EnumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")

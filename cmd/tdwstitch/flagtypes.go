@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,5 +30,22 @@ func flagError(c *cobra.Command, err error) error {
 			err = fmt.Errorf("%s %q: %v", name, value, errors.Unwrap(err))
 		}
 	}
+	if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+		if owners := flagOwners(c.Root(), name); len(owners) > 0 {
+			err = fmt.Errorf("%s has no flag --%s (%s take it)", c.CommandPath(), name, strings.Join(owners, ", "))
+		}
+	}
 	return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
+}
+
+// flagOwners names the commands that have flag name: a flag given to the
+// wrong command (probe --crf) is told where it belongs.
+func flagOwners(root *cobra.Command, name string) []string {
+	var owners []string
+	for _, c := range root.Commands() {
+		if c.Flags().Lookup(name) != nil {
+			owners = append(owners, c.Name())
+		}
+	}
+	return owners
 }

@@ -85,6 +85,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 	c.Flags().Lookup("jobs").Usage = "`N` streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: half the CPUs, each encoder using several threads)"
 	c.Flags().Lookup("audio").Usage = "audio `FILE` to mux into every run's img/albedo videos when its begin message names none"
 	c.Flags().Lookup("no-audio").Usage = "mux no audio, even when a begin message names some"
+	c.Flags().Lookup("timing").Usage = "frame capture times: auto (the add-on's, when it sent them), sidecar, mtime (when frames were spooled, an estimate), none (1/fps apart)"
 	return c
 }
 
@@ -107,7 +108,7 @@ func (s *serveCmd) register(f *pflag.FlagSet) {
 	f.Int64Var(&s.chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled `MiB` while it arrives (default: an eighth of --spool-max-mb)")
 	flagvalue.Group(f, "Socket", "listen", "connect", "ack", "any-interface", "idle", "hwm", "max-peers")
 	flagvalue.Group(f, "Limits", "max-part-mb", "max-message-mb", "max-parts", "max-streams", "queue-mb", "spool-max-mb", "chunk-mb")
-	s.progress.Register(f, "only failures and rejected messages, not each run and chunk")
+	s.progress.Register(f, "a spinner counting runs", "only failures and rejected messages, not each run and chunk")
 	f.BoolVar(&s.recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 }
 

@@ -24,6 +24,11 @@ func newVersionCmd(io ioStreams) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprint(io.Out, versionText(ffmpegPath))
+			if ffmpegPath != "" { // asked to check that one: say whether it can be used
+				if _, err := ffmpeg.Locate(ffmpegPath); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}

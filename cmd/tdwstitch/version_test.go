@@ -83,6 +83,15 @@ func TestFlagErrorsNameTheCommand(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "see 'tdwstitch encode --help'") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	// A flag of another command says where it belongs.
+	code, _, stderr = cli(t, "probe", "--crf", "20", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "tdwstitch probe has no flag --crf (batch, encode, serve take it)") {
+		t.Fatalf("probe --crf: exit %d: %s", code, stderr)
+	}
+	// version --ffmpeg checks that ffmpeg: one that cannot be used fails.
+	if code, stdout, _ := cli(t, "version", "--ffmpeg", "/nonexistent/ffmpeg"); code != 1 || !strings.Contains(stdout, "tdwstitch ") {
+		t.Fatalf("version --ffmpeg /nonexistent/ffmpeg: exit %d: %s", code, stdout)
+	}
 }
 
 // TestFlagValuesInOurWords: a wrong value says the flag, the value and

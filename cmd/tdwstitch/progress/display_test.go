@@ -74,7 +74,7 @@ func TestModeFromFlags(t *testing.T) {
 func (f *Flags) registerTo() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	fs.SetOutput(new(strings.Builder))
-	f.Register(fs, "")
+	f.Register(fs, "", "")
 	return fs
 }
 

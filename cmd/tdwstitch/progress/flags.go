@@ -15,11 +15,12 @@ type Flags struct {
 	fs     *pflag.FlagSet // to tell a --progress given from its default
 }
 
-// Register adds --progress and -q to fs; quiet says what -q still prints.
-func (f *Flags) Register(fs *pflag.FlagSet, quiet string) {
+// Register adds --progress and -q to fs; bar says what the command's bar
+// shows, quiet what -q still prints.
+func (f *Flags) Register(fs *pflag.FlagSet, bar, quiet string) {
 	f.fs = fs
 	flagvalue.EnumVar(fs, &f.choice, "progress", "auto", []string{"auto", "bar", "plain", "none"},
-		"how progress is shown on stderr: auto (a bar on a terminal, plain lines otherwise and when TERM=dumb), bar, plain (a line per step, for logs), or none")
+		"how progress is shown on stderr: auto ("+bar+" on a terminal, plain lines otherwise and when TERM=dumb), bar, plain (a line per step, for logs), or none")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "--progress none: "+quiet)
 }
 
