@@ -226,6 +226,9 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 		if err != nil {
 			return nil, err
 		}
+		if w := audioLength(run.Dir, audio, good, clock, opts); w != nil {
+			warn(rep, opts, w)
+		}
 	}
 	jobs := make([]*video.Job, len(streams))
 	for i := range streams {

@@ -58,6 +58,9 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 		if clock == nil {
 			rep.FileTimes = place.AssessFileTimes(good, audio, opts.placing())
 		}
+		if w := audioLength(run.Dir, audio, good, clock, opts); w != nil {
+			warn(rep, opts, w)
+		}
 	}
 	rep.Streams = make([]*report.Stream, len(streams))
 	p := pool.New().WithMaxGoroutines(opts.Jobs)

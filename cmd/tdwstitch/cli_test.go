@@ -198,7 +198,9 @@ func TestProbe(t *testing.T) {
 }
 
 // TestAudioLengthFollowsVideo: a short recording is padded with silence and
-// a long one trimmed, so the audio track always spans the video.
+// a long one trimmed, so the audio track always spans the video; one far
+// from the frames' length (2 s against 0.17 s) is warned of, with --fps
+// as the likely cause, in the report and on stderr.
 func TestAudioLengthFollowsVideo(t *testing.T) {
 	for _, seconds := range []float64{0.05, 2.0} { // the video is 10 frames at 60 fps: 0.167 s
 		t.Run(strconv.FormatFloat(seconds, 'f', -1, 64), func(t *testing.T) {
@@ -206,10 +208,16 @@ func TestAudioLengthFollowsVideo(t *testing.T) {
 			wav := filepath.Join(t.TempDir(), "recording.wav") // beside the run, passed explicitly
 			os.WriteFile(wav, synth.WAV(seconds), 0o644)
 			out := t.TempDir()
-			if code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img", "--audio", wav); code != 0 {
+			code, _, stderr := cli(t, "encode", runDir, "-o", out, "-q", "--passes", "img", "--audio", wav)
+			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			rep := readReport(t, out)
+			warned := len(rep.Warnings) == 1 && strings.Contains(rep.Warnings[0], "10 frames at 60 fps last 0.17 s but the audio recording.wav lasts 2.00 s: the audio is cut") &&
+				strings.Contains(stderr, "--fps")
+			if warned != (seconds == 2.0) {
+				t.Errorf("warnings %q, stderr %q; want one about --fps only for the 2 s recording", rep.Warnings, stderr)
+			}
 			sr := stream(t, rep, "a/img")
 			a, ok := verify.Probe(t, rep.Path(sr)).Audio()
 			if !ok || math.Abs(a.Duration-10.0/60) > 0.03 {
