@@ -152,7 +152,11 @@ func printProblems(w io.Writer, s *report.Stream, failure error) {
 	}
 	for _, g := range s.Gaps {
 		if lines++; lines <= progress.ProblemLines {
-			fmt.Fprintf(w, "gap in %s: frames %d-%d missing%s\n", s.ID, g.From, g.To, held)
+			frames := fmt.Sprintf("frames %d-%d", g.From, g.To)
+			if g.From == g.To {
+				frames = fmt.Sprintf("frame %d", g.From)
+			}
+			fmt.Fprintf(w, "gap in %s: %s missing%s\n", s.ID, frames, held)
 		}
 	}
 	for _, b := range s.BadFrames {

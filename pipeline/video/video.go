@@ -214,8 +214,15 @@ func (e *StrictError) Error() string {
 	if e.More > 0 {
 		more = fmt.Sprintf("; and %d more (see the report)", e.More)
 	}
-	return fmt.Sprintf("%d frames missing and %d bad, and only whole streams were asked for: %s%s; replace or remove those files",
-		e.Missing, e.Bad, strings.Join(e.Items, "; "), more)
+	var fix []string
+	if e.Missing > 0 {
+		fix = append(fix, "restore the missing files")
+	}
+	if e.Bad > 0 {
+		fix = append(fix, "replace the bad ones")
+	}
+	return fmt.Sprintf("%d frames missing and %d bad, and only whole streams were asked for: %s%s; %s",
+		e.Missing, e.Bad, strings.Join(e.Items, "; "), more, strings.Join(fix, " and "))
 }
 
 // encodeTo writes the stream's video to a temporary file beside final and,

@@ -86,7 +86,7 @@ func Explain(err error) string {
 	case errors.As(err, &audio):
 		return msg + ", or pass --no-audio"
 	case errors.As(err, &strict):
-		return msg + " (--strict, or --gaps fail / --on-bad fail; drop it to hold over them)"
+		return msg + " (--strict, or --gaps fail / --on-bad fail, asked for that; without them the previous frame is held over each)"
 	case errors.As(err, &noShards):
 		return msg + " (tdwstitch batch --shard K/N)"
 	}
