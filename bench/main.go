@@ -35,10 +35,11 @@ func main() {
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	serveArgs := flag.String("serve-args", "", "serve: more flags for tdwstitch serve, space-separated (e.g. --max-peers 0)")
 	wholeRuns := flag.String("runs-of", "600x512:jpeg,600x512:png,300x1024:jpeg", "run: whole-run workloads, FRAMESxSIZE:IMG (img as jpeg or png; id and depth PNG)")
+	ours := flag.String("ours", "", "run: more tdwstitch encode variants to time beside the default, ';'-separated flag sets (e.g. '--jobs 1;--jobs 2')")
 	flag.Parse()
 	switch *mode {
 	case "run":
-		if err := benchRun(*rounds, *wholeRuns, *work, *bin); err != nil {
+		if err := benchRun(*rounds, *wholeRuns, *work, *bin, variants(*ours)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -281,4 +282,15 @@ func walls(ss []sample) []string {
 		w = append(w, strconv.FormatFloat(s.wall.Seconds(), 'f', 2, 64))
 	}
 	return w
+}
+
+// variants splits -ours into flag sets.
+func variants(spec string) []string {
+	var vs []string
+	for _, v := range strings.Split(spec, ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }

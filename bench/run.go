@@ -52,20 +52,20 @@ type passJob struct {
 // take. It prints medians, ratios to that floor, CPU use, tdwstitch's
 // peak RSS, the img PSNR of both tools and whether the data passes are
 // bit-exact.
-func benchRun(rounds int, spec, work, bin string) error {
+func benchRun(rounds int, spec, work, bin string, variants []string) error {
 	workloads, err := parseRunWorkloads(spec)
 	if err != nil {
 		return err
 	}
 	for _, w := range workloads {
-		if err := benchOneRun(rounds, w, work, bin); err != nil {
+		if err := benchOneRun(rounds, w, work, bin, variants); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func benchOneRun(rounds int, w runWorkload, work, bin string) error {
+func benchOneRun(rounds int, w runWorkload, work, bin string, variants []string) error {
 	run := filepath.Join(work, fmt.Sprintf("wholerun-%s-%d-%d", w.img, w.frames, w.size))
 	imgExt := map[string]string{"jpeg": "jpg", "png": "png"}[w.img]
 	if _, err := os.Stat(filepath.Join(run, "a", fmt.Sprintf("depth_%04d.png", w.frames-1))); err != nil {
@@ -104,27 +104,32 @@ func benchOneRun(rounds int, w runWorkload, work, bin string) error {
 	}
 	ours := filepath.Join(outs, "tdwstitch")
 	cmds := []command{
-		{name: "tdwstitch encode", args: []string{bin, "encode", run, "-o", ours, "--force", "-q", "--no-audio"}, self: true},
+		{name: "CPU floor (sum)", args: []string{"sh", "-c", strings.Join(floor, " && ")}},
 		{name: "one-liners, in turn", args: []string{"sh", "-c", strings.Join(oneLiners, " && ")}},
 		{name: "one-liners, parallel", args: slices.Concat([]string{"parallel", "-j2", "--halt", "now,fail=1", ":::"}, oneLiners)},
-		{name: "CPU floor (sum)", args: []string{"sh", "-c", strings.Join(floor, " && ")}},
+		{name: "tdwstitch encode", args: []string{bin, "encode", run, "-o", ours, "--force", "-q", "--no-audio"}, self: true},
+	}
+	for i, v := range variants { // more ways to run tdwstitch, to compare
+		cmds = append(cmds, command{name: "tdwstitch " + v, self: true,
+			args: slices.Concat([]string{bin, "encode", run, "-o", fmt.Sprintf("%s-%d", ours, i), "--force", "-q", "--no-audio"}, strings.Fields(v))})
 	}
 	results, err := alternate(cmds, rounds)
 	if err != nil {
 		return err
 	}
 	cores := float64(numCPU())
-	floorWall := median(results[3], cpuOf) / cores
+	floorWall := median(results[0], cpuOf) / cores
 	fmt.Printf("\nwhole run: img (%s), id and depth, %d frames %dx%d, %d rounds alternating, medians (%d CPUs)\n", w.img, w.frames, w.size, w.size, rounds, numCPU())
-	fmt.Printf("CPU floor: %.2f s of CPU over %d cores = %.2f s\n", median(results[3], cpuOf), numCPU(), floorWall)
-	fmt.Printf("%-22s %8s %8s %8s %8s %9s\n", "command", "wall s", "cpu s", "/floor", "CPU use", "RSS MiB")
-	for i, c := range cmds[:3] {
+	fmt.Printf("CPU floor: %.2f s of CPU over %d cores = %.2f s\n", median(results[0], cpuOf), numCPU(), floorWall)
+	fmt.Printf("%-26s %8s %8s %8s %8s %9s\n", "command", "wall s", "cpu s", "/floor", "CPU use", "RSS MiB")
+	for i, c := range cmds[1:] {
+		i++
 		wall, cpu := median(results[i], wallOf), median(results[i], cpuOf)
 		rss := "-"
 		if c.self {
 			rss = fmt.Sprintf("%.1f", float64(slices.Max(rssOf(results[i])))/1024)
 		}
-		fmt.Printf("%-22s %8.2f %8.2f %8.3f %7.0f%% %9s\n", c.name, wall, cpu, wall/floorWall, 100*cpu/wall/cores, rss)
+		fmt.Printf("%-26s %8.2f %8.2f %8.3f %7.0f%% %9s\n", c.name, wall, cpu, wall/floorWall, 100*cpu/wall/cores, rss)
 	}
 	fmt.Printf("img PSNR dB: tdwstitch %s, one-liner %s\n", psnr(filepath.Join(ours, "a", "img.mp4"), passes[0].pattern), psnr(passes[0].out, passes[0].pattern))
 	for _, p := range passes[1:] {

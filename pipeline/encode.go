@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -161,7 +163,9 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 		return failRemaining(rep, err, streams, inputs, job.out, opts)
 	}
 	v = planViews(prev, inputs[:len(streams)], job, rep.Legend, opts)
-	opts.OnEvent(v.plan(video.Planned(jobs), streams))
+	planned := video.Planned(jobs)
+	opts.OnEvent(v.plan(planned, streams))
+	opts = sideBySide(opts, planned.Streams)
 	causes, mosaicErr := encodeBeside(ctx, rep, prev, v, run, streams, job, opts, func() []error {
 		return encodeAll(ctx, rep, jobs, inputs, todo > 1, opts)
 	})
@@ -239,6 +243,27 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 	return jobs, nil
 }
 
+// sideBySide is opts for a run that will encode streams streams. With
+// Jobs left to the default, as many run at once as there are CPUs (at most
+// one per stream). Whenever several run at once, each is one ffmpeg that
+// reads its image files itself (OneProcess): the streams fill the cores
+// between them, so a decoder process and pipe beside each encoder would
+// only cost CPU; and each may use every core, since the costliest stream,
+// started first, ends alone. Serve's process-wide limit (Encoders) and a
+// batch's own settings are left as they are.
+func sideBySide(opts Options, streams int) Options {
+	if opts.Encoders != nil || streams < 2 {
+		return opts
+	}
+	if opts.jobsAuto {
+		opts.Jobs = min(streams, runtime.NumCPU())
+	}
+	if opts.Jobs > 1 {
+		opts.OneProcess, opts.EncoderThreads = true, runtime.NumCPU()
+	}
+	return opts
+}
+
 // encodeAll runs the stream jobs, Options.Jobs at once (each holding an
 // encoder slot), and puts each stream's report in its place in rep. With
 // rewrite, the report is written as each stream finishes, so a run killed
@@ -248,7 +273,15 @@ func encodeAll(ctx context.Context, rep *report.Run, jobs []*video.Job, inputs [
 	var mu sync.Mutex
 	rep.Status = report.Running
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
-	for i, job := range jobs {
+	// The costliest streams start first, so that the cheap ones fill the
+	// other cores around them instead of one costly stream ending alone.
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(jobs[b].Cost(), jobs[a].Cost()) })
+	for _, i := range order {
+		job := jobs[i]
 		if job == nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +24,11 @@ import (
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/output"
+	"github.com/tdwstitch/tdwstitch/pipeline/video"
 	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/tdw"
 
 	"go.uber.org/goleak"
@@ -294,5 +298,51 @@ func TestRunPlannedFirst(t *testing.T) {
 	}
 	if got = encode(Options{Mosaic: true, Preview: "webp"}); len(got) != 0 {
 		t.Fatalf("nothing to do: events %+v, want none", got)
+	}
+}
+
+// TestSideBySide: a run of several streams runs up to one per CPU at once
+// by default, each in one ffmpeg that may use every core; an explicit
+// --jobs 1, a lone stream and serve's process-wide limit keep their
+// settings.
+func TestSideBySide(t *testing.T) {
+	auto := Options{}
+	auto.ApplyDefaults()
+	cpus := runtime.NumCPU()
+	if o := sideBySide(auto, 3); o.Jobs != min(3, cpus) || o.OneProcess != (min(3, cpus) > 1) || o.OneProcess && o.EncoderThreads != cpus {
+		t.Errorf("auto, 3 streams on %d CPUs: jobs %d, one process %v, threads %d", cpus, o.Jobs, o.OneProcess, o.EncoderThreads)
+	}
+	if o := sideBySide(auto, 1); o.Jobs != auto.Jobs || o.OneProcess {
+		t.Errorf("auto, 1 stream: jobs %d, one process %v; want %d, split", o.Jobs, o.OneProcess, auto.Jobs)
+	}
+	one := Options{Jobs: 1}
+	one.ApplyDefaults()
+	if o := sideBySide(one, 3); o.Jobs != 1 || o.OneProcess {
+		t.Errorf("--jobs 1, 3 streams: jobs %d, one process %v; want one at a time, split", o.Jobs, o.OneProcess)
+	}
+	two := Options{Jobs: 2}
+	two.ApplyDefaults()
+	if o := sideBySide(two, 3); o.Jobs != 2 || !o.OneProcess || o.EncoderThreads != cpus {
+		t.Errorf("--jobs 2, 3 streams: jobs %d, one process %v, threads %d", o.Jobs, o.OneProcess, o.EncoderThreads)
+	}
+	served := auto
+	served.Encoders = semaphore.NewWeighted(2)
+	if o := sideBySide(served, 3); o.Jobs != auto.Jobs || o.OneProcess {
+		t.Errorf("serve: jobs %d, one process %v; want its own settings", o.Jobs, o.OneProcess)
+	}
+}
+
+// TestCostliestFirst: H.264 streams weigh three times their pixels, so a
+// picture stream starts before data streams of its size.
+func TestCostliestFirst(t *testing.T) {
+	job := func(pass tdw.Pass, n, w int) *video.Job {
+		s := &discover.Stream{Pass: pass, Frames: make([]discover.Frame, n)}
+		b := frames.Bounded{Stream: s}
+		b.Shape.Set, b.Shape.Info.Width, b.Shape.Info.Height = true, w, w
+		return &video.Job{Bounded: b}
+	}
+	img, depth, big := job(tdw.Img, 600, 512), job(tdw.Depth, 600, 512), job(tdw.Depth, 600, 1024)
+	if !(img.Cost() > depth.Cost() && big.Cost() > img.Cost()) || (*video.Job)(nil).Cost() != 0 {
+		t.Errorf("costs: img %d, depth %d, depth at 1024 %d", img.Cost(), depth.Cost(), big.Cost())
 	}
 }

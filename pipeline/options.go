@@ -86,9 +86,14 @@ type Options struct {
 	Passes []tdw.Pass
 	// Avatars limits the avatars (sub-folders) encoded. Default: all.
 	Avatars []string
-	// Jobs is how many streams are encoded at once. Default: half the CPUs
-	// (at least 1), since each stream's encoder is itself multi-threaded.
+	// Jobs is how many streams are encoded at once. Default: for a run
+	// with several streams to encode, as many as there are CPUs (at most
+	// one per stream); several at once run as sideBySide says (issue 14's
+	// whole-run benchmark). Otherwise half the CPUs (at least 1).
 	Jobs int
+	// jobsAuto: Jobs was left to the default, so a run may choose its own
+	// (see Jobs).
+	jobsAuto bool
 	// EncoderThreads is the H.264 encoder's thread count. Default: 4 per CPU
 	// on machines with up to 4 CPUs, where x264's own choice (1.5 per CPU)
 	// left about 15% of 2 cores idle in our benchmark; x264's choice above.
@@ -198,7 +203,7 @@ func (o *Options) ApplyDefaults() {
 		o.OnBad = Skip
 	}
 	if o.Jobs <= 0 {
-		o.Jobs = max(1, runtime.NumCPU()/2)
+		o.Jobs, o.jobsAuto = max(1, runtime.NumCPU()/2), true
 	}
 	if o.EncoderThreads <= 0 && runtime.NumCPU() <= 4 {
 		o.EncoderThreads = 4 * runtime.NumCPU()

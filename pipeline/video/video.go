@@ -93,6 +93,26 @@ func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error)
 	return sr, failure
 }
 
+// Cost estimates the work of encoding the job, to start the costliest
+// first: its pixels, three times over for H.264, whose encoder takes about
+// that much more CPU per pixel than FFV1 (x264 medium 12.7 s, FFV1 3.7 and
+// 6.3 s for 600 512x512 img, id and depth frames on one thread). Nil: 0.
+func (j *Job) Cost() int64 {
+	if j == nil {
+		return 0
+	}
+	s := j.Bounded.Stream
+	px := int64(1)
+	if info := j.Bounded.Shape.Info; j.Bounded.Shape.Set {
+		px = int64(info.Width) * int64(info.Height)
+	}
+	cost := int64(len(s.Frames)) * px
+	if s.Pass.Visual() {
+		cost *= 3
+	}
+	return cost
+}
+
 // Planned is the event that says what a run will encode before the first
 // stream starts: the streams with a job (nil: done already) and their
 // frames.

@@ -21,6 +21,10 @@ type Decode struct {
 	PixFmt string // raw pixel format to emit, e.g. "yuv420p" or "rgb24"
 	// PadEven pads odd widths and heights by one pixel, as H.264 4:2:0 needs.
 	PadEven bool
+	// Threads is the PNG decoder's thread count; 0 lets it choose (frame
+	// threads, one per CPU). Streams side by side already fill the cores,
+	// and extra decoder threads then only cost CPU.
+	Threads int
 }
 
 // Args is the decoder's argument vector.
@@ -43,10 +47,13 @@ const padEven = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 // input is the image2pipe input reading image files of the decoder's codec.
 func (d Decode) input() ffgo.KwArgs {
 	in := ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
-	if d.Codec == "mjpeg" {
+	switch {
+	case d.Codec == "mjpeg":
 		// ffmpeg's MJPEG decoder has no frame threads: extra threads only
 		// take turns with the encoder's. The PNG decoder does use them.
 		in["threads"] = 1
+	case d.Threads > 0:
+		in["threads"] = d.Threads
 	}
 	return in
 }
