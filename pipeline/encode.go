@@ -248,18 +248,23 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 // one per stream). Whenever several run at once, each is one ffmpeg that
 // reads its image files itself (OneProcess): the streams fill the cores
 // between them, so a decoder process and pipe beside each encoder would
-// only cost CPU; and each may use every core, since the costliest stream,
-// started first, ends alone. Serve's process-wide limit (Encoders) and a
-// batch's own settings are left as they are.
+// only cost CPU. Each gets an equal share of the cores as its threads,
+// at least 2, so that the costliest stream, started first and ending
+// alone, can still use more than one (unless EncoderThreads was set).
+// Serve's process-wide limit (Encoders) and settings a caller chose itself
+// (OneProcess, as batch does) are left as they are.
 func sideBySide(opts Options, streams int) Options {
-	if opts.Encoders != nil || streams < 2 {
+	if opts.Encoders != nil || opts.OneProcess || streams < 2 {
 		return opts
 	}
 	if opts.jobsAuto {
 		opts.Jobs = min(streams, runtime.NumCPU())
 	}
 	if opts.Jobs > 1 {
-		opts.OneProcess, opts.EncoderThreads = true, runtime.NumCPU()
+		opts.OneProcess = true
+		if opts.threadsAuto {
+			opts.EncoderThreads = max(2, (runtime.NumCPU()+opts.Jobs-1)/opts.Jobs)
+		}
 	}
 	return opts
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"math"
 	"os"
@@ -302,28 +305,33 @@ func TestRunPlannedFirst(t *testing.T) {
 }
 
 // TestSideBySide: a run of several streams runs up to one per CPU at once
-// by default, each in one ffmpeg that may use every core; an explicit
-// --jobs 1, a lone stream and serve's process-wide limit keep their
-// settings.
+// by default, each in one ffmpeg with an equal share of the cores (at
+// least 2); an explicit --jobs 1, a lone stream, settings the caller chose
+// (threads; one process, as batch) and serve's process-wide limit are
+// kept.
 func TestSideBySide(t *testing.T) {
-	auto := Options{}
-	auto.ApplyDefaults()
+	defaults := func(o Options) Options { o.ApplyDefaults(); return o }
 	cpus := runtime.NumCPU()
-	if o := sideBySide(auto, 3); o.Jobs != min(3, cpus) || o.OneProcess != (min(3, cpus) > 1) || o.OneProcess && o.EncoderThreads != cpus {
+	share := func(jobs int) int { return max(2, (cpus+jobs-1)/jobs) }
+	auto := defaults(Options{})
+	if o, jobs := sideBySide(auto, 3), min(3, cpus); o.Jobs != jobs || o.OneProcess != (jobs > 1) || o.OneProcess && o.EncoderThreads != share(jobs) {
 		t.Errorf("auto, 3 streams on %d CPUs: jobs %d, one process %v, threads %d", cpus, o.Jobs, o.OneProcess, o.EncoderThreads)
 	}
 	if o := sideBySide(auto, 1); o.Jobs != auto.Jobs || o.OneProcess {
 		t.Errorf("auto, 1 stream: jobs %d, one process %v; want %d, split", o.Jobs, o.OneProcess, auto.Jobs)
 	}
-	one := Options{Jobs: 1}
-	one.ApplyDefaults()
-	if o := sideBySide(one, 3); o.Jobs != 1 || o.OneProcess {
+	if o := sideBySide(defaults(Options{Jobs: 1}), 3); o.Jobs != 1 || o.OneProcess {
 		t.Errorf("--jobs 1, 3 streams: jobs %d, one process %v; want one at a time, split", o.Jobs, o.OneProcess)
 	}
-	two := Options{Jobs: 2}
-	two.ApplyDefaults()
-	if o := sideBySide(two, 3); o.Jobs != 2 || !o.OneProcess || o.EncoderThreads != cpus {
+	if o := sideBySide(defaults(Options{Jobs: 2}), 3); o.Jobs != 2 || !o.OneProcess || o.EncoderThreads != share(2) {
 		t.Errorf("--jobs 2, 3 streams: jobs %d, one process %v, threads %d", o.Jobs, o.OneProcess, o.EncoderThreads)
+	}
+	if o := sideBySide(defaults(Options{Jobs: 2, EncoderThreads: 1}), 3); o.EncoderThreads != 1 {
+		t.Errorf("threads set to 1: got %d", o.EncoderThreads)
+	}
+	batch := defaults(Options{Jobs: 1, OneProcess: true, EncoderThreads: 1})
+	if o := sideBySide(batch, 3); o.Jobs != 1 || o.EncoderThreads != 1 {
+		t.Errorf("batch's settings: jobs %d, threads %d; want 1, 1", o.Jobs, o.EncoderThreads)
 	}
 	served := auto
 	served.Encoders = semaphore.NewWeighted(2)
@@ -345,4 +353,51 @@ func TestCostliestFirst(t *testing.T) {
 	if !(img.Cost() > depth.Cost() && big.Cost() > img.Cost()) || (*video.Job)(nil).Cost() != 0 {
 		t.Errorf("costs: img %d, depth %d, depth at 1024 %d", img.Cost(), depth.Cost(), big.Cost())
 	}
+}
+
+// TestUndecodableFrameIsNeverHidden: a PNG whose chunks are whole (CRCs
+// right) but whose pixels cannot be inflated passes the structural check;
+// ffmpeg then cannot decode it. Whether a stream is encoded by a decoder
+// beside its encoder (--jobs 1) or in one process (streams side by side),
+// the video must not quietly repeat the previous frame in its place and
+// be reported clean.
+func TestUndecodableFrameIsNeverHidden(t *testing.T) {
+	for _, jobs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("jobs %d", jobs), func(t *testing.T) {
+			dir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ImgPNG: true, ID: true})
+			breakDeflate(t, filepath.Join(dir, "a", "img_0004.png"))
+			rep, _, _ := Encode(context.Background(), dir, t.TempDir(), Options{Tool: testkit.FFmpeg(t), Jobs: jobs})
+			for _, sr := range rep.Streams {
+				if sr.ID == "a/img" && sr.Status == report.OK {
+					t.Fatalf("a/img with an undecodable frame reported ok: %+v", sr)
+				}
+			}
+		})
+	}
+}
+
+// breakDeflate garbles the compressed pixels of a PNG's first IDAT chunk
+// and fixes up its CRC, so that only decoding can tell.
+func breakDeflate(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at := 8; at+12 <= len(b); {
+		n := int(binary.BigEndian.Uint32(b[at:]))
+		if string(b[at+4:at+8]) == "IDAT" && n > 8 {
+			data := b[at+8 : at+8+n]
+			for i := 2; i < len(data); i++ { // keep the zlib header
+				data[i] ^= 0xA5
+			}
+			binary.BigEndian.PutUint32(b[at+8+n:], crc32.ChecksumIEEE(b[at+4:at+8+n]))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		at += 12 + n
+	}
+	t.Fatalf("%s has no IDAT chunk", path)
 }

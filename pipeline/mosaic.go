@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/sourcegraph/conc"
@@ -57,13 +58,27 @@ func (v views) plan(e event.Event, streams []*discover.Stream) event.Event {
 	return e
 }
 
-// mosaicFrames is how many frames the mosaic of streams is planned to
-// compose (its grid may add a frame number one stream lacks).
-func mosaicFrames(streams []*discover.Stream) (n int) {
+// mosaicFrames is how many frames the mosaic of streams composes at most:
+// the frame numbers any stream has within the first picture stream's range
+// (its grid; fewer with --gaps drop or --vfr), so that the plan never
+// grows.
+func mosaicFrames(streams []*discover.Stream) int {
+	first, last := int64(math.MinInt64), int64(math.MaxInt64)
 	for _, s := range streams {
-		n = max(n, len(s.Frames))
+		if s.Pass.Visual() && len(s.Frames) > 0 {
+			first, last = s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
+			break
+		}
 	}
-	return n
+	numbers := map[int64]bool{}
+	for _, s := range streams {
+		for _, f := range s.Frames {
+			if f.Number >= first && f.Number <= last {
+				numbers[f.Number] = true
+			}
+		}
+	}
+	return len(numbers)
 }
 
 // makeMosaic makes the run's mosaic and preview as v says (or keeps them)

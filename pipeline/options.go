@@ -87,22 +87,28 @@ type Options struct {
 	// Avatars limits the avatars (sub-folders) encoded. Default: all.
 	Avatars []string
 	// Jobs is how many streams are encoded at once. Default: for a run
-	// with several streams to encode, as many as there are CPUs (at most
-	// one per stream); several at once run as sideBySide says (issue 14's
-	// whole-run benchmark). Otherwise half the CPUs (at least 1).
+	// with several streams to encode and no Encoders, as many as there are
+	// CPUs (at most one per stream); otherwise half the CPUs (at least 1).
+	// Whenever several streams of a run are encoded at once, each is one
+	// ffmpeg (OneProcess) with an equal share of the cores, at least 2, as
+	// its EncoderThreads unless those were set: issue 14's whole-run
+	// benchmark (docs/performance.md).
 	Jobs int
-	// jobsAuto: Jobs was left to the default, so a run may choose its own
+	// jobsAuto, threadsAuto: Jobs and EncoderThreads were left to their
+	// defaults, so a run of several streams may choose its own (sideBySide).
+	jobsAuto, threadsAuto bool
+	// EncoderThreads is the encoder's thread count. Default: 4 per CPU on
+	// machines with up to 4 CPUs, where x264's own choice (1.5 per CPU)
+	// left about 15% of 2 cores idle in our benchmark for a lone stream;
+	// x264's choice above; a share of the cores for streams side by side
 	// (see Jobs).
-	jobsAuto bool
-	// EncoderThreads is the H.264 encoder's thread count. Default: 4 per CPU
-	// on machines with up to 4 CPUs, where x264's own choice (1.5 per CPU)
-	// left about 15% of 2 cores idle in our benchmark; x264's choice above.
 	EncoderThreads int
 	// OneProcess runs one ffmpeg per stream that reads the image files
 	// itself, instead of a decoder process beside the encoder. The split
 	// overlaps decoding with encoding, which pays when one stream has the
-	// machine; when streams already run side by side (batch sets this) the
-	// second process and pipe only cost CPU.
+	// machine; when streams already run side by side (batch sets this, and
+	// a run does for its own streams: see Jobs) the second process and pipe
+	// only cost CPU.
 	OneProcess bool
 	// Encoders, when set, is shared by every encode of the process: a
 	// stream's encode, or the join of its chunks, holds one slot while its
@@ -204,6 +210,9 @@ func (o *Options) ApplyDefaults() {
 	}
 	if o.Jobs <= 0 {
 		o.Jobs, o.jobsAuto = max(1, runtime.NumCPU()/2), true
+	}
+	if o.EncoderThreads <= 0 {
+		o.threadsAuto = true
 	}
 	if o.EncoderThreads <= 0 && runtime.NumCPU() <= 4 {
 		o.EncoderThreads = 4 * runtime.NumCPU()

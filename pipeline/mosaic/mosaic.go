@@ -190,9 +190,8 @@ func planTiles(streams []frames.Bounded, maxWidth int) ([]frames.Bounded, Layout
 // lacks that another tile has (img.mp4 holds over them; the mosaic shows
 // the tiles that have them and says which tile holds), or, without a
 // picture stream, every frame number any tile has. It carries the audio.
-// With --gaps drop or --vfr a frame the picture lacks has no slot of its
-// own in img.mp4, so none is added; with capture times, only frames that
-// have one are.
+// With --vfr, or --gaps drop without capture times, a frame the picture
+// lacks has no slot of its own in img.mp4, so none is added.
 func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *discover.Stream {
 	var picture *discover.Stream
 	for _, b := range tiles {
@@ -216,10 +215,10 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 	if picture != nil {
 		first, last = picture.Frames[0].Number, picture.Frames[len(picture.Frames)-1].Number
 	}
-	if picture == nil || !cfg.Drop && !cfg.VFR {
+	if picture == nil || !cfg.VFR && !(cfg.Drop && clock == nil) {
 		for _, b := range tiles {
 			for _, f := range b.Stream.Frames {
-				if f.Number >= first && f.Number <= last && (clock == nil || hasTime(clock, f.Number)) {
+				if f.Number >= first && f.Number <= last {
 					add(f)
 				}
 			}
@@ -234,11 +233,6 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 	}
 	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return cmp.Compare(a.Number, b.Number) })
 	return g
-}
-
-func hasTime(clock *timing.Clock, n int64) bool {
-	_, ok := clock.Frames[n]
-	return ok
 }
 
 // feed composes a mosaic frame for each frame number and writes it to its

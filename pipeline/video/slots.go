@@ -50,7 +50,7 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 	enc.Threads, enc.StallTimeout = opts.EncoderThreads, opts.StallTimeout
 	sr.PixFmt = ffmpeg.StoredPixFmt(enc)
 	if opts.OneProcess {
-		dec.Threads = opts.EncoderThreads // one process: its decoder shares the encoder's share of the cores
+		dec.Threads = min(opts.EncoderThreads, 16) // one process: its decoder shares the encoder's share of the cores
 		enc.Images, enc.PixFmt = &dec, info.PixFmt
 	}
 	sr.Width, sr.Height, sr.SourceFormat = enc.Width, enc.Height, string(info.Format)

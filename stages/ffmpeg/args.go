@@ -22,8 +22,8 @@ type Decode struct {
 	// PadEven pads odd widths and heights by one pixel, as H.264 4:2:0 needs.
 	PadEven bool
 	// Threads is the PNG decoder's thread count; 0 lets it choose (frame
-	// threads, one per CPU). Streams side by side already fill the cores,
-	// and extra decoder threads then only cost CPU.
+	// threads, one per CPU, at most 16). In one process with the encoder
+	// it follows the encoder's share of the cores.
 	Threads int
 }
 
@@ -98,6 +98,10 @@ func (e Encode) Args() []string {
 	if e.Images != nil {
 		in = e.Images.input()
 		in["framerate"] = fps(e.FPS)
+		// One frame out per image decoded, as the decoder process gives:
+		// by default the encoder would fill a frame that failed to decode
+		// by repeating the one before, and the count would not tell.
+		out["fps_mode"] = "passthrough"
 		if e.Images.PadEven && e.script == "" {
 			out["vf"] = padEven
 		}
