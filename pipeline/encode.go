@@ -230,7 +230,7 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 		if err != nil {
 			return nil, err
 		}
-		if w := audioLength(run.Dir, audio, good, clock, opts); w != nil {
+		if w := place.AudioLength(run.Dir, audio, good, clock, opts.placing()); w != nil {
 			warn(rep, opts, w)
 		}
 	}

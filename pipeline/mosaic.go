@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"math"
 	"path/filepath"
 
 	"github.com/sourcegraph/conc"
@@ -50,35 +49,12 @@ func planViews(prev *report.Run, inputs []string, job runJob, legend []report.Le
 func (v views) plan(e event.Event, streams []*discover.Stream) event.Event {
 	if v.mosaic {
 		e.Streams++
-		e.Total += mosaicFrames(streams)
+		e.Total += mosaic.PlannedFrames(streams)
 	}
 	if v.preview {
 		e.Streams++
 	}
 	return e
-}
-
-// mosaicFrames is how many frames the mosaic of streams composes at most:
-// the frame numbers any stream has within the first picture stream's range
-// (its grid; fewer with --gaps drop or --vfr), so that the plan never
-// grows.
-func mosaicFrames(streams []*discover.Stream) int {
-	first, last := int64(math.MinInt64), int64(math.MaxInt64)
-	for _, s := range streams {
-		if s.Pass.Visual() && len(s.Frames) > 0 {
-			first, last = s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
-			break
-		}
-	}
-	numbers := map[int64]bool{}
-	for _, s := range streams {
-		for _, f := range s.Frames {
-			if f.Number >= first && f.Number <= last {
-				numbers[f.Number] = true
-			}
-		}
-	}
-	return len(numbers)
 }
 
 // makeMosaic makes the run's mosaic and preview as v says (or keeps them)
@@ -110,7 +86,7 @@ func encodeMosaic(ctx context.Context, key string, audio *report.Audio, legend [
 	bounds, clock := mosaic.Bound(ctx, run, streams, audio, opts.checks(), opts.placing())
 	defer holdEncoder(ctx, opts)()
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
-	emit(event.Event{Kind: event.StreamStarted, Total: mosaicFrames(streams)})
+	emit(event.Event{Kind: event.StreamStarted, Total: mosaic.PlannedFrames(streams)})
 	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
 		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange, Legend: legend,
 		Progress: func(done, total int) { emit(event.Event{Kind: event.FrameDone, Done: done, Total: total}) }}, opts.mosaic())

@@ -58,7 +58,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 		if clock == nil {
 			rep.FileTimes = place.AssessFileTimes(good, audio, opts.placing())
 		}
-		if w := audioLength(run.Dir, audio, good, clock, opts); w != nil {
+		if w := place.AudioLength(run.Dir, audio, good, clock, opts.placing()); w != nil {
 			warn(rep, opts, w)
 		}
 	}

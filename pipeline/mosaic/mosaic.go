@@ -185,6 +185,29 @@ func planTiles(streams []frames.Bounded, maxWidth int) ([]frames.Bounded, Layout
 	return tiles, layout
 }
 
+// PlannedFrames is how many frames the mosaic of streams composes at most:
+// the frame numbers any stream has within the first picture stream's range
+// (its grid; fewer with --gaps drop or --vfr), so that the plan never
+// grows.
+func PlannedFrames(streams []*discover.Stream) int {
+	first, last := int64(math.MinInt64), int64(math.MaxInt64)
+	for _, s := range streams {
+		if s.Pass.Visual() && len(s.Frames) > 0 {
+			first, last = s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
+			break
+		}
+	}
+	numbers := map[int64]bool{}
+	for _, s := range streams {
+		for _, f := range s.Frames {
+			if f.Number >= first && f.Number <= last {
+				numbers[f.Number] = true
+			}
+		}
+	}
+	return len(numbers)
+}
+
 // gridStream is the mosaic's own stream, placed as img.mp4 is: the first
 // picture stream's frames, and within their range the frame numbers it
 // lacks that another tile has (img.mp4 holds over them; the mosaic shows
