@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
+	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
 )
 
@@ -46,30 +47,8 @@ func (e *AbsentError) Error() string {
 	return fmt.Sprintf("%s has no avatar folder %q with frames", e.Dir, e.Avatar)
 }
 
-// AudioError: the run's audio cannot be used. Named audio (Options.Audio,
-// a live run's begin message) that cannot be read fails the run, and so
-// does found audio when Strict (OnBad FailBad); otherwise found audio is a
-// warning, and so are several candidates (Choices) with none named.
-type AudioError struct {
-	Path    string
-	Err     error
-	Named   bool
-	Strict  bool
-	Dir     string
-	Choices []string // file names, when the run has several
-}
-
-func (e *AudioError) Error() string {
-	switch {
-	case len(e.Choices) > 0:
-		return fmt.Sprintf("%d audio files in %s (%s): none muxed; name the one to use, or leave only one in the run", len(e.Choices), e.Dir, strings.Join(e.Choices, ", "))
-	case e.Named || e.Strict:
-		return fmt.Sprintf("audio %s cannot be read (%v): nothing encoded; replace the file", e.Path, e.Err)
-	}
-	return fmt.Sprintf("audio %s cannot be read (%v): videos are encoded without audio; replace the file", e.Path, e.Err)
-}
-
-func (e *AudioError) Unwrap() error { return e.Err }
+// AudioError: the run's audio cannot be used (place.AudioError).
+type AudioError = place.AudioError
 
 // warn records warnings in the run's report (their text) and tells them as
 // events (their values, which the CLI turns into advice).

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,7 +22,6 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tdwstitch/tdwstitch/stages/discover"
-	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 	"github.com/tdwstitch/tdwstitch/stages/spool"
 	"github.com/tdwstitch/tdwstitch/stages/timing"
 )
@@ -184,13 +182,13 @@ func encodeRun(ctx context.Context, rep *report.Run, job runJob, opts Options, l
 func findStreams(ctx context.Context, rep *report.Run, job runJob, prev *report.Run, opts Options) (*discover.Run, []*discover.Stream, error) {
 	run, err := job.find(job.dir)
 	if err != nil {
-		rep.Streams = unselected(prev, job.out, nil)
+		rep.Streams = video.Unselected(prev, job.out, nil)
 		return nil, nil, err
 	}
 	rep.Ignored = ignored(run.Ignored)
 	streams, err := selectStreams(run, opts)
 	if err != nil {
-		rep.Streams = unselected(prev, job.out, nil)
+		rep.Streams = video.Unselected(prev, job.out, nil)
 		return nil, nil, err
 	}
 	warn(rep, opts, unmatched(run, opts)...)
@@ -339,7 +337,7 @@ func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.
 			rep.Streams[i].Kept = true
 		}
 	}
-	rep.Streams = append(rep.Streams, unselected(prev, outDir, streams)...)
+	rep.Streams = append(rep.Streams, video.Unselected(prev, outDir, streams)...)
 	return inputs, todo
 }
 
@@ -385,31 +383,6 @@ type lockedError struct{ err error }
 
 func (e *lockedError) Error() string { return e.err.Error() }
 func (e *lockedError) Unwrap() error { return e.err }
-
-// unselected are the previous report's entries for streams not encoded this
-// time (--passes, --avatars), kept with their last result while their video
-// is still on disk: a report lists every output in its folder.
-func unselected(prev *report.Run, outDir string, streams []*discover.Stream) []*report.Stream {
-	if prev == nil {
-		return nil
-	}
-	var out []*report.Stream
-	for _, sr := range prev.Streams {
-		if slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == sr.ID }) {
-			continue
-		}
-		if sr.Status == report.Failed && !sr.StaleOutput {
-			sr.Kept, sr.NotSelected = true, true
-			out = append(out, sr) // describes no file
-			continue
-		}
-		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() {
-			sr.Kept, sr.NotSelected = true, true
-			out = append(out, sr)
-		}
-	}
-	return out
-}
 
 // Outcome is the outcome of many runs as an error: wrapping ErrFailed if
 // any failed, else ErrDegraded if any is degraded, else nil. of says out of
@@ -537,57 +510,9 @@ func selectStreams(run *discover.Run, opts Options) ([]*discover.Stream, error) 
 	return nil, errors.New(msg)
 }
 
-// audioProbeTimeout bounds reading an audio file's header: a file on a hung
-// mount must not stall a run (or serve) for ever.
-const audioProbeTimeout = time.Minute
-
-// resolveAudio picks the audio file for the run and reads its length. An
-// unreadable file is a warning (the videos go without audio) unless OnBad is
-// FailBad, which makes it an error.
+// resolveAudio picks the audio file for the run (place.ResolveAudio).
 func resolveAudio(ctx context.Context, run *discover.Run, opts Options) (*report.Audio, []error, error) {
-	if opts.NoAudio {
-		return nil, nil, nil
-	}
-	path := opts.Audio
-	if path == "" {
-		switch len(run.Audio) {
-		case 0:
-			return nil, nil, nil
-		case 1:
-			path = run.Audio[0]
-		default:
-			var names []string
-			for _, a := range run.Audio {
-				names = append(names, filepath.Base(a))
-			}
-			return nil, []error{&AudioError{Dir: run.Dir, Choices: names}}, nil
-		}
-	}
-	// Only a regular file is audio (ffprobe would wait forever on a FIFO's
-	// open), and the probe has a deadline.
-	var m ffmpeg.Media
-	info, err := os.Stat(path)
-	if err == nil && !info.Mode().IsRegular() {
-		err = fmt.Errorf("not a regular file (%s)", discover.FileKind(info.Mode()))
-	}
-	if err == nil {
-		pctx, cancel := context.WithTimeout(ctx, audioProbeTimeout)
-		m, err = opts.Tool.Probe(pctx, path, false)
-		cancel()
-	}
-	if err == nil {
-		if a, ok := m.Audio(); ok {
-			return &report.Audio{Path: absPath(path), Duration: m.Duration, SourceDuration: m.Duration, Codec: a.Codec, SampleRate: a.SampleRate}, nil, nil
-		}
-		err = errors.New("it has no audio stream")
-	}
-	bad := &AudioError{Path: path, Err: err, Named: opts.Audio != "", Strict: opts.OnBad == FailBad}
-	if bad.Named || bad.Strict {
-		// Asked for by name (--audio, a live run's begin message): not
-		// honoured, so not done.
-		return nil, nil, bad
-	}
-	return nil, []error{bad}, nil
+	return place.ResolveAudio(ctx, run, opts.Tool, place.AudioAsked{Path: opts.Audio, None: opts.NoAudio, Strict: opts.OnBad == FailBad})
 }
 
 // Plan is what Encode would do with the run in runDir, from stat calls

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,6 +126,31 @@ func Planned(jobs []*Job) event.Event {
 		}
 	}
 	return e
+}
+
+// Unselected are the previous report's entries for streams not encoded this
+// time (--passes, --avatars), kept with their last result while their video
+// is still on disk: a report lists every output in its folder.
+func Unselected(prev *report.Run, outDir string, streams []*discover.Stream) []*report.Stream {
+	if prev == nil {
+		return nil
+	}
+	var out []*report.Stream
+	for _, sr := range prev.Streams {
+		if slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == sr.ID }) {
+			continue
+		}
+		if sr.Status == report.Failed && !sr.StaleOutput {
+			sr.Kept, sr.NotSelected = true, true
+			out = append(out, sr) // describes no file
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(sr.Output))); err == nil && info.Mode().IsRegular() {
+			sr.Kept, sr.NotSelected = true, true
+			out = append(out, sr)
+		}
+	}
+	return out
 }
 
 // MarkStale notes in a failed stream's report that the file at its output
