@@ -31,10 +31,12 @@ func main() {
 	work := flag.String("work", "bench-out", "folder for workloads and outputs (reused)")
 	bin := flag.String("bin", "bin/tdwstitch", "tdwstitch binary")
 	formats := flag.String("formats", "jpeg,png", "img encodings to measure: jpeg, png")
-	mode := flag.String("mode", "encode", "encode (one _img stream), run (whole runs: img, id, depth), batch (a dataset), rerun (1,000 unchanged runs), serve (live ingest), or views (the cost of --mosaic and --preview: half the frames at 5/8 the size)")
+	mode := flag.String("mode", "encode", "encode (one _img stream), run (whole runs: img, id, depth), batch (a dataset), rerun (1,000 unchanged runs), serve (live ingest), serve-run (whole runs streamed at TDW's fastest capture rates: how soon their videos are final), or views (the cost of --mosaic and --preview: half the frames at 5/8 the size)")
 	runs := flag.Int("runs", 40, "batch: runs in the dataset")
 	serveArgs := flag.String("serve-args", "", "serve: more flags for tdwstitch serve, space-separated (e.g. --max-peers 0)")
 	wholeRuns := flag.String("runs-of", "600x512:jpeg,600x512:png,300x1024:jpeg", "run: whole-run workloads, FRAMESxSIZE:IMG (img as jpeg or png; id and depth PNG)")
+	liveSeconds := flag.Float64("live-seconds", 20, "serve-run: seconds of capture each live run lasts")
+	liveWhich := flag.String("live-runs", "1024,256", "serve-run: which live runs: 1024 (img+id PNG at 30 FPS), 256 (all passes at 45 FPS)")
 	ours := flag.String("ours", "", "run: more tdwstitch encode variants to time beside the default, ';'-separated flag sets (e.g. '--jobs 1;--jobs 2')")
 	flag.Parse()
 	switch *mode {
@@ -52,6 +54,12 @@ func main() {
 		return
 	case "serve":
 		if err := benchServe(*rounds, *work, *bin, strings.Fields(*serveArgs)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	case "serve-run":
+		if err := benchServeRun(*rounds, *liveSeconds, *liveWhich, *work, *bin, strings.Fields(*serveArgs)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -243,19 +243,22 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 
 // sideBySide is opts for a run that will encode streams streams. With
 // Jobs left to the default, as many run at once as there are CPUs (at most
-// one per stream). Whenever several run at once, each is one ffmpeg that
-// reads its image files itself (OneProcess): the streams fill the cores
-// between them, so a decoder process and pipe beside each encoder would
-// only cost CPU. Each gets an equal share of the cores as its threads,
-// at least 2, so that the costliest stream, started first and ending
-// alone, can still use more than one (unless EncoderThreads was set).
-// Serve's process-wide limit (Encoders) and settings a caller chose itself
-// (OneProcess, as batch does) are left as they are.
+// one per stream); under serve's process-wide limit (Encoders), at most
+// its Jobs. Whenever several run at once, each is one ffmpeg that reads
+// its image files itself (OneProcess): the streams fill the cores between
+// them, so a decoder process and pipe beside each encoder would only cost
+// CPU. Each gets an equal share of the cores as its threads, at least 2,
+// so that the costliest stream, started first and ending alone, can still
+// use more than one (unless EncoderThreads was set). A caller that chose
+// OneProcess itself (batch) keeps its settings.
 func sideBySide(opts Options, streams int) Options {
-	if opts.Encoders != nil || opts.OneProcess || streams < 2 {
+	if opts.OneProcess || streams < 2 {
 		return opts
 	}
-	if opts.jobsAuto {
+	switch {
+	case opts.Encoders != nil: // serve: its slots, shared by every run
+		opts.Jobs = min(streams, opts.Jobs)
+	case opts.jobsAuto:
 		opts.Jobs = min(streams, runtime.NumCPU())
 	}
 	if opts.Jobs > 1 {

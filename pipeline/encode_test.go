@@ -306,9 +306,9 @@ func TestRunPlannedFirst(t *testing.T) {
 
 // TestSideBySide: a run of several streams runs up to one per CPU at once
 // by default, each in one ffmpeg with an equal share of the cores (at
-// least 2); an explicit --jobs 1, a lone stream, settings the caller chose
-// (threads; one process, as batch) and serve's process-wide limit are
-// kept.
+// least 2); an explicit --jobs 1, a lone stream and settings the caller
+// chose (threads; one process, as batch) are kept; under serve's
+// process-wide limit a run takes up to that many slots.
 func TestSideBySide(t *testing.T) {
 	defaults := func(o Options) Options { o.ApplyDefaults(); return o }
 	cpus := runtime.NumCPU()
@@ -333,10 +333,19 @@ func TestSideBySide(t *testing.T) {
 	if o := sideBySide(batch, 3); o.Jobs != 1 || o.EncoderThreads != 1 {
 		t.Errorf("batch's settings: jobs %d, threads %d; want 1, 1", o.Jobs, o.EncoderThreads)
 	}
-	served := auto
-	served.Encoders = semaphore.NewWeighted(2)
-	if o := sideBySide(served, 3); o.Jobs != auto.Jobs || o.OneProcess {
-		t.Errorf("serve: jobs %d, one process %v; want its own settings", o.Jobs, o.OneProcess)
+	served := func(slots int) Options {
+		o := defaults(Options{Jobs: slots})
+		o.Encoders = semaphore.NewWeighted(int64(slots))
+		return o
+	}
+	if o := sideBySide(served(2), 3); o.Jobs != 2 || !o.OneProcess || o.EncoderThreads != share(2) {
+		t.Errorf("serve, 2 slots, 3 streams: jobs %d, one process %v, threads %d; want 2 side by side", o.Jobs, o.OneProcess, o.EncoderThreads)
+	}
+	if o := sideBySide(served(8), 3); o.Jobs != 3 || !o.OneProcess || o.EncoderThreads != share(3) {
+		t.Errorf("serve, 8 slots, 3 streams: jobs %d, one process %v, threads %d; want 3 side by side", o.Jobs, o.OneProcess, o.EncoderThreads)
+	}
+	if o := sideBySide(served(1), 3); o.Jobs != 1 || o.OneProcess {
+		t.Errorf("serve, 1 slot: jobs %d, one process %v; want one at a time, split", o.Jobs, o.OneProcess)
 	}
 }
 

@@ -24,6 +24,7 @@ type serveCmd struct {
 	anyIface                bool
 	maxPartMB, maxMessageMB int64
 	spoolMaxMB, chunkMB     int64
+	chunkSeconds            float64
 	queueMB                 int64
 	recover                 bool
 	progress                progress.Flags
@@ -39,7 +40,7 @@ func newServeCmd(io ioStreams) *cobra.Command {
 the same videos and reports encode writes, one folder per run under OUT_DIR. Messages:
 TDW responses (output-data blobs, frame number last), "tdwstitch/begin" + {"run", "fps",
 "audio"}, "tdwstitch/end" + {"run"}. Frames are spooled to OUT_DIR/<run>/.spool first;
-a long run is encoded in chunks while it arrives (--chunk-mb) and joined at its end, so
+a run is encoded in chunks while it arrives (--chunk-seconds, --chunk-mb) and joined at its end, so
 the spool stays under --spool-max-mb. Runs a killed serve left are finished at the next
 start (or with --recover).
 
@@ -74,6 +75,9 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 				"hwm": int64(s.so.Source.HWM), "max-peers": int64(s.so.Source.MaxPeers), "max-streams": int64(s.so.MaxStreams), "queue-mb": s.queueMB}, s.spoolMaxMB, s.chunkMB, s.so.Idle); err != nil {
 				return err
 			}
+			if !(s.chunkSeconds >= 0) { // NaN too
+				return usageErrorf("--chunk-seconds %v: pass 0 or more", s.chunkSeconds)
+			}
 			if s.recover {
 				return s.recoverRuns(c, io)
 			}
@@ -82,7 +86,7 @@ work starts: runs not yet encoded stay spooled for the next start or --recover.`
 	}
 	s.register(c.Flags())
 	s.flags.register(c.Flags(), true)
-	c.Flags().Lookup("jobs").Usage = "`N` streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: half the CPUs, each encoder using several threads)"
+	c.Flags().Lookup("jobs").Usage = "`N` streams encoded at once over every run, chunk and join serve is encoding (one limit for the process), and runs prepared at once (default: one per CPU; a run's streams then share the cores side by side)"
 	c.Flags().Lookup("audio").Usage = "audio `FILE` to mux into every run's img/albedo videos when its begin message names none"
 	c.Flags().Lookup("no-audio").Usage = "mux no audio, even when a begin message names some"
 	c.Flags().Lookup("timing").Usage = "frame capture times: auto (the add-on's, when it sent them), sidecar, mtime (when frames were spooled, an estimate), none (1/fps apart)"
@@ -106,8 +110,9 @@ func (s *serveCmd) register(f *pflag.FlagSet) {
 	f.Int64Var(&s.queueMB, "queue-mb", 512, "received messages waiting in memory for the spool writer, `MiB`; the sender blocks only when it is full")
 	f.Int64Var(&s.spoolMaxMB, "spool-max-mb", 4096, "cap on frames spooled and not yet encoded, `MiB` (all runs); when full, receiving pauses and the sender blocks until the encoder catches up (0: no cap)")
 	f.Int64Var(&s.chunkMB, "chunk-mb", 0, "encode a run in chunks of this many spooled `MiB` while it arrives (default: an eighth of --spool-max-mb)")
+	f.Float64Var(&s.chunkSeconds, "chunk-seconds", 5, "also encode a chunk once it holds this many `SECONDS` of frames and the run's encoder is idle, so a run's videos are final soon after its end (0: by --chunk-mb only)")
 	flagvalue.Group(f, "Socket", "listen", "connect", "ack", "any-interface", "idle", "hwm", "max-peers")
-	flagvalue.Group(f, "Limits", "max-part-mb", "max-message-mb", "max-parts", "max-streams", "queue-mb", "spool-max-mb", "chunk-mb")
+	flagvalue.Group(f, "Limits", "max-part-mb", "max-message-mb", "max-parts", "max-streams", "queue-mb", "spool-max-mb", "chunk-mb", "chunk-seconds")
 	s.progress.Register(f, "a spinner counting runs", "only failures and rejected messages, not each run and chunk")
 	f.BoolVar(&s.recover, "recover", false, "encode the runs a killed serve left in OUT_DIR, then exit")
 }
@@ -140,6 +145,10 @@ func (s *serveCmd) serve(c *cobra.Command, io ioStreams) error {
 	}
 	so.Source.MaxPart, so.Source.MaxMessage = s.maxPartMB<<20, s.maxMessageMB<<20
 	so.SpoolMax, so.ChunkBytes, so.QueueBytes = s.spoolMaxMB<<20, s.chunkMB<<20, s.queueMB<<20
+	so.ChunkSeconds = s.chunkSeconds
+	if s.chunkSeconds == 0 {
+		so.ChunkSeconds = -1 // by size only
+	}
 	if s.spoolMaxMB == 0 {
 		so.SpoolMax = -1 // no cap
 	}

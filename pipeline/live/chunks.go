@@ -112,7 +112,7 @@ type chunkJob struct {
 // times full and holds every number up to its highest, it ends there.
 func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bool) {
 	c := &r.chunk
-	if c.frames == 0 || c.bytes < l.so.ChunkBytes || r.opts.VFR {
+	if c.frames == 0 || !l.full(r) || r.opts.VFR {
 		return 0, false
 	}
 	timed := r.opts.Audio != "" || (r.opts.Timing != place.TimingAuto && r.opts.Timing != place.TimingNone)
@@ -133,6 +133,18 @@ func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bo
 		return r.last + 1, true
 	}
 	return 0, false
+}
+
+// full reports whether the open chunk is worth encoding: ChunkBytes
+// spooled, or ChunkSeconds of frames (distinct numbers, at the run's fps,
+// so a stray's number far ahead adds nothing) while the run's chunk
+// encoder is idle.
+func (l *live) full(r *liveRun) bool {
+	c := &r.chunk
+	if c.bytes >= l.so.ChunkBytes {
+		return true
+	}
+	return l.so.ChunkSeconds > 0 && float64(c.numbers) >= l.so.ChunkSeconds*r.opts.FPS && r.unencoded.Load() == 0
 }
 
 // seal hands the open chunk, frames before next, to the run's chunk encoder.
@@ -157,6 +169,7 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 	job := chunkJob{r: c, files: r.writer.Rotate(), bytes: r.chunk.bytes, first: first, clock: r.clock.Window(c.From, to, c.Next, first)}
 	r.chunk = openChunk{from: next}
 	l.pending.Add(job.bytes) // before the encoder can free them
+	r.unencoded.Add(1)
 	select {
 	case r.jobs <- job:
 	case <-ctx.Done():
@@ -172,23 +185,29 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 func (l *live) encodeChunks(ctx context.Context, r *liveRun) {
 	defer close(r.done)
 	for job := range r.jobs {
-		if ctx.Err() != nil {
-			l.pending.Add(-job.bytes) // stays spooled, no longer being freed
-			continue
-		}
-		r.manifest.First = job.first
-		if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
-			// Its frames stay spooled (not freed, no longer being freed).
-			l.pending.Add(-job.bytes)
-			if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
-				l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: the next serve start encodes them)", job.r.Index, err)})
-			}
-			continue
-		}
-		for _, f := range job.files {
-			os.Remove(f)
-		}
-		l.release(job.bytes)
-		l.so.OnEvent(event.Event{Kind: event.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
+		l.encodeJob(ctx, r, job)
+		r.unencoded.Add(-1)
 	}
+}
+
+// encodeJob encodes one sealed chunk of r.
+func (l *live) encodeJob(ctx context.Context, r *liveRun, job chunkJob) {
+	if ctx.Err() != nil {
+		l.pending.Add(-job.bytes) // stays spooled, no longer being freed
+		return
+	}
+	r.manifest.First = job.first
+	if err := encodeChunk(ctx, r.dir, job.r, r.manifest, job.clock, r.opts); err != nil {
+		// Its frames stay spooled (not freed, no longer being freed).
+		l.pending.Add(-job.bytes)
+		if ctx.Err() == nil { // a signal's cut is not news: the run stays spooled
+			l.so.OnEvent(event.Event{Kind: event.Rejected, Run: r.rep.Run, Err: fmt.Errorf("chunk %d: %w (its frames stay spooled: the next serve start encodes them)", job.r.Index, err)})
+		}
+		return
+	}
+	for _, f := range job.files {
+		os.Remove(f)
+	}
+	l.release(job.bytes)
+	l.so.OnEvent(event.Event{Kind: event.ChunkDone, Run: r.rep.Run, Done: job.r.Index, Path: job.r.frames()})
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
@@ -75,6 +76,9 @@ type liveRun struct {
 	// done is closed when it has encoded the last one.
 	jobs chan chunkJob
 	done chan struct{}
+	// unencoded counts the chunks sealed and not yet encoded: while it is
+	// 0 the encoder is idle, and a chunk of ChunkSeconds is worth sealing.
+	unencoded atomic.Int32
 }
 
 func (l *live) consume(ctx context.Context) {

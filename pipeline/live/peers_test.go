@@ -697,3 +697,73 @@ func TestServeChunkedRunHasAMosaic(t *testing.T) {
 		t.Fatalf("mosaic.mp4: %d packets of %s, want %d of h264", v.Packets, v.Codec, n)
 	}
 }
+
+// TestServeEncodesWhileTheRunArrives: with ChunkSeconds, a run is sealed
+// into chunks of that length while it arrives (the first as soon as it
+// holds that many frames, the encoder being idle), long before ChunkBytes;
+// by size only, the same run is encoded whole at its end. Either way the videos are whole
+// and the id video bit-exact.
+func TestServeEncodesWhileTheRunArrives(t *testing.T) {
+	const n = 60
+	frames, _ := senderFrames(t, n, 16, 16)
+	for _, tc := range []struct {
+		seconds float64
+		chunks  func(int) bool
+		want    string
+	}{
+		{0.25, func(c int) bool { return c >= 2 }, "2 or more"}, // 15 frames at 60 fps
+		{-1, func(c int) bool { return c == 0 }, "none (the run encoded whole at its end)"},
+	} {
+		t.Run(fmt.Sprint(tc.seconds), func(t *testing.T) {
+			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
+			srv := startServe(t, addr, func(so *Options) { so.ChunkSeconds = tc.seconds })
+			args := []string{testkit.Fixture("tdw_sender.py"), addr, "arriving", frames, strconv.Itoa(n), "16", "16", "--passes", "img,id"}
+			if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
+				t.Fatalf("sender: %v\n%s", err, b)
+			}
+			srv.waitRun(t, "arriving")
+			var sr report.Serve
+			b, _ := os.ReadFile(filepath.Join(srv.out, "arriving", report.ServeFile))
+			if err := json.Unmarshal(b, &sr); err != nil || !tc.chunks(sr.Chunks) {
+				t.Fatalf("serve report: %d chunks (%v); want %s", sr.Chunks, err, tc.want)
+			}
+			rep := readRun(filepath.Join(srv.out, "arriving"))
+			for _, s := range rep.Streams {
+				if s.FramesWritten != n || verify.Probe(t, rep.Path(s)).Streams[0].Packets != n {
+					t.Errorf("%s: wrote %d frames; want %d", s.ID, s.FramesWritten, n)
+				}
+				if s.Pass == "id" {
+					verify.SameFrames(t, rep.Path(s), filepath.Join(frames, "id_%04d.png"))
+				}
+			}
+		})
+	}
+}
+
+// TestChunkFull: a chunk is full at ChunkBytes, or at ChunkSeconds of
+// distinct frame numbers while the run's encoder is idle; an encoder with
+// a chunk still to do lets it grow.
+func TestChunkFull(t *testing.T) {
+	l := &live{so: Options{ChunkBytes: 1 << 30, ChunkSeconds: 0.5}}
+	r := &liveRun{opts: pipeline.Options{FPS: 60}}
+	for _, tc := range []struct {
+		numbers   int
+		bytes     int64
+		unencoded int32
+		seconds   float64
+		want      bool
+	}{
+		{29, 0, 0, 0.5, false},
+		{30, 0, 0, 0.5, true},
+		{300, 0, 1, 0.5, false},          // the encoder is behind: grow
+		{1, 1 << 30, 1, 0.5, true},       // the size cap holds anyway
+		{1 << 20, 1 << 29, 0, -1, false}, // by size only
+	} {
+		l.so.ChunkSeconds = tc.seconds
+		r.chunk.numbers, r.chunk.bytes = tc.numbers, tc.bytes
+		r.unencoded.Store(tc.unencoded)
+		if got := l.full(r); got != tc.want {
+			t.Errorf("%+v: full %v, want %v", tc, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -49,10 +50,23 @@ type Options struct {
 	// spool stays bounded whatever the run's length. Default SpoolMax/8,
 	// 512 MiB without a cap.
 	ChunkBytes int64
+	// ChunkSeconds seals a run's chunk early: once it holds this many
+	// seconds of frames (at the run's fps) and the run's chunk encoder has
+	// nothing left to do, so that a run is encoded while it arrives and its
+	// videos are final soon after its end (the open chunk is all that is
+	// left). An encoder that is behind lets the chunk grow (fewer ffmpeg
+	// starts, each about 0.1 s of CPU per stream), up to ChunkBytes.
+	// Default 5; negative: chunks by size only.
+	ChunkSeconds float64
 }
 
 // ApplyDefaults fills the zero fields with their documented defaults.
 func (so *Options) ApplyDefaults() {
+	if so.Jobs <= 0 {
+		// One encoder slot per CPU: a run's streams share the cores side
+		// by side (pipeline's sideBySide), as encode's do.
+		so.Jobs = runtime.NumCPU()
+	}
 	so.Options.ApplyDefaults()
 	if so.Idle <= 0 {
 		so.Idle = 30 * time.Second
@@ -71,6 +85,9 @@ func (so *Options) ApplyDefaults() {
 	}
 	if so.SpoolMax == 0 {
 		so.SpoolMax = 4 << 30
+	}
+	if so.ChunkSeconds == 0 {
+		so.ChunkSeconds = 5
 	}
 	if so.ChunkBytes <= 0 {
 		so.ChunkBytes = 512 << 20
