@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,9 +156,9 @@ func liveRound(work, bin, dir string, w liveRun, frames int, extra []string) (li
 			} else {
 				r.chunksAfter++
 			}
-		case strings.HasPrefix(l.text, "run bench: "):
+		case runDone.MatchString(l.text):
 			r.lag = l.at.Sub(ended).Seconds()
-			r.status = strings.Fields(strings.TrimPrefix(l.text, "run bench: "))[0]
+			r.status = runDone.FindStringSubmatch(l.text)[1]
 		}
 		if r.status != "" {
 			break
@@ -183,6 +184,9 @@ func liveRound(work, bin, dir string, w liveRun, frames int, extra []string) (li
 	r.exact = cycledFrames(filepath.Join(out, "bench", "a", "id.mkv"), filepath.Join(dir, "id_%04d.png"), frames)
 	return r, nil
 }
+
+// runDone is serve's line for the run's end (--progress plain).
+var runDone = regexp.MustCompile(`^run bench: (ok|degraded|failed) \(`)
 
 type timedLine struct {
 	at   time.Time

@@ -89,6 +89,8 @@ type Options struct {
 	// Jobs is how many streams are encoded at once. Default: for a run
 	// with several streams to encode and no Encoders, as many as there are
 	// CPUs (at most one per stream); otherwise half the CPUs (at least 1).
+	// Under Encoders (serve: its process-wide slots, one per CPU by
+	// default) a run takes up to Jobs of them for its streams.
 	// Whenever several streams of a run are encoded at once, each is one
 	// ffmpeg (OneProcess) with an equal share of the cores, at least 2, as
 	// its EncoderThreads unless those were set: issue 14's whole-run

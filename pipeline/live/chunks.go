@@ -136,16 +136,22 @@ func (l *live) sealsAt(r *liveRun, number int64, now float64) (next int64, ok bo
 }
 
 // full reports whether the open chunk is worth encoding: ChunkBytes
-// spooled, or ChunkSeconds of frames (distinct numbers, at the run's fps,
-// so a stray's number far ahead adds nothing) while the run's chunk
-// encoder is idle.
+// spooled, or ChunkSeconds of frames (distinct numbers at the run's fps, at
+// least minChunkFrames; a stray's number far ahead adds nothing) while the
+// run's chunk encoder is idle.
 func (l *live) full(r *liveRun) bool {
 	c := &r.chunk
 	if c.bytes >= l.so.ChunkBytes {
 		return true
 	}
-	return l.so.ChunkSeconds > 0 && float64(c.numbers) >= l.so.ChunkSeconds*r.opts.FPS && r.unencoded.Load() == 0
+	enough := max(l.so.ChunkSeconds*r.opts.FPS, minChunkFrames)
+	return l.so.ChunkSeconds > 0 && float64(c.numbers) >= enough && r.unencoded.Load() == 0
 }
+
+// minChunkFrames is the fewest frames a chunk sealed by its seconds holds:
+// each chunk costs an ffmpeg start per stream and a key frame, so a begin
+// message's tiny fps must not make a chunk of every frame.
+const minChunkFrames = 30
 
 // seal hands the open chunk, frames before next, to the run's chunk encoder.
 func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
@@ -175,6 +181,7 @@ func (l *live) seal(ctx context.Context, r *liveRun, next int64) {
 	case <-ctx.Done():
 		// Stopped: the chunk's frames stay spooled for the next start.
 		l.pending.Add(-job.bytes)
+		r.unencoded.Add(-1)
 	}
 }
 

@@ -415,18 +415,27 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 		status     report.Status
 		rejected   map[string]int
 		setAside   int
+		seconds    float64 // ChunkSeconds, when not the default
 	}{
-		{"stray half-way", 6000, 60, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1},
-		{"stray when a chunk is full", 1, 24, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1},
-		{"stray first", 6000, 60, []string{"--stray", "10000000", "--stray-first"}, report.Degraded, map[string]int{}, 1},
-		{"stray with a later frame's number", 2500, 40, []string{"--stray", "25"}, report.Degraded, map[string]int{}, 1},
-		{"resent message", 2500, 40, []string{"--duplicate"}, report.OK, map[string]int{rejectedDuplicate: 1}, 0},
-		{"late frames", 2500, 40, []string{"--resend-old", "3"}, report.Degraded, map[string]int{rejectedLate: 3}, 0},
+		{"stray half-way", 6000, 60, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1, 0},
+		{"stray when a chunk is full", 1, 24, []string{"--stray", "300"}, report.Degraded, map[string]int{}, 1, 0},
+		{"stray first", 6000, 60, []string{"--stray", "10000000", "--stray-first"}, report.Degraded, map[string]int{}, 1, 0},
+		// Sealed by its seconds at once; the last chunk's window reaches
+		// the stray's number, which must not cost a count up to it.
+		{"stray first numbered 2^32-1", 1 << 30, 60, []string{"--stray", "4294967295", "--stray-first"}, report.Degraded, map[string]int{}, 1, 0.5},
+		{"stray with a later frame's number", 2500, 40, []string{"--stray", "25"}, report.Degraded, map[string]int{}, 1, 0},
+		{"resent message", 2500, 40, []string{"--duplicate"}, report.OK, map[string]int{rejectedDuplicate: 1}, 0, 0},
+		{"late frames", 2500, 40, []string{"--resend-old", "3"}, report.Degraded, map[string]int{rejectedLate: 3}, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := "ipc://" + filepath.Join(t.TempDir(), "tdw.sock")
 			frames, _ := senderFrames(t, tc.n, 16, 16)
-			srv := startServe(t, addr, func(so *Options) { so.ChunkBytes = tc.chunkBytes })
+			srv := startServe(t, addr, func(so *Options) {
+				so.ChunkBytes = tc.chunkBytes
+				if tc.seconds != 0 {
+					so.ChunkSeconds = tc.seconds
+				}
+			})
 			args := append([]string{testkit.Fixture("tdw_sender.py"), addr, "chunked", frames, strconv.Itoa(tc.n), "16", "16", "--passes", "img,id"}, tc.args...)
 			if b, err := exec.Command(testkit.Python(t), args...).CombinedOutput(); err != nil {
 				t.Fatalf("sender: %v\n%s", err, b)
@@ -711,7 +720,7 @@ func TestServeEncodesWhileTheRunArrives(t *testing.T) {
 		chunks  func(int) bool
 		want    string
 	}{
-		{0.25, func(c int) bool { return c >= 2 }, "2 or more"}, // 15 frames at 60 fps
+		{0.5, func(c int) bool { return c >= 2 }, "2 or more"}, // 30 frames at 60 fps
 		{-1, func(c int) bool { return c == 0 }, "none (the run encoded whole at its end)"},
 	} {
 		t.Run(fmt.Sprint(tc.seconds), func(t *testing.T) {
@@ -741,8 +750,8 @@ func TestServeEncodesWhileTheRunArrives(t *testing.T) {
 }
 
 // TestChunkFull: a chunk is full at ChunkBytes, or at ChunkSeconds of
-// distinct frame numbers while the run's encoder is idle; an encoder with
-// a chunk still to do lets it grow.
+// distinct frame numbers (never fewer than 30) while the run's encoder is
+// idle; an encoder with a chunk still to do lets it grow.
 func TestChunkFull(t *testing.T) {
 	l := &live{so: Options{ChunkBytes: 1 << 30, ChunkSeconds: 0.5}}
 	r := &liveRun{opts: pipeline.Options{FPS: 60}}
@@ -758,6 +767,7 @@ func TestChunkFull(t *testing.T) {
 		{300, 0, 1, 0.5, false},          // the encoder is behind: grow
 		{1, 1 << 30, 1, 0.5, true},       // the size cap holds anyway
 		{1 << 20, 1 << 29, 0, -1, false}, // by size only
+		{29, 0, 0, 0.01, false},          // never fewer than minChunkFrames
 	} {
 		l.so.ChunkSeconds = tc.seconds
 		r.chunk.numbers, r.chunk.bytes = tc.numbers, tc.bytes

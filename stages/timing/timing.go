@@ -217,16 +217,27 @@ func Evenly(frames []int64, audioDuration float64) (*Clock, error) {
 // clock, which goes on growing: the times of frames from..to and of next
 // (where the chunk ends) and of each stream's first frame (where its slots
 // count from). Copying only those keeps sealing a chunk cheap in a long run.
+// The cost is bounded by the frames the clock holds, never by the span a
+// number claims: a stray numbered 2^53 makes to huge, not the work.
 func (c *Clock) Window(from, to, next int64, first map[string]int64) *Clock {
 	cp := *c
-	cp.Frames = make(map[int64]float64, to-from+2+int64(len(first)))
+	span := to - from + 1
+	cp.Frames = make(map[int64]float64, min(max(span, 0), int64(len(c.Frames)))+1+int64(len(first)))
 	keep := func(n int64) {
 		if t, ok := c.Frames[n]; ok {
 			cp.Frames[n] = t
 		}
 	}
-	for n := from; n <= to; n++ {
-		keep(n)
+	if span > int64(len(c.Frames)) {
+		for n, t := range c.Frames {
+			if n >= from && n <= to {
+				cp.Frames[n] = t
+			}
+		}
+	} else {
+		for n := from; n <= to; n++ {
+			keep(n)
+		}
 	}
 	keep(next)
 	for _, n := range first {

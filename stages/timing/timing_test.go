@@ -2,6 +2,7 @@ package timing
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,25 @@ func TestReadSidecarOnlyRegularBounded(t *testing.T) {
 	}
 	if _, err := ReadSidecar(huge); err == nil || !strings.Contains(err.Error(), "more than a timing sidecar's limit") {
 		t.Errorf("huge: error = %v", err)
+	}
+}
+
+// TestWindowCostFollowsFrames: a chunk's window up to a stray numbered
+// 2^53 copies the frames the clock holds in that span, without counting
+// up to the stray's number (which would stall serve's ingest for ages).
+func TestWindowCostFollowsFrames(t *testing.T) {
+	c := &Clock{Frames: map[int64]float64{}}
+	for n := range int64(10) {
+		c.Frames[n] = float64(n) / 60
+	}
+	stray := int64(1) << 53
+	c.Frames[stray] = 0.05
+	w := c.Window(5, stray, -1, map[string]int64{"a/img": 0})
+	want := map[int64]float64{0: 0, 5: 5.0 / 60, 6: 6.0 / 60, 7: 7.0 / 60, 8: 8.0 / 60, 9: 9.0 / 60, stray: 0.05}
+	if !maps.Equal(w.Frames, want) {
+		t.Fatalf("window 5..2^53: %v, want %v", w.Frames, want)
+	}
+	if w := c.Window(2, 3, 4, nil); !maps.Equal(w.Frames, map[int64]float64{2: 2.0 / 60, 3: 3.0 / 60, 4: 4.0 / 60}) {
+		t.Fatalf("window 2..3, next 4: %v", w.Frames)
 	}
 }
