@@ -349,18 +349,23 @@ func TestSideBySide(t *testing.T) {
 	}
 }
 
-// TestCostliestFirst: H.264 streams weigh three times their pixels, so a
-// picture stream starts before data streams of its size.
+// TestCostliestFirst: an H.264 stream outweighs data streams of its size,
+// a depth pass (big PNGs) an id pass (small ones) of the same size, and a
+// data stream four times the pixels outweighs a picture stream.
 func TestCostliestFirst(t *testing.T) {
-	job := func(pass tdw.Pass, n, w int) *video.Job {
+	job := func(pass tdw.Pass, format tdw.Format, n, w int, size int64) *video.Job {
 		s := &discover.Stream{Pass: pass, Frames: make([]discover.Frame, n)}
+		for i := range s.Frames {
+			s.Frames[i].Format, s.Frames[i].Size = format, size
+		}
 		b := frames.Bounded{Stream: s}
 		b.Shape.Set, b.Shape.Info.Width, b.Shape.Info.Height = true, w, w
 		return &video.Job{Bounded: b}
 	}
-	img, depth, big := job(tdw.Img, 600, 512), job(tdw.Depth, 600, 512), job(tdw.Depth, 600, 1024)
-	if !(img.Cost() > depth.Cost() && big.Cost() > img.Cost()) || (*video.Job)(nil).Cost() != 0 {
-		t.Errorf("costs: img %d, depth %d, depth at 1024 %d", img.Cost(), depth.Cost(), big.Cost())
+	img, pngImg := job(tdw.Img, tdw.JPEG, 600, 512, 34_000), job(tdw.Img, tdw.PNG, 600, 512, 411_000)
+	id, depth, big := job(tdw.ID, tdw.PNG, 600, 512, 3_500), job(tdw.Depth, tdw.PNG, 600, 512, 52_000), job(tdw.Depth, tdw.PNG, 600, 1024, 210_000)
+	if !(pngImg.Cost() > img.Cost() && img.Cost() > depth.Cost() && depth.Cost() > id.Cost() && big.Cost() > img.Cost()) || (*video.Job)(nil).Cost() != 0 {
+		t.Errorf("costs: img %d (PNG %d), id %d, depth %d, depth at 1024 %d", img.Cost(), pngImg.Cost(), id.Cost(), depth.Cost(), big.Cost())
 	}
 }
 

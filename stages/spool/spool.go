@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -328,21 +326,8 @@ func (w *Writer) Close() error {
 // depth passes (raw RGB, bottom row first) flipped into an uncompressed PNG.
 func fileBytes(im *wire.Images, p wire.ImagePass) ([]byte, string, error) {
 	if p.Pass == tdw.Depth || p.Pass == tdw.DepthSimple {
-		top, err := wire.FlipRows(p.Image, im.Width, im.Height, 3)
-		if err != nil {
-			return nil, "", err
-		}
-		m := image.NewRGBA(image.Rect(0, 0, im.Width, im.Height))
-		for i := range im.Width * im.Height {
-			copy(m.Pix[4*i:4*i+3], top[3*i:3*i+3])
-			m.Pix[4*i+3] = 0xFF
-		}
-		var buf bytes.Buffer
-		enc := png.Encoder{CompressionLevel: png.NoCompression}
-		if err := enc.Encode(&buf, m); err != nil {
-			return nil, "", err
-		}
-		return buf.Bytes(), "png", nil
+		b, err := depthPNG(p.Image, im.Width, im.Height)
+		return b, "png", err
 	}
 	if p.Format == tdw.JPEG {
 		return p.Image, "jpg", nil

@@ -49,17 +49,3 @@ func FrameNumber(b []byte) (int64, error) {
 	}
 	return int64(n), nil
 }
-
-// FlipRows returns raw pixels (rows of width*bpp bytes, bottom row first, as
-// TDW sends depth passes) top row first, as image files store them.
-func FlipRows(raw []byte, width, height, bpp int) ([]byte, error) {
-	row := width * bpp
-	if width <= 0 || height <= 0 || bpp <= 0 || len(raw) != row*height {
-		return nil, fmt.Errorf("raw image of %d bytes is not %dx%d at %d bytes per pixel", len(raw), width, height, bpp)
-	}
-	out := make([]byte, len(raw))
-	for y := range height {
-		copy(out[y*row:(y+1)*row], raw[(height-1-y)*row:(height-y)*row])
-	}
-	return out, nil
-}

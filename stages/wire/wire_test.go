@@ -162,20 +162,12 @@ func FuzzSafeName(f *testing.F) {
 	})
 }
 
-func TestFrameNumberAndFlip(t *testing.T) {
+func TestFrameNumber(t *testing.T) {
 	if n, err := FrameNumber([]byte{0, 0, 1, 2}); err != nil || n != 258 {
 		t.Fatalf("FrameNumber = %d, %v", n, err)
 	}
 	if _, err := FrameNumber(nil); err == nil {
 		t.Fatal("empty frame number accepted")
-	}
-	raw := []byte{1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4} // 2x2 RGB, bottom row first
-	got, err := FlipRows(raw, 2, 2, 3)
-	if err != nil || !bytes.Equal(got, []byte{3, 3, 3, 4, 4, 4, 1, 1, 1, 2, 2, 2}) {
-		t.Fatalf("FlipRows = %v, %v", got, err)
-	}
-	if _, err := FlipRows(raw, 3, 2, 3); err == nil {
-		t.Fatal("FlipRows accepted a wrong size")
 	}
 }
 
