@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -153,5 +154,50 @@ func TestConcatStallIsKilled(t *testing.T) {
 	}
 	if proc.ProcessState == nil || proc.ProcessState.Success() {
 		t.Fatalf("the stalled process was not killed: %v", proc.ProcessState)
+	}
+}
+
+// TestVersionIsCached: ffmpeg is asked its version once per binary; the
+// cache answers later commands until the binary changes (another size or
+// time), and a cache that cannot be written only costs the asking.
+func TestVersionIsCached(t *testing.T) {
+	bin, asked := t.TempDir(), filepath.Join(t.TempDir(), "asked")
+	stub := func(version string) {
+		s := fmt.Sprintf("#!/bin/sh\necho x >> %s\necho 'ffmpeg version %s Copyright (c) the FFmpeg developers'\n", asked, version)
+		for _, name := range []string{"ffmpeg", "ffprobe"} {
+			if err := os.WriteFile(filepath.Join(bin, name), []byte(s), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	times := func() int { b, _ := os.ReadFile(asked); return strings.Count(string(b), "x") }
+	t.Setenv("TDWSTITCH_CACHE_DIR", t.TempDir())
+	stub("6.1.1")
+	for range 3 {
+		if tool, err := Locate(filepath.Join(bin, "ffmpeg")); err != nil || tool.Version != "6.1.1" {
+			t.Fatalf("Locate: %+v, %v", tool, err)
+		}
+	}
+	if n := times(); n != 1 {
+		t.Fatalf("ffmpeg was asked %d times, want once", n)
+	}
+	stub("4.4.2-0ubuntu0.22.04.1") // replaced in place: another size
+	if _, err := Locate(filepath.Join(bin, "ffmpeg")); !errors.Is(err, ErrTooOld) || times() != 2 {
+		t.Fatalf("the replaced binary: %v, asked %d times; want ErrTooOld, asked again", err, times())
+	}
+	if _, err := Locate(filepath.Join(bin, "ffmpeg")); !errors.Is(err, ErrTooOld) || times() != 2 {
+		t.Fatalf("the old binary again: %v, asked %d times; want ErrTooOld from the cache", err, times())
+	}
+	blocked := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocked, nil, 0o644)
+	t.Setenv("TDWSTITCH_CACHE_DIR", filepath.Join(blocked, "cache")) // cannot be made
+	stub("6.1.1")
+	for range 2 {
+		if tool, err := Locate(filepath.Join(bin, "ffmpeg")); err != nil || tool.Version != "6.1.1" {
+			t.Fatalf("Locate without a cache: %+v, %v", tool, err)
+		}
+	}
+	if n := times(); n != 4 {
+		t.Fatalf("without a cache ffmpeg was asked %d times in all, want 4", n)
 	}
 }

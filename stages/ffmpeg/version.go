@@ -24,9 +24,23 @@ var ErrTooOld = errors.New("ffmpeg too old")
 var versionLine = regexp.MustCompile(`^ffmpeg version (\S+)`)
 var versionNumbers = regexp.MustCompile(`^n?(\d+)\.(\d+)`)
 
-// version runs ffmpeg -version: its version text, and whether it is at
-// least MinVersion.
+// version is ffmpeg's version text, and whether it is at least MinVersion:
+// from the cache when this binary was asked before, else by running it.
 func version(ffmpegPath string) (text string, ok bool, err error) {
+	c := openVersionCache(ffmpegPath)
+	if text, found := c.get(); found {
+		return text, atLeastMin(text), nil
+	}
+	text, err = runVersion(ffmpegPath)
+	if err != nil {
+		return "", false, err
+	}
+	c.put(text)
+	return text, atLeastMin(text), nil
+}
+
+// runVersion runs ffmpeg -version and reads its version text.
+func runVersion(ffmpegPath string) (string, error) {
 	cmd := exec.Command(ffmpegPath, "-hide_banner", "-version")
 	cmd.WaitDelay = time.Second
 	kill := time.AfterFunc(30*time.Second, func() { // a hung "ffmpeg" must not hang start-up
@@ -37,18 +51,23 @@ func version(ffmpegPath string) (text string, ok bool, err error) {
 	defer kill.Stop()
 	out, err := cmd.Output()
 	if err != nil {
-		return "", false, fmt.Errorf("%s -version failed: %w (is it ffmpeg?)", ffmpegPath, err)
+		return "", fmt.Errorf("%s -version failed: %w (is it ffmpeg?)", ffmpegPath, err)
 	}
 	m := versionLine.FindSubmatch(out)
 	if m == nil {
-		return "", false, fmt.Errorf("%s -version does not say its version (is it ffmpeg?)", ffmpegPath)
+		return "", fmt.Errorf("%s -version does not say its version (is it ffmpeg?)", ffmpegPath)
 	}
-	text = string(m[1])
+	return string(m[1]), nil
+}
+
+// atLeastMin reports whether version text is MinVersion or later (a text
+// that does not start with numbers, as a build from git, is taken as new).
+func atLeastMin(text string) bool {
 	n := versionNumbers.FindStringSubmatch(text)
 	if n == nil {
-		return text, true, nil
+		return true
 	}
 	major, _ := strconv.Atoi(n[1])
 	minor, _ := strconv.Atoi(n[2])
-	return text, major > MinVersion[0] || major == MinVersion[0] && minor >= MinVersion[1], nil
+	return major > MinVersion[0] || major == MinVersion[0] && minor >= MinVersion[1]
 }
