@@ -385,3 +385,18 @@ func spooled(dir string, n int) bool {
 	b, err := os.ReadFile(filepath.Join(dir, spool.IndexName))
 	return err == nil && bytes.Count(b, []byte("\n")) >= 2*n+1 // a header, a row per frame and pass
 }
+
+// TestServeDefaults: serve's encoder slots default to one per CPU (a run's
+// streams then go side by side), its chunks to 5 s; what was set is kept.
+func TestServeDefaults(t *testing.T) {
+	var so Options
+	so.ApplyDefaults()
+	if so.Jobs != runtime.NumCPU() || so.ChunkSeconds != 5 {
+		t.Fatalf("defaults: jobs %d, chunk seconds %v; want %d, 5", so.Jobs, so.ChunkSeconds, runtime.NumCPU())
+	}
+	set := Options{Options: pipeline.Options{Jobs: 3}, ChunkSeconds: -1}
+	set.ApplyDefaults()
+	if set.Jobs != 3 || set.ChunkSeconds != -1 {
+		t.Fatalf("set: jobs %d, chunk seconds %v; want 3, -1", set.Jobs, set.ChunkSeconds)
+	}
+}
