@@ -61,7 +61,7 @@ func benchServeRun(rounds int, seconds float64, which, work, bin string, extra [
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
 			lags, cpus = append(lags, r.lag), append(cpus, r.cpu)
-			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s; videos final %.2f s after the end message; %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish); run %s, id bit-exact %v\n",
+			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s (first frame to end message); videos final %.2f s after the end message; %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish); run %s, id bit-exact %v\n",
 				w.name, round+1, frames, seconds, r.sent, r.lag, r.chunksBefore, r.chunksAfter, r.waits, r.cpu, 100*r.cpu/(r.sent+r.lag)/float64(numCPU()), numCPU(), r.status, r.exact)
 			if r.status != "ok" || !r.exact {
 				return fmt.Errorf("%s: run %s, id bit-exact %v", w.name, r.status, r.exact)
@@ -136,12 +136,15 @@ func liveRound(work, bin, dir string, w liveRun, frames int, extra []string) (li
 	if w.imgPNG {
 		args = append(args, "--img-png")
 	}
-	start := time.Now()
 	b, err := exec.Command("/usr/bin/python3", args...).CombinedOutput()
 	if err != nil {
 		return r, fmt.Errorf("sender: %v: %s", err, b)
 	}
-	ended, err := endSent(string(b))
+	start, err := sentAt(string(b), "first frame at ")
+	if err != nil {
+		return r, err
+	}
+	ended, err := sentAt(string(b), "end sent at ")
 	if err != nil {
 		return r, err
 	}
@@ -202,10 +205,10 @@ func readTimed(r io.Reader, lines chan<- timedLine) {
 	}
 }
 
-// endSent reads the sender's "end sent at UNIX_TIME" line.
-func endSent(out string) (time.Time, error) {
+// sentAt reads the time of the sender's line "PREFIX UNIX_TIME".
+func sentAt(out, prefix string) (time.Time, error) {
 	for _, l := range strings.Split(out, "\n") {
-		if t, ok := strings.CutPrefix(l, "end sent at "); ok {
+		if t, ok := strings.CutPrefix(l, prefix); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
 			if err != nil {
 				return time.Time{}, err
@@ -213,7 +216,7 @@ func endSent(out string) (time.Time, error) {
 			return time.Unix(0, int64(f*1e9)), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("sender printed no end time: %s", out)
+	return time.Time{}, fmt.Errorf("the sender printed no %q line: %s", prefix, out)
 }
 
 // cycledFrames reports whether video holds frames 0..n-1 of the cycled
