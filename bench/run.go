@@ -139,6 +139,17 @@ func benchOneRun(rounds int, w runWorkload, work, bin string, variants []string)
 		fmt.Printf("%s %v  ", c.name, walls(results[i]))
 	}
 	fmt.Println()
+	// The machine's speed drifts between rounds (the floor's own rounds
+	// spread by 15% here): each round against its own floor is steadier.
+	fmt.Printf("per round against that round's floor, median: ")
+	for i, c := range cmds[1:] {
+		ratios := make([]float64, rounds)
+		for r := range rounds {
+			ratios[r] = results[i+1][r].wall.Seconds() / (results[0][r].cpu.Seconds() / cores)
+		}
+		fmt.Printf("%s %.3f  ", c.name, medianOf(ratios))
+	}
+	fmt.Println()
 	var bad []string
 	ourPSNR, theirPSNR := psnr(filepath.Join(ours, "a", "img.mp4"), passes[0].pattern), psnr(passes[0].out, passes[0].pattern)
 	fmt.Printf("img PSNR dB: tdwstitch %s, one-liner %s\n", ourPSNR, theirPSNR)
