@@ -113,13 +113,14 @@ func (j *Job) Cost() int64 {
 		px = int64(info.Width) * int64(info.Height)
 	}
 	var cost int64
+	visual := s.Pass.Visual()
 	for _, f := range s.Frames {
 		if f.Format == tdw.JPEG {
 			cost += 6 * px
 		} else {
 			cost += 7*px + 13*f.Size
 		}
-		if s.Pass.Visual() {
+		if visual {
 			cost += 57 * px
 		} else {
 			cost += 15*px + 70*f.Size

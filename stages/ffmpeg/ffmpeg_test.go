@@ -2,6 +2,7 @@ package ffmpeg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -188,6 +189,15 @@ func TestVersionIsCached(t *testing.T) {
 	if _, err := Locate(filepath.Join(bin, "ffmpeg")); !errors.Is(err, ErrTooOld) || times() != 2 {
 		t.Fatalf("the old binary again: %v, asked %d times; want ErrTooOld from the cache", err, times())
 	}
+	// A cache file far bigger than 64 entries is not read, even when it
+	// holds an answer for this binary.
+	big := t.TempDir()
+	t.Setenv("TDWSTITCH_CACHE_DIR", big)
+	huge, _ := json.Marshal(map[string]string{openVersionCache(filepath.Join(bin, "ffmpeg")).key: "99.0", "padding": strings.Repeat("x", 100<<10)})
+	os.WriteFile(filepath.Join(big, "ffmpeg-versions.json"), huge, 0o644)
+	if _, err := Locate(filepath.Join(bin, "ffmpeg")); !errors.Is(err, ErrTooOld) || times() != 3 {
+		t.Fatalf("with an oversized cache: %v, asked %d times; want ErrTooOld, asked again", err, times())
+	}
 	blocked := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocked, nil, 0o644)
 	t.Setenv("TDWSTITCH_CACHE_DIR", filepath.Join(blocked, "cache")) // cannot be made
@@ -197,7 +207,7 @@ func TestVersionIsCached(t *testing.T) {
 			t.Fatalf("Locate without a cache: %+v, %v", tool, err)
 		}
 	}
-	if n := times(); n != 4 {
-		t.Fatalf("without a cache ffmpeg was asked %d times in all, want 4", n)
+	if n := times(); n != 5 {
+		t.Fatalf("without a cache ffmpeg was asked %d times in all, want 5", n)
 	}
 }

@@ -45,6 +45,10 @@ func openVersionCache(ffmpegPath string) versionCache {
 
 func (c versionCache) read() map[string]string {
 	m := map[string]string{}
+	// At most 64 short entries: a bigger file is not ours to trust or read.
+	if fi, err := os.Stat(c.file); err != nil || !fi.Mode().IsRegular() || fi.Size() > 64<<10 {
+		return m
+	}
 	if b, err := os.ReadFile(c.file); err == nil {
 		json.Unmarshal(b, &m)
 	}

@@ -10,22 +10,26 @@ import (
 // depthPNG stores a depth pass as TDW sends it live (raw RGB, bottom row
 // first) as the uncompressed PNG TDWUtils.save_images would have written
 // in its place, top row first: one IDAT of stored deflate blocks. Written
-// here in one pass into one buffer: image/png (an RGBA image, the encoder,
-// zlib) cost a third of serve's own CPU on an all-passes run.
+// here with two copies of the pixels: image/png (an RGBA image, the
+// encoder, zlib) cost a third of serve's own CPU on an all-passes run.
 func depthPNG(raw []byte, width, height int) ([]byte, error) {
 	row := 3 * width
 	if width <= 0 || height <= 0 || len(raw) != row*height {
 		return nil, fmt.Errorf("raw depth image of %d bytes is not %dx%d RGB", len(raw), width, height)
 	}
-	// The zlib stream: each row is filter byte 0 and the pixels, in
-	// stored blocks of at most 65535 bytes.
-	data := int64(row+1) * int64(height)
-	blocks := (data + maxStored - 1) / maxStored
-	zlen := 2 + data + 5*blocks + 4
-	if zlen > 1<<31-1 {
+	// The image data: each row, top first, is filter byte 0 and its pixels.
+	data := make([]byte, 0, (row+1)*height)
+	for y := height - 1; y >= 0; y-- {
+		data = append(data, 0)
+		data = append(data, raw[y*row:(y+1)*row]...)
+	}
+	// Its zlib stream: stored deflate blocks of at most 65535 bytes.
+	blocks := (len(data) + maxStored - 1) / maxStored
+	zlen := 2 + len(data) + 5*blocks + 4
+	if int64(zlen) > 1<<31-1 {
 		return nil, fmt.Errorf("raw depth image %dx%d is too big for one PNG chunk", width, height)
 	}
-	out := make([]byte, 0, len(pngSignature)+25+12+int(zlen)+12)
+	out := make([]byte, 0, len(pngSignature)+25+12+zlen+12)
 	out = append(out, pngSignature...)
 	var ihdr [13]byte
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(width))
@@ -37,35 +41,17 @@ func depthPNG(raw []byte, width, height int) ([]byte, error) {
 	start := len(out)
 	out = append(out, "IDAT"...)
 	out = append(out, 0x78, 0x01) // zlib: deflate, 32 KiB window, no dictionary
-	adler := adler32.New()
-	left, y, x := data, 0, -1 // x == -1: the row's filter byte is next
-	for left > 0 {
-		n := min(left, maxStored)
-		left -= n
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), maxStored)
 		final := byte(0)
-		if left == 0 {
+		if n == len(rest) {
 			final = 1
 		}
 		out = append(out, final, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
-		for n > 0 {
-			if x < 0 {
-				out = append(out, 0)
-				adler.Write(out[len(out)-1:])
-				x, n = 0, n-1
-				continue
-			}
-			src := raw[(height-1-y)*row:][x:row]
-			take := min(int64(len(src)), n)
-			out = append(out, src[:take]...)
-			adler.Write(src[:take])
-			x += int(take)
-			n -= take
-			if x == row {
-				x, y = -1, y+1
-			}
-		}
+		out = append(out, rest[:n]...)
+		rest = rest[n:]
 	}
-	out = adler.Sum(out)
+	out = binary.BigEndian.AppendUint32(out, adler32.Checksum(data))
 	out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(out[start:]))
 	return pngChunk(out, "IEND", nil), nil
 }
