@@ -38,10 +38,15 @@ func main() {
 	liveSeconds := flag.Float64("live-seconds", 20, "serve-run: seconds of capture each live run lasts")
 	liveWhich := flag.String("live-runs", "1024,256", "serve-run: which live runs: 1024 (img+id PNG at 30 FPS), 256 (all passes at 45 FPS)")
 	ours := flag.String("ours", "", "run: more tdwstitch encode variants to time beside the default, ';'-separated flag sets (e.g. '--jobs 1;--jobs 2')")
+	compare := flag.String("compare", "", "encode, run: another tdwstitch binary (an earlier build) timed beside -bin with the same flags")
 	flag.Parse()
+	var extra []variant
+	if *compare != "" {
+		extra = append(extra, variant{bin: *compare})
+	}
 	switch *mode {
 	case "run":
-		if err := benchRun(*rounds, *wholeRuns, *work, *bin, variants(*ours)); err != nil {
+		if err := benchRun(*rounds, *wholeRuns, *work, *bin, append(flagVariants(*ours), extra...)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -78,7 +83,7 @@ func main() {
 		return
 	}
 	for _, f := range strings.Split(*formats, ",") {
-		if err := benchFormat(f, *rounds, *frames, *size, *work, *bin); err != nil {
+		if err := benchFormat(f, *rounds, *frames, *size, *work, *bin, extra); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -99,7 +104,7 @@ type sample struct {
 	rssKiB    int
 }
 
-func benchFormat(format string, rounds, frames, size int, work, bin string) error {
+func benchFormat(format string, rounds, frames, size int, work, bin string, variants []variant) error {
 	ext := map[string]string{"jpeg": "jpg", "png": "png"}[format]
 	if ext == "" {
 		return fmt.Errorf("unknown format %q (jpeg or png)", format)
@@ -128,26 +133,54 @@ func benchFormat(format string, rounds, frames, size int, work, bin string) erro
 			out: filepath.Join(outs, "one-liner.mp4")},
 		{name: "encode-only floor", args: slices.Concat([]string{"ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", size, size), "-framerate", "60", "-i", raw}, x264, []string{filepath.Join(outs, "floor.mp4")}),
 			out: filepath.Join(outs, "floor.mp4")},
+		// Decoding every frame, then x264 fed raw frames, each on one thread:
+		// the CPU any tool must spend, over the cores, is the least wall time.
+		{name: "CPU floor (sum)", args: []string{"sh", "-c", shellLine([]string{"ffmpeg", "-loglevel", "error", "-y", "-threads", "1", "-framerate", "60", "-i", pattern, "-f", "rawvideo", "-pix_fmt", "yuv420p", "/dev/null"}) + " && " +
+			shellLine(slices.Concat([]string{"ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", fmt.Sprintf("%dx%d", size, size), "-framerate", "60", "-i", raw}, x264, []string{"-threads", "1", filepath.Join(outs, "floor1.mp4")}))}},
+	}
+	for i, v := range variants {
+		c := v.command(bin, run, filepath.Join(outs, fmt.Sprintf("tdwstitch-%d", i)))
+		c.out = filepath.Join(outs, fmt.Sprintf("tdwstitch-%d", i), "a", "img.mp4")
+		cmds = append(cmds, c)
 	}
 	results, err := alternate(cmds, rounds)
 	if err != nil {
 		return err
 	}
 
+	cores := float64(numCPU())
 	fmt.Printf("\n%s workload: %d frames %dx%d, %d rounds alternating, medians (%d CPUs)\n", format, frames, size, size, rounds, numCPU())
-	oneLiner, floor := median(results[1], wallOf), median(results[2], wallOf)
-	fmt.Printf("%-20s %8s %8s %10s %10s %10s %9s\n", "command", "wall s", "cpu s", "/one-liner", "/floor", "PSNR dB", "RSS MiB")
+	oneLiner, floor, cpuFloor := median(results[1], wallOf), median(results[2], wallOf), median(results[3], cpuOf)/cores
+	fmt.Printf("CPU floor: %.2f s of CPU over %d cores = %.2f s\n", median(results[3], cpuOf), numCPU(), cpuFloor)
+	fmt.Printf("%-20s %8s %8s %10s %10s %10s %10s %9s\n", "command", "wall s", "cpu s", "/one-liner", "/floor", "/CPU floor", "PSNR dB", "RSS MiB")
 	for i, c := range cmds {
+		if i == 3 {
+			continue
+		}
 		w := median(results[i], wallOf)
 		rss := "-"
 		if c.self {
 			rss = fmt.Sprintf("%.1f", float64(slices.Max(rssOf(results[i])))/1024)
 		}
-		fmt.Printf("%-20s %8.2f %8.2f %10.3f %10.3f %10s %9s\n", c.name, w, median(results[i], cpuOf), w/oneLiner, w/floor, psnr(c.out, pattern), rss)
+		fmt.Printf("%-20s %8.2f %8.2f %10.3f %10.3f %10.3f %10s %9s\n", c.name, w, median(results[i], cpuOf), w/oneLiner, w/floor, w/cpuFloor, psnr(c.out, pattern), rss)
 	}
 	fmt.Printf("walls (s): ")
 	for i, c := range cmds {
 		fmt.Printf("%s %v  ", c.name, walls(results[i]))
+	}
+	fmt.Println()
+	// Each round against its own floors: steadier on a drifting machine.
+	fmt.Printf("per round, median: ")
+	for i, c := range cmds {
+		if i == 2 || i == 3 {
+			continue
+		}
+		toFloor, toCPU := make([]float64, rounds), make([]float64, rounds)
+		for r := range rounds {
+			toFloor[r] = results[i][r].wall.Seconds() / results[2][r].wall.Seconds()
+			toCPU[r] = results[i][r].wall.Seconds() / (results[3][r].cpu.Seconds() / cores)
+		}
+		fmt.Printf("%s %.3f /floor %.3f /CPU floor  ", c.name, medianOf(toFloor), medianOf(toCPU))
 	}
 	fmt.Println()
 	return nil
@@ -292,13 +325,30 @@ func walls(ss []sample) []string {
 	return w
 }
 
-// variants splits -ours into flag sets.
-func variants(spec string) []string {
-	var vs []string
+// flagVariants splits -ours into flag sets.
+func flagVariants(spec string) []variant {
+	var vs []variant
 	for _, v := range strings.Split(spec, ";") {
 		if v = strings.TrimSpace(v); v != "" {
-			vs = append(vs, v)
+			vs = append(vs, variant{flags: strings.Fields(v)})
 		}
 	}
 	return vs
+}
+
+// variant is another way to run tdwstitch encode, timed beside the
+// default: other flags (-ours), or another binary (-compare).
+type variant struct {
+	bin   string // "": -bin
+	flags []string
+}
+
+// command is the variant's encode of run into out.
+func (v variant) command(bin, run, out string) command {
+	name := "tdwstitch " + strings.Join(v.flags, " ")
+	if v.bin != "" {
+		bin, name = v.bin, "compare: "+filepath.Base(v.bin)
+	}
+	return command{name: name, self: true,
+		args: slices.Concat([]string{bin, "encode", run, "-o", out, "--force", "-q", "--no-audio"}, v.flags)}
 }

@@ -54,7 +54,7 @@ type passJob struct {
 // peak RSS (not its ffmpegs'), the img PSNR of both tools and whether the
 // data passes are bit-exact, and fails when the quality is not the
 // one-liner's (PSNR 0.05 dB or more apart, data passes not bit-exact).
-func benchRun(rounds int, spec, work, bin string, variants []string) error {
+func benchRun(rounds int, spec, work, bin string, variants []variant) error {
 	workloads, err := parseRunWorkloads(spec)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func benchRun(rounds int, spec, work, bin string, variants []string) error {
 	return nil
 }
 
-func benchOneRun(rounds int, w runWorkload, work, bin string, variants []string) error {
+func benchOneRun(rounds int, w runWorkload, work, bin string, variants []variant) error {
 	run := filepath.Join(work, fmt.Sprintf("wholerun-%s-%d-%d", w.img, w.frames, w.size))
 	imgExt := map[string]string{"jpeg": "jpg", "png": "png"}[w.img]
 	if _, err := os.Stat(filepath.Join(run, "a", fmt.Sprintf("depth_%04d.png", w.frames-1))); err != nil {
@@ -113,8 +113,7 @@ func benchOneRun(rounds int, w runWorkload, work, bin string, variants []string)
 		{name: "tdwstitch encode", args: []string{bin, "encode", run, "-o", ours, "--force", "-q", "--no-audio"}, self: true},
 	}
 	for i, v := range variants { // more ways to run tdwstitch, to compare
-		cmds = append(cmds, command{name: "tdwstitch " + v, self: true,
-			args: slices.Concat([]string{bin, "encode", run, "-o", fmt.Sprintf("%s-%d", ours, i), "--force", "-q", "--no-audio"}, strings.Fields(v))})
+		cmds = append(cmds, v.command(bin, run, fmt.Sprintf("%s-%d", ours, i)))
 	}
 	results, err := alternate(cmds, rounds)
 	if err != nil {

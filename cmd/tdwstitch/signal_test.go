@@ -26,23 +26,34 @@ import (
 
 // TestSignalMidEncode runs the real binary, stops it with SIGTERM or SIGINT
 // while ffmpeg is encoding, and checks that it exits 143 or 130 saying why,
-// kills ffmpeg, starts no further stream and leaves no partial file.
-// Synchronisation is by FIFOs, not sleeps: frame 5 is a FIFO that blocks
-// the encode until the test releases it, and a wrapper around ffmpeg reports
-// each ffmpeg PID when it starts.
+// kills ffmpeg, starts no further stream and leaves no partial file: with
+// SIGTERM while one ffmpeg reads the files itself, with SIGINT while a
+// decoder and an encoder take them through the pipe (a frame is missing).
+// Synchronisation is by FIFOs, not sleeps: a wrapper around ffmpeg reports
+// each ffmpeg PID when it starts, then waits.
 func TestSignalMidEncode(t *testing.T) {
 	bin := builtBinary(t)
 	for _, tc := range []struct {
 		sig  syscall.Signal
 		code int
-	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
-		t.Run(tc.sig.String(), func(t *testing.T) { signalMidEncode(t, bin, tc.sig, tc.code) })
+		gap  bool // a missing frame: through the pipe, to a decoder and an encoder
+	}{{syscall.SIGTERM, 143, false}, {syscall.SIGINT, 130, true}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { signalMidEncode(t, bin, tc.sig, tc.code, tc.gap) })
 	}
 }
 
-func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int) {
+func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int, gap bool) {
 	tmp := t.TempDir()
 	runDir := testkit.SceneRun(t, 10, 32, 32, synth.Passes{Img: true, ID: true})
+	procs := 1 // ffmpeg reads the files itself
+	if gap {
+		for _, f := range []string{"img_0005.jpg", "id_0005.png"} {
+			if err := os.Remove(filepath.Join(runDir, "a", f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		procs = 2
+	}
 	ff, notes := gatedFFmpeg(t, tmp, "")
 	out := filepath.Join(tmp, "out")
 	// One stream at a time: a/id waits for a/img, and must not start after
@@ -55,7 +66,7 @@ func signalMidEncode(t *testing.T, bin string, sig syscall.Signal, wantCode int)
 	}
 	lines := bufio.NewScanner(notes)
 	var pids []int
-	for len(pids) < 2 && lines.Scan() { // decoder and encoder have started, and wait
+	for len(pids) < procs && lines.Scan() { // a/img's ffmpegs have started, and wait
 		pid, _ := strconv.Atoi(strings.TrimSpace(lines.Text()))
 		pids = append(pids, pid)
 	}

@@ -31,6 +31,10 @@ type slotWriter struct {
 	// files since the last good frame, each of which may fill as many.
 	maxGap int64
 	bad    int64
+	// files, when set, has ffmpeg read the frames itself (directFiles):
+	// nothing is written, and progress is told the frames it has encoded.
+	files    *ffmpeg.Files
+	progress func(frames int64)
 }
 
 // start begins the encoder at the stream's first good frame: its size and
@@ -48,8 +52,17 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 		enc.Width, enc.Height = info.Width+info.Width%2, info.Height+info.Height%2
 	}
 	enc.Threads, enc.StallTimeout = opts.EncoderThreads, opts.StallTimeout
+	if w.files != nil {
+		files := *w.files
+		files.MaxPixels = ffmpeg.DecodeBound(info.Width, info.Height)
+		dec.Files, enc.Progress = &files, w.progress
+	}
 	sr.PixFmt = ffmpeg.StoredPixFmt(enc)
-	if opts.OneProcess {
+	if opts.OneProcess || w.files != nil {
+		// ffmpeg reading the files itself decodes beside x264 in one
+		// process as fast as a decoder process piping raw frames to it
+		// (JPEG), or faster (PNG: 7.5 s instead of 8.5 s for 600 512x512
+		// frames on 2 cores), with less CPU.
 		dec.Threads = min(opts.EncoderThreads, 16) // one process: its decoder shares the encoder's share of the cores
 		enc.Images, enc.PixFmt = &dec, info.PixFmt
 	}
@@ -73,6 +86,10 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 // put hands over good frame n: the previous good frame fills the slots up to
 // where n starts.
 func (w *slotWriter) put(n int64, data []byte) error {
+	if w.files != nil {
+		w.good++ // ffmpeg reads it, into slot good-1 (directFiles)
+		return nil
+	}
 	slot := w.place.Slot(n, w.good)
 	if w.prev != nil && w.place.ByTime() && w.maxGap >= 0 && slot-w.next > (w.maxGap+1)*(1+w.bad) {
 		return &frames.GapError{Timed: true, Need: slot - w.next, Msg: fmt.Sprintf("frame %d is captured %.2f s after the previous good frame: holding that for %d slots is more than the widest gap allowed (%d; a pause in capture?)",
@@ -97,6 +114,10 @@ func (w *slotWriter) put(n int64, data []byte) error {
 // finish writes the last good frame up to the last slot (at least once,
 // except in a chunk, whose end is where the next chunk starts).
 func (w *slotWriter) finish() error {
+	if w.files != nil {
+		w.written = w.good
+		return nil
+	}
 	if w.limit >= 0 {
 		for ; w.next <= w.limit; w.next++ {
 			if err := w.write(w.prev); err != nil {

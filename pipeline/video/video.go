@@ -296,11 +296,26 @@ func encodeTo(ctx context.Context, job Job, sr *report.Stream, final string, opt
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 
-	w := &slotWriter{place: place.Stream(s, sr, job.Clock, job.Audio, job.Part, opts.Place), limit: -1, maxGap: opts.Checks.MaxGap}
-	if job.Part.Chunk {
-		w.next, w.limit = w.place.Bounds(job.Part)
+	pl := place.Stream(s, sr, job.Clock, job.Audio, job.Part, opts.Place)
+	newWriter := func() *slotWriter {
+		w := &slotWriter{place: pl, limit: -1, maxGap: opts.Checks.MaxGap}
+		if job.Part.Chunk {
+			w.next, w.limit = w.place.Bounds(job.Part)
+		}
+		return w
 	}
+	w := newWriter()
+	if w.files = directFiles(job.Bounded, pl, job.Part); w.files != nil {
+		total := int64(len(s.Frames))
+		w.progress = func(n int64) { emit(event.Event{Kind: event.FrameDone, Done: int(min(n, total)), Total: int(total)}) }
+	}
+	bad, read := len(sr.BadFrames), sr.FramesRead
 	failing, firstBad, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
+	if errors.Is(failure, errNotDirect) {
+		sr.BadFrames, sr.FramesRead = sr.BadFrames[:bad], read
+		w = newWriter()
+		failing, firstBad, failure = feedFrames(ctx, job, sr, w, tmp, opts, emit)
+	}
 	if failure == nil && ctx.Err() != nil {
 		failure = ctx.Err()
 	}
@@ -345,11 +360,22 @@ func feedFrames(ctx context.Context, job Job, sr *report.Stream, w *slotWriter, 
 	shp := job.Shape  // what most frames agree on; unset: the first good frame's
 	want := job.Shape // read by the readers; shp is set by this goroutine
 	done := 0
-	frames.Scan(ctx, s.Frames, opts.Checks, !failing, &want, func(c frames.Checked) bool {
+	direct := w.files != nil
+	frames.Scan(ctx, s.Frames, opts.Checks, !failing && !direct, &want, func(c frames.Checked) bool {
 		done++
-		defer emit(event.Event{Kind: event.FrameDone, Done: done, Total: len(s.Frames)})
+		if !direct { // else ffmpeg tells how far it is
+			defer emit(event.Event{Kind: event.FrameDone, Done: done, Total: len(s.Frames)})
+		}
 		if c.Err == nil {
 			c.Err = shp.Match(c)
+		}
+		if direct && (c.Err != nil || int64(c.Info.Length) != c.Frame.Size) {
+			if w.pipe != nil {
+				w.pipe.Abort()
+				w.pipe = nil
+			}
+			failure = errNotDirect
+			return false
 		}
 		if c.Err != nil {
 			if firstBad == nil && len(sr.BadFrames) == 0 {

@@ -15,6 +15,10 @@ import (
 // no reading of the terminal (stdin carries frames).
 var quiet = []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
 
+// progressArgs make ffmpeg write key=value progress lines (frame=N among
+// them) to its stdout every half second and at its end.
+var progressArgs = []string{"-progress", "pipe:1", "-stats_period", "0.5"}
+
 // Decode describes the decoder process: image files in on stdin, raw frames out.
 type Decode struct {
 	Codec  string // "mjpeg" or "png"
@@ -25,18 +29,45 @@ type Decode struct {
 	// threads, one per CPU, at most 16). In one process with the encoder
 	// it follows the encoder's share of the cores.
 	Threads int
+	// Files, when set, makes ffmpeg read the image files itself, as the
+	// one-liner does, instead of from stdin: only as the encoder's own
+	// input (Encode.Images).
+	Files *Files
+}
+
+// Files names a stream's image files for ffmpeg's image2 demuxer: Pattern
+// is their path with one %0Nd where the frame number goes (every other %
+// doubled), Start the first number and Count how many files follow it, one
+// per number. Reading them there saves copying every file through this
+// process and a pipe, and image2pipe's parsing of it.
+type Files struct {
+	Pattern string
+	Start   int64
+	Count   int
+	// MaxPixels bounds what ffmpeg's decoder allocates for one picture
+	// (its max_pixels; > 0): ffmpeg may read a frame before tdwstitch has
+	// checked its header, so a file claiming 8000x8000 pixels among
+	// 512x512 ones fails to decode there instead of costing 256 MB.
+	MaxPixels int64
+}
+
+// DecodeBound is a Files.MaxPixels for pictures of width x height: ffmpeg
+// counts its decoders' buffers, which pad each side (a 160x160 PNG takes
+// 192x160), so the bound leaves 256 pixels a side.
+func DecodeBound(width, height int) int64 {
+	return min((int64(width)+256)*(int64(height)+256), math.MaxInt32)
 }
 
 // Args is the decoder's argument vector.
 func (d Decode) Args() []string {
 	out := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": d.PixFmt, "fps_mode": "passthrough"}
-	in := d.input()
+	url, in := d.input()
 	if d.PadEven {
 		out["vf"] = padEven
 	}
 	// The colour range of a JPEG (full) is converted to the video's (limited)
 	// by swscale here, exactly as ffmpeg's own image2 one-liner converts it.
-	args := ffgo.Input("pipe:0", in).
+	args := ffgo.Input(url, in).
 		Output("pipe:1", out).GetArgs()
 	return slices.Concat(quiet, args)
 }
@@ -44,9 +75,17 @@ func (d Decode) Args() []string {
 // padEven pads odd widths and heights by one pixel for H.264 4:2:0.
 const padEven = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 
-// input is the image2pipe input reading image files of the decoder's codec.
-func (d Decode) input() ffgo.KwArgs {
-	in := ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
+// input is the input reading image files of the decoder's codec: image2pipe
+// on stdin, or image2 reading Files (the output stops it at the last).
+func (d Decode) input() (url string, in ffgo.KwArgs) {
+	url, in = "pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
+	if f := d.Files; f != nil {
+		url = "file:" + f.Pattern
+		in["f"], in["pattern_type"], in["start_number"] = "image2", "sequence", f.Start
+		if f.MaxPixels > 0 {
+			in["max_pixels"] = f.MaxPixels
+		}
+	}
 	switch {
 	case d.Codec == "mjpeg":
 		// ffmpeg's MJPEG decoder has no frame threads: extra threads only
@@ -55,7 +94,7 @@ func (d Decode) input() ffgo.KwArgs {
 	case d.Threads > 0:
 		in["threads"] = d.Threads
 	}
-	return in
+	return url, in
 }
 
 // Encode describes the encoder process: raw frames in on stdin, a video file out.
@@ -84,8 +123,12 @@ type Encode struct {
 	Images *Decode
 	// Raw, when set, makes a lone encoder read raw frames of PixFmt from
 	// stdin (frames composed by the caller, such as a mosaic).
-	Raw    bool
-	Output string // file to write (any name: the container is explicit)
+	Raw bool
+	// Progress, when set, is told the frames encoded so far, about twice a
+	// second (from another goroutine), and the stall watchdog counts them:
+	// for input that does not pass through this process (Files).
+	Progress func(frames int64)
+	Output   string // file to write (any name: the container is explicit)
 	// StallTimeout kills the encode when neither its input nor its output
 	// has moved for this long (a stopped ffmpeg, a hung disk); 0: never.
 	StallTimeout time.Duration
@@ -95,18 +138,30 @@ type Encode struct {
 func (e Encode) Args() []string {
 	in := ffgo.KwArgs{"f": "rawvideo", "pix_fmt": e.PixFmt, "video_size": fmt.Sprintf("%dx%d", e.Width, e.Height), "framerate": fps(e.FPS)}
 	out := ffgo.KwArgs{}
+	url := "pipe:0"
 	if e.Images != nil {
-		in = e.Images.input()
+		url, in = e.Images.input()
 		in["framerate"] = fps(e.FPS)
 		// One frame out per image decoded, as the decoder process gives:
 		// by default the encoder would fill a frame that failed to decode
 		// by repeating the one before, and the count would not tell.
 		out["fps_mode"] = "passthrough"
+		var vf []string
+		if f := e.Images.Files; f != nil && e.Audio != "" {
+			// ffmpeg 5.1 ends every stream of an output at one's -frames
+			// (the audio too): the filter ends only the video.
+			vf = append(vf, fmt.Sprintf("trim=end_frame=%d", f.Count))
+		} else if f != nil {
+			out["frames:v"] = f.Count // and then stop reading
+		}
 		if e.Images.PadEven && e.script == "" {
-			out["vf"] = padEven
+			vf = append(vf, padEven)
+		}
+		if len(vf) > 0 {
+			out["vf"] = strings.Join(vf, ",")
 		}
 	}
-	video := ffgo.Input("pipe:0", in)
+	video := ffgo.Input(url, in)
 	streams := []*ffgo.Stream{video.Video()}
 	if e.Visual {
 		out["c:v"], out["preset"], out["crf"], out["pix_fmt"] = "libx264", e.Preset, e.CRF, "yuv420p"
@@ -130,6 +185,9 @@ func (e Encode) Args() []string {
 		out["filter_script:v"], out["fps_mode"], out["enc_time_base:v"] = e.script, "passthrough", "1/90000"
 	}
 	args := ffgo.Output(streams, "file:"+e.Output, out).OverWriteOutput().GetArgs()
+	if e.Progress != nil {
+		return slices.Concat(quiet, progressArgs, args)
+	}
 	return slices.Concat(quiet, args)
 }
 

@@ -49,6 +49,44 @@ func TestEncodeArgs(t *testing.T) {
 	}
 }
 
+// TestFilesArgs: an encoder reading the files itself gets them as an
+// image2 pattern from the first number, ends the video at the last (by
+// -frames:v, or with audio by a trim filter: ffmpeg 5.1's -frames:v would
+// end the audio there too), bounds the decoder's pictures and reports its
+// progress on stdout.
+func TestFilesArgs(t *testing.T) {
+	files := &Files{Pattern: "/runs/100%% done/a/img_%04d.png", Start: 7, Count: 90, MaxPixels: DecodeBound(512, 512)}
+	enc := Encode{Width: 511, Height: 512, PixFmt: "rgb24", FPS: 60, Visual: true, CRF: 18, Preset: "medium", Output: "/o/img.mp4",
+		Images: &Decode{Codec: "png", PixFmt: "rgb24", PadEven: true, Files: files}, Progress: func(int64) {}}
+	silent := enc.Args()
+	enc.Audio, enc.Duration = "/runs/audio.wav", 1.5
+	loud := enc.Args()
+	for name, c := range map[string]struct {
+		args     []string
+		want     [][]string
+		wantNone []string
+	}{
+		"silent": {silent, [][]string{{"-progress", "pipe:1"}, {"-f", "image2"}, {"-start_number", "7"}, {"-max_pixels", "589824"},
+			{"-i", "file:/runs/100%% done/a/img_%04d.png"}, {"-frames:v", "90"}, {"-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"}}, []string{"pipe:0", "image2pipe"}},
+		"with audio": {loud, [][]string{{"-i", "file:/runs/100%% done/a/img_%04d.png"}, {"-vf", "trim=end_frame=90,pad=ceil(iw/2)*2:ceil(ih/2)*2"}, {"-t", "1.500000"}},
+			[]string{"-frames:v", "pipe:0"}},
+	} {
+		for _, want := range c.want {
+			if !hasSeq(c.args, want...) {
+				t.Errorf("%s: args lack %q:\n%q", name, want, c.args)
+			}
+		}
+		for _, not := range c.wantNone {
+			if slices.Contains(c.args, not) {
+				t.Errorf("%s: args hold %q:\n%q", name, not, c.args)
+			}
+		}
+	}
+	if got := DecodeBound(1<<20, 1<<20); got != 1<<31-1 {
+		t.Errorf("DecodeBound of a huge picture = %d, want ffmpeg's int maximum", got)
+	}
+}
+
 func TestDecodeArgs(t *testing.T) {
 	args := Decode{Codec: "mjpeg", PixFmt: "yuv420p", PadEven: true}.Args()
 	for _, want := range [][]string{{"-f", "image2pipe"}, {"-c:v", "mjpeg"}, {"-i", "pipe:0"}, {"-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"}, {"-f", "rawvideo", "-fps_mode", "passthrough"}} {

@@ -1,11 +1,15 @@
 package ffmpeg
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,10 +28,13 @@ type Pipeline struct {
 	encErr   *tail
 	script   string // a temporary filter file, removed when the pipeline ends
 
-	// written counts bytes handed to ffmpeg; with the output file's size
-	// it is the progress the watchdog judges a stall by.
-	written atomic.Int64
-	watch   *watchdog
+	// written counts bytes handed to ffmpeg, frames those it reported
+	// encoding (Encode.Progress); with the output file's size they are the
+	// progress the watchdog judges a stall by.
+	written  atomic.Int64
+	frames   atomic.Int64
+	progress sync.WaitGroup // the reader of the encoder's progress lines
+	watch    *watchdog
 }
 
 // StallError is an encode killed because it made no progress.
@@ -133,7 +140,7 @@ func (t Tool) Start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 	}
 	if p != nil {
 		p.script = script
-		p.watch = watch(enc.Output, enc.StallTimeout, func() int64 { return p.written.Load() + fileSize(enc.Output) }, p.dec, p.enc)
+		p.watch = watch(enc.Output, enc.StallTimeout, func() int64 { return p.written.Load() + p.frames.Load() + fileSize(enc.Output) }, p.dec, p.enc)
 	}
 	return p, err
 }
@@ -160,6 +167,9 @@ func writeTemp(pattern, content, what string) (string, error) {
 func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, error) {
 	if enc.Images != nil || enc.Raw {
 		return t.startOne(ctx, enc)
+	}
+	if dec.Files != nil || enc.Progress != nil {
+		return nil, errors.New("ffmpeg reads files, and reports progress, only in one process (Encode.Images)")
 	}
 	p := &Pipeline{decArgs: dec.Args(), encArgs: enc.Args(), decErr: newTail(stderrTail), encErr: newTail(stderrTail)}
 	p.dec = t.command(ctx, t.FFmpeg, p.decArgs)
@@ -192,6 +202,43 @@ func (t Tool) start(ctx context.Context, dec Decode, enc Encode) (*Pipeline, err
 	return p, nil
 }
 
+// progressOut hands the encoder's stdout to a goroutine that reads its
+// progress lines, when fn is set: it counts the frames encoded and tells
+// fn. The caller closes the returned write end once the encoder started
+// (nil when fn is; closing nil is harmless), which ends the reader when
+// the encoder does.
+func (p *Pipeline) progressOut(fn func(int64)) (*os.File, error) {
+	if fn == nil {
+		return nil, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a pipe for ffmpeg's progress: %w", err)
+	}
+	p.enc.Stdout = w
+	p.progress.Go(func() {
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			v, ok := strings.CutPrefix(sc.Text(), "frame=")
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); ok && err == nil && n > p.frames.Load() {
+				p.frames.Store(n)
+				fn(n)
+			}
+		}
+		io.Copy(io.Discard, r) // a line too long: keep the encoder from blocking on its stdout
+	})
+	return w, nil
+}
+
+// closeInput closes the write end of the decoder's (or lone encoder's)
+// stdin, where there is one.
+func (p *Pipeline) closeInput() {
+	if p.stdin != nil {
+		p.stdin.Close()
+	}
+}
+
 // pipeSize is the buffer asked for each pipe: a few raw frames, so the
 // processes on either side wake up once per frame rather than once per 64 KiB.
 const pipeSize = 1 << 20
@@ -213,21 +260,33 @@ func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
 	p := &Pipeline{encArgs: enc.Args(), encErr: newTail(stderrTail)}
 	p.enc = t.command(ctx, t.FFmpeg, p.encArgs)
 	p.enc.Stderr = p.encErr
-	files, filesW, err := bigPipe()
+	if enc.Images == nil || enc.Images.Files == nil {
+		files, filesW, err := bigPipe()
+		if err != nil {
+			return nil, err
+		}
+		defer files.Close()
+		p.enc.Stdin, p.stdin = files, filesW
+	}
+	progress, err := p.progressOut(enc.Progress)
 	if err != nil {
+		p.closeInput()
 		return nil, err
 	}
-	defer files.Close()
-	p.enc.Stdin, p.stdin = files, filesW
+	defer progress.Close()
 	if err := p.enc.Start(); err != nil {
-		filesW.Close()
+		p.closeInput()
 		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
 	return p, nil
 }
 
 // Write sends one image file's bytes to the decoder (Raw: one raw frame).
+// A pipeline reading Files has no input to write to.
 func (p *Pipeline) Write(b []byte) (int, error) {
+	if p.stdin == nil {
+		return 0, errors.New("this ffmpeg reads its image files itself")
+	}
 	n, err := p.stdin.Write(b)
 	p.written.Add(int64(n))
 	return n, err
@@ -237,25 +296,27 @@ func (p *Pipeline) Write(b []byte) (int, error) {
 // encoder's when both failed: a dead encoder is what makes the decoder fail.
 func (p *Pipeline) Close() error {
 	defer p.removeScript()
-	p.stdin.Close()
+	p.closeInput()
 	var decErr error
 	if p.dec != nil {
 		decErr = newError("decoder", p.decArgs, p.dec.Wait(), p.decErr)
 	}
 	encErr := newError("encoder", p.encArgs, p.enc.Wait(), p.encErr)
+	p.progress.Wait()
 	return firstNonNil(p.watch.end(), encErr, decErr)
 }
 
 // Abort kills both processes and waits for them; for early exits.
 func (p *Pipeline) Abort() {
 	defer p.removeScript()
-	p.stdin.Close()
+	p.closeInput()
 	for _, c := range []*exec.Cmd{p.dec, p.enc} {
 		if c != nil {
 			c.Process.Kill()
 			c.Wait()
 		}
 	}
+	p.progress.Wait()
 	p.watch.end()
 }
 
