@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
 // inputsOf lists, per ffmpeg w started, how it read its frames: the
@@ -39,17 +42,30 @@ func (w *watchTool) inputsOf() []string {
 	return ins
 }
 
-// frameEvents keeps each stream's last FrameDone count.
+// frameEvents keeps each stream's last FrameDone count, and notes a
+// count that went back or past its total, or came after the stream ended.
 type frameEvents struct {
-	mu   sync.Mutex
-	done map[string]int
+	mu    sync.Mutex
+	done  map[string]int
+	ended map[string]bool
+	wrong []string
+}
+
+func newFrameEvents() *frameEvents {
+	return &frameEvents{done: map[string]int{}, ended: map[string]bool{}}
 }
 
 func (f *frameEvents) record(e event.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if e.Kind == event.FrameDone {
-		f.done[e.Stream] = max(f.done[e.Stream], e.Done)
+	switch e.Kind {
+	case event.FrameDone:
+		if e.Done <= f.done[e.Stream] || e.Done > e.Total || f.ended[e.Stream] {
+			f.wrong = append(f.wrong, fmt.Sprintf("%s: %d/%d after %d (ended %v)", e.Stream, e.Done, e.Total, f.done[e.Stream], f.ended[e.Stream]))
+		}
+		f.done[e.Stream] = e.Done
+	case event.StreamDone:
+		f.ended[e.Stream] = true
 	}
 }
 
@@ -63,9 +79,9 @@ func TestFFmpegReadsTheFiles(t *testing.T) {
 	if err := (synth.Scene{Width: 64, Height: 48, Frames: 40, FPS: 60}).Write(run, "a", synth.Passes{Img: true, ID: true, Depth: true}); err != nil {
 		t.Fatal(err)
 	}
-	for _, jobs := range []int{0, 1} { // side by side; one at a time (decoder and encoder)
+	for _, jobs := range []int{0, 1} { // side by side; one at a time
 		var w watchTool
-		ev := frameEvents{done: map[string]int{}}
+		ev := newFrameEvents()
 		out := t.TempDir()
 		rep, _, err := Encode(context.Background(), run, out, Options{Tool: w.tool(t), Jobs: jobs, OnEvent: ev.record})
 		if err != nil || rep.Status != report.OK {
@@ -85,16 +101,19 @@ func TestFFmpegReadsTheFiles(t *testing.T) {
 				verify.SameFrames(t, rep.Path(sr), filepath.Join(escaped, sr.Pass+"_%04d.png"))
 			}
 		}
+		if len(ev.wrong) > 0 {
+			t.Errorf("--jobs %d: progress went wrong: %q", jobs, ev.wrong)
+		}
 		w.assertAllExited(t)
 	}
 }
 
 // TestBadFrameSwitchesToThePipe: ffmpeg reads the files itself until a
 // frame turns out bad (a broken CRC, a picture of another size) or to
-// carry bytes after its image;
-// that stream is then sent through the pipe from its start, so the video
-// is what it would have been: the bad frame held and listed once, the
-// trailing bytes never reaching ffmpeg's decoder, the data bit-exact.
+// carry bytes after its image; that stream is then sent through the pipe
+// from its start, so the video is what it would have been: the bad frame
+// held and listed once, the data bit-exact, the progress never counting a
+// frame twice.
 func TestBadFrameSwitchesToThePipe(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	run := testkit.SceneRun(t, 60, 64, 48, synth.Passes{Img: true, ID: true, Depth: true})
@@ -115,9 +134,8 @@ func TestBadFrameSwitchesToThePipe(t *testing.T) {
 	}
 	f.WriteString("bytes after IEND")
 	f.Close()
-	// A picture far larger than the stream's: ffmpeg, which may get to it
-	// first, must not decode it (its -max_pixels), and the video holds
-	// frame 39 over it.
+	// A picture far larger than the stream's (ffmpeg, which may get to it
+	// first, refuses it: -max_pixels): the video holds frame 39 over it.
 	big, err := os.Create(filepath.Join(dir, "img_0040.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +147,9 @@ func TestBadFrameSwitchesToThePipe(t *testing.T) {
 	before := treeHash(t, run)
 
 	var w watchTool
+	ev := newFrameEvents()
 	out := t.TempDir()
-	rep, _, err := Encode(context.Background(), run, out, Options{Tool: w.tool(t)})
+	rep, _, err := Encode(context.Background(), run, out, Options{Tool: w.tool(t), OnEvent: ev.record})
 	if rep == nil || len(rep.Streams) != 3 {
 		t.Fatalf("Encode: %v", err)
 	}
@@ -175,5 +194,67 @@ func TestBadFrameSwitchesToThePipe(t *testing.T) {
 			verify.SameFrames(t, rep.Path(sr), filepath.Join(dir, "depth_%04d.png"))
 		}
 	}
+	if len(ev.wrong) > 0 {
+		t.Errorf("progress went wrong: %q", ev.wrong)
+	}
+	w.assertAllExited(t)
+}
+
+// fakeImage2 makes every ffmpeg that would read the files itself run
+// script (sh) instead; the others are ffmpeg.
+func fakeImage2(t *testing.T, w *watchTool, script string) ffmpeg.Tool {
+	tl := w.tool(t)
+	real := tl.Command
+	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		if slices.Contains(arg, "image2") {
+			return real(ctx, "sh", "-c", script)
+		}
+		return real(ctx, name, arg...)
+	}
+	return tl
+}
+
+// TestFFmpegRefusingTheFilesSwitchesToThePipe: an ffmpeg that exits with an
+// error of its own while reading the files (a path it cannot use, say) is
+// not the stream's failure: the stream is encoded through the pipe.
+func TestFFmpegRefusingTheFilesSwitchesToThePipe(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	run := testkit.SceneRun(t, 30, 32, 32, synth.Passes{ID: true})
+	var w watchTool
+	rep, _, err := Encode(context.Background(), run, t.TempDir(), Options{Tool: fakeImage2(t, &w, "echo 'Could find no file' >&2; exit 1")})
+	if err != nil || rep.Status != report.OK || rep.Streams[0].FramesWritten != 30 {
+		t.Fatalf("Encode: %v, %s", err, rep.Status)
+	}
+	verify.SameFrames(t, rep.Path(rep.Streams[0]), filepath.Join(run, "a", "id_%04d.png"))
+	if ins := w.inputsOf(); !slices.Equal(ins, []string{"pipe"}) {
+		t.Errorf("real ffmpegs read %q, want the pipe", ins)
+	}
+	w.assertAllExited(t)
+}
+
+// TestCancelWhileFFmpegReadsTheFiles: cancelled while an ffmpeg reading
+// the files itself is under way (it has reported frame 5), the stream
+// fails as interrupted, is not tried again through the pipe, and leaves
+// no process, goroutine or file behind.
+func TestCancelWhileFFmpegReadsTheFiles(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	run := testkit.SceneRun(t, 30, 32, 32, synth.Passes{ID: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var w watchTool
+	out := t.TempDir()
+	opts := Options{Tool: fakeImage2(t, &w, "echo frame=5; exec sleep 600"), OnEvent: func(e event.Event) {
+		if e.Kind == event.FrameDone && e.Done == 5 {
+			cancel()
+		}
+	}}
+	rep, _, err := Encode(ctx, run, out, opts)
+	if !errors.Is(err, ErrFailed) || rep.Streams[0].Status != report.Failed || !strings.Contains(rep.Streams[0].Error, "interrupted") {
+		t.Fatalf("Encode: %v; stream %s %q, want failed: interrupted", err, rep.Streams[0].Status, rep.Streams[0].Error)
+	}
+	if ins := w.inputsOf(); len(ins) != 0 {
+		t.Errorf("tried again: real ffmpegs read %q", ins)
+	}
+	assertNoVideo(t, out)
 	w.assertAllExited(t)
 }

@@ -110,7 +110,8 @@ type Options struct {
 	// overlaps decoding with encoding, which pays when one stream has the
 	// machine; when streams already run side by side (batch sets this, and
 	// a run does for its own streams: see Jobs) the second process and pipe
-	// only cost CPU.
+	// only cost CPU. A stream whose files ffmpeg reads itself (named and
+	// numbered as TDW writes them) is one process either way.
 	OneProcess bool
 	// Encoders, when set, is shared by every encode of the process: a
 	// stream's encode, or the join of its chunks, holds one slot while its

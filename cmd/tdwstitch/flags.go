@@ -85,7 +85,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet, encodes bool) {
 		return
 	}
 	flagvalue.Group(fs, "Encoding", "jobs", "ffmpeg")
-	fs.Lookup("jobs").Usage = "`N` streams encoded at once (default: one per CPU, up to the run's streams; 1: one at a time, each with a decoder process beside its encoder)"
+	fs.Lookup("jobs").Usage = "`N` streams encoded at once (default: one per CPU, up to the run's streams; 1: one at a time, all cores to each)"
 	fs.IntVar(&f.crf, "crf", 18, "H.264 quality `CRF` of the img and albedo videos, 0-51, lower is better")
 	flagvalue.EnumVar(fs, &f.preset, "preset", "medium", ffmpeg.Presets, "x264 speed preset of the img and albedo videos")
 	fs.DurationVar(&f.stall, "stall-timeout", 5*time.Minute, "kill an encode whose input and output have not moved for this `DURATION`, e.g. 10m (a stopped ffmpeg, a hung disk); 0: never")

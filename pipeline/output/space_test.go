@@ -11,7 +11,7 @@ import (
 // the disk has almost no space left, and only then.
 func TestWhenFull(t *testing.T) {
 	dir := t.TempDir()
-	other := errors.New("verifying x.mp4: 3 frames were sent but the video holds 2")
+	other := errors.New("verifying x.mp4: 3 frames went to ffmpeg but the video holds 2")
 	if free, err := statfsFree(dir); err != nil || free < fullBelow {
 		t.Fatalf("free space of %s: %d, %v (the test needs 1 MiB)", dir, free, err)
 	}

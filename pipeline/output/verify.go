@@ -69,5 +69,5 @@ func (e *ShortVideoError) Error() string {
 }
 
 func (e *ShortVideoError) facts() string {
-	return fmt.Sprintf("verifying %s: %d frames were sent but the video holds %d", e.final, e.sent, e.held)
+	return fmt.Sprintf("verifying %s: %d frames went to ffmpeg but the video holds %d", e.final, e.sent, e.held)
 }

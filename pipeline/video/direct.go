@@ -4,19 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
+	"github.com/tdwstitch/tdwstitch/stages/discover"
 	"github.com/tdwstitch/tdwstitch/stages/ffmpeg"
 )
 
 // errNotDirect stops reading a stream whose files ffmpeg was reading itself
 // when a frame turns out not to be fit for that (bad, or with bytes after
-// its image): it is then encoded again through the pipe, which sends only
-// the good images.
+// its image), a file changed during the encode, or that ffmpeg refused
+// something (exited with an error of its own): the stream is then encoded
+// again through the pipe, which sends only the good images it checked,
+// and says what is wrong if anything still is.
 var errNotDirect = errors.New("a frame ffmpeg cannot read as it is")
 
 // directFiles is the stream's frames as a numbered file pattern that
@@ -38,10 +43,12 @@ func directFiles(b frames.Bounded, p place.Placement, part place.Part) *ffmpeg.F
 	if first.Number > math.MaxInt32-int64(n) || p.LastSlot(n) != int64(n-1) {
 		return nil // ffmpeg's start_number is an int
 	}
-	prefix, width, ext, ok := numbered(first.Path)
-	if !ok {
+	ext := filepath.Ext(first.Path)
+	prefix, digits, ok := discover.SplitNumber(strings.TrimSuffix(first.Path, ext))
+	if !ok || len(digits) > 18 {
 		return nil
 	}
+	width := len(digits)
 	for i, f := range s.Frames {
 		if f.Packed || f.Format != first.Format || f.Number != first.Number+int64(i) || p.Slot(f.Number, i) != int64(i) ||
 			f.Path != fmt.Sprintf("%s%0*d%s", prefix, width, f.Number, ext) {
@@ -49,18 +56,48 @@ func directFiles(b frames.Bounded, p place.Placement, part place.Part) *ffmpeg.F
 		}
 	}
 	escape := strings.NewReplacer("%", "%%")
-	return &ffmpeg.Files{Pattern: fmt.Sprintf("%s%%0%dd%s", escape.Replace(prefix), width, escape.Replace(ext)), Start: first.Number, Count: n}
+	pattern := fmt.Sprintf("%s%%0%dd%s", escape.Replace(prefix), width, escape.Replace(ext))
+	if len(ffmpeg.FileURL)+len(pattern) >= maxPattern {
+		return nil
+	}
+	return &ffmpeg.Files{Pattern: pattern, Start: first.Number, Count: n}
 }
 
-var numberBeforeExt = regexp.MustCompile(`^(.*?)([0-9]+)$`)
+// maxPattern is how long an image2 pattern may be: ffmpeg copies it, and
+// each name made from it, into 1024-byte buffers (a longer one fails to
+// find the first file).
+const maxPattern = 1000
 
-// numbered splits a frame file's path around its number: what comes before
-// it, the number's width as written, and the extension.
-func numbered(path string) (prefix string, width int, ext string, ok bool) {
-	ext = filepath.Ext(path)
-	m := numberBeforeExt.FindStringSubmatch(strings.TrimSuffix(path, ext))
-	if m == nil || len(m[2]) > 18 {
-		return "", 0, "", false
+// changedSince names the first of frames whose file is no longer the one
+// found (its size or modification time differ), or "": ffmpeg read the
+// files apart from the checks, so a file replaced or cut short during the
+// encode may not be what was checked.
+func changedSince(fs []discover.Frame) string {
+	for _, f := range fs {
+		info, err := os.Stat(f.Path)
+		if err != nil || info.Size() != f.Size || !info.ModTime().Equal(f.ModTime) {
+			return f.Path
+		}
 	}
-	return m[1], len(m[2]), ext, true
+	return ""
+}
+
+// rising passes FrameDone events on only when they count past the highest
+// yet: a stream encoded again through the pipe after ffmpeg read part of
+// its files counts from 0 again, which progress would add twice.
+func rising(emit func(event.Event)) func(event.Event) {
+	var mu sync.Mutex
+	top := 0
+	return func(e event.Event) {
+		if e.Kind == event.FrameDone {
+			mu.Lock()
+			old := e.Done <= top
+			top = max(top, e.Done)
+			mu.Unlock()
+			if old {
+				return
+			}
+		}
+		emit(e)
+	}
 }

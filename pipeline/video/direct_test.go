@@ -2,9 +2,13 @@ package video
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/event"
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/pipeline/place"
 	"github.com/tdwstitch/tdwstitch/report"
@@ -48,6 +52,14 @@ func TestDirectFiles(t *testing.T) {
 		{name: "--gaps drop, no gap", frames: tdwNames, edit: func(_ *frames.Bounded, _ *place.Part, c *place.Config, _ **timing.Clock) { c.Drop = true },
 			want: &ffmpeg.Files{Pattern: filepath.Join("runs", "100%% done", "a", "id_%04d.png"), Start: 0, Count: 6}},
 		{name: "a gap", frames: named("id_%04d.png", 0, 1, 3, 4)},
+		{name: "a path too long for ffmpeg's buffers", frames: func() []discover.Frame {
+			long := filepath.Join(strings.Repeat("deep/", 200), "id_0000.png")
+			return []discover.Frame{{Path: long, Number: 0, Format: tdw.PNG}}
+		}()},
+		{name: "numbers past ffmpeg's int", frames: named("id_%04d.png", math.MaxInt32-1, math.MaxInt32)},
+		{name: "numbers up to ffmpeg's int", frames: named("id_%04d.png", math.MaxInt32-2, math.MaxInt32-1),
+			want: &ffmpeg.Files{Pattern: filepath.Join("runs", "100%% done", "a", "id_%010d.png"), Start: math.MaxInt32 - 2, Count: 2}},
+		{name: "19 digits", frames: named("id_%019d.png", 7, 8)},
 		{name: "padding changes", frames: append(named("id_%04d.png", 0, 1), named("id_%d.png", 2, 3)...)},
 		{name: "a JPEG among PNGs", frames: tdwNames, edit: func(b *frames.Bounded, _ *place.Part, _ *place.Config, _ **timing.Clock) {
 			b.Stream.Frames[3].Format = tdw.JPEG
@@ -95,5 +107,19 @@ func TestDirectFiles(t *testing.T) {
 				t.Errorf("ffmpeg reads %v, want %+v", got, *c.want)
 			}
 		})
+	}
+}
+
+// TestRising: a count that goes back (a stream started again through the
+// pipe) is not passed on until it passes the highest yet; other events are.
+func TestRising(t *testing.T) {
+	var got []int
+	emit := rising(func(e event.Event) { got = append(got, e.Done) })
+	for _, n := range []int{3, 5, 1, 5, 6} {
+		emit(event.Event{Kind: event.FrameDone, Done: n})
+	}
+	emit(event.Event{Kind: event.BadFrame, Done: 0})
+	if want := []int{3, 5, 6, 0}; !slices.Equal(got, want) {
+		t.Errorf("passed on %v, want %v", got, want)
 	}
 }

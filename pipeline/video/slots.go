@@ -61,8 +61,8 @@ func (w *slotWriter) start(ctx context.Context, sr *report.Stream, info validate
 	if opts.OneProcess || w.files != nil {
 		// ffmpeg reading the files itself decodes beside x264 in one
 		// process as fast as a decoder process piping raw frames to it
-		// (JPEG), or faster (PNG: 7.5 s instead of 8.5 s for 600 512x512
-		// frames on 2 cores), with less CPU.
+		// (JPEG), or faster (PNG, 600 512x512 frames on 2 cores: 8.33 s
+		// against 9.43 s, docs/performance.md), with less CPU.
 		dec.Threads = min(opts.EncoderThreads, 16) // one process: its decoder shares the encoder's share of the cores
 		enc.Images, enc.PixFmt = &dec, info.PixFmt
 	}
@@ -134,6 +134,14 @@ func (w *slotWriter) finish() error {
 		if w.next++; w.next > last {
 			return nil
 		}
+	}
+}
+
+// abort stops the encoder, if it started.
+func (w *slotWriter) abort() {
+	if w.pipe != nil {
+		w.pipe.Abort()
+		w.pipe = nil
 	}
 }
 

@@ -287,35 +287,48 @@ func (e *StrictError) Error() string {
 }
 
 // encodeTo writes the stream's video to a temporary file beside final and,
-// once verified, renames it into place.
+// once verified, renames it into place. ffmpeg reads the files itself
+// where it can (directFiles); when that does not hold to the end the
+// stream is encoded again through the pipe.
 func encodeTo(ctx context.Context, job Job, sr *report.Stream, final string, opts Settings, emit func(event.Event)) error {
-	s := job.Stream
 	tmp, err := output.TempBeside(final)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed into place
 
-	pl := place.Stream(s, sr, job.Clock, job.Audio, job.Part, opts.Place)
-	newWriter := func() *slotWriter {
-		w := &slotWriter{place: pl, limit: -1, maxGap: opts.Checks.MaxGap}
-		if job.Part.Chunk {
-			w.next, w.limit = w.place.Bounds(job.Part)
+	pl := place.Stream(job.Stream, sr, job.Clock, job.Audio, job.Part, opts.Place)
+	emit = rising(emit)
+	if files := directFiles(job.Bounded, pl, job.Part); files != nil {
+		bad, read := len(sr.BadFrames), sr.FramesRead
+		err := encodeFrames(ctx, job, sr, pl, files, tmp, final, opts, emit)
+		if !errors.Is(err, errNotDirect) {
+			if err != nil {
+				return err
+			}
+			return publish(ctx, sr, tmp, final, opts)
 		}
-		return w
+		sr.BadFrames, sr.FramesRead = sr.BadFrames[:bad], read
 	}
-	w := newWriter()
-	if w.files = directFiles(job.Bounded, pl, job.Part); w.files != nil {
+	if err := encodeFrames(ctx, job, sr, pl, nil, tmp, final, opts, emit); err != nil {
+		return err
+	}
+	return publish(ctx, sr, tmp, final, opts)
+}
+
+// encodeFrames encodes the stream into tmp: through the pipe, or with
+// ffmpeg reading files itself (errNotDirect when that did not hold).
+func encodeFrames(ctx context.Context, job Job, sr *report.Stream, pl place.Placement, files *ffmpeg.Files, tmp, final string, opts Settings, emit func(event.Event)) error {
+	s := job.Stream
+	w := &slotWriter{place: pl, limit: -1, maxGap: opts.Checks.MaxGap, files: files}
+	if job.Part.Chunk {
+		w.next, w.limit = w.place.Bounds(job.Part)
+	}
+	if files != nil {
 		total := int64(len(s.Frames))
 		w.progress = func(n int64) { emit(event.Event{Kind: event.FrameDone, Done: int(min(n, total)), Total: int(total)}) }
 	}
-	bad, read := len(sr.BadFrames), sr.FramesRead
 	failing, firstBad, failure := feedFrames(ctx, job, sr, w, tmp, opts, emit)
-	if errors.Is(failure, errNotDirect) {
-		sr.BadFrames, sr.FramesRead = sr.BadFrames[:bad], read
-		w = newWriter()
-		failing, firstBad, failure = feedFrames(ctx, job, sr, w, tmp, opts, emit)
-	}
 	if failure == nil && ctx.Err() != nil {
 		failure = ctx.Err()
 	}
@@ -335,18 +348,25 @@ func encodeTo(ctx context.Context, job Job, sr *report.Stream, final string, opt
 	if w.pipe != nil {
 		// A failed write means ffmpeg stopped reading: its own exit says why.
 		if failure != nil && !errors.Is(failure, errWrite) {
-			w.pipe.Abort()
+			w.abort()
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
+			var ff *ffmpeg.Error
+			if files != nil && ctx.Err() == nil && errors.As(err, &ff) && ff.ExitCode >= 0 {
+				return errNotDirect // ffmpeg refused something (not killed, not stalled): the pipe says what
+			}
 			return opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
 		return failure
 	}
+	if files != nil && changedSince(s.Frames) != "" {
+		return errNotDirect
+	}
 	sr.FramesWritten, sr.FramesDropped = w.written, w.dropped
-	return publish(ctx, sr, tmp, final, opts)
+	return nil
 }
 
 // feedFrames reads the stream's frames in order and writes the good ones
@@ -370,10 +390,7 @@ func feedFrames(ctx context.Context, job Job, sr *report.Stream, w *slotWriter, 
 			c.Err = shp.Match(c)
 		}
 		if direct && (c.Err != nil || int64(c.Info.Length) != c.Frame.Size) {
-			if w.pipe != nil {
-				w.pipe.Abort()
-				w.pipe = nil
-			}
+			w.abort()
 			failure = errNotDirect
 			return false
 		}
@@ -386,10 +403,7 @@ func feedFrames(ctx context.Context, job Job, sr *report.Stream, w *slotWriter, 
 			emit(event.Event{Kind: event.BadFrame, Path: c.Frame.Rel, Err: c.Err})
 			if !failing && StrictFails(sr, opts) {
 				failing = true
-				if w.pipe != nil {
-					w.pipe.Abort()
-					w.pipe = nil
-				}
+				w.abort()
 			}
 			return true
 		}

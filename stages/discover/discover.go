@@ -177,6 +177,17 @@ var passPrefixes = func() []tdw.Pass {
 
 var trailingNumber = regexp.MustCompile(`^(.*?)([0-9]+)$`)
 
+// SplitNumber splits a name without its extension around the frame number
+// at its end: what comes before it, and the digits as written (their count
+// is the padding); ok is false when the name does not end in digits.
+func SplitNumber(stem string) (before, digits string, ok bool) {
+	m := trailingNumber.FindStringSubmatch(stem)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
 // ParseName splits a frame file's name without extension into pass, sequence
 // prefix and frame number. A non-empty reason says why the name is not a frame.
 func ParseName(stem string) (pass tdw.Pass, prefix string, number int64, reason string) {
@@ -188,21 +199,21 @@ func ParseName(stem string) (pass tdw.Pass, prefix string, number int64, reason 
 			break
 		}
 	}
-	m := trailingNumber.FindStringSubmatch(rest)
-	if m == nil {
+	before, digits, ok := SplitNumber(rest)
+	if !ok {
 		if !matched {
 			return "", "", 0, "name is neither <pass>_<frame> nor <frame> (expected e.g. img_0001.jpg)"
 		}
 		return "", "", 0, "no frame number at the end of the name (expected e.g. img_0001.jpg)"
 	}
-	if !matched && m[1] != "" {
+	if !matched && before != "" {
 		return "", "", 0, "name does not start with a TDW pass (img_, id_, depth_, ...) and is not a bare frame number"
 	}
-	n, err := strconv.ParseInt(m[2], 10, 64)
+	n, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil || n > 1<<53 {
 		return "", "", 0, "frame number too large"
 	}
-	return pass, strings.Trim(m[1], "_-. "), n, ""
+	return pass, strings.Trim(before, "_-. "), n, ""
 }
 
 // Sort orders the frames by number (then name; stable otherwise) and moves
@@ -267,15 +278,15 @@ func (s *Stream) NameOf(n int64) string {
 	near := s.Frames[max(i-1, 0)]
 	dir, file := path.Split(near.Rel)
 	ext := path.Ext(file)
-	m := trailingNumber.FindStringSubmatch(strings.TrimSuffix(file, ext))
-	if m == nil {
+	before, digits, ok := SplitNumber(strings.TrimSuffix(file, ext))
+	if !ok {
 		return fmt.Sprintf("%s%d%s", dir, n, ext)
 	}
-	width := len(m[2])
-	if m[2][0] != '0' {
+	width := len(digits)
+	if digits[0] != '0' {
 		width = min(width, 4) // 10000 follows 9999: TDW pads to 4 and grows
 	}
-	return fmt.Sprintf("%s%s%0*d%s", dir, m[1], width, n, ext)
+	return fmt.Sprintf("%s%s%0*d%s", dir, before, width, n, ext)
 }
 
 // FileKind names what a non-regular file is, for messages.

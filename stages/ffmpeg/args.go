@@ -15,6 +15,10 @@ import (
 // no reading of the terminal (stdin carries frames).
 var quiet = []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
 
+// FileURL prefixes a path given to ffmpeg, so that no path is taken for
+// another protocol's URL or an option.
+const FileURL = "file:"
+
 // progressArgs make ffmpeg write key=value progress lines (frame=N among
 // them) to its stdout every half second and at its end.
 var progressArgs = []string{"-progress", "pipe:1", "-stats_period", "0.5"}
@@ -52,8 +56,8 @@ type Files struct {
 }
 
 // DecodeBound is a Files.MaxPixels for pictures of width x height: ffmpeg
-// counts its decoders' buffers, which pad each side (a 160x160 PNG takes
-// 192x160), so the bound leaves 256 pixels a side.
+// counts its decoders' buffers, which are aligned larger than the picture
+// (a 160x160 PNG asked for 192x160), so the bound leaves 256 pixels a side.
 func DecodeBound(width, height int) int64 {
 	return min((int64(width)+256)*(int64(height)+256), math.MaxInt32)
 }
@@ -76,11 +80,12 @@ func (d Decode) Args() []string {
 const padEven = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 
 // input is the input reading image files of the decoder's codec: image2pipe
-// on stdin, or image2 reading Files (the output stops it at the last).
+// on stdin, or image2 reading Files (from Start on, as long as the numbers
+// follow each other: the output takes Count of them).
 func (d Decode) input() (url string, in ffgo.KwArgs) {
 	url, in = "pipe:0", ffgo.KwArgs{"f": "image2pipe", "c:v": d.Codec}
 	if f := d.Files; f != nil {
-		url = "file:" + f.Pattern
+		url = FileURL + f.Pattern
 		in["f"], in["pattern_type"], in["start_number"] = "image2", "sequence", f.Start
 		if f.MaxPixels > 0 {
 			in["max_pixels"] = f.MaxPixels
@@ -149,10 +154,12 @@ func (e Encode) Args() []string {
 		var vf []string
 		if f := e.Images.Files; f != nil && e.Audio != "" {
 			// ffmpeg 5.1 ends every stream of an output at one's -frames
-			// (the audio too): the filter ends only the video.
+			// (the audio too): the filter ends only the video. The demuxer
+			// then reads on while numbers follow each other: only files
+			// that appeared after the run was found are read and dropped.
 			vf = append(vf, fmt.Sprintf("trim=end_frame=%d", f.Count))
 		} else if f != nil {
-			out["frames:v"] = f.Count // and then stop reading
+			out["frames:v"] = f.Count // the decoder's threads may have read a few more
 		}
 		if e.Images.PadEven && e.script == "" {
 			vf = append(vf, padEven)

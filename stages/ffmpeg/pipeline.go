@@ -276,6 +276,8 @@ func (t Tool) startOne(ctx context.Context, enc Encode) (*Pipeline, error) {
 	defer progress.Close()
 	if err := p.enc.Start(); err != nil {
 		p.closeInput()
+		progress.Close() // ends the reader, whose pipe no process holds
+		p.progress.Wait()
 		return nil, fmt.Errorf("cannot start ffmpeg %s: %w", t.FFmpeg, err)
 	}
 	return p, nil
