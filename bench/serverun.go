@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,8 +62,8 @@ func benchServeRun(rounds int, seconds float64, which, work, bin string, extra [
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
 			lags, cpus = append(lags, r.lag), append(cpus, r.cpu)
-			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s (first frame to end message); videos final %.2f s after the end message; %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish); run %s, id bit-exact %v\n",
-				w.name, round+1, frames, seconds, r.sent, r.lag, r.chunksBefore, r.chunksAfter, r.waits, r.cpu, 100*r.cpu/(r.sent+r.lag)/float64(numCPU()), numCPU(), r.status, r.exact)
+			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s (first frame to end message); videos final %.2f s after the end message; %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish), of which serve itself %.1f s; run %s, id bit-exact %v\n",
+				w.name, round+1, frames, seconds, r.sent, r.lag, r.chunksBefore, r.chunksAfter, r.waits, r.cpu, 100*r.cpu/(r.sent+r.lag)/float64(numCPU()), numCPU(), r.ownCPU, r.status, r.exact)
 			if r.status != "ok" || !r.exact {
 				return fmt.Errorf("%s: run %s, id bit-exact %v", w.name, r.status, r.exact)
 			}
@@ -104,6 +105,7 @@ func liveFrames(work string, w liveRun) (string, error) {
 // liveResult is one round's figures.
 type liveResult struct {
 	sent, lag, cpu            float64
+	ownCPU                    float64 // serve's Go process alone (-1: unknown)
 	chunksBefore, chunksAfter int
 	waits                     int
 	status                    string
@@ -170,6 +172,7 @@ func liveRound(work, bin, dir string, w liveRun, frames int, extra []string) (li
 	if r.status == "" {
 		return r, fmt.Errorf("serve ended without finishing the run: %s", strings.Join(log, "\n"))
 	}
+	r.ownCPU = ownCPU(serve.Process.Pid) // before it exits: its own, without its ffmpegs
 	serve.Process.Signal(syscall.SIGTERM)
 	serve.Wait()
 	if u, ok := serve.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -247,4 +250,25 @@ func frameSums(in ...string) []string {
 		}
 	}
 	return sums
+}
+
+// ownCPU is a running process's own CPU time in seconds (user and system,
+// not its children's), from /proc; -1 when that cannot be read.
+func ownCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name (which may hold spaces) in parentheses:
+	// state is the first, utime and stime the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (utime + stime) / 100 // USER_HZ, 100 on Linux
 }
