@@ -77,7 +77,7 @@ func benchServeRun(rounds int, seconds float64, which, work, bin string, extra [
 // id PNG and depth as raw RGB bottom row first, as TDW sends it.
 func liveFrames(work string, w liveRun) (string, error) {
 	dir := filepath.Join(work, fmt.Sprintf("live-%d-%v", w.size, w.imgPNG))
-	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "done-motion")); err == nil {
 		return dir, nil
 	}
 	fmt.Printf("generating %d %dx%d frames in %s ...\n", liveCycle, w.size, w.size, dir)
@@ -87,11 +87,14 @@ func liveFrames(work string, w liveRun) (string, error) {
 	s := synth.Scene{Width: w.size, Height: w.size, Frames: liveCycle, FPS: 60}
 	for i := range liveCycle {
 		img, id, depth := s.Frame(i)
+		normals, flow := s.Motion(i)
 		files := map[string][]byte{
-			fmt.Sprintf("img_%04d.png", i):   synth.EncodePNG(img),
-			fmt.Sprintf("img_%04d.jpg", i):   s.EncodeJPEG(img),
-			fmt.Sprintf("id_%04d.png", i):    synth.EncodePNG(id),
-			fmt.Sprintf("depth_%04d.raw", i): synth.RawBottomUp(depth),
+			fmt.Sprintf("normals_%04d.png", i): synth.EncodePNG(normals),
+			fmt.Sprintf("flow_%04d.png", i):    synth.EncodePNG(flow),
+			fmt.Sprintf("img_%04d.png", i):     synth.EncodePNG(img),
+			fmt.Sprintf("img_%04d.jpg", i):     s.EncodeJPEG(img),
+			fmt.Sprintf("id_%04d.png", i):      synth.EncodePNG(id),
+			fmt.Sprintf("depth_%04d.raw", i):   synth.RawBottomUp(depth),
 		}
 		for name, b := range files {
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
@@ -99,7 +102,7 @@ func liveFrames(work string, w liveRun) (string, error) {
 			}
 		}
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
+	return dir, os.WriteFile(filepath.Join(dir, "done-motion"), nil, 0o644)
 }
 
 // liveResult is one round's figures.
