@@ -109,7 +109,7 @@ func benchFormat(format string, rounds, frames, size int, work, bin string, vari
 	if ext == "" {
 		return fmt.Errorf("unknown format %q (jpeg or png)", format)
 	}
-	run := filepath.Join(work, fmt.Sprintf("run-%s-%d-%d", format, frames, size))
+	run := filepath.Join(work, fmt.Sprintf("run-%s-%d-%d-8bit", format, frames, size))
 	if _, err := os.Stat(filepath.Join(run, "a", fmt.Sprintf("img_%04d.%s", frames-1, ext))); err != nil {
 		fmt.Printf("generating %d %dx%d %s frames in %s ...\n", frames, size, size, format, run)
 		s := synth.Scene{Width: size, Height: size, Frames: frames, FPS: 60}

@@ -68,7 +68,7 @@ func benchRun(rounds int, spec, work, bin string, variants []variant) error {
 }
 
 func benchOneRun(rounds int, w runWorkload, work, bin string, variants []variant) error {
-	run := filepath.Join(work, fmt.Sprintf("wholerun-%s-%d-%d", w.img, w.frames, w.size))
+	run := filepath.Join(work, fmt.Sprintf("wholerun-%s-%d-%d-8bit", w.img, w.frames, w.size))
 	imgExt := map[string]string{"jpeg": "jpg", "png": "png"}[w.img]
 	if _, err := os.Stat(filepath.Join(run, "a", fmt.Sprintf("depth_%04d.png", w.frames-1))); err != nil {
 		fmt.Printf("generating %d %dx%d img (%s), id and depth frames in %s ...\n", w.frames, w.size, w.size, w.img, run)

@@ -77,7 +77,7 @@ func benchServeRun(rounds int, seconds float64, which, work, bin string, extra [
 // id PNG and depth as raw RGB bottom row first, as TDW sends it.
 func liveFrames(work string, w liveRun) (string, error) {
 	dir := filepath.Join(work, fmt.Sprintf("live-%d-%v", w.size, w.imgPNG))
-	if _, err := os.Stat(filepath.Join(dir, "done-motion")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "done-8bit")); err == nil {
 		return dir, nil
 	}
 	fmt.Printf("generating %d %dx%d frames in %s ...\n", liveCycle, w.size, w.size, dir)
@@ -102,7 +102,7 @@ func liveFrames(work string, w liveRun) (string, error) {
 			}
 		}
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "done-motion"), nil, 0o644)
+	return dir, os.WriteFile(filepath.Join(dir, "done-8bit"), nil, 0o644)
 }
 
 // liveResult is one round's figures.
