@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
@@ -42,5 +43,43 @@ func TestFullDiskIsNamed(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(out, "a"))
 	if len(entries) != 0 {
 		t.Fatalf("left in %s: %v", filepath.Join(out, "a"), entries)
+	}
+}
+
+// TestFullDiskIsNotRetriedThroughThePipe: ffmpeg reads these streams' files
+// itself; when it exits with an error on a full disk (as its muxers do when
+// a packet's write fails), the stream fails there, naming the disk, instead
+// of being encoded again through the pipe, which would only fill it again.
+func TestFullDiskIsNotRetriedThroughThePipe(t *testing.T) {
+	tl := testkit.FFmpeg(t)
+	var mu sync.Mutex
+	encodes := map[string]int{} // video codec -> ffmpeg runs encoding it
+	tl.Command = func(ctx context.Context, name string, arg ...string) *exec.Cmd {
+		codec := ""
+		for i, a := range arg[:max(len(arg)-1, 0)] {
+			if a == "-c:v" {
+				codec = arg[i+1] // the output's comes last
+			}
+		}
+		if name != tl.FFmpeg || codec == "" {
+			return exec.CommandContext(ctx, name, arg...)
+		}
+		mu.Lock()
+		encodes[codec]++
+		mu.Unlock()
+		return exec.CommandContext(ctx, "bash", append([]string{"-c", `"$0" "$@"; echo "av_interleaved_write_frame(): No space left on device" >&2; exit 1`, name}, arg...)...)
+	}
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), sampleRun, out, Options{Tool: tl, Passes: []tdw.Pass{tdw.Img, tdw.ID}, Space: func(string) (int64, error) { return 4096, nil }})
+	if err == nil || len(rep.Streams) != 2 {
+		t.Fatalf("encode on a full disk: %v, %+v", err, rep)
+	}
+	for _, sr := range rep.Streams {
+		if sr.Status != report.Failed || !strings.Contains(sr.Error, "no space left on device") || !strings.Contains(sr.Error, out) {
+			t.Errorf("%s: %s: %s", sr.ID, sr.Status, sr.Error)
+		}
+	}
+	if encodes["libx264"] != 1 || encodes["ffv1"] != 1 {
+		t.Errorf("ffmpeg runs per codec %v, want one libx264 and one ffv1", encodes)
 	}
 }

@@ -352,11 +352,16 @@ func encodeFrames(ctx context.Context, job Job, sr *report.Stream, pl place.Plac
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
+			err = opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 			var ff *ffmpeg.Error
-			if files != nil && ctx.Err() == nil && errors.As(err, &ff) && ff.ExitCode >= 0 {
-				return errNotDirect // ffmpeg refused something (not killed, not stalled): the pipe says what
+			var full *output.NoSpaceError
+			if files != nil && ctx.Err() == nil && errors.As(err, &ff) && ff.ExitCode >= 0 && !errors.As(err, &full) {
+				// ffmpeg refused something (not killed, not stalled, not a
+				// full disk, which the pipe would only fill again): the pipe
+				// says what.
+				return errNotDirect
 			}
-			return opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
+			return err
 		}
 	}
 	if failure != nil {
