@@ -71,9 +71,14 @@ func (s Space) WhenFull(dir string, err error) error {
 		return err
 	}
 	free, serr := s.free(dir)
-	said := errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
-	if said || serr == nil && free < fullBelow {
+	if SaysFull(err) || serr == nil && free < fullBelow {
 		return &NoSpaceError{Dir: dir, Free: free, Err: err}
 	}
 	return err
+}
+
+// SaysFull reports whether err itself says the disk was full (ENOSPC, or
+// ffmpeg's message for it), whatever the disk's free space is now.
+func SaysFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
 }

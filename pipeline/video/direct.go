@@ -19,7 +19,8 @@ import (
 // errNotDirect stops reading a stream whose files ffmpeg was reading itself
 // when a frame turns out not to be fit for that (bad, or with bytes after
 // its image), a file changed during the encode, or that ffmpeg refused
-// something (exited with an error of its own): the stream is then encoded
+// something (exited with an error of its own, other than a full disk,
+// which fails the stream): the stream is then encoded
 // again through the pipe, which sends only the good images it checked,
 // and says what is wrong if anything still is.
 var errNotDirect = errors.New("a frame ffmpeg cannot read as it is")

@@ -352,16 +352,14 @@ func encodeFrames(ctx context.Context, job Job, sr *report.Stream, pl place.Plac
 			return failure
 		}
 		if err := w.pipe.Close(); err != nil {
-			err = opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 			var ff *ffmpeg.Error
-			var full *output.NoSpaceError
-			if files != nil && ctx.Err() == nil && errors.As(err, &ff) && ff.ExitCode >= 0 && !errors.As(err, &full) {
-				// ffmpeg refused something (not killed, not stalled, not a
-				// full disk, which the pipe would only fill again): the pipe
-				// says what.
+			if files != nil && ctx.Err() == nil && errors.As(err, &ff) && ff.ExitCode >= 0 && !output.SaysFull(err) {
+				// ffmpeg refused something (not killed, not stalled, not
+				// writing to a full disk, which the pipe would only fill
+				// again): the pipe says what.
 				return errNotDirect
 			}
-			return err
+			return opts.Space.WhenFull(filepath.Dir(final), fmt.Errorf("encoding %s: %w", final, err))
 		}
 	}
 	if failure != nil {
