@@ -244,7 +244,8 @@ func webpAnimation(t *testing.T, b []byte) (frames, width, ms int) {
 }
 
 // TestMosaicTellsTheTruth: the mosaic follows img.mp4's grid (img's first
-// frames missing: the same frame count and audio offset); a deleted
+// frames missing, held from depth's first: the same frame count and audio
+// offset); a deleted
 // preview is made again, never listed as kept; a mosaic left from other
 // inputs is listed as stale.
 func TestMosaicTellsTheTruth(t *testing.T) {
@@ -256,19 +257,19 @@ func TestMosaicTellsTheTruth(t *testing.T) {
 	out := t.TempDir()
 	opts := Options{Tool: testkit.FFmpeg(t), Preview: "webp"}
 	rep, _, err := Encode(context.Background(), dir, out, opts)
-	if err != nil {
-		t.Fatalf("Encode: %v", err)
+	if !errors.Is(err, ErrDegraded) {
+		t.Fatalf("Encode: %v; want degraded (img misses frames depth has)", err)
 	}
 	img, m := rep.Streams[0], rep.Mosaic
 	if img.Pass != "img" || m.FramesWritten != img.FramesWritten || m.Audio == nil || img.Audio == nil || m.Audio.Offset != img.Audio.Offset {
 		t.Fatalf("img %d frames, audio %+v; mosaic %d frames, audio %+v", img.FramesWritten, img.Audio, m.FramesWritten, m.Audio)
 	}
 	os.Remove(filepath.Join(out, "preview.webp"))
-	if rep, _, err = Encode(context.Background(), dir, out, opts); err != nil || rep.Preview == nil || rep.Preview.Kept || !mosaic.OnDisk(rep.Preview, out) {
+	if rep, _, err = Encode(context.Background(), dir, out, opts); !errors.Is(err, ErrDegraded) || rep.Preview == nil || rep.Preview.Kept || !mosaic.OnDisk(rep.Preview, out) {
 		t.Fatalf("a deleted preview: %v, %+v", err, rep.Preview)
 	}
 	os.WriteFile(filepath.Join(dir, "a", "img_0005.jpg"), must(os.ReadFile(filepath.Join(dir, "a", "img_0006.jpg"))), 0o644)
-	if rep, _, err = Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t)}); err != nil || rep.Mosaic == nil || !rep.Mosaic.StaleOutput || !rep.Mosaic.NotSelected {
+	if rep, _, err = Encode(context.Background(), dir, out, Options{Tool: testkit.FFmpeg(t)}); !errors.Is(err, ErrDegraded) || rep.Mosaic == nil || !rep.Mosaic.StaleOutput || !rep.Mosaic.NotSelected {
 		t.Fatalf("a mosaic of other inputs: %v, %+v", err, rep.Mosaic)
 	}
 }

@@ -63,9 +63,11 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 		}
 	}
 	rep.Streams = make([]*report.Stream, len(streams))
+	spans, notes := place.Spans(streams, ranges(bounds, rep.Streams), opts.MaxGap)
+	warnText(rep, opts, notes...)
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i := range streams {
-		p.Go(func() { rep.Streams[i] = probeStream(ctx, bounds[i], audio, clock, opts) })
+		p.Go(func() { rep.Streams[i] = probeStream(ctx, bounds[i], spans[i], audio, clock, opts) })
 	}
 	p.Wait()
 	rep.Status = report.Planned
@@ -73,15 +75,16 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	return rep, ctx.Err()
 }
 
-func probeStream(ctx context.Context, b frames.Bounded, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
+func probeStream(ctx context.Context, b frames.Bounded, span *place.Span, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	s := b.Stream
 	sr := video.NewReport(b, opts.video())
+	video.Widen(sr, span)
 	if b.Err != nil {
 		sr.Status, sr.Error = report.Failed, b.Err.Error()
 		opts.OnEvent(event.Event{Kind: event.StreamDone, Stream: sr.ID, Status: sr.Status, Err: b.Err})
 		return sr
 	}
-	pl := place.Stream(s, sr, clock, audio, place.Part{}, opts.placing())
+	pl := place.Stream(s, sr, clock, audio, place.Part{Span: span}, opts.placing())
 	shp := b.Shape
 	want := b.Shape // read by the readers; shp is set by this goroutine
 	frames.Scan(ctx, s.Frames, opts.checks(), false, &want, func(c frames.Checked) bool {

@@ -237,6 +237,9 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 	first, last := int64(math.MinInt64), int64(math.MaxInt64)
 	if picture != nil {
 		first, last = picture.Frames[0].Number, picture.Frames[len(picture.Frames)-1].Number
+		if sp := pictureSpan(tiles, picture, cfg.MaxGap); sp != nil && !cfg.VFR && clock.Has(sp.From) && clock.Has(sp.To) {
+			first, last = sp.From, sp.To // img.mp4 spans its camera's frames
+		}
 	}
 	if picture == nil || !cfg.VFR && !(cfg.Drop && clock == nil) {
 		for _, b := range tiles {
@@ -256,6 +259,28 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 	}
 	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return cmp.Compare(a.Number, b.Number) })
 	return g
+}
+
+// pictureSpan is the picture stream's span among the tiles, as its video
+// was placed (place.Spans), or nil.
+func pictureSpan(tiles []frames.Bounded, picture *discover.Stream, maxGap int64) *place.Span {
+	streams := make([]*discover.Stream, len(tiles))
+	ranges := make([]place.Range, len(tiles))
+	at := -1
+	for i, b := range tiles {
+		streams[i] = b.Stream
+		if fs := b.Stream.Frames; b.Err == nil && len(fs) > 0 {
+			ranges[i] = place.Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, OK: true}
+		}
+		if b.Stream == picture {
+			at = i
+		}
+	}
+	if at < 0 {
+		return nil
+	}
+	spans, _ := place.Spans(streams, ranges, maxGap) // the passes' encodes warned
+	return spans[at]
 }
 
 // feed composes a mosaic frame for each frame number and writes it to its

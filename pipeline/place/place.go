@@ -52,6 +52,9 @@ type Part struct {
 	First      int64 // the stream's first frame in the whole run, when InRun
 	InRun      bool
 	Timed      bool // the run's final videos get audio: visual streams are placed by time
+	// Span, for a whole run's stream, widens its video to its camera's
+	// frames (nil: its own first to last frame).
+	Span *Span
 }
 
 // What a TimingError says was asked for, besides the Timing* sources.
@@ -322,6 +325,11 @@ func newPlacement(s *discover.Stream, clock *timing.Clock, part Part, cfg Config
 	p := Placement{clock: clock, fps: cfg.FPS, first: s.Frames[0].Number, last: s.Frames[len(s.Frames)-1].Number, drop: cfg.Drop}
 	if part.InRun && part.First <= p.first {
 		p.first = part.First // a later chunk: slots count from the stream's first frame in the run
+	}
+	if sp := part.Span; sp != nil && !part.Chunk && !cfg.VFR && clock.Has(sp.From) && clock.Has(sp.To) {
+		// Held out to the camera's first and last frames; with --gaps
+		// drop and no times, good frames follow each other regardless.
+		p.first, p.last = min(p.first, sp.From), max(p.last, sp.To)
 	}
 	if clock != nil {
 		p.t0 = clock.Frames[p.first]

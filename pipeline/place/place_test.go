@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +100,49 @@ func TestSidecarFallsBackOrFails(t *testing.T) {
 	var te *TimingError
 	if _, _, err := Clock(run, s, nil, Config{FPS: 60, Strict: true}); !errors.As(err, &te) || !te.Strict {
 		t.Errorf("strict, bad sidecar: error %v", err)
+	}
+}
+
+// TestSpans: streams of one camera (avatar folder and prefix) span its
+// frames together, a side at most maxGap wider; numbers with a file of the
+// stream (a bad one, set aside) are not missing; other cameras and streams
+// with nothing to encode take no part; a pass that lacks more frames at its
+// ends than it has (saved now and then) keeps its own range, with a
+// warning naming it.
+func TestSpans(t *testing.T) {
+	stream := func(avatar, prefix string, pass tdw.Pass, numbers ...int64) *discover.Stream {
+		s := &discover.Stream{Avatar: avatar, Prefix: prefix, Pass: pass}
+		for _, n := range numbers {
+			s.Frames = append(s.Frames, discover.Frame{Number: n})
+		}
+		return s
+	}
+	streams := []*discover.Stream{
+		stream("a", "", tdw.Img, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+		stream("a", "", tdw.ID, 2, 3, 4, 5, 6, 7), // 2 a bad file, set aside: own range 3-7
+		stream("a", "", tdw.Depth, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+		stream("b", "", tdw.ID, 5, 6),        // another camera
+		stream("a", "cam2", tdw.ID, 5, 6),    // another sequence in a's folder
+		stream("a", "", tdw.Normals, 40, 41), // far off: more than maxGap from the rest
+		stream("a", "", tdw.Flow),            // nothing to encode
+		stream("a", "", tdw.Category, 0),     // saved once, at the first frame
+	}
+	ranges := []Range{{0, 9, true}, {3, 7, true}, {0, 9, true}, {5, 6, true}, {5, 6, true}, {40, 41, true}, {}, {0, 0, true}}
+	got, warnings := Spans(streams, ranges, 10)
+	want := []*Span{
+		nil, // its own range is the camera's (normals are too far off to count)
+		{From: 0, To: 9, Missing: []report.Gap{{From: 0, To: 1}, {From: 8, To: 9}}},
+		nil, nil, nil, nil, nil, nil,
+	}
+	for i := range streams {
+		if g, w := got[i], want[i]; (g == nil) != (w == nil) || g != nil && (g.From != w.From || g.To != w.To || !slices.Equal(g.Missing, w.Missing)) {
+			t.Errorf("stream %d (%s): span %+v, want %+v", i, streams[i].ID(), g, w)
+		}
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "a/category: frames 0 to 0 only, where its camera's other passes have 0 to 9") {
+		t.Errorf("warnings %q, want one for a/category", warnings)
+	}
+	if sp, _ := Spans(streams, ranges, 1); sp[1] != nil {
+		t.Errorf("id 3 and 2 frames from the camera's ends with maxGap 1: %+v, want its own range", sp[1])
 	}
 }

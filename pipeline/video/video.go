@@ -58,6 +58,7 @@ func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error)
 	b, outDir := job.Bounded, job.OutDir
 	s := b.Stream
 	sr := NewReport(b, opts)
+	Widen(sr, job.Part.Span)
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	if ctx.Err() != nil {
 		// Interrupted before this stream began: say so, start nothing.
@@ -206,6 +207,25 @@ type ReportedError struct {
 
 func (e *ReportedError) Error() string { return e.Msg }
 func (e *ReportedError) Unwrap() error { return e.Cause }
+
+// Widen lists in a stream's report the frames its camera's span holds
+// before and after its own that it has no file for, as missing (sp nil:
+// none).
+func Widen(sr *report.Stream, sp *place.Span) {
+	if sp == nil {
+		return
+	}
+	var lead, trail []report.Gap
+	for _, g := range sp.Missing {
+		if g.To < sr.FirstFrame {
+			lead = append(lead, g)
+		} else {
+			trail = append(trail, g)
+		}
+		sr.MissingFrames += g.Missing()
+	}
+	sr.Gaps = slices.Concat(lead, sr.Gaps, trail)
+}
 
 // NewReport is a stream's report before it is encoded: what was found,
 // missing and set aside.

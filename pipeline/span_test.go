@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/tdwstitch/tdwstitch/fixtures/verify"
+	"github.com/tdwstitch/tdwstitch/internal/testkit"
+	"github.com/tdwstitch/tdwstitch/report"
+)
+
+// TestPassMissingItsFirstOrLastFramesStaysInStep: one camera captures
+// every pass each frame, so a pass that lost its first frame (or last ones)
+// is held there, as over a gap, and reported missing: its video is as long
+// as the others and frame k of every video is capture k (before, id began
+// at its frame 1 and ended early, out of step, reported clean). probe says
+// so too. A pass further off than --max-gap is not stretched.
+func TestPassMissingItsFirstOrLastFramesStaysInStep(t *testing.T) {
+	run := t.TempDir()
+	if err := os.CopyFS(run, os.DirFS(sampleRun)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"id_0000.png", "depth_0088.png", "depth_0089.png"} {
+		if err := os.Remove(filepath.Join(run, "a", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]struct {
+		gaps    []report.Gap
+		missing int64
+		status  report.Status
+	}{
+		"a/img":   {[]report.Gap{}, 0, report.OK},
+		"a/id":    {[]report.Gap{{From: 0, To: 0}}, 1, report.Degraded},
+		"a/depth": {[]report.Gap{{From: 88, To: 89}}, 2, report.Degraded},
+	}
+	check := func(what string, rep *report.Run) {
+		t.Helper()
+		for _, sr := range rep.Streams {
+			w := want[sr.ID]
+			if !slices.Equal(sr.Gaps, w.gaps) || sr.MissingFrames != w.missing {
+				t.Errorf("%s %s: gaps %v, %d missing; want %v, %d", what, sr.ID, sr.Gaps, sr.MissingFrames, w.gaps, w.missing)
+			}
+		}
+	}
+	probed, err := Probe(context.Background(), run, Options{Tool: testkit.FFmpeg(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("probe", probed)
+
+	out := t.TempDir()
+	rep, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)})
+	if !errors.Is(err, ErrDegraded) || rep.Status != report.Degraded {
+		t.Fatalf("encode: %s, %v; want degraded", rep.Status, err)
+	}
+	check("encode", rep)
+	frames := map[string][]string{}
+	for _, sr := range rep.Streams {
+		if sr.Status != want[sr.ID].status || sr.FramesWritten != 90 {
+			t.Errorf("%s: %s, %d frames written; want %s, 90", sr.ID, sr.Status, sr.FramesWritten, want[sr.ID].status)
+		}
+		if sr.Pass != "img" {
+			frames[sr.Pass] = verify.FrameMD5(t, rep.Path(sr), "rgb24", false)
+		}
+	}
+	src := func(pass string, n int) string {
+		return verify.FrameMD5(t, filepath.Join(run, "a", pass+"_%04d.png"), "rgb24", true)[n-firstOf(pass)]
+	}
+	if id := frames["id"]; len(id) != 90 || id[0] != src("id", 1) || id[1] != src("id", 1) || id[2] != src("id", 2) {
+		t.Errorf("id: %d frames; frames 0-2 must be its files 1, 1, 2 (the first held back to capture 0)", len(id))
+	}
+	if d := frames["depth"]; len(d) != 90 || d[87] != src("depth", 87) || d[88] != src("depth", 87) || d[89] != src("depth", 87) {
+		t.Errorf("depth: %d frames; frames 87-89 must all be its file 87", len(d))
+	}
+
+	// Three frames further off than --max-gap 2: id keeps its own range.
+	for _, f := range []string{"id_0001.png", "id_0002.png"} {
+		os.Remove(filepath.Join(run, "a", f))
+	}
+	probed, err = Probe(context.Background(), run, Options{Tool: testkit.FFmpeg(t), MaxGap: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sr := range probed.Streams {
+		if sr.ID == "a/id" && (len(sr.Gaps) != 0 || sr.FirstFrame != 3) {
+			t.Errorf("id 3 frames after the others with --max-gap 2: first frame %d, gaps %v; want 3, none", sr.FirstFrame, sr.Gaps)
+		}
+	}
+}
+
+// firstOf is the first file number each pass keeps in the test above.
+func firstOf(pass string) int {
+	if pass == "id" {
+		return 1
+	}
+	return 0
+}
