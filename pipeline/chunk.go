@@ -88,10 +88,10 @@ func (g *segment) restrict(streams []*discover.Stream) (out []*discover.Stream, 
 }
 
 // part places stream s of the chunk on the whole run's grid (a nil
-// segment: a whole run).
-func (g *segment) part(s *discover.Stream) place.Part {
+// segment: a whole run, whose stream spans its camera's frames, span).
+func (g *segment) part(s *discover.Stream, span *place.Span) place.Part {
 	if g == nil {
-		return place.Part{}
+		return place.Part{Span: span} // a whole run: its camera's span
 	}
 	first, ok := g.First[s.ID()]
 	return place.Part{Chunk: true, From: g.From, Next: g.Next, First: first, InRun: ok, Timed: g.Timed}

@@ -232,38 +232,17 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 			warn(rep, opts, w)
 		}
 	}
-	var spans []*place.Span
+	spans, notes := place.SpansOf(streams, bounds, rep.Streams, opts.MaxGap)
 	if job.seg == nil { // a live run's chunks are placed on the run's own grid
-		var notes []string
-		spans, notes = place.Spans(streams, ranges(bounds, rep.Streams), opts.MaxGap)
 		warnText(rep, opts, notes...)
 	}
 	jobs := make([]*video.Job, len(streams))
 	for i := range streams {
 		if rep.Streams[i] == nil {
-			jobs[i] = &video.Job{Bounded: bounds[i], OutDir: job.out, Audio: audio, Clock: clock, Part: job.seg.part(streams[i])}
-			if spans != nil {
-				jobs[i].Part.Span = spans[i]
-			}
+			jobs[i] = &video.Job{Bounded: bounds[i], OutDir: job.out, Audio: audio, Clock: clock, Part: job.seg.part(streams[i], spans[i])}
 		}
 	}
 	return jobs, nil
-}
-
-// ranges are the streams' own first and last frames: of those to encode,
-// as bounded; of those kept, as their reports say.
-func ranges(bounds []frames.Bounded, done []*report.Stream) []place.Range {
-	rs := make([]place.Range, len(bounds))
-	for i, b := range bounds {
-		switch {
-		case done[i] != nil:
-			rs[i] = place.Range{First: done[i].FirstFrame, Last: done[i].LastFrame, OK: done[i].FramesWritten > 0}
-		case b.Stream != nil && b.Err == nil && len(b.Stream.Frames) > 0:
-			fs := b.Stream.Frames
-			rs[i] = place.Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, OK: true}
-		}
-	}
-	return rs
 }
 
 // sideBySide is opts for a run that will encode streams streams. With

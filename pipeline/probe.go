@@ -41,13 +41,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 	if err != nil {
 		return rep, err
 	}
-	bounds := make([]frames.Bounded, len(streams))
-	var good []*discover.Stream
-	for i, s := range streams {
-		if bounds[i] = frames.Bound(ctx, s, opts.checks()); bounds[i].Err == nil {
-			good = append(good, bounds[i].Stream)
-		}
-	}
+	bounds, good := boundStreams(ctx, streams, make([]*report.Stream, len(streams)), nil, opts)
 	var clock *timing.Clock
 	if len(good) > 0 {
 		clock, warnings, err = place.Clock(run, good, audio, opts.placing())
@@ -63,7 +57,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 		}
 	}
 	rep.Streams = make([]*report.Stream, len(streams))
-	spans, notes := place.Spans(streams, ranges(bounds, rep.Streams), opts.MaxGap)
+	spans, notes := place.SpansOf(streams, bounds, rep.Streams, opts.MaxGap)
 	warnText(rep, opts, notes...)
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i := range streams {

@@ -265,21 +265,14 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 // was placed (place.Spans), or nil.
 func pictureSpan(tiles []frames.Bounded, picture *discover.Stream, maxGap int64) *place.Span {
 	streams := make([]*discover.Stream, len(tiles))
-	ranges := make([]place.Range, len(tiles))
-	at := -1
 	for i, b := range tiles {
 		streams[i] = b.Stream
-		if fs := b.Stream.Frames; b.Err == nil && len(fs) > 0 {
-			ranges[i] = place.Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, OK: true}
-		}
-		if b.Stream == picture {
-			at = i
-		}
 	}
+	at := slices.Index(streams, picture)
 	if at < 0 {
 		return nil
 	}
-	spans, _ := place.Spans(streams, ranges, maxGap) // the passes' encodes warned
+	spans, _ := place.SpansOf(streams, tiles, make([]*report.Stream, len(tiles)), maxGap) // the passes' encodes warned
 	return spans[at]
 }
 

@@ -3,6 +3,7 @@ package place
 import (
 	"fmt"
 
+	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/report"
 	"github.com/tdwstitch/tdwstitch/stages/discover"
 )
@@ -25,6 +26,23 @@ type Span struct {
 type Range struct {
 	First, Last int64
 	OK          bool
+}
+
+// SpansOf is Spans over the streams' own ranges: of those to encode
+// (bounds), as bounded; of those kept (done, when not nil), as their
+// reports say.
+func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report.Stream, maxGap int64) ([]*Span, []string) {
+	ranges := make([]Range, len(bounds))
+	for i, b := range bounds {
+		switch {
+		case done[i] != nil:
+			ranges[i] = Range{First: done[i].FirstFrame, Last: done[i].LastFrame, OK: done[i].FramesWritten > 0}
+		case b.Stream != nil && b.Err == nil && len(b.Stream.Frames) > 0:
+			fs := b.Stream.Frames
+			ranges[i] = Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, OK: true}
+		}
+	}
+	return Spans(streams, ranges, maxGap)
 }
 
 // Spans gives each stream of streams (whose ranges are ranges) the Span of
