@@ -216,12 +216,25 @@ func ParseName(stem string) (pass tdw.Pass, prefix string, number int64, reason 
 	return pass, strings.Trim(before, "_-. "), n, ""
 }
 
-// Sort orders the frames by number (then name; stable otherwise) and moves
-// frames whose number is already taken to Duplicates.
+// Sort orders the frames by number and moves frames whose number is
+// already taken to Duplicates. Of two files of one number, the frame is the
+// one named as the stream names its frames (the number zero-padded to the
+// width its padded names use: TDW's 4), then the first by name: a stray
+// copy named img_00003.jpg does not displace img_0003.jpg.
 func (s *Stream) Sort() {
+	width := 0 // found only when two files share a number
+	named := func(f Frame) bool {
+		if width == 0 {
+			width = s.padWidth()
+		}
+		return digitsOf(f) == fmt.Sprintf("%0*d", width, f.Number)
+	}
 	slices.SortStableFunc(s.Frames, func(a, b Frame) int {
-		if a.Number != b.Number {
-			if a.Number < b.Number {
+		if c := cmp.Compare(a.Number, b.Number); c != 0 {
+			return c
+		}
+		if na, nb := named(a), named(b); na != nb {
+			if na {
 				return -1
 			}
 			return 1
@@ -237,6 +250,31 @@ func (s *Stream) Sort() {
 		kept = append(kept, f)
 	}
 	s.Frames = kept
+}
+
+// padWidth is the width most of the stream's zero-padded frame numbers are
+// written in (4, TDW's, when none is padded).
+func (s *Stream) padWidth() int {
+	votes := map[int]int{}
+	for _, f := range s.Frames {
+		if d := digitsOf(f); len(d) > 1 && d[0] == '0' {
+			votes[len(d)]++
+		}
+	}
+	width := 4
+	for w, n := range votes {
+		if n > votes[width] || n == votes[width] && w < width {
+			width = w
+		}
+	}
+	return width
+}
+
+// digitsOf is the frame number as its file name writes it.
+func digitsOf(f Frame) string {
+	base := path.Base(f.Rel)
+	_, digits, _ := SplitNumber(strings.TrimSuffix(base, path.Ext(base)))
+	return digits
 }
 
 // CompareStreams orders streams as reports list them: by avatar, sequence

@@ -112,6 +112,34 @@ func TestFindAppendPassFalse(t *testing.T) {
 	}
 }
 
+// TestDuplicateKeepsTheStreamsNaming: of two files of one number, the one
+// named as the stream's others are is the frame (a stray copy sorting
+// first by name is the duplicate); the same width rule holds for a stream
+// padded to 6 digits.
+func TestDuplicateKeepsTheStreamsNaming(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		frame string
+		dup   string
+	}{
+		{[]string{"id_0001.png", "id_0002.png", "id_00003.png", "id_0003.png"}, "id_0003.png", "id_00003.png"},
+		{[]string{"id_000001.png", "id_000002.png", "id_0003.png", "id_000003.png"}, "id_000003.png", "id_0003.png"},
+		{[]string{"id_0001.png", "id_1.png"}, "id_0001.png", "id_1.png"},
+	} {
+		dir := t.TempDir()
+		touch(t, dir, tc.files...)
+		r, err := Find(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := r.Streams[0]
+		k := slices.IndexFunc(s.Frames, func(f Frame) bool { return f.Number == s.Duplicates[0].Number })
+		if len(s.Duplicates) != 1 || s.Duplicates[0].Rel != tc.dup || k < 0 || s.Frames[k].Rel != tc.frame {
+			t.Errorf("%v: frame %+v, duplicates %+v; want %s kept, %s the duplicate", tc.files, s.Frames, s.Duplicates, tc.frame, tc.dup)
+		}
+	}
+}
+
 func TestFindMissingFolder(t *testing.T) {
 	if _, err := Find(filepath.Join(t.TempDir(), "nope")); err == nil {
 		t.Fatal("Find on a missing folder returned no error")
