@@ -105,9 +105,7 @@ func probeStream(ctx context.Context, b frames.Bounded, span *place.Span, audio 
 	if pl.ByNumber() {
 		slots = pl.PlannedSlots(len(s.Frames))
 	}
-	sr.FramesWritten = int(slots)
-	sr.Duration = float64(slots) / opts.FPS
-	sr.Status = report.Planned
+	sr.FramesWritten, sr.Duration, sr.Status = int(slots), float64(slots)/opts.FPS, report.Planned
 	switch {
 	case sr.FramesRead == 0:
 		sr.Status, sr.Error = report.Failed, "no readable frame"

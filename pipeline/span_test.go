@@ -93,6 +93,34 @@ func TestPassMissingItsFirstOrLastFramesStaysInStep(t *testing.T) {
 	}
 }
 
+// TestCameraSpanIsInTheFingerprint: a stream kept as up to date is encoded
+// again when another pass of its camera moves its span (img gains frame
+// 90: id and depth now hold to it), not kept unaligned.
+func TestCameraSpanIsInTheFingerprint(t *testing.T) {
+	run := t.TempDir()
+	if err := os.CopyFS(run, os.DirFS(sampleRun)); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(run, "a", "img_0089.jpg"))
+	os.WriteFile(filepath.Join(run, "a", "img_0090.jpg"), b, 0o644)
+	rep, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)})
+	if !errors.Is(err, ErrDegraded) {
+		t.Fatalf("second encode: %v; want degraded (id and depth lack frame 90)", err)
+	}
+	for _, sr := range rep.Streams {
+		if sr.Pass == "img" {
+			continue
+		}
+		if sr.Kept || sr.FramesWritten != 91 || !slices.Equal(sr.Gaps, []report.Gap{{From: 90, To: 90}}) {
+			t.Errorf("%s: kept %v, %d frames, gaps %v; want encoded again, 91 frames, frame 90 missing", sr.ID, sr.Kept, sr.FramesWritten, sr.Gaps)
+		}
+	}
+}
+
 // firstOf is the first file number each pass keeps in the test above.
 func firstOf(pass string) int {
 	if pass == "id" {

@@ -114,3 +114,24 @@ func absent(s *discover.Stream, from, to int64) []report.Gap {
 	}
 	return gaps
 }
+
+// CameraNote is what a stream's fingerprint records of its camera: the
+// frame numbers its camera's streams (of streams) span together when they
+// reach past s's own, or "" (every pass of the camera alike, as usual): a
+// stream whose span a change in another pass moves is encoded again.
+func CameraNote(streams []*discover.Stream, s *discover.Stream) string {
+	if len(s.Frames) == 0 {
+		return ""
+	}
+	first, last := s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
+	from, to := first, last
+	for _, o := range streams {
+		if o.Avatar == s.Avatar && o.Prefix == s.Prefix && len(o.Frames) > 0 {
+			from, to = min(from, o.Frames[0].Number), max(to, o.Frames[len(o.Frames)-1].Number)
+		}
+	}
+	if from == first && to == last {
+		return ""
+	}
+	return fmt.Sprintf("camera %d %d\n", from, to)
+}
