@@ -1,5 +1,7 @@
 package report
 
+import "time"
+
 // Serve is one live run's ingest record, ServeFile in its output folder.
 type Serve struct {
 	Run string `json:"run"`
@@ -29,9 +31,15 @@ type Serve struct {
 	// while this run was received.
 	SpoolPeakBytes int64        `json:"spool_peak_bytes"`
 	Backpressure   Backpressure `json:"backpressure"`
-	Report         string       `json:"report"` // the run's encode report
-	Status         Status       `json:"status"`
-	Error          string       `json:"error,omitempty"`
+	// FinishSeconds is how long after the run ended (its end message, or
+	// what ended it) its videos and reports were final: how far encoding
+	// was behind capture. Absent for a run recovered after a restart.
+	FinishSeconds float64 `json:"finish_seconds,omitempty"`
+	// EndedAt is when the run ended, for FinishSeconds.
+	EndedAt time.Time `json:"-"`
+	Report  string    `json:"report"` // the run's encode report
+	Status  Status    `json:"status"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // Backpressure is how often, and how long, receiving paused for a full spool.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tdwstitch/tdwstitch/pipeline"
 	"github.com/tdwstitch/tdwstitch/pipeline/event"
@@ -24,7 +25,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		return
 	}
 	l.cur = nil
-	r.rep.Ended, r.rep.Interrupted = how, how != report.EndMessage
+	r.rep.Ended, r.rep.Interrupted, r.rep.EndedAt = how, how != report.EndMessage, time.Now()
 	r.rep.Backpressure.QueueWaits = l.q.waits.Load() - r.waits0
 	l.answer(ackAnswer{Run: r.rep.Run, Folder: r.rep.Folder, Frames: r.rep.Frames, Ended: string(how)})
 	r.writer.Close()
@@ -134,6 +135,9 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 	}
 	if pipeline.IsFailure(err) {
 		run.Status, run.Error = report.Failed, err.Error()
+	}
+	if !run.EndedAt.IsZero() {
+		run.FinishSeconds = time.Since(run.EndedAt).Seconds()
 	}
 	// The report first: the spool goes only once the record of the run is
 	// on disk (a full disk keeps both, for a retry that says what happened).

@@ -452,8 +452,8 @@ func TestServeChunkedRunEndsAtLastGoodFrame(t *testing.T) {
 			rep := readRun(filepath.Join(srv.out, "chunked"))
 			var sr report.Serve
 			b, _ := os.ReadFile(filepath.Join(srv.out, "chunked", report.ServeFile))
-			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || !maps.Equal(sr.Rejected, tc.rejected) {
-				t.Fatalf("serve report: %d chunks, rejected %v (%v); want the run encoded in chunks, rejected %v", sr.Chunks, sr.Rejected, err, tc.rejected)
+			if err := json.Unmarshal(b, &sr); err != nil || sr.Chunks < 2 || !maps.Equal(sr.Rejected, tc.rejected) || sr.FinishSeconds <= 0 {
+				t.Fatalf("serve report: %d chunks, rejected %v, final %.3f s after the end (%v); want the run encoded in chunks, rejected %v, a time", sr.Chunks, sr.Rejected, sr.FinishSeconds, err, tc.rejected)
 			}
 			last := int64(tc.n - 1)
 			for _, s := range rep.Streams {
