@@ -62,8 +62,8 @@ func benchServeRun(rounds int, seconds float64, which, work, bin string, extra [
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
 			lags, cpus = append(lags, r.lag), append(cpus, r.cpu)
-			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s (first frame to end message); videos final %.2f s after the end message; %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish), of which serve itself %.1f s; run %s, id bit-exact %v\n",
-				w.name, round+1, frames, seconds, r.sent, r.lag, r.chunksBefore, r.chunksAfter, r.waits, r.cpu, 100*r.cpu/(r.sent+r.lag)/float64(numCPU()), numCPU(), r.ownCPU, r.status, r.exact)
+			fmt.Printf("serve %s, round %d: %d frames (%.1f s of capture) sent in %.2f s (first frame to end message); videos final %.2f s after the end message (serve's report: %.2f s); %d chunks encoded while it arrived, %d after; backpressure %d waits; CPU %.1f s (%.0f%% of %d cores over the run and its finish), of which serve itself %.1f s; run %s, id bit-exact %v\n",
+				w.name, round+1, frames, seconds, r.sent, r.lag, r.finish, r.chunksBefore, r.chunksAfter, r.waits, r.cpu, 100*r.cpu/(r.sent+r.lag)/float64(numCPU()), numCPU(), r.ownCPU, r.status, r.exact)
 			if r.status != "ok" || !r.exact {
 				return fmt.Errorf("%s: run %s, id bit-exact %v", w.name, r.status, r.exact)
 			}
@@ -109,6 +109,7 @@ func liveFrames(work string, w liveRun) (string, error) {
 type liveResult struct {
 	sent, lag, cpu            float64
 	ownCPU                    float64 // serve's Go process alone (-1: unknown)
+	finish                    float64 // serve's own finish_seconds
 	chunksBefore, chunksAfter int
 	waits                     int
 	status                    string
@@ -185,11 +186,12 @@ func liveRound(work, bin, dir string, w liveRun, frames int, extra []string) (li
 		Backpressure struct {
 			Waits int `json:"waits"`
 		} `json:"backpressure"`
+		FinishSeconds float64 `json:"finish_seconds"`
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "bench", "tdwstitch-serve.json")); err == nil {
 		json.Unmarshal(b, &rep)
 	}
-	r.waits = rep.Backpressure.Waits
+	r.waits, r.finish = rep.Backpressure.Waits, rep.FinishSeconds
 	r.exact = cycledFrames(filepath.Join(out, "bench", "a", "id.mkv"), filepath.Join(dir, "id_%04d.png"), frames)
 	return r, nil
 }
