@@ -232,7 +232,7 @@ func plan(ctx context.Context, rep *report.Run, run *discover.Run, streams []*di
 			warn(rep, opts, w)
 		}
 	}
-	spans, notes := place.SpansOf(streams, bounds, rep.Streams, opts.MaxGap)
+	spans, notes := place.SpansOf(streams, bounds, rep.Streams, run.Streams, opts.MaxGap)
 	if job.seg == nil { // a live run's chunks are placed on the run's own grid
 		warnText(rep, opts, notes...)
 	}
@@ -334,7 +334,7 @@ func keepUpToDate(rep, prev *report.Run, run *discover.Run, streams []*discover.
 	rep.Streams = make([]*report.Stream, len(streams))
 	inputs = make([]string, len(streams))
 	for i, s := range streams {
-		inputs[i] = streamInputs(run, streams, s, opts)
+		inputs[i] = streamInputs(run, s, opts)
 		if !force {
 			rep.Streams[i] = upToDate(prev, outDir, s.ID(), inputs[i])
 		}
@@ -537,7 +537,7 @@ func Plan(runDir, outDir string, opts Options) (streams, toEncode int, err error
 	}
 	prev := readRun(outDir)
 	for _, s := range selected {
-		if upToDate(prev, outDir, s.ID(), streamInputs(run, selected, s, opts)) == nil {
+		if upToDate(prev, outDir, s.ID(), streamInputs(run, s, opts)) == nil {
 			toEncode++
 		}
 	}

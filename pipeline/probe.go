@@ -57,7 +57,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 		}
 	}
 	rep.Streams = make([]*report.Stream, len(streams))
-	spans, notes := place.SpansOf(streams, bounds, rep.Streams, opts.MaxGap)
+	spans, notes := place.SpansOf(streams, bounds, rep.Streams, run.Streams, opts.MaxGap)
 	warnText(rep, opts, notes...)
 	p := pool.New().WithMaxGoroutines(opts.Jobs)
 	for i := range streams {
@@ -72,7 +72,7 @@ func Probe(ctx context.Context, runDir string, opts Options) (*report.Run, error
 func probeStream(ctx context.Context, b frames.Bounded, span *place.Span, audio *report.Audio, clock *timing.Clock, opts Options) *report.Stream {
 	s := b.Stream
 	sr := video.NewReport(b, opts.video())
-	video.Widen(sr, span)
+	video.Widen(sr, place.Held(s, clock, audio, place.Part{Span: span}, opts.placing()))
 	if b.Err != nil {
 		sr.Status, sr.Error = report.Failed, b.Err.Error()
 		opts.OnEvent(event.Event{Kind: event.StreamDone, Stream: sr.ID, Status: sr.Status, Err: b.Err})

@@ -20,7 +20,7 @@ import (
 // file's name, size and modification time, the audio and timing sidecar it
 // may use, and the options that shape the output. Only stat calls: a batch
 // over an unchanged tree decides it has nothing to do without reading frames.
-func streamInputs(run *discover.Run, streams []*discover.Stream, s *discover.Stream, opts Options) string {
+func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "tdwstitch inputs %d\n%s\n", report.Schema, s.ID())
 	fmt.Fprintf(h, "fps=%v gaps=%s on_bad=%s deep=%v timing=%s fit=%v vfr=%v max_gap=%d max_pixels=%d\n",
@@ -43,7 +43,7 @@ func streamInputs(run *discover.Run, streams []*discover.Stream, s *discover.Str
 		fmt.Fprintf(h, "candidates %d\n", len(run.Audio))
 	}
 	statInto(h, "t", filepath.Join(run.Dir, timing.SidecarName))
-	io.WriteString(h, place.CameraNote(streams, s)) // its span follows the other passes
+	io.WriteString(h, place.CameraNote(run.Streams, s)) // its span follows the other passes
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/tdwstitch/tdwstitch/fixtures/verify"
 	"github.com/tdwstitch/tdwstitch/internal/testkit"
 	"github.com/tdwstitch/tdwstitch/report"
+	"github.com/tdwstitch/tdwstitch/stages/tdw"
 )
 
 // TestPassMissingItsFirstOrLastFramesStaysInStep: one camera captures
@@ -90,6 +91,42 @@ func TestPassMissingItsFirstOrLastFramesStaysInStep(t *testing.T) {
 		if sr.ID == "a/id" && (len(sr.Gaps) != 0 || sr.FirstFrame != 3) {
 			t.Errorf("id 3 frames after the others with --max-gap 2: first frame %d, gaps %v; want 3, none", sr.FirstFrame, sr.Gaps)
 		}
+	}
+}
+
+// TestCameraSpanCases: a selection (--passes id) spans the camera as the
+// whole run does; --gaps drop lists the missing first frame and drops it;
+// bad files set aside after a pass's last good frame are listed, not held.
+func TestCameraSpanCases(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		change  func(run string)
+		opts    Options
+		id      string // the stream checked
+		written int
+		gaps    []report.Gap
+	}{
+		{"selection", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Passes: []tdw.Pass{tdw.ID}}, "a/id", 90, []report.Gap{{From: 0, To: 0}}},
+		{"gaps drop", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Gaps: Drop}, "a/id", 89, []report.Gap{{From: 0, To: 0}}},
+		{"bad last frame", func(run string) { os.WriteFile(filepath.Join(run, "a", "depth_0089.png"), []byte("junk"), 0o644) }, Options{}, "a/depth", 89, []report.Gap{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := t.TempDir()
+			if err := os.CopyFS(run, os.DirFS(sampleRun)); err != nil {
+				t.Fatal(err)
+			}
+			tc.change(run)
+			tc.opts.Tool = testkit.FFmpeg(t)
+			rep, _, err := Encode(context.Background(), run, t.TempDir(), tc.opts)
+			if !errors.Is(err, ErrDegraded) {
+				t.Fatalf("encode: %v; want degraded", err)
+			}
+			for _, sr := range rep.Streams {
+				if sr.ID == tc.id && (sr.FramesWritten != tc.written || !slices.Equal(sr.Gaps, tc.gaps) || verify.Probe(t, rep.Path(sr)).Streams[0].Packets != tc.written) {
+					t.Errorf("%s: %d frames written, gaps %v; want %d, %v", sr.ID, sr.FramesWritten, sr.Gaps, tc.written, tc.gaps)
+				}
+			}
+		})
 	}
 }
 

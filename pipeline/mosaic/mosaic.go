@@ -82,7 +82,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		r := sampleRange(ctx, tiles, job.Planes)
 		rng = &r
 	}
-	grid := gridStream(tiles, job.Clock, opts.Place)
+	grid := gridStream(tiles, job.Clock, job.Audio, opts.Place)
 	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{}, opts.Place)
 	sr.FramesFound = len(grid.Frames)
 	sr.FirstFrame, sr.LastFrame = grid.Frames[0].Number, grid.Frames[len(grid.Frames)-1].Number
@@ -215,7 +215,7 @@ func PlannedFrames(streams []*discover.Stream) int {
 // picture stream, every frame number any tile has. It carries the audio.
 // With --vfr, or --gaps drop without capture times, a frame the picture
 // lacks has no slot of its own in img.mp4, so none is added.
-func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *discover.Stream {
+func gridStream(tiles []frames.Bounded, clock *timing.Clock, audio *report.Audio, cfg place.Config) *discover.Stream {
 	var picture *discover.Stream
 	for _, b := range tiles {
 		if b.Stream.Pass.Visual() {
@@ -237,7 +237,7 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, cfg place.Config) *
 	first, last := int64(math.MinInt64), int64(math.MaxInt64)
 	if picture != nil {
 		first, last = picture.Frames[0].Number, picture.Frames[len(picture.Frames)-1].Number
-		if sp := pictureSpan(tiles, picture, cfg.MaxGap); sp != nil && !cfg.VFR && clock.Has(sp.From) && clock.Has(sp.To) {
+		if sp := place.Held(picture, clock, audio, place.Part{Span: pictureSpan(tiles, picture, cfg.MaxGap)}, cfg); sp != nil {
 			first, last = sp.From, sp.To // img.mp4 spans its camera's frames
 		}
 	}
@@ -272,7 +272,7 @@ func pictureSpan(tiles []frames.Bounded, picture *discover.Stream, maxGap int64)
 	if at < 0 {
 		return nil
 	}
-	spans, _ := place.SpansOf(streams, tiles, make([]*report.Stream, len(tiles)), maxGap) // the passes' encodes warned
+	spans, _ := place.SpansOf(streams, tiles, make([]*report.Stream, len(tiles)), nil, maxGap) // the passes' encodes warned
 	return spans[at]
 }
 

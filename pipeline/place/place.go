@@ -272,11 +272,7 @@ func modTimeClock(streams []*discover.Stream, audio *report.Audio) *timing.Clock
 func Stream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *report.Audio, part Part, cfg Config) Placement {
 	cfg = cfg.withDefaults()
 	withAudio := audio != nil && s.Pass.Visual()
-	// A chunk of a live run is placed as its final video, which gets the audio.
-	timed := withAudio || (part.Timed && s.Pass.Visual())
-	if !timed && cfg.Timing == TimingAuto && !cfg.VFR {
-		clock = nil
-	}
+	clock = placedBy(s, clock, audio, part, cfg)
 	p := newPlacement(s, clock, part, cfg)
 	sr.Timing = report.TimingNone
 	if clock != nil {
@@ -289,6 +285,28 @@ func Stream(s *discover.Stream, sr *report.Stream, clock *timing.Clock, audio *r
 		sr.Audio = StreamAudio(audio, p.Duration(len(s.Frames)), p.AudioOffset())
 	}
 	return p
+}
+
+// placedBy is the clock that places the stream's frames: nil when they go
+// by number. A chunk of a live run is placed as its final video, which
+// gets the audio.
+func placedBy(s *discover.Stream, clock *timing.Clock, audio *report.Audio, part Part, cfg Config) *timing.Clock {
+	timed := audio != nil && s.Pass.Visual() || (part.Timed && s.Pass.Visual())
+	if !timed && cfg.Timing == TimingAuto && !cfg.VFR {
+		return nil
+	}
+	return clock
+}
+
+// Held is the span the stream's video is held out to (its report lists
+// Missing), or nil: only a whole run's stream placed by frame number (with
+// capture times, each stream's slots already follow its own frames' times,
+// and its audio lines up with its own first frame).
+func Held(s *discover.Stream, clock *timing.Clock, audio *report.Audio, part Part, cfg Config) *Span {
+	if part.Span == nil || part.Chunk || placedBy(s, clock, audio, part, cfg.withDefaults()) != nil {
+		return nil
+	}
+	return part.Span
 }
 
 // StreamAudio is the run's audio as a stream of duration seconds carries it,
@@ -326,9 +344,9 @@ func newPlacement(s *discover.Stream, clock *timing.Clock, part Part, cfg Config
 	if part.InRun && part.First <= p.first {
 		p.first = part.First // a later chunk: slots count from the stream's first frame in the run
 	}
-	if sp := part.Span; sp != nil && !part.Chunk && !cfg.VFR && clock.Has(sp.From) && clock.Has(sp.To) {
-		// Held out to the camera's first and last frames; with --gaps
-		// drop and no times, good frames follow each other regardless.
+	if sp := part.Span; sp != nil && !part.Chunk && clock == nil {
+		// Held out to the camera's first and last frames (Held); with
+		// --gaps drop, good frames follow each other regardless.
 		p.first, p.last = min(p.first, sp.From), max(p.last, sp.To)
 	}
 	if clock != nil {

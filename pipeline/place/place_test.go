@@ -104,11 +104,11 @@ func TestSidecarFallsBackOrFails(t *testing.T) {
 }
 
 // TestSpans: streams of one camera (avatar folder and prefix) span its
-// frames together, a side at most maxGap wider; numbers with a file of the
-// stream (a bad one, set aside) are not missing; other cameras and streams
-// with nothing to encode take no part; a pass that lacks more frames at its
-// ends than it has (saved now and then) keeps its own range, with a
-// warning naming it.
+// frames together, a side at most maxGap wider and not past bad files set
+// aside at the end; numbers with a file of the stream are not missing;
+// other cameras and streams with nothing to encode take no part; a pass
+// that lacks more frames at its ends than it has (saved now and then), or
+// lies further off than maxGap, keeps its own range, with a warning.
 func TestSpans(t *testing.T) {
 	stream := func(avatar, prefix string, pass tdw.Pass, numbers ...int64) *discover.Stream {
 		s := &discover.Stream{Avatar: avatar, Prefix: prefix, Pass: pass}
@@ -119,30 +119,32 @@ func TestSpans(t *testing.T) {
 	}
 	streams := []*discover.Stream{
 		stream("a", "", tdw.Img, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-		stream("a", "", tdw.ID, 2, 3, 4, 5, 6, 7), // 2 a bad file, set aside: own range 3-7
-		stream("a", "", tdw.Depth, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-		stream("b", "", tdw.ID, 5, 6),        // another camera
-		stream("a", "cam2", tdw.ID, 5, 6),    // another sequence in a's folder
-		stream("a", "", tdw.Normals, 40, 41), // far off: more than maxGap from the rest
-		stream("a", "", tdw.Flow),            // nothing to encode
-		stream("a", "", tdw.Category, 0),     // saved once, at the first frame
+		stream("a", "", tdw.ID, 2, 3, 4, 5, 6, 7),                // 2 held before 3, its first good frame
+		stream("a", "", tdw.Depth, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), // 8 and 9 bad, set aside
+		stream("b", "", tdw.ID, 5, 6),                            // another camera
+		stream("a", "cam2", tdw.ID, 5, 6),                        // another sequence in a's folder
+		stream("a", "", tdw.Flow),                                // nothing to encode
+		stream("a", "", tdw.Category, 0),                         // saved once, at the first frame
 	}
-	ranges := []Range{{0, 9, true}, {3, 7, true}, {0, 9, true}, {5, 6, true}, {5, 6, true}, {40, 41, true}, {}, {0, 0, true}}
+	ranges := []Range{{0, 9, 9, true}, {3, 7, 7, true}, {0, 7, 9, true}, {5, 6, 6, true}, {5, 6, 6, true}, {}, {0, 0, 0, true}}
 	got, warnings := Spans(streams, ranges, 10)
-	want := []*Span{
-		nil, // its own range is the camera's (normals are too far off to count)
-		{From: 0, To: 9, Missing: []report.Gap{{From: 0, To: 1}, {From: 8, To: 9}}},
-		nil, nil, nil, nil, nil, nil,
-	}
+	want := []*Span{nil, {From: 0, To: 9, Missing: []report.Gap{{From: 0, To: 1}, {From: 8, To: 9}}}, nil, nil, nil, nil, nil}
 	for i := range streams {
 		if g, w := got[i], want[i]; (g == nil) != (w == nil) || g != nil && (g.From != w.From || g.To != w.To || !slices.Equal(g.Missing, w.Missing)) {
 			t.Errorf("stream %d (%s): span %+v, want %+v", i, streams[i].ID(), g, w)
 		}
 	}
-	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "a/category: frames 0 to 0 only, where its camera's other passes have 0 to 9") {
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "a/category: frames 0 to 0, where its camera's other passes span 0 to 9") {
 		t.Errorf("warnings %q, want one for a/category", warnings)
 	}
 	if sp, _ := Spans(streams, ranges, 1); sp[1] != nil {
 		t.Errorf("id 3 and 2 frames from the camera's ends with maxGap 1: %+v, want its own range", sp[1])
+	}
+	// A pass far off: it keeps its range, and the others are not stretched to it.
+	streams = append(streams, stream("a", "", tdw.Normals, 40, 41))
+	ranges = append(ranges, Range{40, 41, 41, true})
+	got, warnings = Spans(streams, ranges, 10)
+	if got[0] != nil || got[7] != nil || !slices.ContainsFunc(warnings, func(w string) bool { return strings.HasPrefix(w, "a/normals: frames 40 to 41") }) {
+		t.Errorf("normals at 40-41: img %+v, normals %+v, warnings %q; want both their own, normals named", got[0], got[7], warnings)
 	}
 }

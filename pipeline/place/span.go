@@ -2,6 +2,7 @@ package place
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tdwstitch/tdwstitch/pipeline/frames"
 	"github.com/tdwstitch/tdwstitch/report"
@@ -10,85 +11,111 @@ import (
 
 // Span is the frame numbers a whole run's stream video covers when its
 // camera's other passes begin earlier or end later than it. One camera
-// captures every pass each frame, so a pass that lost its first or last
-// frames holds its nearest frame there, as over a gap, instead of starting
-// or ending early: every pass of a camera then shows the same moment in
-// each video frame, and the audio lines up with all of them.
+// captures every pass each frame, so where frames are placed by number a
+// pass that lost its first or last frames holds its nearest frame there,
+// as over a gap, instead of starting or ending early: frame k of each of
+// the camera's videos is then one capture, and the audio lines up with all
+// of them.
 type Span struct {
 	From, To int64
 	// Missing are the numbers in the span, before or after the stream's
-	// own frames, with no file of the stream (a bad one is listed as bad).
+	// own frames, with no file of the stream.
 	Missing []report.Gap
 }
 
-// Range is a stream's own first and last frame numbers; OK is false when
-// it has none (it fails, or is not encoded).
+// Range is a stream's own first and last frame numbers, and the last
+// number it has a file for (past Last when bad files were set aside after
+// its last good frame); OK is false when it has no frame to encode.
 type Range struct {
-	First, Last int64
-	OK          bool
+	First, Last, Files int64
+	OK                 bool
 }
 
 // SpansOf is Spans over the streams' own ranges: of those to encode
-// (bounds), as bounded; of those kept (done, when not nil), as their
-// reports say.
-func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report.Stream, maxGap int64) ([]*Span, []string) {
-	ranges := make([]Range, len(bounds))
-	for i, b := range bounds {
-		switch {
-		case done[i] != nil:
-			ranges[i] = Range{First: done[i].FirstFrame, Last: done[i].LastFrame, OK: done[i].FramesWritten > 0}
-		case b.Stream != nil && b.Err == nil && len(b.Stream.Frames) > 0:
-			fs := b.Stream.Frames
-			ranges[i] = Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, OK: true}
+// (bounds), as bounded; of those kept (done), as their reports say. The
+// run's other streams (of run, not selected by --passes or --avatars) take
+// part by their files, so that a selection makes the same videos as the
+// whole run.
+func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report.Stream, run []*discover.Stream, maxGap int64) ([]*Span, []string) {
+	all := slices.Clone(streams)
+	for _, o := range run {
+		if !slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == o.ID() }) {
+			all = append(all, o)
 		}
 	}
-	return Spans(streams, ranges, maxGap)
+	ranges := make([]Range, len(all))
+	for i, s := range all {
+		switch {
+		case i >= len(streams):
+			ranges[i] = rawRange(s)
+		case done[i] != nil:
+			ranges[i] = Range{First: done[i].FirstFrame, Last: done[i].LastFrame, Files: done[i].LastFrame, OK: done[i].FramesWritten > 0}
+		case bounds[i].Stream != nil && bounds[i].Err == nil && bounds[i].Shape.Set:
+			r := rawRange(bounds[i].Stream)
+			r.Files = max(r.Last, rawRange(s).Last)
+			ranges[i] = r
+		}
+	}
+	spans, warnings := Spans(all, ranges, maxGap)
+	return spans[:len(streams)], warnings
+}
+
+// rawRange is the range of s's files.
+func rawRange(s *discover.Stream) Range {
+	if len(s.Frames) == 0 {
+		return Range{}
+	}
+	first, last := s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
+	return Range{First: first, Last: last, Files: last, OK: true}
 }
 
 // Spans gives each stream of streams (whose ranges are ranges) the Span of
-// its camera: the streams of one avatar folder and name prefix together.
-// A stream is widened by at most maxGap frames a side (maxGap < 0: no
-// bound), as a gap is bounded, and only while it lacks no more frames at
-// its ends than it has: a pass captured for a few frames only (an _id pass
-// saved once, at the first frame) keeps its own range, and a warning says
-// so; one further off than maxGap keeps its own silently (its strays are
-// bounded as any). nil: the stream's video covers its own
-// range. Streams whose range is not OK take no part.
+// its camera: the frames the streams of one avatar folder and name prefix
+// cover together. A side is widened at most maxGap frames (maxGap < 0: no
+// bound), as a gap is bounded, and not past bad files set aside after the
+// stream's last good frame (they are listed, not held); and a stream is
+// widened only while it lacks no more frames at its ends than it has.
+// Otherwise it keeps its own range, and a warning says so: a pass saved
+// only now and then (an _id pass saved once, at the first frame), or
+// frames far off. nil: the stream's video covers its own range. Streams
+// whose range is not OK take no part.
 func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*Span, warnings []string) {
-	cameras := map[[2]string][]int{}
+	type camera struct{ from, to int64 }
+	cameras := map[[2]string]*camera{}
 	for i, s := range streams {
-		if ranges[i].OK {
+		if r := ranges[i]; r.OK {
 			k := [2]string{s.Avatar, s.Prefix}
-			cameras[k] = append(cameras[k], i)
+			if c := cameras[k]; c != nil {
+				c.from, c.to = min(c.from, r.First), max(c.to, r.Last)
+			} else {
+				cameras[k] = &camera{r.First, r.Last}
+			}
 		}
 	}
 	within := func(d int64) bool { return maxGap < 0 || d <= maxGap }
 	spans = make([]*Span, len(streams))
 	for i, s := range streams {
-		if !ranges[i].OK {
+		own := ranges[i]
+		if !own.OK {
 			continue
 		}
-		own := ranges[i]
+		c := cameras[[2]string{s.Avatar, s.Prefix}]
 		from, to := own.First, own.Last
-		for _, j := range cameras[[2]string{s.Avatar, s.Prefix}] {
-			if r := ranges[j]; r.First < from && within(own.First-r.First) {
-				from = r.First
-			}
-			if r := ranges[j]; r.Last > to && within(r.Last-own.Last) {
-				to = r.Last
-			}
+		if within(own.First - c.from) {
+			from = c.from
 		}
-		if lacks := own.First - from + to - own.Last; lacks > own.Last-own.First+1 {
-			warnings = append(warnings, fmt.Sprintf("%s: frames %d to %d only, where its camera's other passes have %d to %d: its video holds its own frames only (its frame k is capture %d+k), as a pass saved now and then is meant",
-				s.ID(), own.First, own.Last, from, to, own.First))
+		if own.Files == own.Last && within(c.to-own.Last) {
+			to = c.to
+		}
+		if lacks := own.First - from + to - own.Last; lacks > own.Last-own.First+1 || from != c.from || to < c.to && own.Files == own.Last {
+			warnings = append(warnings, fmt.Sprintf("%s: frames %d to %d, where its camera's other passes span %d to %d: its video covers its own frames only (a pass saved now and then, or frames far off)",
+				s.ID(), own.First, own.Last, c.from, c.to))
 			continue
 		}
 		if from == own.First && to == own.Last {
 			continue
 		}
-		sp := &Span{From: from, To: to}
-		sp.Missing = append(absent(s, from, own.First-1), absent(s, own.Last+1, to)...)
-		spans[i] = sp
+		spans[i] = &Span{From: from, To: to, Missing: append(absent(s, from, own.First-1), absent(s, own.Last+1, to)...)}
 	}
 	return spans, warnings
 }

@@ -58,7 +58,7 @@ func Encode(ctx context.Context, job Job, opts Settings) (*report.Stream, error)
 	b, outDir := job.Bounded, job.OutDir
 	s := b.Stream
 	sr := NewReport(b, opts)
-	Widen(sr, job.Part.Span)
+	Widen(sr, place.Held(s, job.Clock, job.Audio, job.Part, opts.Place))
 	final := filepath.Join(outDir, filepath.FromSlash(sr.Output))
 	if ctx.Err() != nil {
 		// Interrupted before this stream began: say so, start nothing.

@@ -222,12 +222,12 @@ func ParseName(stem string) (pass tdw.Pass, prefix string, number int64, reason 
 // width its padded names use: TDW's 4), then the first by name: a stray
 // copy named img_00003.jpg does not displace img_0003.jpg.
 func (s *Stream) Sort() {
-	width := 0 // found only when two files share a number
+	width := -1 // found only when two files share a number
 	named := func(f Frame) bool {
-		if width == 0 {
+		if width < 0 {
 			width = s.padWidth()
 		}
-		return digitsOf(f) == fmt.Sprintf("%0*d", width, f.Number)
+		return digitsOf(f) == fmt.Sprintf("%0*d", max(width, 1), f.Number)
 	}
 	slices.SortStableFunc(s.Frames, func(a, b Frame) int {
 		if c := cmp.Compare(a.Number, b.Number); c != 0 {
@@ -253,17 +253,21 @@ func (s *Stream) Sort() {
 }
 
 // padWidth is the width most of the stream's zero-padded frame numbers are
-// written in (4, TDW's, when none is padded).
+// written in: TDW's 4 when none is padded, 0 (not padded) when more names
+// are short and unpadded (img_15) than padded.
 func (s *Stream) padWidth() int {
 	votes := map[int]int{}
 	for _, f := range s.Frames {
-		if d := digitsOf(f); len(d) > 1 && d[0] == '0' {
+		switch d := digitsOf(f); {
+		case len(d) > 1 && d[0] == '0':
 			votes[len(d)]++
+		case len(d) < 4:
+			votes[0]++ // shorter than TDW's padding: not padded
 		}
 	}
 	width := 4
 	for w, n := range votes {
-		if n > votes[width] || n == votes[width] && w < width {
+		if n > votes[width] || n == votes[width] && width != 4 && w < width { // a tie keeps TDW's
 			width = w
 		}
 	}

@@ -115,7 +115,7 @@ func TestFindAppendPassFalse(t *testing.T) {
 // TestDuplicateKeepsTheStreamsNaming: of two files of one number, the one
 // named as the stream's others are is the frame (a stray copy sorting
 // first by name is the duplicate); the same width rule holds for a stream
-// padded to 6 digits.
+// padded to 6 digits, and one not padded at all.
 func TestDuplicateKeepsTheStreamsNaming(t *testing.T) {
 	for _, tc := range []struct {
 		files []string
@@ -125,6 +125,7 @@ func TestDuplicateKeepsTheStreamsNaming(t *testing.T) {
 		{[]string{"id_0001.png", "id_0002.png", "id_00003.png", "id_0003.png"}, "id_0003.png", "id_00003.png"},
 		{[]string{"id_000001.png", "id_000002.png", "id_0003.png", "id_000003.png"}, "id_000003.png", "id_0003.png"},
 		{[]string{"id_0001.png", "id_1.png"}, "id_0001.png", "id_1.png"},
+		{[]string{"img_14.png", "img_15.png", "img_0015.png", "img_16.png"}, "img_15.png", "img_0015.png"}, // save_images, not padded
 	} {
 		dir := t.TempDir()
 		touch(t, dir, tc.files...)

@@ -36,16 +36,6 @@ type Clock struct {
 	HasAudio   bool              // AudioStart is known
 }
 
-// Has reports whether frame n's capture time is known; without a clock
-// (nil), frames go by number, and every one is placed.
-func (c *Clock) Has(n int64) bool {
-	if c == nil {
-		return true
-	}
-	_, ok := c.Frames[n]
-	return ok
-}
-
 // Estimate reports whether the times are guesses rather than measurements.
 func (c *Clock) Estimate() bool { return c.Source == ModTime || c.Source == FitAudio }
 
