@@ -87,7 +87,7 @@ func encodeMosaic(ctx context.Context, key string, audio *report.Audio, legend [
 	defer holdEncoder(ctx, opts)()
 	emit := func(e event.Event) { e.Stream = "mosaic"; opts.OnEvent(e) }
 	emit(event.Event{Kind: event.StreamStarted, Total: mosaic.PlannedFrames(streams)})
-	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, OutDir: outDir, Audio: audio, Clock: clock,
+	sr, err := mosaic.Make(ctx, mosaic.Job{Streams: bounds, Run: run.Streams, OutDir: outDir, Audio: audio, Clock: clock,
 		MaxWidth: opts.MosaicWidth, Planes: opts.DepthPlanes, Range: opts.DepthRange, Legend: legend,
 		Progress: func(done, total int) { emit(event.Event{Kind: event.FrameDone, Done: done, Total: total}) }}, opts.mosaic())
 	sr.Inputs = key

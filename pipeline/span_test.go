@@ -95,7 +95,7 @@ func TestPassMissingItsFirstOrLastFramesStaysInStep(t *testing.T) {
 }
 
 // TestCameraSpanCases: a selection (--passes id) spans the camera as the
-// whole run does; --gaps drop lists the missing first frame and drops it;
+// whole run does, and so does the mosaic of --passes img; --gaps drop lists the missing first frame and drops it;
 // bad files set aside after a pass's last good frame are listed, not held.
 func TestCameraSpanCases(t *testing.T) {
 	for _, tc := range []struct {
@@ -107,6 +107,7 @@ func TestCameraSpanCases(t *testing.T) {
 		gaps    []report.Gap
 	}{
 		{"selection", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Passes: []tdw.Pass{tdw.ID}}, "a/id", 90, []report.Gap{{From: 0, To: 0}}},
+		{"selection with a mosaic", func(run string) { os.Remove(filepath.Join(run, "a", "img_0000.jpg")) }, Options{Passes: []tdw.Pass{tdw.Img}, Mosaic: true}, "a/img", 90, []report.Gap{{From: 0, To: 0}}},
 		{"gaps drop", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Gaps: Drop}, "a/id", 89, []report.Gap{{From: 0, To: 0}}},
 		{"bad last frame", func(run string) { os.WriteFile(filepath.Join(run, "a", "depth_0089.png"), []byte("junk"), 0o644) }, Options{}, "a/depth", 89, []report.Gap{}},
 	} {
@@ -125,6 +126,9 @@ func TestCameraSpanCases(t *testing.T) {
 				if sr.ID == tc.id && (sr.FramesWritten != tc.written || !slices.Equal(sr.Gaps, tc.gaps) || verify.Probe(t, rep.Path(sr)).Streams[0].Packets != tc.written) {
 					t.Errorf("%s: %d frames written, gaps %v; want %d, %v", sr.ID, sr.FramesWritten, sr.Gaps, tc.written, tc.gaps)
 				}
+			}
+			if m := rep.Mosaic; tc.opts.Mosaic && (m == nil || m.FramesWritten != tc.written) {
+				t.Errorf("mosaic %+v, want %d frames as img.mp4", m, tc.written)
 			}
 		})
 	}

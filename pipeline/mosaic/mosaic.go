@@ -29,7 +29,10 @@ const FileName = "mosaic.mp4"
 
 // Job is a run's mosaic as the planner made it.
 type Job struct {
-	Streams  []frames.Bounded // the run's streams, cut to their evidence, with their shapes
+	Streams []frames.Bounded // the run's streams, cut to their evidence, with their shapes
+	// Run is every stream the run holds, selected or not: the picture's
+	// span, as its video's, takes them all in.
+	Run      []*discover.Stream
 	OutDir   string
 	Audio    *report.Audio // the run's audio, or nil
 	Clock    *timing.Clock // capture times, or nil
@@ -82,8 +85,8 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		r := sampleRange(ctx, tiles, job.Planes)
 		rng = &r
 	}
-	grid := gridStream(tiles, job.Clock, job.Audio, opts.Place)
-	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{}, opts.Place)
+	grid, span := gridStream(tiles, job.Run, job.Clock, job.Audio, opts.Place)
+	pl := place.Stream(grid, sr, job.Clock, job.Audio, place.Part{Span: span}, opts.Place)
 	sr.FramesFound = len(grid.Frames)
 	sr.FirstFrame, sr.LastFrame = grid.Frames[0].Number, grid.Frames[len(grid.Frames)-1].Number
 	canvas := NewCanvas(layout, job.Planes, *rng)
@@ -103,7 +106,7 @@ func Make(ctx context.Context, job Job, opts Settings) (*report.Stream, error) {
 		// earlier frame, counts as missing: the mosaic is then degraded,
 		// like the passes it shows.
 		sr.FramesRead, sr.MissingFrames = len(grid.Frames), int64(held)
-		for _, g := range grid.Gaps() {
+		for _, g := range spanGaps(grid, span) {
 			sr.Gaps = append(sr.Gaps, report.Gap(g))
 			sr.MissingFrames += report.Gap(g).Missing()
 		}
@@ -215,7 +218,7 @@ func PlannedFrames(streams []*discover.Stream) int {
 // picture stream, every frame number any tile has. It carries the audio.
 // With --vfr, or --gaps drop without capture times, a frame the picture
 // lacks has no slot of its own in img.mp4, so none is added.
-func gridStream(tiles []frames.Bounded, clock *timing.Clock, audio *report.Audio, cfg place.Config) *discover.Stream {
+func gridStream(tiles []frames.Bounded, run []*discover.Stream, clock *timing.Clock, audio *report.Audio, cfg place.Config) (g *discover.Stream, span *place.Span) {
 	var picture *discover.Stream
 	for _, b := range tiles {
 		if b.Stream.Pass.Visual() {
@@ -237,8 +240,8 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, audio *report.Audio
 	first, last := int64(math.MinInt64), int64(math.MaxInt64)
 	if picture != nil {
 		first, last = picture.Frames[0].Number, picture.Frames[len(picture.Frames)-1].Number
-		if sp := place.Held(picture, clock, audio, place.Part{Span: pictureSpan(tiles, picture, cfg.MaxGap)}, cfg); sp != nil {
-			first, last = sp.From, sp.To // img.mp4 spans its camera's frames
+		if span = place.Held(picture, clock, audio, place.Part{Span: pictureSpan(tiles, run, picture, cfg.MaxGap)}, cfg); span != nil {
+			first, last = span.From, span.To // img.mp4 spans its camera's frames
 		}
 	}
 	if picture == nil || !cfg.VFR && !(cfg.Drop && clock == nil) {
@@ -250,7 +253,7 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, audio *report.Audio
 			}
 		}
 	}
-	g := &discover.Stream{Pass: tdw.Img}
+	g = &discover.Stream{Pass: tdw.Img}
 	if picture != nil {
 		g = &discover.Stream{Avatar: picture.Avatar, Prefix: picture.Prefix, Pass: picture.Pass}
 	}
@@ -258,12 +261,28 @@ func gridStream(tiles []frames.Bounded, clock *timing.Clock, audio *report.Audio
 		g.Frames = append(g.Frames, f)
 	}
 	slices.SortFunc(g.Frames, func(a, b discover.Frame) int { return cmp.Compare(a.Number, b.Number) })
-	return g
+	return g, span
+}
+
+// spanGaps are the grid's missing frame numbers: between its frames, and
+// before and after them within the picture's span (nil: none).
+func spanGaps(grid *discover.Stream, span *place.Span) []discover.Gap {
+	gaps := grid.Gaps()
+	if span == nil {
+		return gaps
+	}
+	if first := grid.Frames[0].Number; first > span.From {
+		gaps = append([]discover.Gap{{From: span.From, To: first - 1}}, gaps...)
+	}
+	if last := grid.Frames[len(grid.Frames)-1].Number; last < span.To {
+		gaps = append(gaps, discover.Gap{From: last + 1, To: span.To})
+	}
+	return gaps
 }
 
 // pictureSpan is the picture stream's span among the tiles, as its video
 // was placed (place.Spans), or nil.
-func pictureSpan(tiles []frames.Bounded, picture *discover.Stream, maxGap int64) *place.Span {
+func pictureSpan(tiles []frames.Bounded, run []*discover.Stream, picture *discover.Stream, maxGap int64) *place.Span {
 	streams := make([]*discover.Stream, len(tiles))
 	for i, b := range tiles {
 		streams[i] = b.Stream
@@ -272,7 +291,7 @@ func pictureSpan(tiles []frames.Bounded, picture *discover.Stream, maxGap int64)
 	if at < 0 {
 		return nil
 	}
-	spans, _ := place.SpansOf(streams, tiles, make([]*report.Stream, len(tiles)), nil, maxGap) // the passes' encodes warned
+	spans, _ := place.SpansOf(streams, tiles, make([]*report.Stream, len(tiles)), run, maxGap) // the passes' encodes warned
 	return spans[at]
 }
 

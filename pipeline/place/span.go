@@ -56,8 +56,8 @@ func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report
 			ranges[i] = r
 		}
 	}
-	spans, warnings := Spans(all, ranges, maxGap)
-	return spans[:len(streams)], warnings
+	spans, notes := spans(all, ranges, maxGap)
+	return spans[:len(streams)], slices.DeleteFunc(notes[:len(streams)], func(n string) bool { return n == "" })
 }
 
 // rawRange is the range of s's files.
@@ -79,7 +79,13 @@ func rawRange(s *discover.Stream) Range {
 // only now and then (an _id pass saved once, at the first frame), or
 // frames far off. nil: the stream's video covers its own range. Streams
 // whose range is not OK take no part.
-func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*Span, warnings []string) {
+func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) ([]*Span, []string) {
+	spans, notes := spans(streams, ranges, maxGap)
+	return spans, slices.DeleteFunc(notes, func(n string) bool { return n == "" })
+}
+
+// spans is Spans with each stream's warning ("": none) in its place.
+func spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*Span, notes []string) {
 	type camera struct{ from, to int64 }
 	cameras := map[[2]string]*camera{}
 	for i, s := range streams {
@@ -93,7 +99,7 @@ func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*S
 		}
 	}
 	within := func(d int64) bool { return maxGap < 0 || d <= maxGap }
-	spans = make([]*Span, len(streams))
+	spans, notes = make([]*Span, len(streams)), make([]string, len(streams))
 	for i, s := range streams {
 		own := ranges[i]
 		if !own.OK {
@@ -108,8 +114,8 @@ func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*S
 			to = c.to
 		}
 		if lacks := own.First - from + to - own.Last; lacks > own.Last-own.First+1 || from != c.from || to < c.to && own.Files == own.Last {
-			warnings = append(warnings, fmt.Sprintf("%s: frames %d to %d, where its camera's other passes span %d to %d: its video covers its own frames only (a pass saved now and then, or frames far off)",
-				s.ID(), own.First, own.Last, c.from, c.to))
+			notes[i] = fmt.Sprintf("%s: frames %d to %d, where its camera's other passes span %d to %d: its video covers its own frames only (a pass saved now and then, or frames far off)",
+				s.ID(), own.First, own.Last, c.from, c.to)
 			continue
 		}
 		if from == own.First && to == own.Last {
@@ -117,7 +123,7 @@ func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*S
 		}
 		spans[i] = &Span{From: from, To: to, Missing: append(absent(s, from, own.First-1), absent(s, own.Last+1, to)...)}
 	}
-	return spans, warnings
+	return spans, notes
 }
 
 // absent lists the numbers from..to (at most a gap's width) that s has no
