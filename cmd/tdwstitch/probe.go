@@ -156,7 +156,11 @@ func printProblems(w io.Writer, s *report.Stream, failure error) {
 			if g.From == g.To {
 				frames = fmt.Sprintf("frame %d", g.From)
 			}
-			fmt.Fprintf(w, "gap in %s: %s missing%s\n", s.ID, frames, held)
+			how := held
+			if held != "" && g.To < s.FirstFrame {
+				how = " (held by its first frame, as its camera's other passes have them, unless --gaps drop)"
+			}
+			fmt.Fprintf(w, "gap in %s: %s missing%s\n", s.ID, frames, how)
 		}
 	}
 	for _, b := range s.BadFrames {
