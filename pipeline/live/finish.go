@@ -54,6 +54,7 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 			defer l.runSlot(ctx)()
 			l.count(ctx, encodeSpool(ctx, r.dir, r.rep, r.opts))
 			l.release(size)
+			l.behind(r.rep)
 			return nil
 		})
 		return
@@ -66,8 +67,20 @@ func (l *live) finish(ctx context.Context, how report.EndReason) {
 		<-r.done // the chunk encoder ends on its own after a signal too
 		defer l.runSlot(ctx)()
 		l.count(ctx, finishChunked(ctx, r.dir, r.rep, r.manifest, r.clock, r.opts))
+		l.behind(r.rep)
 		return nil
 	})
+}
+
+// behind warns when a run's videos were final long after it ended (more
+// than twice --chunk-seconds, and 10 s): encoding needed more CPU than the
+// machine gave at the run's capture rate, so the user learns why and what
+// keeps up, not only by waiting.
+func (l *live) behind(run *report.Serve) {
+	if s := run.FinishSeconds; s > max(10, 2*l.so.ChunkSeconds) {
+		l.so.OnEvent(event.Event{Kind: event.Warning, Run: run.Run, Err: fmt.Errorf(
+			"its videos were final %.1f s after it ended: encoding fell behind capture, which needed more CPU than this machine gave; more cores, fewer passes or a faster --preset keep up (see finish_seconds in its %s)", s, report.ServeFile)})
+	}
 }
 
 // answer records how a run ended and answers the acks waiting for it.

@@ -400,3 +400,16 @@ func TestServeDefaults(t *testing.T) {
 		t.Fatalf("set: jobs %d, chunk seconds %v; want 3, -1", set.Jobs, set.ChunkSeconds)
 	}
 }
+
+// TestBehindWarns: a run final more than twice --chunk-seconds (and 10 s)
+// after its end is said to have fallen behind; one final sooner is not.
+func TestBehindWarns(t *testing.T) {
+	var got []event.Event
+	l := &live{so: Options{ChunkSeconds: 5}}
+	l.so.OnEvent = func(e event.Event) { got = append(got, e) }
+	l.behind(&report.Serve{Run: "quick", FinishSeconds: 9.5})
+	l.behind(&report.Serve{Run: "slow", FinishSeconds: 21.1})
+	if len(got) != 1 || got[0].Kind != event.Warning || got[0].Run != "slow" || !strings.Contains(got[0].Err.Error(), "final 21.1 s after it ended") {
+		t.Fatalf("events %+v, want one warning for the slow run", got)
+	}
+}
