@@ -109,7 +109,11 @@ func run(ctx context.Context, args []string, io ioStreams) int {
 	var sig *signalError
 	var runs *runsOutcome
 	if errors.As(context.Cause(ctx), &sig) && !errors.As(err, &runs) {
-		fmt.Fprintf(io.Err, "tdwstitch: interrupted (%v): what was finished is in place and in the report; run the command again for the rest\n", sig)
+		said := "what was finished is in place and in the report; run the command again for the rest"
+		if stopped := (*serveStopped)(nil); errors.As(err, &stopped) {
+			said = stopped.Error()
+		}
+		fmt.Fprintf(io.Err, "tdwstitch: interrupted (%v): %s\n", sig, said)
 		if sig.sig == syscall.SIGTERM {
 			return exitSIGTERM
 		}

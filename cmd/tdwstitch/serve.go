@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tdwstitch/tdwstitch/cmd/tdwstitch/flagvalue"
@@ -157,7 +159,25 @@ func (s *serveCmd) serve(c *cobra.Command, io ioStreams) error {
 	so.OnEvent = prog.Event
 	err := live.Serve(c.Context(), s.outDir, so)
 	prog.Close()
+	if sig := (*signalError)(nil); err == nil && errors.As(context.Cause(c.Context()), &sig) {
+		return &serveStopped{spooled: live.Spooled(s.outDir)} // for run's interrupted line
+	}
 	return outcomeError(err)
+}
+
+// serveStopped is serve's end by a signal with no run failed or degraded:
+// what it says is what stays to do, if anything.
+type serveStopped struct{ spooled []string }
+
+func (s *serveStopped) Error() string {
+	if len(s.spooled) == 0 {
+		return "every run received is encoded and in its reports"
+	}
+	runs := fmt.Sprintf("%d runs stay", len(s.spooled))
+	if len(s.spooled) == 1 {
+		runs = "1 run stays"
+	}
+	return fmt.Sprintf("%s spooled (%s): the next serve start, or serve --recover, encodes them", runs, strings.Join(s.spooled, ", "))
 }
 
 // outcomeError marks a library error as a failure for the exit code, unless

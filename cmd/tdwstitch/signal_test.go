@@ -258,11 +258,17 @@ func TestServeSignalExits(t *testing.T) {
 				t.Fatalf("no 'listening on %s' line", addr)
 			}
 			cmd.Process.Signal(tc.sig)
+			last := ""
 			for lines.Scan() {
+				last = lines.Text()
 			}
 			var ee *exec.ExitError
 			if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != tc.code {
 				t.Fatalf("exit %v, want %d", err, tc.code)
+			}
+			// Nothing received, nothing left: no "run the command again".
+			if !tc.degraded && !strings.HasSuffix(last, ": every run received is encoded and in its reports") {
+				t.Errorf("last line %q, want it to say every run received is encoded", last)
 			}
 		})
 	}
@@ -309,6 +315,22 @@ func TestStalledEncoderIsKilled(t *testing.T) {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("stalled ffmpeg %d still there", pid)
 			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// TestServeStoppedSays: serve stopped by a signal names what stays spooled.
+func TestServeStoppedSays(t *testing.T) {
+	for _, tc := range []struct {
+		spooled []string
+		want    string
+	}{
+		{nil, "every run received is encoded and in its reports"},
+		{[]string{"a"}, "1 run stays spooled (a): the next serve start, or serve --recover, encodes them"},
+		{[]string{"a", "b"}, "2 runs stay spooled (a, b): the next serve start, or serve --recover, encodes them"},
+	} {
+		if got := (&serveStopped{spooled: tc.spooled}).Error(); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.spooled, got, tc.want)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func Recover(ctx context.Context, outDir string, opts pipeline.Options) error {
 // recoverRuns is Recover, counting the runs that failed or are degraded.
 func recoverRuns(ctx context.Context, outDir string, opts pipeline.Options) (failed, degraded int64, err error) {
 	opts.ApplyDefaults()
-	spools, err := filepath.Glob(filepath.Join(output.GlobEscape(outDir), "*", SpoolDir))
+	spools, err := spoolDirs(outDir)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -115,4 +115,21 @@ func recoveredReport(runOut string) *report.Serve {
 		}
 	}
 	return run
+}
+
+// spoolDirs are the spools of the runs under outDir.
+func spoolDirs(outDir string) ([]string, error) {
+	return filepath.Glob(filepath.Join(output.GlobEscape(outDir), "*", SpoolDir))
+}
+
+// Spooled names the runs under outDir whose frames are still spooled (not
+// yet encoded, or kept for a retry): the next serve start, or serve
+// --recover, encodes them.
+func Spooled(outDir string) []string {
+	spools, _ := spoolDirs(outDir)
+	names := make([]string, len(spools))
+	for i, sp := range spools {
+		names[i] = filepath.Base(filepath.Dir(sp))
+	}
+	return names
 }
