@@ -302,8 +302,29 @@ func (e *StrictError) Error() string {
 	if e.Bad > 0 {
 		fix = append(fix, "replace the bad ones")
 	}
-	return fmt.Sprintf("%d frames missing and %d bad, and only whole streams were asked for: %s%s; %s",
-		e.Missing, e.Bad, strings.Join(e.Items, "; "), more, strings.Join(fix, " and "))
+	return fmt.Sprintf("%s, and whole streams only were asked for, so it is not written: %s%s; %s",
+		e.counts(), strings.Join(e.Items, "; "), more, strings.Join(fix, " and "))
+}
+
+// counts says how many frames are missing and bad: "1 frame missing",
+// "2 bad frames", "3 frames missing and 2 bad".
+func (e *StrictError) counts() string {
+	frames := func(n int64) string {
+		if n == 1 {
+			return "1 frame"
+		}
+		return fmt.Sprintf("%d frames", n)
+	}
+	switch {
+	case e.Missing > 0 && e.Bad > 0:
+		return fmt.Sprintf("%s missing and %d bad", frames(e.Missing), e.Bad)
+	case e.Missing > 0:
+		return frames(e.Missing) + " missing"
+	}
+	if e.Bad == 1 {
+		return "1 bad frame"
+	}
+	return fmt.Sprintf("%d bad frames", e.Bad)
 }
 
 // encodeTo writes the stream's video to a temporary file beside final and,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tdwstitch/tdwstitch/fixtures/synth"
@@ -64,5 +65,21 @@ func TestEncodeAChunk(t *testing.T) {
 	sr, err := Encode(context.Background(), job, settings)
 	if err != nil || sr.FramesWritten != 5 {
 		t.Fatalf("chunk: %v; written %d, want 5 (slots 0-4)", err, sr.FramesWritten)
+	}
+}
+
+// TestStrictErrorCounts: the --strict failure counts its frames in words
+// that read right for one and for several.
+func TestStrictErrorCounts(t *testing.T) {
+	for _, tc := range []struct {
+		missing int64
+		bad     int
+		want    string
+	}{
+		{1, 0, "1 frame missing, "}, {3, 2, "3 frames missing and 2 bad, "}, {0, 1, "1 bad frame, "}, {0, 4, "4 bad frames, "},
+	} {
+		if got := (&StrictError{Missing: tc.missing, Bad: tc.bad}).Error(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%d missing, %d bad: %q, want it to begin %q", tc.missing, tc.bad, got, tc.want)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func Explain(err error) string {
 	case errors.As(err, &audio):
 		return msg + ", or pass --no-audio"
 	case errors.As(err, &strict):
-		return msg + " (--strict, or --gaps fail / --on-bad fail, asked for that; without them each is held by the frame before it (before a stream's first frame: by that one))"
+		return msg + " (--strict, --gaps fail or --on-bad fail asks for that; without it the stream is written, degraded, each such frame held by its neighbour)"
 	case errors.As(err, &noShards):
 		return msg + " (tdwstitch batch --shard K/N)"
 	}

@@ -69,7 +69,7 @@ func TestExplainSaysTheLibrarysTypesInFlags(t *testing.T) {
 		{&place.TimingError{Asked: place.TimingAuto, Err: gap, Strict: true, VFR: true, Path: "t.csv"},
 			"timing: run/timing.csv: frame 3 is late (--strict or --on-bad fail: fix or write t.csv, or pass --timing mtime to use file times) (--max-gap; if the pause is real, pass --max-gap 9)"},
 		{&pipeline.AudioError{Path: "a.wav", Err: errors.New("eof")}, "audio a.wav cannot be read (eof): videos are encoded without audio; replace the file, or pass --no-audio"},
-		{&video.StrictError{Missing: 1, Items: []string{"missing a/img_0003.jpg"}}, "only whole streams were asked for: missing a/img_0003.jpg; restore the missing files (--strict, or --gaps fail / --on-bad fail, asked for that; without them each is held by the frame before it (before a stream's first frame: by that one))"},
+		{&video.StrictError{Missing: 1, Items: []string{"missing a/img_0003.jpg"}}, "1 frame missing, and whole streams only were asked for, so it is not written: missing a/img_0003.jpg; restore the missing files (--strict, --gaps fail or --on-bad fail asks for that; without it the stream is written, degraded, each such frame held by its neighbour)"},
 		{&output.FolderError{What: "create", Dir: "/ro", Err: errors.New("read-only")}, "cannot create the output folder /ro: read-only (choose a writable folder with -o)"},
 		{&output.BusyError{Dir: "out", Holder: "pid 7"}, "another tdwstitch (pid 7) is writing out: wait for it to finish, or write elsewhere (another -o)"},
 		{&output.NoSpaceError{Dir: "out", Err: short}, "free some space and run again (or write elsewhere with -o)"},
