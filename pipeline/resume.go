@@ -43,7 +43,7 @@ func streamInputs(run *discover.Run, s *discover.Stream, opts Options) string {
 		fmt.Fprintf(h, "candidates %d\n", len(run.Audio))
 	}
 	statInto(h, "t", filepath.Join(run.Dir, timing.SidecarName))
-	io.WriteString(h, place.CameraNote(run.Streams, s)) // its span follows the other passes
+	io.WriteString(h, place.CameraNote(run.Streams, s, opts.MaxGap)) // its span follows the other passes
 	return hex.EncodeToString(h.Sum(nil))
 }
 

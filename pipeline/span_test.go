@@ -107,6 +107,10 @@ func TestCameraSpanCases(t *testing.T) {
 		gaps    []report.Gap
 	}{
 		{"selection", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Passes: []tdw.Pass{tdw.ID}}, "a/id", 90, []report.Gap{{From: 0, To: 0}}},
+		{"selection beside a stray far off", func(run string) {
+			os.Remove(filepath.Join(run, "a", "id_0000.png"))
+			os.WriteFile(filepath.Join(run, "a", "depth_9000000.png"), []byte("junk"), 0o644) // unselected: not read
+		}, Options{Passes: []tdw.Pass{tdw.ID}}, "a/id", 90, []report.Gap{{From: 0, To: 0}}},
 		{"selection with a mosaic", func(run string) { os.Remove(filepath.Join(run, "a", "img_0000.jpg")) }, Options{Passes: []tdw.Pass{tdw.Img}, Mosaic: true}, "a/img", 90, []report.Gap{{From: 0, To: 0}}},
 		{"gaps drop", func(run string) { os.Remove(filepath.Join(run, "a", "id_0000.png")) }, Options{Gaps: Drop}, "a/id", 89, []report.Gap{{From: 0, To: 0}}},
 		{"bad last frame", func(run string) { os.WriteFile(filepath.Join(run, "a", "depth_0089.png"), []byte("junk"), 0o644) }, Options{}, "a/depth", 89, []report.Gap{}},
@@ -146,11 +150,21 @@ func TestCameraSpanIsInTheFingerprint(t *testing.T) {
 	if _, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)}); err != nil {
 		t.Fatal(err)
 	}
+	// A stray far off in img moves no span: id and depth stay kept.
+	stray := filepath.Join(run, "a", "img_9000000.jpg")
+	os.WriteFile(stray, []byte("junk"), 0o644)
+	rep, _, _ := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)})
+	for _, sr := range rep.Streams {
+		if sr.Pass != "img" && !sr.Kept {
+			t.Errorf("%s encoded again for a stray img file far off", sr.ID)
+		}
+	}
+	os.Remove(stray)
 	b, _ := os.ReadFile(filepath.Join(run, "a", "img_0089.jpg"))
 	os.WriteFile(filepath.Join(run, "a", "img_0090.jpg"), b, 0o644)
 	rep, _, err := Encode(context.Background(), run, out, Options{Tool: testkit.FFmpeg(t)})
 	if !errors.Is(err, ErrDegraded) {
-		t.Fatalf("second encode: %v; want degraded (id and depth lack frame 90)", err)
+		t.Fatalf("third encode: %v; want degraded (id and depth lack frame 90)", err)
 	}
 	for _, sr := range rep.Streams {
 		if sr.Pass == "img" {

@@ -33,7 +33,8 @@ type Serve struct {
 	Backpressure   Backpressure `json:"backpressure"`
 	// FinishSeconds is how long after the run ended (its end message, or
 	// what ended it) its videos and reports were final: how far encoding
-	// was behind capture. Absent for a run recovered after a restart.
+	// was behind capture. Absent for a run that failed (or was cut by a
+	// signal) and for one recovered after a restart.
 	FinishSeconds float64 `json:"finish_seconds,omitempty"`
 	// EndedAt is when the run ended, for FinishSeconds.
 	EndedAt time.Time `json:"-"`

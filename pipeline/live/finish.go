@@ -149,7 +149,9 @@ func endLive(runOut string, run *report.Serve, rep *report.Run, err error, opts 
 	if pipeline.IsFailure(err) {
 		run.Status, run.Error = report.Failed, err.Error()
 	}
-	if !run.EndedAt.IsZero() {
+	if !run.EndedAt.IsZero() && !pipeline.IsFailure(err) {
+		// Only videos that are final have a finish (a run cut by a signal,
+		// or failed, stays spooled).
 		run.FinishSeconds = time.Since(run.EndedAt).Seconds()
 	}
 	// The report first: the spool goes only once the record of the run is

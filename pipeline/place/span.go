@@ -38,8 +38,12 @@ type Range struct {
 // whole run.
 func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report.Stream, run []*discover.Stream, maxGap int64) ([]*Span, []string) {
 	all := slices.Clone(streams)
+	selected := map[string]bool{}
+	for _, s := range streams {
+		selected[s.ID()] = true
+	}
 	for _, o := range run {
-		if !slices.ContainsFunc(streams, func(s *discover.Stream) bool { return s.ID() == o.ID() }) {
+		if !selected[o.ID()] {
 			all = append(all, o)
 		}
 	}
@@ -47,26 +51,34 @@ func SpansOf(streams []*discover.Stream, bounds []frames.Bounded, done []*report
 	for i, s := range all {
 		switch {
 		case i >= len(streams):
-			ranges[i] = rawRange(s)
+			ranges[i] = filesRange(s, maxGap)
 		case done[i] != nil:
 			ranges[i] = Range{First: done[i].FirstFrame, Last: done[i].LastFrame, Files: done[i].LastFrame, OK: done[i].FramesWritten > 0}
 		case bounds[i].Stream != nil && bounds[i].Err == nil && bounds[i].Shape.Set:
-			r := rawRange(bounds[i].Stream)
-			r.Files = max(r.Last, rawRange(s).Last)
-			ranges[i] = r
+			fs := bounds[i].Stream.Frames
+			ranges[i] = Range{First: fs[0].Number, Last: fs[len(fs)-1].Number, Files: max(fs[len(fs)-1].Number, s.Frames[len(s.Frames)-1].Number), OK: true}
 		}
 	}
 	spans, notes := spans(all, ranges, maxGap)
 	return spans[:len(streams)], slices.DeleteFunc(notes[:len(streams)], func(n string) bool { return n == "" })
 }
 
-// rawRange is the range of s's files.
-func rawRange(s *discover.Stream) Range {
-	if len(s.Frames) == 0 {
-		return Range{}
+// filesRange is the range of s's files, unread: those of its longest run
+// of numbers no gap wider than maxGap splits, so that a stray file far off
+// (img_5000000.jpg) moves no camera's span, as frames.Bound keeps it out
+// of a stream that is read.
+func filesRange(s *discover.Stream, maxGap int64) Range {
+	var best, cur Range
+	for i, f := range s.Frames {
+		if i == 0 || frames.TooFar(s.Frames[i-1].Number, f.Number, maxGap) {
+			cur = Range{First: f.Number}
+		}
+		cur.Last, cur.Files, cur.OK = f.Number, f.Number, true
+		if n := cur.Last - cur.First; !best.OK || n > best.Last-best.First {
+			best = cur
+		}
 	}
-	first, last := s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
-	return Range{First: first, Last: last, Files: last, OK: true}
+	return best
 }
 
 // Spans gives each stream of streams (whose ranges are ranges) the Span of
@@ -86,18 +98,7 @@ func Spans(streams []*discover.Stream, ranges []Range, maxGap int64) ([]*Span, [
 
 // spans is Spans with each stream's warning ("": none) in its place.
 func spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*Span, notes []string) {
-	type camera struct{ from, to int64 }
-	cameras := map[[2]string]*camera{}
-	for i, s := range streams {
-		if r := ranges[i]; r.OK {
-			k := [2]string{s.Avatar, s.Prefix}
-			if c := cameras[k]; c != nil {
-				c.from, c.to = min(c.from, r.First), max(c.to, r.Last)
-			} else {
-				cameras[k] = &camera{r.First, r.Last}
-			}
-		}
-	}
+	cameras := cameraSpans(streams, ranges)
 	within := func(d int64) bool { return maxGap < 0 || d <= maxGap }
 	spans, notes = make([]*Span, len(streams)), make([]string, len(streams))
 	for i, s := range streams {
@@ -105,7 +106,7 @@ func spans(streams []*discover.Stream, ranges []Range, maxGap int64) (spans []*S
 		if !own.OK {
 			continue
 		}
-		c := cameras[[2]string{s.Avatar, s.Prefix}]
+		c := cameras[cameraOf(s)]
 		from, to := own.First, own.Last
 		if within(own.First - c.from) {
 			from = c.from
@@ -148,23 +149,43 @@ func absent(s *discover.Stream, from, to int64) []report.Gap {
 	return gaps
 }
 
-// CameraNote is what a stream's fingerprint records of its camera: the
-// frame numbers its camera's streams (of streams) span together when they
-// reach past s's own, or "" (every pass of the camera alike, as usual): a
-// stream whose span a change in another pass moves is encoded again.
-func CameraNote(streams []*discover.Stream, s *discover.Stream) string {
-	if len(s.Frames) == 0 {
-		return ""
-	}
-	first, last := s.Frames[0].Number, s.Frames[len(s.Frames)-1].Number
-	from, to := first, last
-	for _, o := range streams {
-		if o.Avatar == s.Avatar && o.Prefix == s.Prefix && len(o.Frames) > 0 {
-			from, to = min(from, o.Frames[0].Number), max(to, o.Frames[len(o.Frames)-1].Number)
+// camera is the frame numbers one camera's streams cover together.
+type camera struct{ from, to int64 }
+
+// cameraOf keys a stream by its camera: its avatar folder and name prefix.
+func cameraOf(s *discover.Stream) [2]string { return [2]string{s.Avatar, s.Prefix} }
+
+// cameraSpans are the cameras of streams, over the ranges that are OK.
+func cameraSpans(streams []*discover.Stream, ranges []Range) map[[2]string]*camera {
+	cameras := map[[2]string]*camera{}
+	for i, s := range streams {
+		if r := ranges[i]; r.OK {
+			if c := cameras[cameraOf(s)]; c != nil {
+				c.from, c.to = min(c.from, r.First), max(c.to, r.Last)
+			} else {
+				cameras[cameraOf(s)] = &camera{r.First, r.Last}
+			}
 		}
 	}
-	if from == first && to == last {
+	return cameras
+}
+
+// CameraNote is what a stream's fingerprint records of its camera: the
+// frame numbers its camera's streams (of streams, by their files as
+// filesRange counts them) span together when they reach past s's own, or
+// "" (every pass of the camera alike, as usual): a stream whose span a
+// change in another pass moves is encoded again.
+func CameraNote(streams []*discover.Stream, s *discover.Stream, maxGap int64) string {
+	ranges := make([]Range, len(streams))
+	own := filesRange(s, maxGap)
+	for i, o := range streams {
+		if cameraOf(o) == cameraOf(s) {
+			ranges[i] = filesRange(o, maxGap)
+		}
+	}
+	c := cameraSpans(streams, ranges)[cameraOf(s)]
+	if !own.OK || c == nil || c.from == own.First && c.to == own.Last {
 		return ""
 	}
-	return fmt.Sprintf("camera %d %d\n", from, to)
+	return fmt.Sprintf("camera %d %d\n", c.from, c.to)
 }
